@@ -1,0 +1,29 @@
+import type { SQSBatchResponse } from "aws-lambda";
+import type { GateEvent } from "../../shared/events/gate-event.js";
+import { parseCommandStatus } from "../../shared/events/parse-command-status.js";
+import { parseRecheck } from "../../shared/events/parse-recheck.js";
+import { onCommandFinished, onCommandRecheck } from "../../shared/gate/command-outcome.js";
+import type { GateDeps } from "../../shared/gate/deps.js";
+import { onHealthRecheck } from "../../shared/gate/health-gate.js";
+import { productionDeps } from "../../shared/runtime/gate-deps.js";
+import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
+
+/**
+ * Command-result function: EventBridge "EC2 Command Invocation Status-change Notification" for our
+ * bootstrap documents, and its SQS queue bringing command and health re-checks.
+ */
+export function createHandler(deps: () => GateDeps) {
+  const dispatch = async (event: GateEvent) => {
+    if (event.kind === "command-finished") return onCommandFinished(deps(), event);
+    if (event.kind === "recheck" && event.step === "command") return onCommandRecheck(deps(), event);
+    if (event.kind === "recheck" && event.step === "health") return onHealthRecheck(deps(), event);
+  };
+  return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
+    if (isSqsEvent(event))
+      return runSqsBatch(event, (body) => parseRecheck(body, ["command", "health"]), dispatch);
+    await runEvent(() => parseCommandStatus(event), dispatch);
+    return undefined;
+  };
+}
+
+export const handler = createHandler(productionDeps);

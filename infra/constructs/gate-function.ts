@@ -1,0 +1,67 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { bundleDir } from "../../scripts/functions.js";
+
+export interface GateFunctionProps {
+  /** Folder name under functions/; its bundle in dist/functions/<name> is the code. */
+  readonly functionName: string;
+  readonly description: string;
+  readonly environment: Record<string, string>;
+  readonly logRetention: logs.RetentionDays;
+  /** Async invocations (EventBridge) that fail every retry land here, with the event. */
+  readonly failureQueue: sqs.IQueue;
+  /** @default Duration.seconds(60) — each invocation does one short step; waits go through SQS. */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+}
+
+/**
+ * The one way launchgate creates a Lambda: Node.js 22 on arm64, bundled code from `npm run build`,
+ * its own log group with retention, X-Ray tracing, source maps, a failure destination, and a role with
+ * no managed policies (grants are added next to the resource they concern).
+ */
+export class GateFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: GateFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, "Logs", {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `launchgate ${props.functionName} function`,
+    });
+    logGroup.grantWrite(this.role);
+    this.function = new lambda.Function(this, "Function", {
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: "index.handler",
+      code: lambda.Code.fromAsset(bundleDir(props.functionName)),
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(60),
+      role: this.role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: "launchgate",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        ...props.environment,
+      },
+      onFailure: new SqsDestination(props.failureQueue),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+    });
+  }
+}

@@ -1,0 +1,221 @@
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { RUNTIME_CONFIG_ENV, toRuntimeConfig } from "../../shared/config/runtime-config.js";
+import type { LaunchgateConfig } from "../../shared/config/schema.js";
+import {
+  commandInvocationPattern,
+  type EventPattern,
+  launchLifecyclePattern,
+} from "../../shared/events/patterns.js";
+import { groupArn, ssmDocumentArn, targetGroupArnPattern } from "./arns.js";
+import { GateFunction } from "./gate-function.js";
+import { GatedGroup } from "./gated-group.js";
+import { retentionDays } from "./retention.js";
+
+export interface LaunchGateProps {
+  readonly config: LaunchgateConfig;
+}
+
+/** Function timeout: one short step per invocation (waits go through the re-check queues). */
+const FUNCTION_TIMEOUT = Duration.seconds(60);
+
+/**
+ * The launch gate for every configured Auto Scaling group: hooks and documents per group, the state
+ * table, the re-check queues, the two functions, the EventBridge rules, and least-privilege IAM
+ * scoped to the configured groups, target groups and documents.
+ */
+export class LaunchGate extends Construct {
+  readonly launchFunction: GateFunction;
+  readonly resultFunction: GateFunction;
+  readonly stateTable: dynamodb.TableV2;
+  readonly failureQueue: sqs.Queue;
+  readonly groups: GatedGroup[];
+
+  constructor(scope: Construct, id: string, props: LaunchGateProps) {
+    super(scope, id);
+    const { config } = props;
+    this.groups = config.groups.map(
+      (group) => new GatedGroup(this, `Group-${group.name}`, { config, group }),
+    );
+
+    this.failureQueue = this.queue("Failures", { retentionPeriod: Duration.days(14) });
+    const launchRechecks = this.queue("LaunchRechecks", {
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 5 },
+    });
+    const resultRechecks = this.queue("ResultRechecks", {
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 5 },
+    });
+
+    this.stateTable = new dynamodb.TableV2(this, "State", {
+      partitionKey: { name: "instanceId", type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      timeToLiveAttribute: "expiresAt",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Operational state with a 14-day TTL: nothing to keep once the stack is gone.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const runtime = toRuntimeConfig(config, {
+      stateTableName: this.stateTable.tableName,
+      recheckQueueUrls: { launch: launchRechecks.queueUrl, result: resultRechecks.queueUrl },
+    });
+    const common = {
+      environment: { [RUNTIME_CONFIG_ENV]: Stack.of(this).toJsonString(runtime) },
+      logRetention: retentionDays(config.logRetentionDays),
+      failureQueue: this.failureQueue,
+      timeout: FUNCTION_TIMEOUT,
+    };
+    this.launchFunction = new GateFunction(this, "Launch", {
+      ...common,
+      functionName: "launch",
+      description:
+        "launchgate: opens the gate on a launch lifecycle action, waits for the SSM agent, sends the bootstrap",
+    });
+    this.resultFunction = new GateFunction(this, "CommandResult", {
+      ...common,
+      functionName: "command-result",
+      description:
+        "launchgate: acts on the bootstrap's result, registers the instance, completes the hook once healthy",
+    });
+
+    for (const gate of [this.launchFunction, this.resultFunction]) {
+      this.grantCommon(gate.role, config, [launchRechecks, resultRechecks]);
+    }
+    this.grantSendCommand(this.launchFunction.role, config);
+    this.grantRegisterTargets(this.resultFunction.role, config);
+
+    this.launchFunction.function.addEventSource(
+      new SqsEventSource(launchRechecks, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    this.resultFunction.function.addEventSource(
+      new SqsEventSource(resultRechecks, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+
+    this.rule(
+      "LaunchLifecycleRule",
+      launchLifecyclePattern(config.groups),
+      this.launchFunction,
+      "launch lifecycle actions of the gated groups",
+    );
+    this.rule(
+      "CommandResultRule",
+      commandInvocationPattern(this.groups.map((group) => group.documentName)),
+      this.resultFunction,
+      "status changes of launchgate bootstrap commands",
+    );
+  }
+
+  private queue(id: string, props: sqs.QueueProps): sqs.Queue {
+    return new sqs.Queue(this, id, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Lambda's guidance: at least six times the function timeout, so a slow batch is not redelivered.
+      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      ...props,
+    });
+  }
+
+  private rule(id: string, pattern: EventPattern, target: GateFunction, what: string): void {
+    new events.Rule(this, id, {
+      description: `launchgate: ${what}`,
+      eventPattern: {
+        source: [...pattern.source],
+        detailType: [...pattern["detail-type"]],
+        detail: pattern.detail as Record<string, unknown[]>,
+      },
+      targets: [
+        new targets.LambdaFunction(target.function, {
+          deadLetterQueue: this.failureQueue,
+          retryAttempts: 4,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
+    });
+  }
+
+  /** What both functions need: the state, the re-check queues, reading AWS state, completing hooks. */
+  private grantCommon(role: iam.IRole, config: LaunchgateConfig, queues: sqs.IQueue[]): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "GateState",
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+        resources: [this.stateTable.tableArn],
+      }),
+    );
+    for (const queue of queues) queue.grantSendMessages(role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "CompleteOwnHooks",
+        actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+        resources: config.groups.map((group) => groupArn(this, group.name)),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "DeregisterFromAllowedTargetGroups",
+        actions: ["elasticloadbalancing:DeregisterTargets"],
+        resources: allowedTargetGroupArns(this, config),
+      }),
+    );
+    // These read-only APIs support no resource-level permissions (AWS-FACTS §9).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "ReadOnlyDescribe",
+        actions: [
+          "autoscaling:DescribeAutoScalingInstances",
+          "autoscaling:DescribeAutoScalingGroups",
+          "ssm:DescribeInstanceInformation",
+          "ssm:GetCommandInvocation",
+          "elasticloadbalancing:DescribeTargetHealth",
+          "elasticloadbalancing:DescribeTargetGroups",
+          "elasticloadbalancing:DescribeLoadBalancers",
+        ],
+        resources: ["*"],
+      }),
+    );
+  }
+
+  /** SendCommand: our documents only, and only on instances tagged with a gated group's name. */
+  private grantSendCommand(role: iam.IRole, config: LaunchgateConfig): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "SendOwnDocument",
+        actions: ["ssm:SendCommand"],
+        resources: this.groups.map((group) => ssmDocumentArn(this, group.documentName)),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "SendToGatedInstances",
+        actions: ["ssm:SendCommand"],
+        resources: [Stack.of(this).formatArn({ service: "ec2", resource: "instance", resourceName: "*" })],
+        conditions: {
+          StringEquals: {
+            "ssm:resourceTag/aws:autoscaling:groupName": config.groups.map((group) => group.name),
+          },
+        },
+      }),
+    );
+  }
+
+  private grantRegisterTargets(role: iam.IRole, config: LaunchgateConfig): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "RegisterWithAllowedTargetGroups",
+        actions: ["elasticloadbalancing:RegisterTargets"],
+        resources: allowedTargetGroupArns(this, config),
+      }),
+    );
+  }
+}
+
+function allowedTargetGroupArns(scope: Construct, config: LaunchgateConfig): string[] {
+  const names = new Set(config.groups.flatMap((group) => group.targetGroups));
+  return [...names].map((name) => targetGroupArnPattern(scope, name));
+}

@@ -1,0 +1,23 @@
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { SSMClient } from "@aws-sdk/client-ssm";
+
+/**
+ * SDK clients, created once per Lambda container so connections are reused across invocations.
+ * Domain code never imports this module: handlers pass the clients in (see gate/deps.ts).
+ *
+ * Retries: AWS publishes no TPS quotas for SendCommand, GetCommandInvocation or
+ * DescribeInstanceInformation (AWS-FACTS §4), and a burst of launches hits the same APIs at once, so
+ * every client uses the SDK's adaptive mode (client-side rate limiting on throttling) with more
+ * attempts than the default 3.
+ */
+// `@__PURE__` lets esbuild drop a client (and its whole package) from a bundle that never uses it.
+const retry = { retryMode: "adaptive", maxAttempts: 6 } as const;
+
+export const autoScaling = /* @__PURE__ */ new AutoScalingClient(retry);
+export const ssm = /* @__PURE__ */ new SSMClient(retry);
+export const elbv2 = /* @__PURE__ */ new ElasticLoadBalancingV2Client(retry);
+export const dynamodb = /* @__PURE__ */ new DynamoDBClient(retry);
+export const sqs = /* @__PURE__ */ new SQSClient(retry);

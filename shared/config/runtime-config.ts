@@ -1,0 +1,78 @@
+import * as z from "zod/mini";
+import { formatIssues } from "./format-issues.js";
+import type { LaunchgateConfig } from "./schema.js";
+
+/**
+ * What a Lambda needs of the config at run time, passed by the stack as the LAUNCHGATE_RUNTIME env var
+ * (JSON). A subset of LaunchgateConfig plus the names of resources the stack created. It is validated
+ * again at cold start: a broken deployment fails loudly on its first event, not halfway through a gate.
+ */
+const nonEmpty = () => z.string().check(z.minLength(1));
+const positiveInt = () => z.int().check(z.positive());
+
+export const runtimeGroupSchema = z.strictObject({
+  name: nonEmpty(),
+  hookName: nonEmpty(),
+  heartbeatTimeoutSeconds: z.int().check(z.minimum(30), z.maximum(7200)),
+  gateTimeoutSeconds: positiveInt(),
+  agentTimeoutSeconds: positiveInt(),
+  bootstrapTimeoutSeconds: positiveInt(),
+  targetGroups: z.array(nonEmpty()).check(z.minLength(1)),
+  documentName: z.string().check(z.minLength(3)),
+});
+
+export const runtimeConfigSchema = z.strictObject({
+  groups: z.array(runtimeGroupSchema).check(z.minLength(1)),
+  stateTableName: nonEmpty(),
+  recheckQueueUrls: z.strictObject({ launch: nonEmpty(), result: nonEmpty() }),
+});
+
+export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
+export type RuntimeGroup = z.output<typeof runtimeGroupSchema>;
+
+export const RUNTIME_CONFIG_ENV = "LAUNCHGATE_RUNTIME";
+
+/** Parses the runtime config from the environment; throws with every problem listed. */
+export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const raw = env[RUNTIME_CONFIG_ENV];
+  if (!raw)
+    throw new Error(
+      `${RUNTIME_CONFIG_ENV} is not set: this function must be deployed by the launchgate stack`,
+    );
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw new Error(`${RUNTIME_CONFIG_ENV} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = runtimeConfigSchema.safeParse(json, { reportInput: true });
+  if (!result.success) {
+    throw new Error(`${RUNTIME_CONFIG_ENV} is invalid: ${formatIssues(result.error.issues).join("; ")}`);
+  }
+  return result.data;
+}
+
+/** The SSM document name for a group: deterministic, so the IAM policy and event pattern can name it. */
+export function documentNameFor(config: Pick<LaunchgateConfig, "stackName">, groupName: string): string {
+  return `${config.stackName}-${groupName}-bootstrap`.slice(0, 128);
+}
+
+/** Builds the runtime config from the validated user config and the stack's resource names. */
+export function toRuntimeConfig(
+  config: LaunchgateConfig,
+  resources: { stateTableName: string; recheckQueueUrls: RuntimeConfig["recheckQueueUrls"] },
+): RuntimeConfig {
+  return {
+    groups: config.groups.map((group) => ({
+      name: group.name,
+      hookName: group.hookName,
+      heartbeatTimeoutSeconds: group.heartbeatTimeoutSeconds,
+      gateTimeoutSeconds: group.gateTimeoutSeconds,
+      agentTimeoutSeconds: group.agentTimeoutSeconds,
+      bootstrapTimeoutSeconds: group.bootstrapTimeoutSeconds,
+      targetGroups: [...group.targetGroups],
+      documentName: documentNameFor(config, group.name),
+    })),
+    ...resources,
+  };
+}

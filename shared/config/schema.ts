@@ -1,0 +1,148 @@
+import { z } from "zod";
+import { CNT_BACKEND_APP, CNT_BACKEND_GROUP, ECR_REGISTRY_PLACEHOLDER } from "./defaults.js";
+import { integerIn, matching, oneOf, strictObject, uniqueList } from "./schema-helpers.js";
+
+/**
+ * The one launchgate configuration. Every field has a default taken from the reference deployment
+ * (cnt-backend, eu-west-2), so `{}` is a complete, valid config; users override any part of it through
+ * CDK context (see infra/config/load-config.ts).
+ */
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+/** We restrict group names (AWS allows almost any character) because they appear in IAM ARNs. */
+const GROUP_NAME = /^[A-Za-z0-9._-]{1,255}$/;
+/** Elastic Load Balancing: up to 32 alphanumerics or hyphens, not starting or ending with a hyphen. */
+const TARGET_GROUP_NAME = /^(?!-)[A-Za-z0-9-]{1,32}(?<!-)$/;
+const HOOK_NAME = /^[A-Za-z0-9_/-]{1,255}$/;
+const PARAMETER_PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
+const IMAGE =
+  /^(\$\{ECR_REGISTRY\}\/)?[a-z0-9]+([._-][a-z0-9]+)*(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
+/** Names that look like secrets must come from Parameter Store, never from plain config. */
+const SECRET_LOOKING_NAME = /(PASSWORD|SECRET|TOKEN|API_?KEY|PRIVATE)/;
+const LOCAL_HEALTH_URL = /^http:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?\/[A-Za-z0-9/._~-]*$/;
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] as const;
+
+const environmentSchema = z
+  .record(
+    matching(ENV_NAME, "upper-case environment variable names (A-Z, 0-9, _)"),
+    z.string({ error: "a string value" }).max(4096, { error: "a value of at most 4096 characters" }),
+    { error: "an object of NAME: value strings" },
+  )
+  .superRefine((environment, ctx) => {
+    for (const name of Object.keys(environment)) {
+      if (SECRET_LOOKING_NAME.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          input: name,
+          message:
+            "no secrets in plain config: put this value in Parameter Store under app.secretsParameterPath",
+        });
+      }
+    }
+  });
+
+export const serviceSchema = strictObject({
+  name: matching(
+    /^[a-z0-9][a-z0-9_-]{0,62}$/,
+    "a compose service name (lower-case letters, digits, _ and -)",
+  ),
+  image: matching(
+    IMAGE,
+    `a container image reference, optionally starting with ${ECR_REGISTRY_PLACEHOLDER}/`,
+  ),
+  ports: z.array(matching(/^\d{1,5}:\d{1,5}(\/(tcp|udp))?$/, 'a "host:container" port mapping')).default([]),
+  networkMode: oneOf(["bridge", "host"]).default("bridge"),
+  environment: environmentSchema.default({}),
+  /** When true the service receives every SecureString under app.secretsParameterPath as env vars. */
+  useSecrets: z.boolean({ error: "true or false" }).default(true),
+});
+
+export const appSchema = strictObject({
+  projectName: matching(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a compose project name").default(
+    CNT_BACKEND_APP.projectName,
+  ),
+  services: uniqueList(serviceSchema, (service) => service.name, "service name").default(
+    CNT_BACKEND_APP.services.map((service) => ({ ...service, ports: [...service.ports] })),
+  ),
+  /** Handed to every container as REDIS_URL / REDIS_HOST / REDIS_PORT (Socket.io adapter, LiveKit). */
+  redisEndpoint: matching(/^[A-Za-z0-9.-]+:\d{1,5}$/, '"host:port"').default(CNT_BACKEND_APP.redisEndpoint),
+  secretsParameterPath: matching(PARAMETER_PATH, "a Parameter Store path such as /my-app/env").default(
+    CNT_BACKEND_APP.secretsParameterPath,
+  ),
+  healthCheckUrl: matching(LOCAL_HEALTH_URL, "an http:// URL on 127.0.0.1 or localhost").default(
+    CNT_BACKEND_APP.healthCheckUrl,
+  ),
+  healthCheckTimeoutSeconds: integerIn(10, 1800, "seconds").default(
+    CNT_BACKEND_APP.healthCheckTimeoutSeconds,
+  ),
+  /** Amazon Linux 2023 does not package the compose plugin; this release is fetched instead. */
+  composeVersion: matching(/^v\d+\.\d+\.\d+$/, 'a docker compose release tag such as "v2.29.7"').default(
+    CNT_BACKEND_APP.composeVersion,
+  ),
+  /** When set, the downloaded compose binary must have this SHA-256 (recommended). */
+  composeSha256: matching(/^[a-f0-9]{64}$/, "a lower-case hex SHA-256").optional(),
+});
+
+export const groupSchema = strictObject({
+  name: matching(GROUP_NAME, "an Auto Scaling group name of letters, digits, '.', '_' and '-'"),
+  hookName: matching(HOOK_NAME, "a lifecycle hook name (letters, digits, _, - and /)").default(
+    CNT_BACKEND_GROUP.hookName,
+  ),
+  heartbeatTimeoutSeconds: integerIn(30, 7200, "seconds").default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds),
+  /** The gate's own overall deadline; past it the launch is abandoned with a reason. */
+  gateTimeoutSeconds: integerIn(120, 172800, "seconds").default(CNT_BACKEND_GROUP.gateTimeoutSeconds),
+  agentTimeoutSeconds: integerIn(60, 1800, "seconds").default(CNT_BACKEND_GROUP.agentTimeoutSeconds),
+  bootstrapTimeoutSeconds: integerIn(60, 7200, "seconds").default(CNT_BACKEND_GROUP.bootstrapTimeoutSeconds),
+  targetGroups: uniqueList(
+    matching(TARGET_GROUP_NAME, "target group names (1-32 letters, digits or inner hyphens)"),
+    (name) => name,
+    "target group name",
+  ),
+  app: appSchema.default(() => appSchema.parse({})),
+});
+
+export const configSchema = strictObject({
+  region: matching(AWS_REGION, "an AWS region code such as eu-west-2").default("eu-west-2"),
+  /** Optional: when absent the stack is environment-agnostic and synth needs no credentials. */
+  account: matching(/^\d{12}$/, "a 12-digit AWS account id").optional(),
+  stackName: matching(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, "a CloudFormation stack name").default(
+    "launchgate-cnt-backend",
+  ),
+  logRetentionDays: z
+    .literal(LOG_RETENTION_DAYS, { error: `one of ${LOG_RETENTION_DAYS.join(", ")} (days)` })
+    .default(30),
+  groups: uniqueList(groupSchema, (group) => group.name, "group name").default(() => [
+    groupSchema.parse({ ...CNT_BACKEND_GROUP, targetGroups: [...CNT_BACKEND_GROUP.targetGroups] }),
+  ]),
+}).superRefine((config, ctx) => {
+  config.groups.forEach((group, index) => {
+    // Cross-field checks only make sense on fields that passed their own checks.
+    if (!Number.isInteger(group.heartbeatTimeoutSeconds) || group.heartbeatTimeoutSeconds < 30) return;
+    // AWS-FACTS §1: the hook's global timeout is 48 h or 100 × heartbeat, whichever is smaller.
+    const hookLimit = Math.min(172800, 100 * group.heartbeatTimeoutSeconds);
+    if (group.gateTimeoutSeconds > hookLimit) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["groups", index, "gateTimeoutSeconds"],
+        input: group.gateTimeoutSeconds,
+        message: `at most ${hookLimit} seconds (the hook's global timeout: min(48 h, 100 × heartbeatTimeoutSeconds))`,
+      });
+    }
+    const needed = group.agentTimeoutSeconds + group.bootstrapTimeoutSeconds;
+    if (group.gateTimeoutSeconds < needed) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["groups", index, "gateTimeoutSeconds"],
+        input: group.gateTimeoutSeconds,
+        message: `at least agentTimeoutSeconds + bootstrapTimeoutSeconds = ${needed} seconds`,
+      });
+    }
+  });
+});
+
+export type LaunchgateConfig = z.output<typeof configSchema>;
+export type GroupConfig = LaunchgateConfig["groups"][number];
+export type AppConfig = GroupConfig["app"];
+export type ServiceConfig = AppConfig["services"][number];

@@ -1,0 +1,32 @@
+import * as z from "zod/mini";
+import { formatIssues } from "../config/format-issues.js";
+import { InvalidInputError } from "../errors.js";
+import type { RecheckStep } from "../gate/ports.js";
+import type { RecheckEvent } from "./gate-event.js";
+import { INSTANCE_ID } from "./instance-id.js";
+
+const recheckSchema = z.strictObject({
+  step: z.enum(["agent", "command", "health"]),
+  instanceId: z.string().check(z.regex(INSTANCE_ID)),
+  token: z.string().check(z.minLength(1)),
+});
+
+/** Parses an SQS message body written by SqsRecheckScheduler; `allowed` are the steps this function owns. */
+export function parseRecheck(body: string, allowed: readonly RecheckStep[]): RecheckEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new InvalidInputError("re-check message is not JSON");
+  }
+  const parsed = recheckSchema.safeParse(json, { reportInput: true });
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      `malformed re-check message: ${formatIssues(parsed.error.issues).join("; ")}`,
+    );
+  }
+  if (!allowed.includes(parsed.data.step)) {
+    throw new InvalidInputError(`re-check step "${parsed.data.step}" is not handled by this function`);
+  }
+  return { kind: "recheck", ...parsed.data };
+}

@@ -1,0 +1,48 @@
+/**
+ * EventBridge patterns, defined once: the stack deploys exactly these, and the simulation routes events
+ * with the same objects, so the two cannot drift apart.
+ */
+
+export const LAUNCH_LIFECYCLE_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action";
+export const COMMAND_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification";
+
+/** SSM statuses that are known not to be final (AWS-FACTS §4); the full status list is UNCONFIRMED. */
+export const NON_TERMINAL_COMMAND_STATUSES = ["Pending", "InProgress", "Delayed", "Cancelling"] as const;
+
+export interface EventPattern {
+  readonly source: readonly string[];
+  readonly "detail-type": readonly string[];
+  readonly detail: Readonly<Record<string, readonly unknown[]>>;
+}
+
+/** Launch lifecycle actions of the configured groups and hooks. */
+export function launchLifecyclePattern(groups: readonly { name: string; hookName: string }[]): EventPattern {
+  return {
+    source: ["aws.autoscaling"],
+    "detail-type": [LAUNCH_LIFECYCLE_DETAIL_TYPE],
+    detail: {
+      AutoScalingGroupName: unique(groups.map((group) => group.name)),
+      LifecycleHookName: unique(groups.map((group) => group.hookName)),
+    },
+  };
+}
+
+/**
+ * Status changes of our bootstrap documents' invocations that may be final. We exclude the known
+ * non-final statuses rather than list final ones, so an unlisted final status still reaches the handler,
+ * which reads the authoritative status with GetCommandInvocation anyway.
+ */
+export function commandInvocationPattern(documentNames: readonly string[]): EventPattern {
+  return {
+    source: ["aws.ssm"],
+    "detail-type": [COMMAND_INVOCATION_DETAIL_TYPE],
+    detail: {
+      "document-name": unique(documentNames),
+      status: [{ "anything-but": [...NON_TERMINAL_COMMAND_STATUSES] }],
+    },
+  };
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

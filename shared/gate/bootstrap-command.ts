@@ -1,0 +1,96 @@
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  SendCommandCommand,
+} from "@aws-sdk/client-ssm";
+import { awsErrorName } from "../errors.js";
+import type { GateDeps } from "./deps.js";
+import type { BootstrapPhase } from "./record.js";
+
+/** Final command statuses (AWS-FACTS §4). Anything else is treated as still running. */
+const TERMINAL_STATUSES = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
+
+/** How long SSM may take to *deliver* the command to an agent that is already Online. */
+export const DELIVERY_TIMEOUT_SECONDS = 300;
+
+/** The agent's ping status, or undefined when the instance has not registered with SSM yet. */
+export async function agentPingStatus(deps: GateDeps, instanceId: string): Promise<string | undefined> {
+  const { InstanceInformationList } = await deps.ssm.send(
+    new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: [instanceId] }] }),
+  );
+  const status = InstanceInformationList?.[0]?.PingStatus;
+  return status === undefined ? undefined : String(status);
+}
+
+/** The comment ties a command to one wait, so a command sent just before a crash can be adopted. */
+export function commandComment(token: string): string {
+  return `launchgate launch ${token}`;
+}
+
+export interface SendBootstrapInput {
+  readonly documentName: string;
+  readonly instanceId: string;
+  readonly bootstrapPhase: BootstrapPhase;
+  readonly token: string;
+}
+
+/** Sends the bootstrap document; returns the command id. Throws the SDK error unchanged. */
+export async function sendBootstrapCommand(deps: GateDeps, input: SendBootstrapInput): Promise<string> {
+  const { Command } = await deps.ssm.send(
+    new SendCommandCommand({
+      DocumentName: input.documentName,
+      // The stack updates the document in place with a new version; run what it deployed last.
+      DocumentVersion: "$LATEST",
+      InstanceIds: [input.instanceId],
+      Parameters: { phase: [input.bootstrapPhase], trigger: ["launch"] },
+      Comment: commandComment(input.token),
+      TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+    }),
+  );
+  if (!Command?.CommandId) throw new Error("SendCommand returned no command id");
+  return Command.CommandId;
+}
+
+/** Before the agent registers, SendCommand fails with InvalidInstanceId (AWS-FACTS §4). */
+export function isInvalidInstanceId(error: unknown): boolean {
+  return awsErrorName(error) === "InvalidInstanceId";
+}
+
+export interface CommandInvocation {
+  readonly status: string;
+  readonly statusDetails: string;
+  readonly terminal: boolean;
+  readonly succeeded: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly comment: string;
+}
+
+/**
+ * The invocation's authoritative status and output, or undefined while SSM does not know it yet
+ * (InvocationDoesNotExist just after SendCommand is eventual consistency, AWS-FACTS §4).
+ */
+export async function getInvocation(
+  deps: GateDeps,
+  commandId: string,
+  instanceId: string,
+): Promise<CommandInvocation | undefined> {
+  try {
+    const output = await deps.ssm.send(
+      new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+    );
+    const status = String(output.Status ?? "Pending");
+    return {
+      status,
+      statusDetails: output.StatusDetails ?? status,
+      terminal: TERMINAL_STATUSES.has(status),
+      succeeded: status === "Success",
+      stdout: output.StandardOutputContent ?? "",
+      stderr: output.StandardErrorContent ?? "",
+      comment: output.Comment ?? "",
+    };
+  } catch (error) {
+    if (awsErrorName(error) === "InvocationDoesNotExist") return undefined;
+    throw error;
+  }
+}

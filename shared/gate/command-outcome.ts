@@ -1,0 +1,101 @@
+import { SkipEventError } from "../errors.js";
+import type { CommandFinishedEvent, RecheckEvent } from "../events/gate-event.js";
+import { type ActiveWait, loadActiveWait } from "./active-wait.js";
+import { type CommandInvocation, commandComment, getInvocation } from "./bootstrap-command.js";
+import type { GateDeps } from "./deps.js";
+import { abandonLaunch, continueLaunch } from "./finish.js";
+import { beginHealthGate } from "./health-gate.js";
+import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
+import { advance } from "./record.js";
+import { COMMAND_PACE_SECONDS } from "./start-gate.js";
+
+/**
+ * The bootstrap's outcome reaches us two ways: the SSM status-change event (fast, best-effort) and our
+ * own command re-check (slow, certain). Whichever sees the final status first moves the gate on; the
+ * other then finds the gate in a later phase and stops.
+ */
+
+/** SSM reported a (possibly) final status for a command on an instance. */
+export async function onCommandFinished(deps: GateDeps, event: CommandFinishedEvent): Promise<void> {
+  const wait = await loadActiveWait(deps, event.instanceId, undefined, ["bootstrapping", "sending-command"]);
+  const invocation = await getInvocation(deps, event.commandId, event.instanceId);
+  const adopted = await adoptCommand(deps, wait, event.commandId, invocation);
+  if (!invocation?.terminal) {
+    throw new SkipEventError("command not final yet; the re-check will follow it", {
+      status: invocation?.status,
+    });
+  }
+  await settle(deps, adopted, event.commandId, invocation);
+}
+
+/** Our periodic look at the running bootstrap: the fallback for a lost event, and the heartbeat. */
+export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
+  const wait = await loadActiveWait(deps, event.instanceId, event.token, ["bootstrapping"]);
+  const { record, group } = wait;
+  const commandId = record.commandId ?? "";
+  const invocation = await getInvocation(deps, commandId, record.instanceId);
+  if (invocation?.terminal) return settle(deps, wait, commandId, invocation);
+  if (deps.now() >= (record.phaseDeadline ?? record.deadline)) {
+    const reason = bootstrapTimedOut(
+      commandId,
+      group.bootstrapTimeoutSeconds,
+      invocation?.status ?? "unknown",
+    );
+    await abandonLaunch(deps, record, reason);
+    return;
+  }
+  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+  await scheduleRecheck(deps, kept, "command", COMMAND_PACE_SECONDS, group);
+}
+
+/**
+ * The event's command must be the gate's. A record still in `sending-command` means the process died
+ * between SendCommand and saving its id: the command's comment carries the wait's token, so it is ours.
+ */
+async function adoptCommand(
+  deps: GateDeps,
+  wait: ActiveWait,
+  commandId: string,
+  invocation: CommandInvocation | undefined,
+): Promise<ActiveWait> {
+  const { record } = wait;
+  if (record.commandId === commandId) return wait;
+  if (record.phase === "sending-command" && invocation?.comment === commandComment(record.token)) {
+    const adopted = advance(
+      record,
+      { phase: "bootstrapping", commandId },
+      `adopted command ${commandId}`,
+      deps.now(),
+    );
+    await deps.store.save(adopted);
+    return { ...wait, record: adopted };
+  }
+  throw new SkipEventError("command is not the gate's current bootstrap", {
+    commandId,
+    current: record.commandId,
+  });
+}
+
+async function settle(
+  deps: GateDeps,
+  wait: ActiveWait,
+  commandId: string,
+  invocation: CommandInvocation,
+): Promise<void> {
+  const { record } = wait;
+  deps.log.info("bootstrap finished", { commandId, status: invocation.statusDetails });
+  if (!invocation.succeeded) {
+    await abandonLaunch(deps, record, bootstrapFailed(commandId, invocation));
+    return;
+  }
+  if (!record.mode.needsTraffic) {
+    await continueLaunch(
+      deps,
+      record,
+      `bootstrap (${record.mode.bootstrapPhase}) succeeded; warm-pool instance serves no traffic yet`,
+    );
+    return;
+  }
+  await beginHealthGate(deps, wait);
+}

@@ -1,0 +1,32 @@
+import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import type { RuntimeConfig, RuntimeGroup } from "../config/runtime-config.js";
+import { SkipEventError } from "../errors.js";
+import type { Clock, GateStore, RecheckScheduler } from "./ports.js";
+
+/** The subset of the Powertools Logger the gate uses, so tests can pass a recorder. */
+export interface GateLog {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Everything the gate logic touches, injected: tests and the simulation swap any of it. */
+export interface GateDeps {
+  readonly config: RuntimeConfig;
+  readonly autoScaling: AutoScalingClient;
+  readonly ssm: SSMClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly store: GateStore;
+  readonly rechecks: RecheckScheduler;
+  readonly now: Clock;
+  readonly log: GateLog;
+}
+
+/** The configured group, or a skip: events of other groups are not ours. */
+export function groupConfig(config: RuntimeConfig, groupName: string): RuntimeGroup {
+  const group = config.groups.find((candidate) => candidate.name === groupName);
+  if (!group) throw new SkipEventError("group is not configured for launchgate", { groupName });
+  return group;
+}

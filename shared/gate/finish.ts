@@ -1,0 +1,69 @@
+import type { GateDeps } from "./deps.js";
+import { completeLifecycleAction, type InstanceLifecycle } from "./lifecycle-actions.js";
+import { advance, type GateRecord } from "./record.js";
+import { deregisterAll } from "./target-health.js";
+
+/**
+ * Ending a wait. The outcome is claimed in the store first (a conditional write): of two invocations
+ * racing to finish the same wait, exactly one proceeds, so the hook never receives conflicting results.
+ * If the process dies after the claim, `resumeCompletion` finishes the job on the next event.
+ */
+
+/** Completes with CONTINUE: the instance serves traffic (or, for a warm pool, is prepared). */
+export async function continueLaunch(
+  deps: GateDeps,
+  record: GateRecord,
+  reason: string,
+): Promise<GateRecord> {
+  const claimed = advance(record, { phase: "continued", outcome: "CONTINUE", reason }, reason, deps.now());
+  await deps.store.save(claimed);
+  return complete(deps, claimed);
+}
+
+/** Deregisters what the gate registered, then completes with ABANDON: Auto Scaling replaces the instance. */
+export async function abandonLaunch(deps: GateDeps, record: GateRecord, reason: string): Promise<GateRecord> {
+  const claimed = advance(record, { phase: "abandoned", outcome: "ABANDON", reason }, reason, deps.now());
+  await deps.store.save(claimed);
+  return complete(deps, claimed);
+}
+
+/** Redoes the completion of a record whose outcome was claimed but whose hook is still waiting. */
+export async function resumeCompletion(deps: GateDeps, record: GateRecord): Promise<GateRecord> {
+  deps.log.warn("resuming an interrupted completion", { outcome: record.outcome });
+  return complete(deps, record);
+}
+
+async function complete(deps: GateDeps, record: GateRecord): Promise<GateRecord> {
+  const outcome = record.outcome ?? "ABANDON";
+  if (outcome === "ABANDON") await deregisterAll(deps, record.instanceId, record.registered);
+  const result = await completeLifecycleAction(deps, record, outcome);
+  const waitedSeconds = Math.round((deps.now() - record.startedAt) / 1000);
+  const fields = { outcome, reason: record.reason, waitedSeconds, completion: result };
+  if (result === "not-active") {
+    // Timed out or completed by someone else: record it, since our outcome did not take effect.
+    deps.log.warn("lifecycle action was no longer active; our outcome did not apply", fields);
+    const noted = advance(record, {}, `hook no longer waiting when completing with ${outcome}`, deps.now());
+    await deps.store.save(noted);
+    return noted;
+  }
+  if (outcome === "ABANDON") deps.log.error("launch abandoned", fields);
+  else deps.log.info("launch continued", fields);
+  return record;
+}
+
+/**
+ * The instance left the wait without us (terminated, or completed by someone else): record that and
+ * stop quietly. Targets are only removed when the instance is really going away — never from an
+ * instance someone else put InService.
+ */
+export async function recordGone(
+  deps: GateDeps,
+  record: GateRecord,
+  lifecycle: InstanceLifecycle | undefined,
+): Promise<void> {
+  const where = lifecycle ? `instance is now ${lifecycle.state}` : "instance is no longer in the group";
+  const leaving = !lifecycle || lifecycle.state.startsWith("Terminat");
+  if (leaving) await deregisterAll(deps, record.instanceId, record.registered);
+  await deps.store.save(advance(record, { phase: "gone", reason: where }, `stopped: ${where}`, deps.now()));
+  deps.log.info("instance left the wait; gate stopped", { lifecycleState: lifecycle?.state ?? "absent" });
+}

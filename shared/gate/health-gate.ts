@@ -1,0 +1,111 @@
+import type { RecheckEvent } from "../events/gate-event.js";
+import { type ActiveWait, loadActiveWait } from "./active-wait.js";
+import type { GateDeps } from "./deps.js";
+import { abandonLaunch, continueLaunch } from "./finish.js";
+import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { neverHealthy, notInUseNoListener, notInUseZone } from "./reasons.js";
+import { advance, type RegisteredTarget } from "./record.js";
+import { discoverTargetGroups, healthBudgetSeconds } from "./target-groups.js";
+import {
+  ensureRegistered,
+  type HealthObservation,
+  loadBalancerZones,
+  observeHealth,
+} from "./target-health.js";
+
+/**
+ * Just after RegisterTargets, DescribeTargetHealth can still say Target.NotRegistered (AWS-FACTS §2);
+ * only after this long do we believe it and register again.
+ */
+const REGISTRATION_PROPAGATION_SECONDS = 30;
+
+/**
+ * Bootstrap succeeded: register the instance with its target groups ourselves — Auto Scaling would only
+ * do it after the hook completes (AWS-FACTS §2) — and start waiting for `healthy`. The intent (which
+ * groups, by when) is saved and the first re-check scheduled before registering, so a crash mid-way is
+ * repaired by that re-check rather than lost.
+ */
+export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise<void> {
+  const { record, group } = wait;
+  const discovery = await discoverTargetGroups(deps, group);
+  if (!discovery.ok) {
+    await abandonLaunch(deps, record, discovery.problem);
+    return;
+  }
+  const targets = discovery.targets;
+  const now = deps.now();
+  const budget = healthBudgetSeconds(targets);
+  const names = targets.map((target) => target.name).join(", ");
+  const registering = advance(
+    record,
+    {
+      phase: "awaiting-health",
+      registered: targets,
+      registeredAt: now,
+      phaseDeadline: Math.min(record.deadline, now + budget * 1000),
+    },
+    `bootstrap succeeded; registering with ${names}; healthy expected within ${budget} s`,
+    now,
+  );
+  await deps.store.save(registering);
+  await scheduleRecheck(deps, registering, "health", healthPace(targets), group);
+  await ensureRegistered(deps, record.instanceId, await observeHealth(deps, record.instanceId, targets));
+}
+
+/** A delayed health re-check arrived: CONTINUE once healthy everywhere, ABANDON on a known cause or deadline. */
+export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
+  const wait = await loadActiveWait(deps, event.instanceId, event.token, ["awaiting-health"]);
+  const { record, group, lifecycle } = wait;
+  const now = deps.now();
+  const observations = await observeHealth(deps, record.instanceId, record.registered);
+  const waited = Math.round((now - (record.registeredAt ?? record.startedAt)) / 1000);
+  if (observations.every((o) => o.state === "healthy")) {
+    const names = record.registered.map((target) => target.name).join(", ");
+    await continueLaunch(deps, record, `healthy in ${names} ${waited} s after registration`);
+    return;
+  }
+  const cause = await explainNotInUse(deps, observations, lifecycle.availabilityZone);
+  if (cause) {
+    await abandonLaunch(deps, record, cause);
+    return;
+  }
+  if (now >= (record.phaseDeadline ?? record.deadline)) {
+    await abandonLaunch(deps, record, neverHealthy(observations, waited));
+    return;
+  }
+  if (waited >= REGISTRATION_PROPAGATION_SECONDS) {
+    const again = await ensureRegistered(deps, record.instanceId, observations);
+    if (again.length > 0)
+      deps.log.warn("target was not registered; registered again", {
+        targetGroups: again.map((t) => t.name),
+      });
+  }
+  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+  await scheduleRecheck(deps, kept, "health", healthPace(record.registered), group);
+}
+
+/**
+ * Target.NotInUse will not fix itself when its cause is configuration — no listener uses the group, or
+ * the instance's zone is not enabled on the load balancer (the seed deployment's symptom, AWS-FACTS §5).
+ * When we can name the cause we fail now; otherwise we keep waiting until the deadline.
+ */
+async function explainNotInUse(
+  deps: GateDeps,
+  observations: readonly HealthObservation[],
+  instanceZone: string,
+): Promise<string | undefined> {
+  for (const observation of observations) {
+    if (observation.reason !== "Target.NotInUse") continue;
+    const { target } = observation;
+    if (target.loadBalancerArns.length === 0) return notInUseNoListener(target.name);
+    for (const lb of await loadBalancerZones(deps, target)) {
+      if (!lb.zones.includes(instanceZone)) return notInUseZone(target.name, instanceZone, lb.name, lb.zones);
+    }
+  }
+  return undefined;
+}
+
+/** Re-check at the pace of the fastest health check, but not more often than every 5 s. */
+function healthPace(targets: readonly RegisteredTarget[]): number {
+  return Math.max(5, Math.min(...targets.map((target) => target.intervalSeconds)));
+}

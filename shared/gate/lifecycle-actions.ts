@@ -1,0 +1,88 @@
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { errorMessage } from "../errors.js";
+import type { GateDeps } from "./deps.js";
+import type { GateRecord } from "./record.js";
+
+/** Lifecycle states in which a launch hook holds the instance (AWS-FACTS §1). */
+const WAITING_STATES = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
+
+export interface InstanceLifecycle {
+  readonly state: string;
+  readonly groupName: string;
+  readonly availabilityZone: string;
+}
+
+/** The instance's lifecycle as Auto Scaling sees it, or undefined when the group no longer has it. */
+export async function describeLifecycle(
+  deps: GateDeps,
+  instanceId: string,
+): Promise<InstanceLifecycle | undefined> {
+  const { AutoScalingInstances } = await deps.autoScaling.send(
+    new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
+  );
+  const instance = AutoScalingInstances?.[0];
+  if (!instance?.LifecycleState || !instance.AutoScalingGroupName) return undefined;
+  // LifecycleState is a plain string in some SDK shapes (AWS-FACTS §1): compare as strings only.
+  return {
+    state: String(instance.LifecycleState),
+    groupName: instance.AutoScalingGroupName,
+    availabilityZone: instance.AvailabilityZone ?? "unknown",
+  };
+}
+
+export function isWaitingAtHook(lifecycle: InstanceLifecycle | undefined): boolean {
+  return lifecycle !== undefined && WAITING_STATES.has(lifecycle.state);
+}
+
+/**
+ * "No active Lifecycle Action found with token …" / "… with instance ID …": the action was already
+ * completed or timed out. The SDK error name is UNCONFIRMED (AWS-FACTS §1), so we match the message.
+ */
+export function isNoActiveLifecycleAction(error: unknown): boolean {
+  return /No active Lifecycle Action found/i.test(errorMessage(error));
+}
+
+export type CompletionResult = "completed" | "not-active";
+
+/** Completes this wait with the given result; an action that is no longer active counts as done. */
+export async function completeLifecycleAction(
+  deps: GateDeps,
+  record: GateRecord,
+  result: "CONTINUE" | "ABANDON",
+): Promise<CompletionResult> {
+  try {
+    await deps.autoScaling.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: record.groupName,
+        LifecycleHookName: record.hookName,
+        LifecycleActionToken: record.token,
+        LifecycleActionResult: result,
+      }),
+    );
+    return "completed";
+  } catch (error) {
+    if (isNoActiveLifecycleAction(error)) return "not-active";
+    throw error;
+  }
+}
+
+/** Restarts the hook's heartbeat period for this wait. */
+export async function recordHeartbeat(deps: GateDeps, record: GateRecord): Promise<CompletionResult> {
+  try {
+    await deps.autoScaling.send(
+      new RecordLifecycleActionHeartbeatCommand({
+        AutoScalingGroupName: record.groupName,
+        LifecycleHookName: record.hookName,
+        LifecycleActionToken: record.token,
+      }),
+    );
+    return "completed";
+  } catch (error) {
+    if (isNoActiveLifecycleAction(error)) return "not-active";
+    throw error;
+  }
+}

@@ -1,0 +1,33 @@
+import type { GateRecord } from "./record.js";
+
+/**
+ * The gate's collaborators that are not AWS service clients. Domain code depends on these interfaces;
+ * handlers wire in the DynamoDB/SQS implementations, tests wire in in-memory ones.
+ */
+
+export interface GateStore {
+  load(instanceId: string): Promise<GateRecord | undefined>;
+  /**
+   * Saves `record` only if the stored version is `record.version - 1` (or absent when the record is
+   * new, version 1). Throws StaleRecordError when another writer got there first.
+   */
+  save(record: GateRecord): Promise<void>;
+}
+
+/** The steps that wait: each re-check message names one and the instance it is about. */
+export type RecheckStep = "agent" | "command" | "health";
+
+export interface RecheckMessage {
+  readonly step: RecheckStep;
+  readonly instanceId: string;
+  /** The wait this re-check belongs to; a re-check for an older wait is dropped. */
+  readonly token: string;
+}
+
+export interface RecheckScheduler {
+  /** Delivers `message` to the gate again after about `delaySeconds` (0–900). */
+  schedule(message: RecheckMessage, delaySeconds: number): Promise<void>;
+}
+
+/** Epoch milliseconds; injected so tests and the simulation control time. */
+export type Clock = () => number;

@@ -1,0 +1,82 @@
+import type { CommandInvocation } from "./bootstrap-command.js";
+import type { HealthObservation } from "./target-health.js";
+
+/**
+ * The sentences an operator reads at 3 a.m. Each says what happened and what to change. Kept in one
+ * place so the log line, the gate record and the CLI all say the same thing.
+ */
+
+/** How much of the command's stderr/stdout we keep: enough to see the failing command, not a log dump. */
+const OUTPUT_TAIL_CHARS = 600;
+
+export function agentNeverOnline(timeoutSeconds: number, lastPing: string | undefined): string {
+  const seen = lastPing ? `last ping status ${lastPing}` : "the instance never registered with SSM";
+  return (
+    `SSM agent did not come Online within ${timeoutSeconds} s (${seen}): check that the instance profile ` +
+    "carries AmazonSSMManagedInstanceCore, that the AMI runs the SSM agent, and that the subnet reaches the " +
+    "SSM endpoints (NAT, or VPC endpoints for ssm, ssmmessages and ec2messages)"
+  );
+}
+
+/** The step the script names in its `launchgate: FAILED step <name>` line (see bootstrap/bootstrap.sh). */
+export function failedStep(invocation: CommandInvocation): string | undefined {
+  const match = /launchgate: FAILED step ([\w-]+)/.exec(`${invocation.stderr}\n${invocation.stdout}`);
+  return match?.[1];
+}
+
+export function bootstrapFailed(commandId: string, invocation: CommandInvocation): string {
+  const step = failedStep(invocation);
+  const what = step ? `bootstrap step "${step}" failed` : "bootstrap command failed";
+  const tail = outputTail(invocation.stderr || invocation.stdout);
+  return `${what} (command ${commandId}, status ${invocation.statusDetails})${tail ? `: ${tail}` : ""}`;
+}
+
+export function bootstrapTimedOut(commandId: string, seconds: number, status: string): string {
+  return (
+    `bootstrap command ${commandId} did not finish within ${seconds} s (status ${status}): ` +
+    "check the instance's network path to the image registry and the document's step output in SSM Run Command"
+  );
+}
+
+export function notInUseNoListener(targetGroup: string): string {
+  return (
+    `target group ${targetGroup} reports Target.NotInUse because no listener rule forwards to it: ` +
+    "add a listener rule for it, or detach it from the Auto Scaling group"
+  );
+}
+
+export function notInUseZone(
+  targetGroup: string,
+  instanceZone: string,
+  loadBalancer: string,
+  zones: string[],
+): string {
+  return (
+    `target group ${targetGroup} reports Target.NotInUse: the instance is in ${instanceZone} but load balancer ` +
+    `${loadBalancer} has only ${zones.join(", ") || "no zones"} enabled: enable ${instanceZone} on the load balancer ` +
+    "or remove that zone's subnet from the Auto Scaling group"
+  );
+}
+
+export function neverHealthy(observations: readonly HealthObservation[], waitedSeconds: number): string {
+  const parts = observations
+    .filter((o) => o.state !== "healthy")
+    .map((o) => {
+      const why = [o.reason, o.description].filter(Boolean).join(": ");
+      return `target group ${o.target.name} still reports ${o.state}${why ? ` (${why})` : ""}; health check: ${o.target.healthCheck}`;
+    });
+  return `not healthy after ${waitedSeconds} s: ${parts.join("; ")}. Check the app's health endpoint and the security group path from the load balancer`;
+}
+
+export function gateDeadlinePassed(seconds: number, phase: string): string {
+  return `launch gate deadline of ${seconds} s passed while ${phase}: see the gate record history for the slow step`;
+}
+
+export function outputTail(text: string): string {
+  const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal colour escapes is the point
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return clean.length > OUTPUT_TAIL_CHARS ? `…${clean.slice(-OUTPUT_TAIL_CHARS)}` : clean;
+}

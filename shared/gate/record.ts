@@ -1,0 +1,90 @@
+/**
+ * The gate's durable record of one instance's launch, kept in the state table (one item per
+ * instance). It is both the coordination point between invocations (optimistic `version` check) and
+ * the journal an operator or the CLI reads: phase, deadlines, outcome, reason, and a short history.
+ */
+
+/** Where a launch is in the gate. Terminal phases: continued, abandoned, gone. */
+export type GatePhase =
+  | "awaiting-agent"
+  | "sending-command"
+  | "bootstrapping"
+  | "awaiting-health"
+  | "continued"
+  | "abandoned"
+  | "gone";
+
+export const TERMINAL_PHASES: ReadonlySet<GatePhase> = new Set(["continued", "abandoned", "gone"]);
+
+/** Which part of the bootstrap document to run (see bootstrap/bootstrap.sh). */
+export type BootstrapPhase = "all" | "prepare" | "start";
+
+/**
+ * What this wait is for. A direct launch runs everything and must serve traffic; a launch into a warm
+ * pool only prepares (no traffic); a warm instance moving into service only starts (AWS-FACTS §7).
+ */
+export interface LaunchMode {
+  readonly bootstrapPhase: BootstrapPhase;
+  readonly needsTraffic: boolean;
+}
+
+/** A target group the gate registered the instance with, and what it needs to judge and explain health. */
+export interface RegisteredTarget {
+  readonly targetGroupArn: string;
+  readonly name: string;
+  readonly port: number;
+  readonly intervalSeconds: number;
+  readonly healthyThreshold: number;
+  /** One line for operators, e.g. "HTTP GET traffic-port/health expecting 200, 5 passes 30 s apart". */
+  readonly healthCheck: string;
+  readonly loadBalancerArns: readonly string[];
+}
+
+export interface HistoryEntry {
+  readonly at: number;
+  readonly phase: GatePhase;
+  readonly note: string;
+}
+
+export interface GateRecord {
+  readonly instanceId: string;
+  readonly groupName: string;
+  readonly hookName: string;
+  /** Pins every AWS call to this one wait: a warm-pool instance waits twice, with two tokens. */
+  readonly token: string;
+  readonly mode: LaunchMode;
+  readonly phase: GatePhase;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly lastHeartbeatAt: number;
+  readonly phaseDeadline?: number;
+  readonly commandId?: string;
+  readonly registered: readonly RegisteredTarget[];
+  /** When the gate registered the instance: "not registered" shortly after is eventual consistency. */
+  readonly registeredAt?: number;
+  readonly outcome?: "CONTINUE" | "ABANDON";
+  readonly reason?: string;
+  readonly history: readonly HistoryEntry[];
+  /** Optimistic-concurrency counter; every save increments it. */
+  readonly version: number;
+}
+
+/** Enough history to explain a launch without growing the item without bound. */
+export const HISTORY_LIMIT = 25;
+
+/**
+ * A new record version with `changes` applied and a history line for the transition. An empty `note`
+ * adds no line: routine updates (heartbeats) must not push the meaningful ones out of the history.
+ */
+export function advance(
+  record: GateRecord,
+  changes: Partial<Omit<GateRecord, "version" | "history">>,
+  note: string,
+  now: number,
+): GateRecord {
+  const phase = changes.phase ?? record.phase;
+  const history =
+    note === "" ? record.history : [...record.history, { at: now, phase, note }].slice(-HISTORY_LIMIT);
+  return { ...record, ...changes, history, version: record.version + 1 };
+}

@@ -1,0 +1,107 @@
+import {
+  DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetHealthCommand,
+  RegisterTargetsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { awsErrorName } from "../errors.js";
+import type { GateDeps } from "./deps.js";
+import type { RegisteredTarget } from "./record.js";
+
+export interface HealthObservation {
+  readonly target: RegisteredTarget;
+  /** initial | healthy | unhealthy | unused | draining | unavailable | … (AWS-FACTS §5) */
+  readonly state: string;
+  readonly reason?: string;
+  readonly description?: string;
+}
+
+/** The instance's health in each target group. */
+export async function observeHealth(
+  deps: GateDeps,
+  instanceId: string,
+  targets: readonly RegisteredTarget[],
+): Promise<HealthObservation[]> {
+  return Promise.all(
+    targets.map(async (target) => {
+      const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
+        new DescribeTargetHealthCommand({
+          TargetGroupArn: target.targetGroupArn,
+          Targets: [{ Id: instanceId, Port: target.port }],
+        }),
+      );
+      const health = TargetHealthDescriptions[0]?.TargetHealth;
+      return {
+        target,
+        state: String(health?.State ?? "unused"),
+        reason: health?.Reason ? String(health.Reason) : "Target.NotRegistered",
+        description: health?.Description,
+      };
+    }),
+  );
+}
+
+/** True when the target group does not know the target (yet): registration needed or still propagating. */
+export function isNotRegistered(observation: HealthObservation): boolean {
+  return observation.state === "unused" && observation.reason === "Target.NotRegistered";
+}
+
+/**
+ * Registers the instance where it is not registered yet. We check first because what a repeated
+ * RegisterTargets with the same port does is UNCONFIRMED (AWS-FACTS §2).
+ */
+export async function ensureRegistered(
+  deps: GateDeps,
+  instanceId: string,
+  observations: readonly HealthObservation[],
+): Promise<RegisteredTarget[]> {
+  const missing = observations.filter(isNotRegistered).map((observation) => observation.target);
+  for (const target of missing) {
+    await deps.elbv2.send(
+      new RegisterTargetsCommand({
+        TargetGroupArn: target.targetGroupArn,
+        Targets: [{ Id: instanceId, Port: target.port }],
+      }),
+    );
+  }
+  return missing;
+}
+
+/**
+ * Removes the instance from every group the gate registered it with, before an ABANDON: whether Auto
+ * Scaling deregisters a target it did not register is UNCONFIRMED (AWS-FACTS §2).
+ */
+export async function deregisterAll(
+  deps: GateDeps,
+  instanceId: string,
+  targets: readonly RegisteredTarget[],
+): Promise<void> {
+  for (const target of targets) {
+    try {
+      await deps.elbv2.send(
+        new DeregisterTargetsCommand({
+          TargetGroupArn: target.targetGroupArn,
+          Targets: [{ Id: instanceId, Port: target.port }],
+        }),
+      );
+    } catch (error) {
+      // Already gone (e.g. the instance was terminated): nothing left to remove.
+      if (awsErrorName(error) !== "InvalidTargetException") throw error;
+    }
+  }
+}
+
+/** The availability zones enabled on each load balancer in front of `target`. */
+export async function loadBalancerZones(
+  deps: GateDeps,
+  target: RegisteredTarget,
+): Promise<{ name: string; zones: string[] }[]> {
+  if (target.loadBalancerArns.length === 0) return [];
+  const { LoadBalancers = [] } = await deps.elbv2.send(
+    new DescribeLoadBalancersCommand({ LoadBalancerArns: [...target.loadBalancerArns] }),
+  );
+  return LoadBalancers.map((lb) => ({
+    name: lb.LoadBalancerName ?? lb.LoadBalancerArn ?? "unknown",
+    zones: (lb.AvailabilityZones ?? []).map((zone) => zone.ZoneName ?? "").filter(Boolean),
+  }));
+}

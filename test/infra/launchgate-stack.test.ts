@@ -1,0 +1,209 @@
+import { Match } from "aws-cdk-lib/assertions";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { asList, policyStatements, type Synthesized, synthesize } from "./synth.js";
+
+let defaultApp: Synthesized;
+beforeAll(() => {
+  defaultApp = synthesize();
+});
+
+describe("lifecycle hook", () => {
+  it("is created on the configured group with explicit ABANDON and heartbeat, and no notification target", () => {
+    defaultApp.template.resourceCountIs("AWS::AutoScaling::LifecycleHook", 1);
+    defaultApp.template.hasResourceProperties("AWS::AutoScaling::LifecycleHook", {
+      AutoScalingGroupName: "cnt-backend-asg",
+      LifecycleHookName: "launchgate-launch",
+      LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+      DefaultResult: "ABANDON",
+      HeartbeatTimeout: 600,
+      NotificationTargetARN: Match.absent(),
+      RoleARN: Match.absent(),
+    });
+  });
+});
+
+describe("EventBridge rules", () => {
+  it("route launch lifecycle actions of the configured group and hook only", () => {
+    defaultApp.template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: {
+        source: ["aws.autoscaling"],
+        "detail-type": ["EC2 Instance-launch Lifecycle Action"],
+        detail: { AutoScalingGroupName: ["cnt-backend-asg"], LifecycleHookName: ["launchgate-launch"] },
+      },
+    });
+  });
+
+  it("route possibly-final status changes of our document only", () => {
+    defaultApp.template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: {
+        source: ["aws.ssm"],
+        "detail-type": ["EC2 Command Invocation Status-change Notification"],
+        detail: {
+          "document-name": ["launchgate-cnt-backend-cnt-backend-asg-bootstrap"],
+          status: [{ "anything-but": ["Pending", "InProgress", "Delayed", "Cancelling"] }],
+        },
+      },
+    });
+  });
+
+  it("have a dead-letter queue and bounded retries", () => {
+    const rules = Object.values(defaultApp.template.findResources("AWS::Events::Rule"));
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) {
+      expect(rule.Properties.Targets[0]).toMatchObject({
+        DeadLetterConfig: { Arn: expect.anything() },
+        RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
+      });
+    }
+  });
+});
+
+describe("functions", () => {
+  it("run nodejs22.x on arm64 with explicit memory, timeout, tracing and a failure destination", () => {
+    defaultApp.template.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      {
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        MemorySize: 256,
+        Timeout: 60,
+        TracingConfig: { Mode: "Active" },
+      },
+      2,
+    );
+    defaultApp.template.resourcePropertiesCountIs(
+      "AWS::Lambda::EventInvokeConfig",
+      { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } }, MaximumRetryAttempts: 2 },
+      2,
+    );
+    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 2);
+  });
+
+  it("receive the runtime config with the group, its hook, document and allow-list", () => {
+    const functions = Object.values(defaultApp.template.findResources("AWS::Lambda::Function"));
+    const env = JSON.stringify(functions[0]?.Properties.Environment.Variables.LAUNCHGATE_RUNTIME);
+    for (const expected of [
+      "cnt-backend-asg",
+      "launchgate-launch",
+      "cnt-backend-tg",
+      "launchgate-cnt-backend-cnt-backend-asg-bootstrap",
+    ]) {
+      expect(env).toContain(expected);
+    }
+  });
+});
+
+describe("IAM is least privilege", () => {
+  const statementsWith = (action: string) =>
+    policyStatements(defaultApp.template).filter((statement) => asList(statement.Action).includes(action));
+
+  it("hook actions only on the configured group", () => {
+    const [statement, ...others] = statementsWith("autoscaling:CompleteLifecycleAction");
+    expect(others).toHaveLength(1); // one per function
+    expect(asList(statement?.Action ?? [])).toEqual([
+      "autoscaling:CompleteLifecycleAction",
+      "autoscaling:RecordLifecycleActionHeartbeat",
+    ]);
+    expect(JSON.stringify(statement?.Resource)).toContain(
+      ":autoScalingGroup:*:autoScalingGroupName/cnt-backend-asg",
+    );
+  });
+
+  it("SendCommand only with our document, and only on instances tagged with the gated group", () => {
+    const statements = statementsWith("ssm:SendCommand");
+    expect(statements).toHaveLength(2);
+    const [document, instances] = statements;
+    expect(JSON.stringify(document?.Resource)).toContain(
+      ":document/launchgate-cnt-backend-cnt-backend-asg-bootstrap",
+    );
+    expect(document?.Condition).toBeUndefined();
+    expect(JSON.stringify(instances?.Resource)).toContain(":instance/*");
+    expect(instances?.Condition).toEqual({
+      StringEquals: { "ssm:resourceTag/aws:autoscaling:groupName": ["cnt-backend-asg"] },
+    });
+  });
+
+  it("Register/DeregisterTargets only on the allowed target group", () => {
+    for (const action of ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]) {
+      for (const statement of statementsWith(action)) {
+        expect(JSON.stringify(statement.Resource)).toContain(":targetgroup/cnt-backend-tg/*");
+      }
+    }
+    expect(statementsWith("elasticloadbalancing:RegisterTargets")).toHaveLength(1);
+  });
+
+  it("allows on Resource * exactly the read-only APIs that lack resource-level permissions", () => {
+    const onEverything = policyStatements(defaultApp.template)
+      .filter((statement) => statement.Resource === "*")
+      .flatMap((statement) => asList(statement.Action));
+    expect([...new Set(onEverything)].sort()).toEqual([
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "ssm:DescribeInstanceInformation",
+      "ssm:GetCommandInvocation",
+      "xray:PutTelemetryRecords",
+      "xray:PutTraceSegments",
+    ]);
+  });
+
+  it("scopes per group when several groups are configured", () => {
+    const { template } = synthesize({
+      groups: [
+        { name: "web-asg", targetGroups: ["web-tg"] },
+        { name: "ws-asg", targetGroups: ["ws-tg", "ws-tg-2"] },
+      ],
+    });
+    template.resourceCountIs("AWS::AutoScaling::LifecycleHook", 2);
+    template.resourceCountIs("AWS::SSM::Document", 2);
+    const register = policyStatements(template).find((s) =>
+      asList(s.Action).includes("elasticloadbalancing:RegisterTargets"),
+    );
+    const resources = JSON.stringify(register?.Resource);
+    for (const tg of ["web-tg", "ws-tg", "ws-tg-2"]) expect(resources).toContain(`:targetgroup/${tg}/*`);
+    const send = policyStatements(template).find((s) => s.Condition !== undefined);
+    expect(send?.Condition).toEqual({
+      StringEquals: { "ssm:resourceTag/aws:autoscaling:groupName": ["web-asg", "ws-asg"] },
+    });
+  });
+});
+
+describe("bootstrap document", () => {
+  it("is schema 2.2 with every parameter constrained to fixed values", () => {
+    const documents = Object.values(defaultApp.template.findResources("AWS::SSM::Document"));
+    expect(documents).toHaveLength(1);
+    const document = documents[0]?.Properties;
+    expect(document).toMatchObject({
+      Name: "launchgate-cnt-backend-cnt-backend-asg-bootstrap",
+      DocumentType: "Command",
+      UpdateMethod: "NewVersion",
+    });
+    expect(document.Content.schemaVersion).toBe("2.2");
+    for (const parameter of Object.values<{ allowedValues?: string[]; allowedPattern?: string }>(
+      document.Content.parameters,
+    )) {
+      expect(parameter.allowedValues ?? parameter.allowedPattern).toBeDefined();
+    }
+    expect(document.Content.parameters.phase.allowedValues).toEqual(["all", "prepare", "start"]);
+    expect(document.Content.mainSteps[0].inputs.timeoutSeconds).toBe("1200");
+    expect(JSON.stringify(document.Content).length).toBeLessThan(64 * 1024);
+  });
+});
+
+describe("cdk-nag AwsSolutions", () => {
+  it("passes with only reasoned, finding-level acknowledgements", () => {
+    expect(defaultApp.nagViolations).toEqual([]);
+  });
+
+  it("still catches a new violation", () => {
+    const { nagViolations } = synthesize({}, (stack) => {
+      new sqs.Queue(stack, "Unencrypted", { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    });
+    expect(nagViolations.some((v) => v.startsWith("AwsSolutions-SQS4") && v.includes("Unencrypted"))).toBe(
+      true,
+    );
+  });
+});
