@@ -1,0 +1,101 @@
+import { DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createHandler as createCommandResultHandler } from "../../functions/command-result/handler.js";
+import { createHandler as createLaunchHandler } from "../../functions/launch/handler.js";
+import {
+  agentPing,
+  hookAcceptsCompletion,
+  lifecycleOutput,
+  lifecycleState,
+  sendCommandReturns,
+} from "../support/aws-stubs.js";
+import { fixture } from "../support/events.js";
+import { type GateHarness, gateHarness, INSTANCE_ID, TOKEN } from "../support/gate-harness.js";
+
+let h: GateHarness;
+beforeEach(() => {
+  h = gateHarness();
+  lifecycleState(h, "Pending:Wait");
+  hookAcceptsCompletion(h);
+});
+
+function sqsEvent(...bodies: string[]): SQSEvent {
+  return {
+    Records: bodies.map(
+      (body, index) =>
+        ({ messageId: `m-${index}`, body, eventSource: "aws:sqs", attributes: {} }) as unknown as SQSRecord,
+    ),
+  };
+}
+
+describe("launch handler", () => {
+  it("opens the gate for a real-shaped lifecycle event", async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+    await createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"));
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(h.store.get(INSTANCE_ID).token).toBe(TOKEN);
+  });
+
+  it("acknowledges a test notification (no token) without touching AWS", async () => {
+    await expect(createLaunchHandler(() => h.deps)(fixture("test-notification"))).resolves.toBeUndefined();
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+  });
+
+  it("acknowledges a malformed event, changes nothing, and does not throw (no retry storm)", async () => {
+    const malformed = { ...fixture("launch-lifecycle-action"), detail: { EC2InstanceId: "not-an-instance" } };
+    await expect(createLaunchHandler(() => h.deps)(malformed)).resolves.toBeUndefined();
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+    expect(h.store.records.size).toBe(0);
+  });
+
+  it("rethrows a transient failure so EventBridge retries it", async () => {
+    h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).rejects(new Error("Rate exceeded"));
+    await expect(createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"))).rejects.toThrow(
+      "Rate exceeded",
+    );
+  });
+
+  it("reports only the failed SQS records for redelivery", async () => {
+    agentPing(h, undefined);
+    await createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"));
+    // The next call (only) is throttled. (rejectsOnce would bind to the stub's first call ever.)
+    let throttled = false;
+    h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async () => {
+      if (throttled) return lifecycleOutput("Pending:Wait");
+      throttled = true;
+      throw new Error("Rate exceeded");
+    });
+
+    const good = JSON.stringify({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
+    const result = await createLaunchHandler(() => h.deps)(sqsEvent(good, "{not json", good));
+
+    // m-0 failed transiently (retry), m-1 is garbage (dropped), m-2 succeeded.
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "m-0" }] });
+  });
+
+  it("drops a re-check step that belongs to the other function", async () => {
+    const result = await createLaunchHandler(() => h.deps)(
+      sqsEvent(JSON.stringify({ step: "health", instanceId: INSTANCE_ID, token: TOKEN })),
+    );
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+  });
+});
+
+describe("command-result handler", () => {
+  it("acknowledges a status event for an instance the gate does not know", async () => {
+    await expect(
+      createCommandResultHandler(() => h.deps)(fixture("command-invocation-success")),
+    ).resolves.toBeUndefined();
+  });
+
+  it("acknowledges an event of another source", async () => {
+    await expect(
+      createCommandResultHandler(() => h.deps)(fixture("launch-lifecycle-action")),
+    ).resolves.toBeUndefined();
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+  });
+});

@@ -1,0 +1,231 @@
+import {
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { onCommandFinished, onCommandRecheck } from "../../../shared/gate/command-outcome.js";
+import { startGate } from "../../../shared/gate/start-gate.js";
+import {
+  agentPing,
+  CNT_TARGET_GROUP,
+  groupTargetGroups,
+  hookAcceptsCompletion,
+  invocation,
+  invocationNotYetVisible,
+  lifecycleState,
+  sendCommandReturns,
+  targetHealth,
+} from "../../support/aws-stubs.js";
+import { commandFinished, launchEvent, recheck } from "../../support/events.js";
+import { type GateHarness, gateHarness, INSTANCE_ID, TG_ARN, TOKEN } from "../../support/gate-harness.js";
+
+let h: GateHarness;
+beforeEach(async () => {
+  h = gateHarness();
+  lifecycleState(h, "Pending:Wait");
+  hookAcceptsCompletion(h);
+  agentPing(h, "Online");
+  sendCommandReturns(h, "cmd-1");
+  groupTargetGroups(h);
+  targetHealth(h, "unused", "Target.NotRegistered");
+  await startGate(h.deps, launchEvent());
+  h.advanceSeconds(240);
+});
+
+describe("a failed bootstrap", () => {
+  it("abandons, naming the failed step and the stderr tail", async () => {
+    invocation(h, {
+      status: "Failed",
+      stdout: "launchgate: step install-docker\nlaunchgate: step pull-images\n",
+      stderr:
+        "Error response from daemon: pull access denied for cnt-backend\nlaunchgate: FAILED step pull-images (exit 1)\n",
+    });
+
+    await onCommandFinished(h.deps, commandFinished("cmd-1", "Failed"));
+
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: "ABANDON",
+    });
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.phase).toBe("abandoned");
+    expect(record.reason).toBe(
+      'bootstrap step "pull-images" failed (command cmd-1, status Failed): Error response from daemon: pull access denied for cnt-backend launchgate: FAILED step pull-images (exit 1)',
+    );
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
+  });
+
+  it("abandons on TimedOut as on Failed", async () => {
+    invocation(h, { status: "TimedOut", stderr: "" });
+    await onCommandFinished(h.deps, commandFinished("cmd-1", "TimedOut"));
+    expect(h.store.get(INSTANCE_ID).reason).toBe("bootstrap command failed (command cmd-1, status TimedOut)");
+  });
+});
+
+describe("a successful bootstrap", () => {
+  beforeEach(() =>
+    invocation(h, { status: "Success", stdout: "launchgate: bootstrap finished (phase all)" }),
+  );
+
+  it("registers the instance with its target group and waits for health, without completing", async () => {
+    await onCommandFinished(h.deps, commandFinished("cmd-1"));
+
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(RegisterTargetsCommand, {
+      TargetGroupArn: TG_ARN,
+      Targets: [{ Id: INSTANCE_ID, Port: 8000 }],
+    });
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.phase).toBe("awaiting-health");
+    expect(record.registered).toEqual([
+      expect.objectContaining({
+        targetGroupArn: TG_ARN,
+        name: "cnt-backend-tg",
+        port: 8000,
+        healthCheck: "HTTP /health on traffic-port expecting 200, timeout 5 s, 5 passes 30 s apart",
+      }),
+    ]);
+    // Budget from the group's own health check: 30 s × (5 + 1) + 30 s slack.
+    expect(record.phaseDeadline).toBe(h.now() + 210_000);
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "health", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 30,
+    });
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it("moves on once whichever of event and re-check comes first; the other stops", async () => {
+    await onCommandRecheck(h.deps, recheck("command"));
+    await expect(onCommandFinished(h.deps, commandFinished("cmd-1"))).rejects.toThrow(
+      "gate is in another phase",
+    );
+    expect(h.elbv2Mock).toHaveReceivedCommandTimes(RegisterTargetsCommand, 1);
+  });
+
+  it("does not register again when the target group already knows the instance", async () => {
+    targetHealth(h, "initial", "Elb.RegistrationInProgress");
+    await onCommandFinished(h.deps, commandFinished("cmd-1"));
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
+  });
+
+  it("completes a warm-pool prepare with CONTINUE and registers nothing", async () => {
+    const warm = gateHarness();
+    lifecycleState(warm, "Warmed:Pending:Wait");
+    hookAcceptsCompletion(warm);
+    agentPing(warm, "Online");
+    sendCommandReturns(warm, "cmd-w");
+    await startGate(warm.deps, launchEvent({ destination: "WarmPool" }));
+    invocation(warm, { status: "Success" });
+
+    await onCommandFinished(warm.deps, commandFinished("cmd-w"));
+
+    expect(warm.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "CONTINUE",
+    });
+    expect(warm.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
+  });
+
+  it("abandons when a target group attached to the group is not allow-listed", async () => {
+    groupTargetGroups(h, [{ ...CNT_TARGET_GROUP, TargetGroupName: "rogue-tg" }]);
+    await onCommandFinished(h.deps, commandFinished("cmd-1"));
+    expect(h.store.get(INSTANCE_ID).reason).toBe(
+      "target group rogue-tg is attached to cnt-backend-asg but not in launchgate's allow-list (cnt-backend-tg): add it to groups[].targetGroups or detach it",
+    );
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
+  });
+
+  it("abandons when the target group is not of target type instance", async () => {
+    groupTargetGroups(h, [{ ...CNT_TARGET_GROUP, TargetType: "ip" }]);
+    await onCommandFinished(h.deps, commandFinished("cmd-1"));
+    expect(h.store.get(INSTANCE_ID).reason).toMatch(/has target type ip; the gate registers instances/);
+  });
+
+  it("abandons when the group has no target group at all", async () => {
+    groupTargetGroups(h, []);
+    await onCommandFinished(h.deps, commandFinished("cmd-1"));
+    expect(h.store.get(INSTANCE_ID).reason).toBe(
+      "group cnt-backend-asg has no target group attached (expected cnt-backend-tg): attach it to the group",
+    );
+  });
+});
+
+describe("events that are not the gate's business", () => {
+  it("skips another command on the instance", async () => {
+    invocation(h, { status: "Success", comment: "someone's ad-hoc command" });
+    await expect(onCommandFinished(h.deps, commandFinished("cmd-other"))).rejects.toThrow(
+      "command is not the gate's current bootstrap",
+    );
+  });
+
+  it("skips an event whose invocation SSM does not show yet; the re-check will follow it", async () => {
+    invocationNotYetVisible(h);
+    await expect(onCommandFinished(h.deps, commandFinished("cmd-1"))).rejects.toThrow(
+      "command not final yet",
+    );
+  });
+
+  it("skips an instance without a gate record", async () => {
+    h.store.records.clear();
+    await expect(onCommandFinished(h.deps, commandFinished("cmd-1"))).rejects.toThrow(
+      "no gate record for this instance",
+    );
+  });
+});
+
+describe("a command sent just before a crash", () => {
+  it("is adopted through its comment when the record never got its id", async () => {
+    const crashed = gateHarness();
+    lifecycleState(crashed, "Pending:Wait");
+    hookAcceptsCompletion(crashed);
+    agentPing(crashed, "Online");
+    groupTargetGroups(crashed);
+    targetHealth(crashed, "unused", "Target.NotRegistered");
+    // Saving the command id fails after SendCommand succeeded: the record stays in sending-command.
+    crashed.ssmMock.on(SendCommandCommand).callsFake(async () => {
+      crashed.deps.store.save = async () => {
+        throw new Error("DynamoDB throttled");
+      };
+      return { Command: { CommandId: "cmd-lost" } };
+    });
+    const save = crashed.store.save.bind(crashed.store);
+    await expect(startGate(crashed.deps, launchEvent())).rejects.toThrow("DynamoDB throttled");
+    crashed.deps.store.save = save;
+    expect(crashed.store.get(INSTANCE_ID).phase).toBe("sending-command");
+
+    invocation(crashed, { status: "Success" });
+    await onCommandFinished(crashed.deps, commandFinished("cmd-lost"));
+
+    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost" });
+  });
+});
+
+describe("the command re-check (fallback and heartbeat)", () => {
+  it("keeps watching a running command and records heartbeats", async () => {
+    invocation(h, { status: "InProgress" });
+    await onCommandRecheck(h.deps, recheck("command"));
+    expect(h.autoScalingMock).toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 60,
+    });
+  });
+
+  it("settles a command whose status event was lost", async () => {
+    invocation(h, { status: "Success" });
+    await onCommandRecheck(h.deps, recheck("command"));
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
+  });
+
+  it("abandons a bootstrap that overruns its execution timeout", async () => {
+    invocation(h, { status: "InProgress" });
+    h.advanceSeconds(1200 + 120);
+    await onCommandRecheck(h.deps, recheck("command"));
+    expect(h.store.get(INSTANCE_ID).reason).toMatch(
+      /^bootstrap command cmd-1 did not finish within 1200 s \(status InProgress\)/,
+    );
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "ABANDON",
+    });
+  });
+});

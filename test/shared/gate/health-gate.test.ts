@@ -1,0 +1,249 @@
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { beforeEach, describe, expect, it } from "vitest";
+import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
+import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
+import { startGate } from "../../../shared/gate/start-gate.js";
+import {
+  agentPing,
+  CNT_TARGET_GROUP,
+  groupTargetGroups,
+  hookAcceptsCompletion,
+  invocation,
+  lifecycleState,
+  loadBalancerZones,
+  noActiveLifecycleAction,
+  sendCommandReturns,
+  targetHealth,
+} from "../../support/aws-stubs.js";
+import { commandFinished, launchEvent, recheck } from "../../support/events.js";
+import {
+  type GateHarness,
+  GROUP,
+  gateHarness,
+  HOOK,
+  INSTANCE_ID,
+  TG_ARN,
+  TOKEN,
+} from "../../support/gate-harness.js";
+
+let h: GateHarness;
+
+/** Drives a launch up to "registered, waiting for healthy". */
+async function registered(harness: GateHarness, zone = "eu-west-2a"): Promise<void> {
+  lifecycleState(harness, "Pending:Wait", zone);
+  hookAcceptsCompletion(harness);
+  agentPing(harness, "Online");
+  sendCommandReturns(harness, "cmd-1");
+  groupTargetGroups(harness);
+  targetHealth(harness, "unused", "Target.NotRegistered");
+  await startGate(harness.deps, launchEvent());
+  invocation(harness, { status: "Success" });
+  await onCommandFinished(harness.deps, commandFinished("cmd-1"));
+}
+
+beforeEach(async () => {
+  h = gateHarness();
+  await registered(h);
+});
+
+describe("the health gate", () => {
+  it("completes with CONTINUE and the token only once the target is healthy", async () => {
+    targetHealth(h, "initial", "Elb.InitialHealthChecking");
+    h.advanceSeconds(30);
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(h.rechecks.last().message.step).toBe("health");
+
+    targetHealth(h, "healthy");
+    h.advanceSeconds(30);
+    await onHealthRecheck(h.deps, recheck("health"));
+
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      AutoScalingGroupName: GROUP,
+      LifecycleHookName: HOOK,
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: "CONTINUE",
+    });
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({
+      phase: "continued",
+      outcome: "CONTINUE",
+      reason: "healthy in cnt-backend-tg 60 s after registration",
+    });
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
+  });
+
+  it("names the zone mismatch behind Target.NotInUse, deregisters and abandons", async () => {
+    const gate = gateHarness();
+    await registered(gate, "eu-west-2c");
+    targetHealth(
+      gate,
+      "unused",
+      "Target.NotInUse",
+      "Target group is not configured to receive traffic from the load balancer",
+    );
+    loadBalancerZones(gate, ["eu-west-2a", "eu-west-2b"]);
+    gate.advanceSeconds(30);
+
+    await onHealthRecheck(gate.deps, recheck("health"));
+
+    expect(gate.store.get(INSTANCE_ID).reason).toBe(
+      "target group cnt-backend-tg reports Target.NotInUse: the instance is in eu-west-2c but load balancer cnt-alb has only eu-west-2a, eu-west-2b enabled: enable eu-west-2c on the load balancer or remove that zone's subnet from the Auto Scaling group",
+    );
+    expect(gate.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, {
+      TargetGroupArn: TG_ARN,
+      Targets: [{ Id: INSTANCE_ID, Port: 8000 }],
+    });
+    expect(gate.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "ABANDON",
+    });
+  });
+
+  it("says so when no listener uses the target group", async () => {
+    const gate = gateHarness();
+    lifecycleState(gate, "Pending:Wait");
+    hookAcceptsCompletion(gate);
+    agentPing(gate, "Online");
+    sendCommandReturns(gate, "cmd-1");
+    groupTargetGroups(gate, [{ ...CNT_TARGET_GROUP, LoadBalancerArns: [] }]);
+    targetHealth(gate, "unused", "Target.NotRegistered");
+    await startGate(gate.deps, launchEvent());
+    invocation(gate, { status: "Success" });
+    await onCommandFinished(gate.deps, commandFinished("cmd-1"));
+    targetHealth(gate, "unused", "Target.NotInUse");
+
+    await onHealthRecheck(gate.deps, recheck("health"));
+
+    expect(gate.store.get(INSTANCE_ID).reason).toBe(
+      "target group cnt-backend-tg reports Target.NotInUse because no listener rule forwards to it: add a listener rule for it, or detach it from the Auto Scaling group",
+    );
+  });
+
+  it("keeps waiting on Target.NotInUse when the zone is enabled (no cause to name yet)", async () => {
+    targetHealth(h, "unused", "Target.NotInUse");
+    loadBalancerZones(h, ["eu-west-2a", "eu-west-2b"]);
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it("abandons an app that never turns healthy, with the health check and the last reason", async () => {
+    targetHealth(
+      h,
+      "unhealthy",
+      "Target.ResponseCodeMismatch",
+      "Health checks failed with these codes: [502]",
+    );
+    h.advanceSeconds(210);
+
+    await onHealthRecheck(h.deps, recheck("health"));
+
+    expect(h.store.get(INSTANCE_ID).reason).toBe(
+      "not healthy after 210 s: target group cnt-backend-tg still reports unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [502]); health check: HTTP /health on traffic-port expecting 200, timeout 5 s, 5 passes 30 s apart. Check the app's health endpoint and the security group path from the load balancer",
+    );
+    expect(h.elbv2Mock).toHaveReceivedCommand(DeregisterTargetsCommand);
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "ABANDON",
+    });
+  });
+
+  it("believes Target.NotRegistered only after propagation time, then registers again", async () => {
+    targetHealth(h, "unused", "Target.NotRegistered");
+    h.advanceSeconds(10);
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.elbv2Mock).toHaveReceivedCommandTimes(RegisterTargetsCommand, 1);
+
+    h.advanceSeconds(30);
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.elbv2Mock).toHaveReceivedCommandTimes(RegisterTargetsCommand, 2);
+  });
+
+  it("treats 'No active Lifecycle Action' as already completed, and notes that our outcome did not apply", async () => {
+    targetHealth(h, "healthy");
+    h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
+
+    await onHealthRecheck(h.deps, recheck("health"));
+
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.phase).toBe("continued");
+    expect(record.history.at(-1)?.note).toBe("hook no longer waiting when completing with CONTINUE");
+  });
+
+  it("stops quietly and deregisters when the instance is terminated mid-run", async () => {
+    lifecycleState(h, undefined);
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("instance left the wait");
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({
+      phase: "gone",
+      reason: "instance is no longer in the group",
+    });
+    expect(h.elbv2Mock).toHaveReceivedCommand(DeregisterTargetsCommand);
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it("never deregisters an instance that someone else put InService", async () => {
+    lifecycleState(h, "InService");
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("instance left the wait");
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
+  });
+
+  it("abandons once the overall gate deadline has passed, when the health budget would run past it", async () => {
+    const slow = gateHarness();
+    lifecycleState(slow, "Pending:Wait");
+    hookAcceptsCompletion(slow);
+    agentPing(slow, "Online");
+    sendCommandReturns(slow, "cmd-1");
+    // 300 s × (10 + 1) + 30 s = 3330 s of health budget: capped at the gate's 2400 s deadline.
+    groupTargetGroups(slow, [
+      { ...CNT_TARGET_GROUP, HealthCheckIntervalSeconds: 300, HealthyThresholdCount: 10 },
+    ]);
+    targetHealth(slow, "unused", "Target.NotRegistered");
+    await startGate(slow.deps, launchEvent());
+    invocation(slow, { status: "Success" });
+    await onCommandFinished(slow.deps, commandFinished("cmd-1"));
+    expect(slow.store.get(INSTANCE_ID).phaseDeadline).toBe(slow.store.get(INSTANCE_ID).deadline);
+
+    targetHealth(slow, "initial", "Elb.InitialHealthChecking");
+    slow.advanceSeconds(2401);
+    await expect(onHealthRecheck(slow.deps, recheck("health"))).rejects.toThrow("gate deadline passed");
+
+    expect(slow.store.get(INSTANCE_ID).reason).toMatch(
+      /^launch gate deadline of 2400 s passed while awaiting-health/,
+    );
+    expect(slow.elbv2Mock).toHaveReceivedCommand(DeregisterTargetsCommand);
+    expect(slow.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "ABANDON",
+    });
+  });
+
+  it("finishes an interrupted completion: outcome claimed, hook still waiting", async () => {
+    targetHealth(h, "healthy");
+    h.autoScalingMock
+      .on(CompleteLifecycleActionCommand)
+      .rejectsOnce(new Error("socket hang up"))
+      .resolves({});
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("socket hang up");
+    expect(h.store.get(INSTANCE_ID).phase).toBe("continued");
+
+    // The redelivered re-check finds the outcome claimed and the hook still waiting.
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
+    expect(h.autoScalingMock).toHaveReceivedNthCommandWith(CompleteLifecycleActionCommand, 2, {
+      LifecycleActionResult: "CONTINUE",
+    });
+  });
+
+  it("does nothing more for a re-check after the gate finished and the instance moved on", async () => {
+    targetHealth(h, "healthy");
+    await onHealthRecheck(h.deps, recheck("health"));
+    lifecycleState(h, "InService");
+    const calls = h.autoScalingMock.commandCalls(DescribeAutoScalingInstancesCommand).length;
+
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    expect(h.autoScalingMock.commandCalls(DescribeAutoScalingInstancesCommand).length).toBe(calls + 1);
+  });
+});

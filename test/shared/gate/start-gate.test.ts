@@ -1,0 +1,209 @@
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { SkipEventError } from "../../../shared/errors.js";
+import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
+import {
+  agentPing,
+  hookAcceptsCompletion,
+  lifecycleState,
+  sendCommandReturns,
+} from "../../support/aws-stubs.js";
+import { launchEvent, recheck } from "../../support/events.js";
+import {
+  DOCUMENT,
+  type GateHarness,
+  GROUP,
+  gateHarness,
+  HOOK,
+  INSTANCE_ID,
+  TOKEN,
+} from "../../support/gate-harness.js";
+
+let h: GateHarness;
+beforeEach(() => {
+  h = gateHarness();
+  lifecycleState(h, "Pending:Wait");
+  hookAcceptsCompletion(h);
+});
+
+describe("startGate", () => {
+  it("sends the bootstrap as soon as the agent is Online, and watches the command", async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+
+    await startGate(h.deps, launchEvent());
+
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: DOCUMENT,
+      DocumentVersion: "$LATEST",
+      InstanceIds: [INSTANCE_ID],
+      Parameters: { phase: ["all"], trigger: ["launch"] },
+      Comment: `launchgate launch ${TOKEN}`,
+    });
+    const record = h.store.get(INSTANCE_ID);
+    expect(record).toMatchObject({
+      phase: "bootstrapping",
+      commandId: "cmd-1",
+      token: TOKEN,
+      groupName: GROUP,
+    });
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 60,
+    });
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it("waits for an agent that is not Online yet, without sending", async () => {
+    agentPing(h, undefined);
+
+    await startGate(h.deps, launchEvent());
+
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 15,
+    });
+  });
+
+  it("runs only the prepare phase for a launch into the warm pool", async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+    lifecycleState(h, "Warmed:Pending:Wait");
+
+    await startGate(h.deps, launchEvent({ origin: "EC2", destination: "WarmPool" }));
+
+    expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+      Parameters: { phase: ["prepare"], trigger: ["launch"] },
+    });
+    expect(h.store.get(INSTANCE_ID).mode).toEqual({ bootstrapPhase: "prepare", needsTraffic: false });
+  });
+
+  it("runs only the start phase when a warm instance moves into service", async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+
+    await startGate(h.deps, launchEvent({ origin: "WarmPool", destination: "AutoScalingGroup" }));
+
+    expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+      Parameters: { phase: ["start"], trigger: ["launch"] },
+    });
+  });
+
+  it("treats a duplicate lifecycle event as a skip and sends only once", async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+    await startGate(h.deps, launchEvent());
+
+    await expect(startGate(h.deps, launchEvent())).rejects.toBeInstanceOf(SkipEventError);
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+
+  it("skips, touching nothing, a group that is not configured", async () => {
+    await expect(startGate(h.deps, launchEvent({ groupName: "someone-elses-asg" }))).rejects.toThrow(
+      "group is not configured for launchgate",
+    );
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+    expect(h.store.records.size).toBe(0);
+  });
+
+  it("skips another hook on a gated group", async () => {
+    await expect(startGate(h.deps, launchEvent({ hookName: "other-hook" }))).rejects.toThrow(
+      "hook is not launchgate's",
+    );
+    expect(h.store.records.size).toBe(0);
+  });
+
+  it("skips an instance that is no longer waiting at the hook (late event)", async () => {
+    lifecycleState(h, "InService");
+    await expect(startGate(h.deps, launchEvent())).rejects.toThrow("instance is not waiting at the hook");
+    expect(h.store.records.size).toBe(0);
+  });
+
+  it("skips an instance that has disappeared", async () => {
+    lifecycleState(h, undefined);
+    await expect(startGate(h.deps, launchEvent())).rejects.toBeInstanceOf(SkipEventError);
+  });
+
+  it("goes back to waiting when SendCommand says InvalidInstanceId (agent not yet addressable)", async () => {
+    agentPing(h, "Online");
+    const error = new Error("Instances [[i-0123456789abcdef0]] not in a valid state");
+    error.name = "InvalidInstanceId";
+    h.ssmMock.on(SendCommandCommand).rejects(error);
+
+    await startGate(h.deps, launchEvent());
+
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+    expect(h.rechecks.last().message.step).toBe("agent");
+
+    sendCommandReturns(h, "cmd-2");
+    h.advanceSeconds(15);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-2" });
+  });
+});
+
+describe("onAgentRecheck", () => {
+  beforeEach(async () => {
+    agentPing(h, undefined);
+    await startGate(h.deps, launchEvent());
+  });
+
+  it("records a heartbeat once a third of the heartbeat timeout has passed", async () => {
+    h.advanceSeconds(150);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+
+    h.advanceSeconds(60);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
+      AutoScalingGroupName: GROUP,
+      LifecycleHookName: HOOK,
+      LifecycleActionToken: TOKEN,
+    });
+  });
+
+  it("abandons with an actionable reason when the agent never comes Online", async () => {
+    agentPing(h, "ConnectionLost");
+    h.advanceSeconds(600);
+
+    await onAgentRecheck(h.deps, recheck("agent"));
+
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      AutoScalingGroupName: GROUP,
+      LifecycleHookName: HOOK,
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: "ABANDON",
+    });
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.phase).toBe("abandoned");
+    expect(record.reason).toMatch(
+      /^SSM agent did not come Online within 600 s \(last ping status ConnectionLost\)/,
+    );
+    expect(record.reason).toContain("AmazonSSMManagedInstanceCore");
+    expect(h.logs.find((line) => line.level === "error")).toMatchObject({
+      message: "launch abandoned",
+      extra: { outcome: "ABANDON", reason: record.reason },
+    });
+  });
+
+  it("drops a re-check that belongs to an earlier wait", async () => {
+    await expect(onAgentRecheck(h.deps, recheck("agent", "an-older-token"))).rejects.toThrow(
+      "re-check belongs to an earlier wait",
+    );
+  });
+
+  it("stops quietly when the instance was terminated meanwhile", async () => {
+    lifecycleState(h, "Terminating");
+    await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow("instance left the wait");
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "gone", reason: "instance is now Terminating" });
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+});

@@ -1,0 +1,161 @@
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  type DescribeAutoScalingInstancesCommandOutput,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import {
+  DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  RegisterTargetsCommand,
+  type TargetGroup,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  InvocationDoesNotExist,
+  SendCommandCommand,
+} from "@aws-sdk/client-ssm";
+import { commandComment } from "../../shared/gate/bootstrap-command.js";
+import { type GateHarness, GROUP, INSTANCE_ID, LB_ARN, TG_ARN, TOKEN } from "./gate-harness.js";
+
+/** Shapes AWS answers as the real APIs do (field names and nesting from the SDK's output types). */
+
+export function lifecycleState(h: GateHarness, state: string | undefined, zone = "eu-west-2a"): void {
+  h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).resolves(lifecycleOutput(state, zone));
+}
+
+/** A DescribeAutoScalingInstances answer for the test instance in `state` (none when undefined). */
+export function lifecycleOutput(
+  state: string | undefined,
+  zone = "eu-west-2a",
+): DescribeAutoScalingInstancesCommandOutput {
+  return {
+    $metadata: {},
+    AutoScalingInstances:
+      state === undefined
+        ? []
+        : [
+            {
+              InstanceId: INSTANCE_ID,
+              AutoScalingGroupName: GROUP,
+              AvailabilityZone: zone,
+              LifecycleState: state as never,
+              HealthStatus: "HEALTHY",
+              ProtectedFromScaleIn: false,
+            },
+          ],
+  };
+}
+
+export function hookAcceptsCompletion(h: GateHarness): void {
+  h.autoScalingMock.on(CompleteLifecycleActionCommand).resolves({});
+  h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+}
+
+/** What Auto Scaling answers for a token that is no longer active (AWS-FACTS §1). */
+export function noActiveLifecycleAction(): Error {
+  const error = new Error(`No active Lifecycle Action found with token ${TOKEN}`);
+  error.name = "ValidationError";
+  return error;
+}
+
+export function agentPing(h: GateHarness, status: "Online" | "ConnectionLost" | undefined): void {
+  h.ssmMock.on(DescribeInstanceInformationCommand).resolves({
+    InstanceInformationList: status ? [{ InstanceId: INSTANCE_ID, PingStatus: status }] : [],
+  });
+}
+
+export function sendCommandReturns(h: GateHarness, commandId: string): void {
+  h.ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: commandId, Status: "Pending" } });
+}
+
+export interface InvocationStub {
+  status: "Success" | "Failed" | "TimedOut" | "Cancelled" | "InProgress";
+  stdout?: string;
+  stderr?: string;
+  comment?: string;
+}
+
+export function invocation(h: GateHarness, stub: InvocationStub): void {
+  h.ssmMock.on(GetCommandInvocationCommand).resolves({
+    CommandId: "cmd",
+    InstanceId: INSTANCE_ID,
+    Status: stub.status,
+    StatusDetails: stub.status,
+    StandardOutputContent: stub.stdout ?? "",
+    StandardErrorContent: stub.stderr ?? "",
+    Comment: stub.comment ?? commandComment(TOKEN),
+  });
+}
+
+export function invocationNotYetVisible(h: GateHarness): void {
+  h.ssmMock
+    .on(GetCommandInvocationCommand)
+    .rejects(new InvocationDoesNotExist({ message: "InvocationDoesNotExist", $metadata: {} }));
+}
+
+export const CNT_TARGET_GROUP: TargetGroup = {
+  TargetGroupArn: TG_ARN,
+  TargetGroupName: "cnt-backend-tg",
+  Protocol: "HTTP",
+  Port: 8000,
+  TargetType: "instance",
+  HealthCheckProtocol: "HTTP",
+  HealthCheckPort: "traffic-port",
+  HealthCheckPath: "/health",
+  HealthCheckIntervalSeconds: 30,
+  HealthCheckTimeoutSeconds: 5,
+  HealthyThresholdCount: 5,
+  UnhealthyThresholdCount: 2,
+  Matcher: { HttpCode: "200" },
+  LoadBalancerArns: [LB_ARN],
+};
+
+export function groupTargetGroups(h: GateHarness, targetGroups: TargetGroup[] = [CNT_TARGET_GROUP]): void {
+  h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: GROUP,
+        MinSize: 1,
+        MaxSize: 3,
+        DesiredCapacity: 1,
+        DefaultCooldown: 300,
+        AvailabilityZones: ["eu-west-2a", "eu-west-2b", "eu-west-2c"],
+        HealthCheckType: "ELB",
+        CreatedTime: new Date(0),
+        TargetGroupARNs: targetGroups.map((tg) => tg.TargetGroupArn ?? ""),
+      },
+    ],
+  });
+  h.elbv2Mock.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: targetGroups });
+  h.elbv2Mock.on(RegisterTargetsCommand).resolves({});
+  h.elbv2Mock.on(DeregisterTargetsCommand).resolves({});
+}
+
+export function targetHealth(h: GateHarness, state: string, reason?: string, description?: string): void {
+  h.elbv2Mock.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: [
+      {
+        Target: { Id: INSTANCE_ID, Port: 8000 },
+        HealthCheckPort: "8000",
+        TargetHealth: { State: state as never, Reason: reason as never, Description: description },
+      },
+    ],
+  });
+}
+
+export function loadBalancerZones(h: GateHarness, zones: string[]): void {
+  h.elbv2Mock.on(DescribeLoadBalancersCommand).resolves({
+    LoadBalancers: [
+      {
+        LoadBalancerArn: LB_ARN,
+        LoadBalancerName: "cnt-alb",
+        AvailabilityZones: zones.map((ZoneName) => ({ ZoneName })),
+      },
+    ],
+  });
+}

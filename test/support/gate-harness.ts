@@ -1,0 +1,102 @@
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
+import type { RuntimeConfig } from "../../shared/config/runtime-config.js";
+import type { GateDeps } from "../../shared/gate/deps.js";
+import type { RecheckMessage, RecheckScheduler } from "../../shared/gate/ports.js";
+import { InMemoryGateStore } from "./in-memory-gate-store.js";
+
+export const INSTANCE_ID = "i-0123456789abcdef0";
+export const TOKEN = "19cc4d4a-e450-4d1c-b448-0de67example";
+export const GROUP = "cnt-backend-asg";
+export const HOOK = "launchgate-launch";
+export const DOCUMENT = "launchgate-cnt-backend-cnt-backend-asg-bootstrap";
+export const TG_ARN =
+  "arn:aws:elasticloadbalancing:eu-west-2:123456789012:targetgroup/cnt-backend-tg/6d0ecf831eec9f09";
+export const LB_ARN =
+  "arn:aws:elasticloadbalancing:eu-west-2:123456789012:loadbalancer/app/cnt-alb/50dc6c495c0c9188";
+/** 2026-11-28T05:00:00Z, an arbitrary fixed start for the manual clock. */
+export const T0 = Date.UTC(2026, 10, 28, 5, 0, 0);
+
+export const RUNTIME_CONFIG: RuntimeConfig = {
+  groups: [
+    {
+      name: GROUP,
+      hookName: HOOK,
+      heartbeatTimeoutSeconds: 600,
+      gateTimeoutSeconds: 2400,
+      agentTimeoutSeconds: 600,
+      bootstrapTimeoutSeconds: 1200,
+      targetGroups: ["cnt-backend-tg"],
+      documentName: DOCUMENT,
+    },
+  ],
+  stateTableName: "state",
+  recheckQueueUrls: {
+    launch: "https://sqs.eu-west-2.amazonaws.com/123456789012/launch",
+    result: "https://sqs/result",
+  },
+};
+
+export class RecordingScheduler implements RecheckScheduler {
+  readonly scheduled: { message: RecheckMessage; delaySeconds: number }[] = [];
+  async schedule(message: RecheckMessage, delaySeconds: number): Promise<void> {
+    this.scheduled.push({ message, delaySeconds });
+  }
+  /** The most recent re-check, which the test then delivers by hand. */
+  last(): { message: RecheckMessage; delaySeconds: number } {
+    const last = this.scheduled.at(-1);
+    if (!last) throw new Error("nothing was scheduled");
+    return last;
+  }
+}
+
+export interface LogLine {
+  level: "info" | "warn" | "error";
+  message: string;
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * A gate wired to mocked AWS clients, an in-memory store, a recording scheduler and a manual clock.
+ * Each call resets the client mocks: create one per test (beforeEach).
+ */
+export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
+  const autoScalingMock = mockClient(AutoScalingClient);
+  const ssmMock = mockClient(SSMClient);
+  const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
+  const store = new InMemoryGateStore();
+  const rechecks = new RecordingScheduler();
+  const logs: LogLine[] = [];
+  let now = T0;
+  const deps: GateDeps = {
+    config,
+    autoScaling: new AutoScalingClient({}),
+    ssm: new SSMClient({}),
+    elbv2: new ElasticLoadBalancingV2Client({}),
+    store,
+    rechecks,
+    now: () => now,
+    log: {
+      info: (message, extra) => logs.push({ level: "info", message, extra }),
+      warn: (message, extra) => logs.push({ level: "warn", message, extra }),
+      error: (message, extra) => logs.push({ level: "error", message, extra }),
+    },
+  };
+  return {
+    deps,
+    autoScalingMock,
+    ssmMock,
+    elbv2Mock,
+    store,
+    rechecks,
+    logs,
+    advanceSeconds: (seconds: number) => {
+      now += seconds * 1000;
+    },
+    now: () => now,
+  };
+}
+
+export type GateHarness = ReturnType<typeof gateHarness>;
