@@ -24,12 +24,17 @@ ENV_FILE="$ROOT/app.env"
 PHASE=""
 TRIGGER="launch"
 CURRENT_STEP="arguments"
+# The decrypted parameter listing and the env file being written: removed on any exit.
+PARAMETERS_TMP=""
+ENV_TMP=""
 
 log() { echo "launchgate: $*"; }
 fail() { echo "launchgate: $*" >&2; exit 1; }
 step() { CURRENT_STEP=$1; log "step $1"; }
 on_exit() {
   local code=$?
+  if [ -n "$PARAMETERS_TMP" ]; then rm -f "$PARAMETERS_TMP"; fi
+  if [ -n "$ENV_TMP" ]; then rm -f "$ENV_TMP"; fi
   if [ "$code" -ne 0 ]; then echo "launchgate: FAILED step $CURRENT_STEP (exit $code)" >&2; fi
 }
 trap on_exit EXIT
@@ -150,25 +155,26 @@ pull_images() {
 
 write_env() {
   step write-env
-  local raw tmp count=0 name value
-  raw=$(umask 077 && mktemp "$ROOT/.parameters.XXXXXX")
-  tmp=$(umask 077 && mktemp "$ROOT/app.env.XXXXXX")
-  # Both files are 0600 and live under $ROOT; the raw listing is removed whatever happens.
-  trap 'rm -f "$raw"; on_exit' EXIT
+  local count=0 name value
+  PARAMETERS_TMP=$(umask 077 && mktemp "$ROOT/.parameters.XXXXXX")
+  ENV_TMP=$(umask 077 && mktemp "$ROOT/app.env.XXXXXX")
   if [ -n "$SECRETS_PATH" ]; then
-    # A failure here must fail the step, so the listing goes to a file first (a process substitution
-    # would hide aws's exit status). Text output: name<TAB>value per line; values are never echoed.
+    # A failure here must fail the step, so the listing goes to a 0600 file first (a process
+    # substitution would hide aws's exit status). Text output: name<TAB>value per line; values are
+    # never echoed.
     aws ssm get-parameters-by-path --region "$AWS_REGION_NAME" --path "$SECRETS_PATH" \
-      --recursive --with-decryption --query 'Parameters[].[Name,Value]' --output text > "$raw"
+      --recursive --with-decryption --query 'Parameters[].[Name,Value]' --output text > "$PARAMETERS_TMP"
     while IFS=$'\t' read -r name value; do
       if [ -z "$name" ] || [ "$name" = None ]; then continue; fi
-      printf '%s=%s\n' "${name##*/}" "$value" >> "$tmp"
+      printf '%s=%s\n' "${name##*/}" "$value" >> "$ENV_TMP"
       count=$((count + 1))
-    done < "$raw"
+    done < "$PARAMETERS_TMP"
   fi
-  rm -f "$raw"
-  chmod 0600 "$tmp"
-  mv -f "$tmp" "$ENV_FILE"
+  rm -f "$PARAMETERS_TMP"
+  PARAMETERS_TMP=""
+  chmod 0600 "$ENV_TMP"
+  mv -f "$ENV_TMP" "$ENV_FILE"
+  ENV_TMP=""
   log "wrote $count variables from ${SECRETS_PATH:-nowhere} to $ENV_FILE (0600)"
 }
 

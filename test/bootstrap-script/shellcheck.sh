@@ -15,7 +15,7 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   fi
 fi
 
-mapfile -t scripts < <(git ls-files --cached --others --exclude-standard '*.sh' .ci/run)
+mapfile -t scripts < <(git ls-files --cached --others --exclude-standard '*.sh' .ci/run 'test/bootstrap-script/stand-ins/*')
 shellcheck --version | sed -n 2p
 shellcheck -x "${scripts[@]}"
 echo "shellcheck: ${#scripts[@]} scripts clean"
