@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
 import { LaunchGate } from "../constructs/launch-gate.js";
@@ -17,5 +17,15 @@ export class LaunchgateStack extends Stack {
   constructor(scope: Construct, id: string, props: LaunchgateStackProps) {
     super(scope, id, props);
     this.gate = new LaunchGate(this, "LaunchGate", { config: props.config });
+    // What an operator (and the CLI) needs to find the gate's state and its dropped events.
+    new CfnOutput(this, "GateStateTable", {
+      value: this.gate.stateTable.tableName,
+      description: "One item per instance: phase, deadlines, outcome, reason and history of its launch gate",
+    });
+    new CfnOutput(this, "FailureQueueUrl", {
+      value: this.gate.failureQueue.queueUrl,
+      description:
+        "Events and re-checks that failed every retry; each one is a launch the gate could not drive",
+    });
   }
 }

@@ -171,6 +171,13 @@ describe("IAM is least privilege", () => {
   });
 });
 
+describe("outputs", () => {
+  it("name the gate state table and the failure queue for operators", () => {
+    defaultApp.template.hasOutput("GateStateTable", { Value: Match.anyValue() });
+    defaultApp.template.hasOutput("FailureQueueUrl", { Value: Match.anyValue() });
+  });
+});
+
 describe("bootstrap document", () => {
   it("is schema 2.2 with every parameter constrained to fixed values", () => {
     const documents = Object.values(defaultApp.template.findResources("AWS::SSM::Document"));
