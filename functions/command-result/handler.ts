@@ -19,8 +19,14 @@ export function createHandler(deps: () => GateDeps) {
     if (event.kind === "recheck" && event.step === "health") return onHealthRecheck(deps(), event);
   };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
-    if (isSqsEvent(event))
-      return runSqsBatch(event, (body) => parseRecheck(body, ["command", "health"]), dispatch);
+    if (isSqsEvent(event)) {
+      return runSqsBatch(
+        event,
+        (body) => parseRecheck(body, ["command", "health"]),
+        dispatch,
+        () => deps().rechecks,
+      );
+    }
     await runEvent(() => parseCommandStatus(event), dispatch);
     return undefined;
   };

@@ -17,7 +17,14 @@ export function createHandler(deps: () => GateDeps) {
     if (event.kind === "recheck") return onAgentRecheck(deps(), event);
   };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
-    if (isSqsEvent(event)) return runSqsBatch(event, (body) => parseRecheck(body, ["agent"]), dispatch);
+    if (isSqsEvent(event)) {
+      return runSqsBatch(
+        event,
+        (body) => parseRecheck(body, ["agent"]),
+        dispatch,
+        () => deps().rechecks,
+      );
+    }
     await runEvent(() => parseLifecycleAction(event), dispatch);
     return undefined;
   };

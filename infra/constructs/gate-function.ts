@@ -15,7 +15,7 @@ export interface GateFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Async invocations (EventBridge) that fail every retry land here, with the event. */
   readonly failureQueue: sqs.IQueue;
-  /** @default Duration.seconds(60) — each invocation does one short step; waits go through SQS. */
+  /** @default Duration.seconds(30) — each invocation does one short step; waits go through SQS. */
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
@@ -48,7 +48,7 @@ export class GateFunction extends Construct {
       handler: "index.handler",
       code: lambda.Code.fromAsset(bundleDir(props.functionName)),
       memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(60),
+      timeout: props.timeout ?? Duration.seconds(30),
       role: this.role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

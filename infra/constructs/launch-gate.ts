@@ -22,8 +22,12 @@ export interface LaunchGateProps {
   readonly config: LaunchgateConfig;
 }
 
-/** Function timeout: one short step per invocation (waits go through the re-check queues). */
-const FUNCTION_TIMEOUT = Duration.seconds(60);
+/**
+ * Function timeout: one short step per invocation (waits go through the re-check queues); 30 s leaves
+ * room for the SDK's retries. Queue visibility is 6 × this (Lambda's guidance), 180 s: short enough that
+ * a crashed re-check returns well within the default 600 s heartbeat.
+ */
+const FUNCTION_TIMEOUT = Duration.seconds(30);
 
 /**
  * The launch gate for every configured Auto Scaling group: hooks and documents per group, the state

@@ -14,10 +14,10 @@ import { SSMClient } from "@aws-sdk/client-ssm";
  * attempts than the default 3.
  */
 // `@__PURE__` lets esbuild drop a client (and its whole package) from a bundle that never uses it.
-const retry = { retryMode: "adaptive", maxAttempts: 6 } as const;
+export const SDK_RETRY = { retryMode: "adaptive", maxAttempts: 6 } as const;
 
-export const autoScaling = /* @__PURE__ */ new AutoScalingClient(retry);
-export const ssm = /* @__PURE__ */ new SSMClient(retry);
-export const elbv2 = /* @__PURE__ */ new ElasticLoadBalancingV2Client(retry);
-export const dynamodb = /* @__PURE__ */ new DynamoDBClient(retry);
-export const sqs = /* @__PURE__ */ new SQSClient(retry);
+export const autoScaling = /* @__PURE__ */ new AutoScalingClient(SDK_RETRY);
+export const ssm = /* @__PURE__ */ new SSMClient(SDK_RETRY);
+export const elbv2 = /* @__PURE__ */ new ElasticLoadBalancingV2Client(SDK_RETRY);
+export const dynamodb = /* @__PURE__ */ new DynamoDBClient(SDK_RETRY);
+export const sqs = /* @__PURE__ */ new SQSClient(SDK_RETRY);

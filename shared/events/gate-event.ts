@@ -17,6 +17,8 @@ export interface LaunchEvent {
   /** Present only for groups with a warm pool (AWS-FACTS §3); absent means EC2 → AutoScalingGroup. */
   readonly origin: WaitOrigin;
   readonly destination: WaitOrigin;
+  /** When the instance started waiting (the event's `time`, epoch ms): the hook's heartbeat runs from here. */
+  readonly waitStartedAt?: number;
 }
 
 export interface CommandFinishedEvent {

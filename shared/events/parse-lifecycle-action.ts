@@ -19,6 +19,7 @@ const origin = z.enum(["EC2", "AutoScalingGroup", "WarmPool"]);
 
 const lifecycleActionSchema = z.object({
   source: z.literal("aws.autoscaling"),
+  time: z.optional(z.string()),
   "detail-type": z.literal(LAUNCH_LIFECYCLE_DETAIL_TYPE),
   detail: z.object({
     LifecycleActionToken: z.optional(z.string().check(z.minLength(1))),
@@ -57,5 +58,12 @@ export function parseLifecycleAction(raw: unknown): LaunchEvent {
     token: detail.LifecycleActionToken,
     origin: detail.Origin ?? "EC2",
     destination: detail.Destination ?? "AutoScalingGroup",
+    waitStartedAt: parseTime(parsed.data.time),
   };
+}
+
+/** The event's ISO `time`, or undefined when absent or unreadable (the gate then counts from "now"). */
+function parseTime(time: string | undefined): number | undefined {
+  const ms = time === undefined ? Number.NaN : Date.parse(time);
+  return Number.isNaN(ms) ? undefined : ms;
 }

@@ -9,6 +9,8 @@ const recheckSchema = z.strictObject({
   step: z.enum(["agent", "command", "health"]),
   instanceId: z.string().check(z.regex(INSTANCE_ID)),
   token: z.string().check(z.minLength(1)),
+  commandId: z.optional(z.string().check(z.minLength(1))),
+  attempt: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
 });
 
 /** Parses an SQS message body written by SqsRecheckScheduler; `allowed` are the steps this function owns. */

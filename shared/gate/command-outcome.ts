@@ -6,7 +6,7 @@ import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
 import { beginHealthGate } from "./health-gate.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
-import { bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
+import { bootstrapExecutionTimedOut, bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
 import { advance } from "./record.js";
 import { COMMAND_PACE_SECONDS } from "./start-gate.js";
 
@@ -31,11 +31,16 @@ export async function onCommandFinished(deps: GateDeps, event: CommandFinishedEv
 
 /** Our periodic look at the running bootstrap: the fallback for a lost event, and the heartbeat. */
 export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
-  const wait = await loadActiveWait(deps, event.instanceId, event.token, ["bootstrapping"]);
+  let wait = await loadActiveWait(deps, event.instanceId, event.token, ["bootstrapping", "sending-command"]);
+  const commandId = wait.record.commandId ?? event.commandId ?? "";
+  const invocation = await getInvocation(deps, commandId, wait.record.instanceId);
+  if (wait.record.phase === "sending-command" && invocation) {
+    // The sender scheduled this re-check, then died before saving the command id.
+    wait = await adoptCommand(deps, wait, commandId, invocation);
+  }
   const { record, group } = wait;
-  const commandId = record.commandId ?? "";
-  const invocation = await getInvocation(deps, commandId, record.instanceId);
-  if (invocation?.terminal) return settle(deps, wait, commandId, invocation);
+  if (invocation?.terminal && record.phase === "bootstrapping")
+    return settle(deps, wait, commandId, invocation);
   if (deps.now() >= (record.phaseDeadline ?? record.deadline)) {
     const reason = bootstrapTimedOut(
       commandId,
@@ -46,7 +51,7 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
     return;
   }
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
-  await scheduleRecheck(deps, kept, "command", COMMAND_PACE_SECONDS, group);
+  await scheduleRecheck(deps, kept, "command", COMMAND_PACE_SECONDS, group, commandId);
 }
 
 /**
@@ -85,6 +90,14 @@ async function settle(
 ): Promise<void> {
   const { record } = wait;
   deps.log.info("bootstrap finished", { commandId, status: invocation.statusDetails });
+  if (invocation.status === "TimedOut") {
+    await abandonLaunch(
+      deps,
+      record,
+      bootstrapExecutionTimedOut(commandId, wait.group.bootstrapTimeoutSeconds, invocation),
+    );
+    return;
+  }
   if (!invocation.succeeded) {
     await abandonLaunch(deps, record, bootstrapFailed(commandId, invocation));
     return;

@@ -21,9 +21,9 @@ const REGISTRATION_PROPAGATION_SECONDS = 30;
 
 /**
  * Bootstrap succeeded: register the instance with its target groups ourselves — Auto Scaling would only
- * do it after the hook completes (AWS-FACTS §2) — and start waiting for `healthy`. The intent (which
- * groups, by when) is saved and the first re-check scheduled before registering, so a crash mid-way is
- * repaired by that re-check rather than lost.
+ * do it after the hook completes (AWS-FACTS §2) — and start waiting for `healthy`. The first health
+ * re-check is scheduled before the phase is saved, and the intent (which groups, by when) is saved
+ * before registering: whichever step fails, the retry of this step or that re-check finishes the job.
  */
 export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise<void> {
   const { record, group } = wait;
@@ -47,8 +47,8 @@ export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise
     `bootstrap succeeded; registering with ${names}; healthy expected within ${budget} s`,
     now,
   );
-  await deps.store.save(registering);
   await scheduleRecheck(deps, registering, "health", healthPace(targets), group);
+  await deps.store.save(registering);
   await ensureRegistered(deps, record.instanceId, await observeHealth(deps, record.instanceId, targets));
 }
 

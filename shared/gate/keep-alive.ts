@@ -42,9 +42,10 @@ export async function scheduleRecheck(
   step: RecheckStep,
   paceSeconds: number,
   group: RuntimeGroup,
+  commandId?: string,
 ): Promise<void> {
   await deps.rechecks.schedule(
-    { step, instanceId: record.instanceId, token: record.token },
-    recheckDelay(paceSeconds, group.heartbeatTimeoutSeconds),
+    { step, instanceId: record.instanceId, token: record.token, ...(commandId ? { commandId } : {}) },
+    paceSeconds === 0 ? 0 : recheckDelay(paceSeconds, group.heartbeatTimeoutSeconds),
   );
 }

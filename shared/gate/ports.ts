@@ -22,6 +22,10 @@ export interface RecheckMessage {
   readonly instanceId: string;
   /** The wait this re-check belongs to; a re-check for an older wait is dropped. */
   readonly token: string;
+  /** For command re-checks: the command sent, so it can be adopted if saving its id failed. */
+  readonly commandId?: string;
+  /** How many times this re-check already failed and was retried (absent: a fresh one). */
+  readonly attempt?: number;
 }
 
 export interface RecheckScheduler {

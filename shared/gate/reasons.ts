@@ -31,6 +31,21 @@ export function bootstrapFailed(commandId: string, invocation: CommandInvocation
   return `${what} (command ${commandId}, status ${invocation.statusDetails})${tail ? `: ${tail}` : ""}`;
 }
 
+/** SSM ended the command at the document's execution timeout. */
+export function bootstrapExecutionTimedOut(
+  commandId: string,
+  seconds: number,
+  invocation: CommandInvocation,
+): string {
+  const step = failedStep(invocation);
+  const tail = outputTail(invocation.stdout.split("\n").filter(Boolean).at(-1) ?? "");
+  return (
+    `bootstrap command ${commandId} hit the document's execution timeout of ${seconds} s` +
+    `${step ? ` in step "${step}"` : tail ? ` (last output: ${tail})` : ""}: ` +
+    "check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds"
+  );
+}
+
 export function bootstrapTimedOut(commandId: string, seconds: number, status: string): string {
   return (
     `bootstrap command ${commandId} did not finish within ${seconds} s (status ${status}): ` +

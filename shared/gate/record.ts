@@ -56,6 +56,8 @@ export interface GateRecord {
   readonly phase: GatePhase;
   /** Epoch milliseconds. */
   readonly startedAt: number;
+  /** When the record entered its current phase. */
+  readonly phaseStartedAt: number;
   readonly deadline: number;
   readonly lastHeartbeatAt: number;
   readonly phaseDeadline?: number;
@@ -84,7 +86,8 @@ export function advance(
   now: number,
 ): GateRecord {
   const phase = changes.phase ?? record.phase;
+  const phaseStartedAt = phase === record.phase ? record.phaseStartedAt : now;
   const history =
     note === "" ? record.history : [...record.history, { at: now, phase, note }].slice(-HISTORY_LIMIT);
-  return { ...record, ...changes, history, version: record.version + 1 };
+  return { ...record, ...changes, phaseStartedAt, history, version: record.version + 1 };
 }

@@ -1,5 +1,5 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
-import { errorMessage, SkipEventError } from "../errors.js";
+import { errorMessage, SkipEventError, StaleRecordError } from "../errors.js";
 import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
 import { loadActiveWait } from "./active-wait.js";
 import { agentPingStatus, isInvalidInstanceId, sendBootstrapCommand } from "./bootstrap-command.js";
@@ -17,8 +17,18 @@ export const AGENT_PACE_SECONDS = 15;
 export const COMMAND_PACE_SECONDS = 60;
 /** Beyond the document's own execution timeout, time for SSM to report the outcome. */
 const COMMAND_REPORT_SLACK_SECONDS = 120;
+/**
+ * A `sending-command` claim older than this was left by an invocation that died (the functions time
+ * out after 30 s): it may be taken over. A younger one belongs to a live sender.
+ */
+export const SEND_CLAIM_TTL_SECONDS = 45;
 
-/** A launch lifecycle action arrived: open the gate record for this wait and look for the agent. */
+/**
+ * A launch lifecycle action arrived: open the gate record for this wait and start its re-check chain.
+ * The work happens in the chain (SQS: five receives, redelivered after a failure), not here (EventBridge:
+ * three attempts), and a retried or duplicate event for a live wait kicks the chain again instead of
+ * being dropped — so a failure anywhere after the record was saved cannot leave the wait undriven.
+ */
 export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<void> {
   const group = groupConfig(deps.config, event.groupName);
   if (event.hookName !== group.hookName) {
@@ -33,21 +43,60 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
       lifecycleState: lifecycle?.state ?? "absent",
     });
   }
+  const record = newRecord(deps, event, group);
+  try {
+    await deps.store.save(record);
+    deps.log.info("launch gate opened", { mode: record.mode, zone: lifecycle?.availabilityZone });
+  } catch (error) {
+    if (!(error instanceof StaleRecordError)) throw error;
+    const existing = await deps.store.load(event.instanceId);
+    if (!existing || existing.token !== event.token || !needsAgentStep(deps, existing)) {
+      throw new SkipEventError("duplicate launch event; the gate is already past its first step", {
+        phase: existing?.phase,
+      });
+    }
+    deps.log.info("duplicate launch event; re-kicking the gate's agent check", { phase: existing.phase });
+  }
+  await scheduleRecheck(deps, record, "agent", 0, group);
+}
+
+/** An agent re-check arrived: is the agent Online yet? */
+export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
+  const { record, group } = await loadActiveWait(deps, event.instanceId, event.token, [
+    "awaiting-agent",
+    "sending-command",
+  ]);
+  if (!needsAgentStep(deps, record)) {
+    throw new SkipEventError("another invocation is sending the bootstrap", { phase: record.phase });
+  }
+  await checkAgent(deps, record, group);
+}
+
+/** Waiting for the agent, or a send claim left behind by an invocation that died. */
+function needsAgentStep(deps: GateDeps, record: GateRecord): boolean {
+  if (record.phase === "awaiting-agent") return true;
+  return (
+    record.phase === "sending-command" && deps.now() - record.phaseStartedAt > SEND_CLAIM_TTL_SECONDS * 1000
+  );
+}
+
+function newRecord(deps: GateDeps, event: LaunchEvent, group: RuntimeGroup): GateRecord {
   const now = deps.now();
-  const mode = launchModeFor(event.origin, event.destination);
-  const record: GateRecord = {
+  // The hook started holding the instance when the event was emitted, maybe minutes ago if this is an
+  // EventBridge retry: heartbeats and deadlines count from then, not from when we got to it.
+  const waitStart = Math.min(now, event.waitStartedAt ?? now);
+  return {
     instanceId: event.instanceId,
     groupName: event.groupName,
     hookName: event.hookName,
     token: event.token,
-    mode,
+    mode: launchModeFor(event.origin, event.destination),
     phase: "awaiting-agent",
-    startedAt: now,
-    deadline: now + group.gateTimeoutSeconds * 1000,
-    // The hook's heartbeat period started at launch, a little before this event: counting from now is
-    // conservative only because heartbeats are due at a third of the period (keep-alive.ts).
-    lastHeartbeatAt: now,
-    phaseDeadline: now + group.agentTimeoutSeconds * 1000,
+    startedAt: waitStart,
+    phaseStartedAt: now,
+    deadline: waitStart + group.gateTimeoutSeconds * 1000,
+    lastHeartbeatAt: waitStart,
+    phaseDeadline: waitStart + group.agentTimeoutSeconds * 1000,
     registered: [],
     history: [
       {
@@ -58,16 +107,6 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
     ],
     version: 1,
   };
-  // Fails with StaleRecordError (a skip) when this wait already has a record: a duplicate event.
-  await deps.store.save(record);
-  deps.log.info("launch gate opened", { mode, zone: lifecycle?.availabilityZone });
-  await checkAgent(deps, record, group);
-}
-
-/** A delayed agent re-check arrived. */
-export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
-  const { record, group } = await loadActiveWait(deps, event.instanceId, event.token, ["awaiting-agent"]);
-  await checkAgent(deps, record, group);
 }
 
 async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
@@ -82,9 +121,10 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
 }
 
 /**
- * Claims the send (so a duplicate event cannot send twice), sends, then records the command id. A send
- * that fails puts the gate back to waiting for the agent, so the re-check chain, not an event retry
- * (which would now be a duplicate), carries on.
+ * Claims the send (a conditional write: of two invocations only one sends), sends, schedules the
+ * command re-check carrying the command id, and only then records the id — so whichever step fails,
+ * something that can finish the job is already on its way. A failed send puts the gate back to
+ * waiting for the agent.
  */
 async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
   const claimed = advance(
@@ -108,10 +148,13 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
       : errorMessage(error);
     deps.log.warn("bootstrap send failed; will retry", { error: why });
     const back = advance(claimed, { phase: "awaiting-agent" }, `send failed: ${why}`, deps.now());
-    await deps.store.save(back);
     await scheduleRecheck(deps, back, "agent", AGENT_PACE_SECONDS, group);
+    await deps.store.save(back);
     return;
   }
+  // The fallback for a lost status event (SSM delivers them best-effort, AWS-FACTS §3), and the
+  // heartbeat while the command runs.
+  await scheduleRecheck(deps, claimed, "command", COMMAND_PACE_SECONDS, group, commandId);
   const now = deps.now();
   const sent = advance(
     claimed,
@@ -125,7 +168,4 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
   );
   await deps.store.save(sent);
   deps.log.info("bootstrap command sent", { commandId, bootstrapPhase: record.mode.bootstrapPhase });
-  // The fallback for a lost status event (SSM delivers them best-effort, AWS-FACTS §3), and the
-  // heartbeat while the command runs.
-  await scheduleRecheck(deps, sent, "command", COMMAND_PACE_SECONDS, group);
 }

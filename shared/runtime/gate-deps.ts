@@ -1,33 +1,39 @@
 import { autoScaling, dynamodb, elbv2, sqs, ssm } from "../aws/clients.js";
-import { readRuntimeConfig } from "../config/runtime-config.js";
+import { RUNTIME_CONFIG_ENV, readRuntimeConfig } from "../config/runtime-config.js";
 import type { GateDeps } from "../gate/deps.js";
 import { logger } from "../logger.js";
 import { DynamoGateStore } from "../store/dynamo-gate-store.js";
 import { SqsRecheckScheduler } from "../store/sqs-recheck-scheduler.js";
 
-let cached: GateDeps | undefined;
+let cached: { readonly raw: string | undefined; readonly deps: GateDeps } | undefined;
 
 /**
- * The production wiring, built once per Lambda container on first use (not at import, so a broken
- * LAUNCHGATE_RUNTIME surfaces as an error on the first event with the message, not an init crash).
+ * The production wiring, built on first use (not at import, so a broken LAUNCHGATE_RUNTIME surfaces as
+ * an error with its message on the first event, not as an init crash) and rebuilt only if the runtime
+ * config changes — never in Lambda; in the simulation, between scenarios.
  */
 export function productionDeps(): GateDeps {
-  if (cached === undefined) {
+  const raw = process.env[RUNTIME_CONFIG_ENV];
+  if (cached === undefined || cached.raw !== raw) {
     const config = readRuntimeConfig();
     cached = {
-      config,
-      autoScaling,
-      ssm,
-      elbv2,
-      store: new DynamoGateStore(dynamodb, config.stateTableName),
-      rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),
-      now: Date.now,
-      log: {
-        info: (message, extra = {}) => logger.info(message, extra),
-        warn: (message, extra = {}) => logger.warn(message, extra),
-        error: (message, extra = {}) => logger.error(message, extra),
+      raw,
+      deps: {
+        config,
+        autoScaling,
+        ssm,
+        elbv2,
+        store: new DynamoGateStore(dynamodb, config.stateTableName),
+        rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),
+        // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
+        now: () => Date.now(),
+        log: {
+          info: (message, extra = {}) => logger.info(message, extra),
+          warn: (message, extra = {}) => logger.warn(message, extra),
+          error: (message, extra = {}) => logger.error(message, extra),
+        },
       },
     };
   }
-  return cached;
+  return cached.deps;
 }

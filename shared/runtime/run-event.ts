@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { errorMessage, InvalidInputError, SkipEventError } from "../errors.js";
-import type { GateEvent } from "../events/gate-event.js";
+import type { GateEvent, RecheckEvent } from "../events/gate-event.js";
+import type { RecheckScheduler } from "../gate/ports.js";
 import { logger } from "../logger.js";
 
 /**
@@ -35,21 +36,56 @@ export async function runEvent(
   }
 }
 
-/** Runs each SQS record independently and reports only the failed ones for redelivery. */
+/** Fast retries of a failed re-check before falling back to SQS redelivery (the visibility timeout). */
+export const MAX_FAST_RETRIES = 8;
+
+/** 5 s, 10 s, 20 s, 40 s, then every 60 s. */
+export function retryDelaySeconds(attempt: number): number {
+  return Math.min(60, 5 * 2 ** (attempt - 1));
+}
+
+/**
+ * Runs each SQS record independently. A re-check that fails (throttling, a transient error) is
+ * rescheduled by us after a short backoff and acknowledged: SQS's own redelivery waits for the whole
+ * visibility timeout, which can be longer than what is left of the hook's heartbeat. Only when that
+ * reschedule is impossible (too many attempts, or SendMessage itself fails) is the record reported
+ * failed, for SQS to redeliver and eventually move to the failure queue.
+ */
 export async function runSqsBatch(
   event: SQSEvent,
-  parse: (body: string) => GateEvent,
+  parse: (body: string) => RecheckEvent,
   handle: (event: GateEvent) => Promise<void>,
+  rechecks: () => RecheckScheduler,
 ): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
   for (const record of event.Records) {
+    let recheck: RecheckEvent | undefined;
     try {
-      await runEvent(() => parse(record.body), handle);
+      await runEvent(() => {
+        recheck = parse(record.body);
+        return recheck;
+      }, handle);
     } catch {
-      batchItemFailures.push({ itemIdentifier: record.messageId });
+      if (!(recheck && (await retrySoon(recheck, rechecks))))
+        batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }
   return { batchItemFailures };
+}
+
+async function retrySoon(recheck: RecheckEvent, rechecks: () => RecheckScheduler): Promise<boolean> {
+  const attempt = (recheck.attempt ?? 0) + 1;
+  if (attempt > MAX_FAST_RETRIES) return false;
+  const { kind: _kind, ...message } = recheck;
+  try {
+    await rechecks().schedule({ ...message, attempt }, retryDelaySeconds(attempt));
+    return true;
+  } catch (error) {
+    logger.error("could not reschedule a failed re-check; leaving it to SQS redelivery", {
+      error: errorMessage(error),
+    });
+    return false;
+  }
 }
 
 export function isSqsEvent(event: unknown): event is SQSEvent {

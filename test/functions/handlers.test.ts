@@ -21,6 +21,16 @@ beforeEach(() => {
   hookAcceptsCompletion(h);
 });
 
+/** The next DescribeAutoScalingInstances call (only) is throttled. (rejectsOnce binds to the first call ever.) */
+function throttleNextLifecycleCall(): void {
+  let throttled = false;
+  h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async () => {
+    if (throttled) return lifecycleOutput("Pending:Wait");
+    throttled = true;
+    throw new Error("Rate exceeded");
+  });
+}
+
 function sqsEvent(...bodies: string[]): SQSEvent {
   return {
     Records: bodies.map(
@@ -31,12 +41,15 @@ function sqsEvent(...bodies: string[]): SQSEvent {
 }
 
 describe("launch handler", () => {
-  it("opens the gate for a real-shaped lifecycle event", async () => {
+  it("opens the gate for a real-shaped lifecycle event, and sends from the re-check it kicks", async () => {
     agentPing(h, "Online");
     sendCommandReturns(h, "cmd-1");
-    await createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"));
-    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    const handler = createLaunchHandler(() => h.deps);
+    await handler(fixture("launch-lifecycle-action"));
     expect(h.store.get(INSTANCE_ID).token).toBe(TOKEN);
+
+    await handler(sqsEvent(JSON.stringify(h.rechecks.last().message)));
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
   });
 
   it("acknowledges a test notification (no token) without touching AWS", async () => {
@@ -58,22 +71,40 @@ describe("launch handler", () => {
     );
   });
 
-  it("reports only the failed SQS records for redelivery", async () => {
+  it("reschedules a failed re-check soon and acknowledges it; drops garbage; reports nothing", async () => {
     agentPing(h, undefined);
     await createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"));
-    // The next call (only) is throttled. (rejectsOnce would bind to the stub's first call ever.)
-    let throttled = false;
-    h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async () => {
-      if (throttled) return lifecycleOutput("Pending:Wait");
-      throttled = true;
-      throw new Error("Rate exceeded");
-    });
+    throttleNextLifecycleCall();
 
     const good = JSON.stringify({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
+    const before = h.rechecks.scheduled.length;
     const result = await createLaunchHandler(() => h.deps)(sqsEvent(good, "{not json", good));
 
-    // m-0 failed transiently (retry), m-1 is garbage (dropped), m-2 succeeded.
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "m-0" }] });
+    // m-0 failed transiently: rescheduled as attempt 1 in 5 s. m-1 is garbage: dropped. m-2 ran.
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(h.rechecks.scheduled.slice(before)[0]).toEqual({
+      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN, attempt: 1 },
+      delaySeconds: 5,
+    });
+  });
+
+  it("leaves a re-check to SQS redelivery after too many attempts, or when rescheduling fails", async () => {
+    agentPing(h, undefined);
+    await createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"));
+    const exhausted = JSON.stringify({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN, attempt: 8 });
+    throttleNextLifecycleCall();
+    expect(await createLaunchHandler(() => h.deps)(sqsEvent(exhausted))).toEqual({
+      batchItemFailures: [{ itemIdentifier: "m-0" }],
+    });
+
+    throttleNextLifecycleCall();
+    h.deps.rechecks.schedule = async () => {
+      throw new Error("SQS throttled too");
+    };
+    const fresh = JSON.stringify({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
+    expect(await createLaunchHandler(() => h.deps)(sqsEvent(fresh))).toEqual({
+      batchItemFailures: [{ itemIdentifier: "m-0" }],
+    });
   });
 
   it("drops a re-check step that belongs to the other function", async () => {

@@ -61,13 +61,14 @@ describe("EventBridge rules", () => {
 
 describe("functions", () => {
   it("run nodejs22.x on arm64 with explicit memory, timeout, tracing and a failure destination", () => {
+    defaultApp.template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 3);
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
       {
         Runtime: "nodejs22.x",
         Architectures: ["arm64"],
         MemorySize: 256,
-        Timeout: 60,
+        Timeout: 30,
         TracingConfig: { Mode: "Active" },
       },
       2,

@@ -15,6 +15,7 @@ describe("parseLifecycleAction", () => {
       token: "19cc4d4a-e450-4d1c-b448-0de67example",
       origin: "EC2",
       destination: "AutoScalingGroup",
+      waitStartedAt: Date.parse("2026-11-28T05:00:00Z"),
     });
   });
 

@@ -6,7 +6,7 @@ import { RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v
 import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished, onCommandRecheck } from "../../../shared/gate/command-outcome.js";
-import { startGate } from "../../../shared/gate/start-gate.js";
+import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
   CNT_TARGET_GROUP,
@@ -18,6 +18,7 @@ import {
   sendCommandReturns,
   targetHealth,
 } from "../../support/aws-stubs.js";
+import { openGate } from "../../support/drive.js";
 import { commandFinished, launchEvent, recheck } from "../../support/events.js";
 import { type GateHarness, gateHarness, INSTANCE_ID, TG_ARN, TOKEN } from "../../support/gate-harness.js";
 
@@ -30,7 +31,7 @@ beforeEach(async () => {
   sendCommandReturns(h, "cmd-1");
   groupTargetGroups(h);
   targetHealth(h, "unused", "Target.NotRegistered");
-  await startGate(h.deps, launchEvent());
+  await openGate(h, launchEvent());
   h.advanceSeconds(240);
 });
 
@@ -57,10 +58,23 @@ describe("a failed bootstrap", () => {
     expect(h.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
   });
 
-  it("abandons on TimedOut as on Failed", async () => {
-    invocation(h, { status: "TimedOut", stderr: "" });
+  it("abandons on TimedOut, saying it hit the execution timeout and where it was", async () => {
+    invocation(h, {
+      status: "TimedOut",
+      stdout: "launchgate: step install-docker\nlaunchgate: step pull-images\n",
+    });
     await onCommandFinished(h.deps, commandFinished("cmd-1", "TimedOut"));
-    expect(h.store.get(INSTANCE_ID).reason).toBe("bootstrap command failed (command cmd-1, status TimedOut)");
+    expect(h.store.get(INSTANCE_ID).reason).toBe(
+      "bootstrap command cmd-1 hit the document's execution timeout of 1200 s (last output: launchgate: step pull-images): check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds",
+    );
+  });
+
+  it("abandons on any other final status that is not Success", async () => {
+    invocation(h, { status: "Cancelled" });
+    await onCommandFinished(h.deps, commandFinished("cmd-1", "Cancelled"));
+    expect(h.store.get(INSTANCE_ID).reason).toBe(
+      "bootstrap command failed (command cmd-1, status Cancelled)",
+    );
   });
 });
 
@@ -115,7 +129,7 @@ describe("a successful bootstrap", () => {
     hookAcceptsCompletion(warm);
     agentPing(warm, "Online");
     sendCommandReturns(warm, "cmd-w");
-    await startGate(warm.deps, launchEvent({ destination: "WarmPool" }));
+    await openGate(warm, launchEvent({ destination: "WarmPool" }));
     invocation(warm, { status: "Success" });
 
     await onCommandFinished(warm.deps, commandFinished("cmd-w"));
@@ -174,29 +188,54 @@ describe("events that are not the gate's business", () => {
 });
 
 describe("a command sent just before a crash", () => {
-  it("is adopted through its comment when the record never got its id", async () => {
+  /** SendCommand succeeds, then saving its id fails: the record stays in sending-command. */
+  async function crashAfterSend(): Promise<GateHarness> {
     const crashed = gateHarness();
     lifecycleState(crashed, "Pending:Wait");
     hookAcceptsCompletion(crashed);
     agentPing(crashed, "Online");
     groupTargetGroups(crashed);
     targetHealth(crashed, "unused", "Target.NotRegistered");
-    // Saving the command id fails after SendCommand succeeded: the record stays in sending-command.
+    const save = crashed.store.save.bind(crashed.store);
     crashed.ssmMock.on(SendCommandCommand).callsFake(async () => {
       crashed.deps.store.save = async () => {
         throw new Error("DynamoDB throttled");
       };
       return { Command: { CommandId: "cmd-lost" } };
     });
-    const save = crashed.store.save.bind(crashed.store);
-    await expect(startGate(crashed.deps, launchEvent())).rejects.toThrow("DynamoDB throttled");
+    await startGate(crashed.deps, launchEvent());
+    await expect(onAgentRecheck(crashed.deps, recheck("agent"))).rejects.toThrow("DynamoDB throttled");
     crashed.deps.store.save = save;
     expect(crashed.store.get(INSTANCE_ID).phase).toBe("sending-command");
+    return crashed;
+  }
 
+  it("is adopted by the status event, through the command's comment", async () => {
+    const crashed = await crashAfterSend();
     invocation(crashed, { status: "Success" });
     await onCommandFinished(crashed.deps, commandFinished("cmd-lost"));
-
     expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost" });
+  });
+
+  it("is adopted by the command re-check scheduled before the crash, which carries the id", async () => {
+    const crashed = await crashAfterSend();
+    expect(crashed.rechecks.last().message).toEqual({
+      step: "command",
+      instanceId: INSTANCE_ID,
+      token: TOKEN,
+      commandId: "cmd-lost",
+    });
+    invocation(crashed, { status: "InProgress" });
+    await onCommandRecheck(crashed.deps, { kind: "recheck", ...crashed.rechecks.last().message });
+    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-lost" });
+  });
+
+  it("is not adopted when the comment names another wait", async () => {
+    const crashed = await crashAfterSend();
+    invocation(crashed, { status: "Success", comment: "launchgate launch another-token" });
+    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow(
+      "command is not the gate's current bootstrap",
+    );
   });
 });
 
@@ -206,7 +245,7 @@ describe("the command re-check (fallback and heartbeat)", () => {
     await onCommandRecheck(h.deps, recheck("command"));
     expect(h.autoScalingMock).toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
     expect(h.rechecks.last()).toEqual({
-      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN },
+      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
       delaySeconds: 60,
     });
   });

@@ -6,7 +6,6 @@ import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/clien
 import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
-import { startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
   CNT_TARGET_GROUP,
@@ -19,6 +18,7 @@ import {
   sendCommandReturns,
   targetHealth,
 } from "../../support/aws-stubs.js";
+import { openGate } from "../../support/drive.js";
 import { commandFinished, launchEvent, recheck } from "../../support/events.js";
 import {
   type GateHarness,
@@ -40,7 +40,7 @@ async function registered(harness: GateHarness, zone = "eu-west-2a"): Promise<vo
   sendCommandReturns(harness, "cmd-1");
   groupTargetGroups(harness);
   targetHealth(harness, "unused", "Target.NotRegistered");
-  await startGate(harness.deps, launchEvent());
+  await openGate(harness, launchEvent());
   invocation(harness, { status: "Success" });
   await onCommandFinished(harness.deps, commandFinished("cmd-1"));
 }
@@ -111,7 +111,7 @@ describe("the health gate", () => {
     sendCommandReturns(gate, "cmd-1");
     groupTargetGroups(gate, [{ ...CNT_TARGET_GROUP, LoadBalancerArns: [] }]);
     targetHealth(gate, "unused", "Target.NotRegistered");
-    await startGate(gate.deps, launchEvent());
+    await openGate(gate, launchEvent());
     invocation(gate, { status: "Success" });
     await onCommandFinished(gate.deps, commandFinished("cmd-1"));
     targetHealth(gate, "unused", "Target.NotInUse");
@@ -201,7 +201,7 @@ describe("the health gate", () => {
       { ...CNT_TARGET_GROUP, HealthCheckIntervalSeconds: 300, HealthyThresholdCount: 10 },
     ]);
     targetHealth(slow, "unused", "Target.NotRegistered");
-    await startGate(slow.deps, launchEvent());
+    await openGate(slow, launchEvent());
     invocation(slow, { status: "Success" });
     await onCommandFinished(slow.deps, commandFinished("cmd-1"));
     expect(slow.store.get(INSTANCE_ID).phaseDeadline).toBe(slow.store.get(INSTANCE_ID).deadline);

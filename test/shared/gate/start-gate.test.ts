@@ -13,6 +13,7 @@ import {
   lifecycleState,
   sendCommandReturns,
 } from "../../support/aws-stubs.js";
+import { openGate } from "../../support/drive.js";
 import { launchEvent, recheck } from "../../support/events.js";
 import {
   DOCUMENT,
@@ -32,11 +33,19 @@ beforeEach(() => {
 });
 
 describe("startGate", () => {
-  it("sends the bootstrap as soon as the agent is Online, and watches the command", async () => {
+  it("opens the gate and kicks the agent check at once; the check sends the bootstrap and watches it", async () => {
     agentPing(h, "Online");
     sendCommandReturns(h, "cmd-1");
 
     await startGate(h.deps, launchEvent());
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 0,
+    });
+
+    await onAgentRecheck(h.deps, recheck("agent"));
 
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
@@ -54,7 +63,7 @@ describe("startGate", () => {
       groupName: GROUP,
     });
     expect(h.rechecks.last()).toEqual({
-      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN },
+      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
       delaySeconds: 60,
     });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
@@ -63,7 +72,7 @@ describe("startGate", () => {
   it("waits for an agent that is not Online yet, without sending", async () => {
     agentPing(h, undefined);
 
-    await startGate(h.deps, launchEvent());
+    await openGate(h);
 
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
@@ -78,7 +87,7 @@ describe("startGate", () => {
     sendCommandReturns(h, "cmd-1");
     lifecycleState(h, "Warmed:Pending:Wait");
 
-    await startGate(h.deps, launchEvent({ origin: "EC2", destination: "WarmPool" }));
+    await openGate(h, launchEvent({ origin: "EC2", destination: "WarmPool" }));
 
     expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
       Parameters: { phase: ["prepare"], trigger: ["launch"] },
@@ -90,20 +99,70 @@ describe("startGate", () => {
     agentPing(h, "Online");
     sendCommandReturns(h, "cmd-1");
 
-    await startGate(h.deps, launchEvent({ origin: "WarmPool", destination: "AutoScalingGroup" }));
+    await openGate(h, launchEvent({ origin: "WarmPool", destination: "AutoScalingGroup" }));
 
     expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
       Parameters: { phase: ["start"], trigger: ["launch"] },
     });
   });
 
-  it("treats a duplicate lifecycle event as a skip and sends only once", async () => {
+  it("counts heartbeats and deadlines from the event's time, not from when it was processed", async () => {
+    agentPing(h, undefined);
+    // An EventBridge retry delivers the event two minutes after the wait began.
+    await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 120_000 }));
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.startedAt).toBe(h.now() - 120_000);
+    expect(record.deadline).toBe(h.now() - 120_000 + 2400_000);
+
+    h.advanceSeconds(80);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.autoScalingMock).toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+  });
+
+  it("re-kicks the agent check on a duplicate event while the gate is at its first step", async () => {
+    agentPing(h, undefined);
+    await startGate(h.deps, launchEvent());
+    await startGate(h.deps, launchEvent());
+
+    expect(h.rechecks.scheduled.filter((s) => s.message.step === "agent")).toHaveLength(2);
+    expect(h.store.get(INSTANCE_ID).version).toBe(1);
+  });
+
+  it("sends only once however many agent checks run, and skips a duplicate event once past the first step", async () => {
     agentPing(h, "Online");
     sendCommandReturns(h, "cmd-1");
     await startGate(h.deps, launchEvent());
+    await startGate(h.deps, launchEvent());
+    await onAgentRecheck(h.deps, recheck("agent"));
 
-    await expect(startGate(h.deps, launchEvent())).rejects.toBeInstanceOf(SkipEventError);
+    await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow("gate is in another phase");
+    await expect(startGate(h.deps, launchEvent())).rejects.toThrow(
+      "duplicate launch event; the gate is already past its first step",
+    );
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+
+  it("leaves a fresh send claim to its sender, and takes over one left by a dead invocation", async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+    await startGate(h.deps, launchEvent());
+    const record = h.store.get(INSTANCE_ID);
+    h.store.records.set(INSTANCE_ID, {
+      ...record,
+      phase: "sending-command",
+      phaseStartedAt: h.now(),
+      version: 2,
+    });
+
+    await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow(
+      "another invocation is sending the bootstrap",
+    );
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+
+    h.advanceSeconds(46);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("bootstrapping");
   });
 
   it("skips, touching nothing, a group that is not configured", async () => {
@@ -138,10 +197,13 @@ describe("startGate", () => {
     error.name = "InvalidInstanceId";
     h.ssmMock.on(SendCommandCommand).rejects(error);
 
-    await startGate(h.deps, launchEvent());
+    await openGate(h);
 
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
-    expect(h.rechecks.last().message.step).toBe("agent");
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 15,
+    });
 
     sendCommandReturns(h, "cmd-2");
     h.advanceSeconds(15);
@@ -153,7 +215,7 @@ describe("startGate", () => {
 describe("onAgentRecheck", () => {
   beforeEach(async () => {
     agentPing(h, undefined);
-    await startGate(h.deps, launchEvent());
+    await openGate(h);
   });
 
   it("records a heartbeat once a third of the heartbeat timeout has passed", async () => {

@@ -22,6 +22,7 @@ const record: GateRecord = {
   mode: { bootstrapPhase: "all", needsTraffic: true },
   phase: "awaiting-agent",
   startedAt: T0,
+  phaseStartedAt: T0,
   deadline: T0 + 2_400_000,
   lastHeartbeatAt: T0,
   registered: [],

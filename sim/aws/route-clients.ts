@@ -1,0 +1,185 @@
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  SendCommandCommand,
+  SSMClient,
+} from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
+import { SDK_RETRY } from "../../shared/aws/clients.js";
+import type { World } from "../world.js";
+import { internalFailure, throttling } from "./sdk-errors.js";
+
+/**
+ * SIMULATION — routes every AWS SDK call the real handlers make (on their module-scope clients) to the
+ * world's models, counting each call per API and per instance, and injecting API faults. An API the
+ * world does not model fails loudly instead of answering undefined.
+ *
+ * Replacing `send` bypasses the SDK's own retries, so the router re-applies them: up to
+ * SDK_RETRY.maxAttempts attempts for throttling and 5xx, as shared/aws/clients.ts configures, with the
+ * backoff collapsed to zero virtual time. A throttle reaches a handler only when every attempt failed.
+ */
+
+export interface ApiFaults {
+  /** Probability that one attempt of a call is throttled, per API name or for all ("*"). */
+  readonly throttleRate?: Readonly<Record<string, number>>;
+  /** Probability that one attempt fails with a 5xx, for all APIs. */
+  readonly transientRate?: number;
+  /** Only inject API faults between these virtual offsets (seconds from the start). */
+  readonly window?: { readonly fromSeconds: number; readonly toSeconds: number };
+}
+
+export class AwsRouter {
+  readonly calls = new Map<string, number>();
+  readonly callsByInstance = new Map<string, Map<string, number>>();
+  throttled = 0;
+  transientFailures = 0;
+  private readonly restores: (() => void)[] = [];
+
+  constructor(
+    private readonly world: World,
+    private readonly faults: ApiFaults,
+  ) {}
+
+  install(): void {
+    const { asg, ssm, elb, dynamodb, sqs } = this.world;
+    const autoScaling = mockClient(AutoScalingClient);
+    autoScaling.onAnyCommand().rejects(new Error("simulation: unmodeled Auto Scaling API"));
+    autoScaling
+      .on(DescribeAutoScalingInstancesCommand)
+      .callsFake((input) =>
+        this.call("DescribeAutoScalingInstances", input, () => asg.describeAutoScalingInstances(input)),
+      );
+    autoScaling
+      .on(DescribeAutoScalingGroupsCommand)
+      .callsFake((input) =>
+        this.call("DescribeAutoScalingGroups", input, () => asg.describeAutoScalingGroups(input)),
+      );
+    autoScaling
+      .on(CompleteLifecycleActionCommand)
+      .callsFake((input) =>
+        this.call("CompleteLifecycleAction", input, () => asg.completeLifecycleAction(input)),
+      );
+    autoScaling
+      .on(RecordLifecycleActionHeartbeatCommand)
+      .callsFake((input) =>
+        this.call("RecordLifecycleActionHeartbeat", input, () => asg.recordLifecycleActionHeartbeat(input)),
+      );
+
+    const ssmStub = mockClient(SSMClient);
+    ssmStub.onAnyCommand().rejects(new Error("simulation: unmodeled SSM API"));
+    ssmStub
+      .on(DescribeInstanceInformationCommand)
+      .callsFake((input) =>
+        this.call("DescribeInstanceInformation", input, () => ssm.describeInstanceInformation(input)),
+      );
+    ssmStub
+      .on(SendCommandCommand)
+      .callsFake((input) => this.call("SendCommand", input, () => ssm.sendCommand(input, asg.instances)));
+    ssmStub
+      .on(GetCommandInvocationCommand)
+      .callsFake((input) => this.call("GetCommandInvocation", input, () => ssm.getCommandInvocation(input)));
+
+    const elbStub = mockClient(ElasticLoadBalancingV2Client);
+    elbStub.onAnyCommand().rejects(new Error("simulation: unmodeled ELBv2 API"));
+    elbStub
+      .on(DescribeTargetHealthCommand)
+      .callsFake((input) => this.call("DescribeTargetHealth", input, () => elb.describeTargetHealth(input)));
+    elbStub
+      .on(DescribeTargetGroupsCommand)
+      .callsFake((input) => this.call("DescribeTargetGroups", input, () => elb.describeTargetGroups(input)));
+    elbStub
+      .on(DescribeLoadBalancersCommand)
+      .callsFake((input) =>
+        this.call("DescribeLoadBalancers", input, () => elb.describeLoadBalancers(input)),
+      );
+    elbStub
+      .on(RegisterTargetsCommand)
+      .callsFake((input) =>
+        this.call("RegisterTargets", input, () => elb.registerTargets(input, asg.instances)),
+      );
+    elbStub
+      .on(DeregisterTargetsCommand)
+      .callsFake((input) => this.call("DeregisterTargets", input, () => elb.deregisterTargets(input)));
+
+    const dynamoStub = mockClient(DynamoDBClient);
+    dynamoStub.onAnyCommand().rejects(new Error("simulation: unmodeled DynamoDB API"));
+    dynamoStub
+      .on(GetItemCommand)
+      .callsFake((input) => this.call("GetItem", input, () => dynamodb.getItem(input)));
+    dynamoStub
+      .on(PutItemCommand)
+      .callsFake((input) => this.call("PutItem", input, () => dynamodb.putItem(input)));
+
+    const sqsStub = mockClient(SQSClient);
+    sqsStub.onAnyCommand().rejects(new Error("simulation: unmodeled SQS API"));
+    sqsStub
+      .on(SendMessageCommand)
+      .callsFake((input) => this.call("SendMessage", input, () => sqs.sendMessage(input)));
+
+    for (const stub of [autoScaling, ssmStub, elbStub, dynamoStub, sqsStub])
+      this.restores.push(() => stub.restore());
+  }
+
+  restore(): void {
+    for (const restore of this.restores) restore();
+    this.restores.length = 0;
+  }
+
+  private async call<T>(api: string, input: object, model: () => T): Promise<T> {
+    const token = (input as { LifecycleActionToken?: string }).LifecycleActionToken;
+    const instanceId =
+      /i-0[0-9a-f]{16}/.exec(JSON.stringify(input))?.[0] ??
+      (token && this.world.asg.instanceForToken(token)) ??
+      "(none)";
+    for (let attempt = 1; ; attempt++) {
+      this.count(api, instanceId);
+      const fault = this.fault(api);
+      if (!fault) return model();
+      if (attempt >= SDK_RETRY.maxAttempts) throw fault;
+    }
+  }
+
+  private fault(api: string): Error | undefined {
+    const { window } = this.faults;
+    const elapsed = (this.world.context.clock.now() - this.world.startedAt) / 1000;
+    if (window && (elapsed < window.fromSeconds || elapsed > window.toSeconds)) return undefined;
+    const random = this.world.context.random;
+    const throttle = this.faults.throttleRate?.[api] ?? this.faults.throttleRate?.["*"] ?? 0;
+    if (random.chance(throttle)) {
+      this.throttled += 1;
+      return throttling(api);
+    }
+    if (random.chance(this.faults.transientRate ?? 0)) {
+      this.transientFailures += 1;
+      return internalFailure(api);
+    }
+    return undefined;
+  }
+
+  private count(api: string, instanceId: string): void {
+    this.calls.set(api, (this.calls.get(api) ?? 0) + 1);
+    let perInstance = this.callsByInstance.get(instanceId);
+    if (!perInstance) {
+      perInstance = new Map();
+      this.callsByInstance.set(instanceId, perInstance);
+    }
+    perInstance.set(api, (perInstance.get(api) ?? 0) + 1);
+  }
+}

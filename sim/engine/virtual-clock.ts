@@ -1,0 +1,89 @@
+/**
+ * SIMULATION — a virtual clock with a queue of timed actions (a discrete-event simulation). Nothing
+ * sleeps: time jumps to the next action. Actions due at the same instant run concurrently, as Lambda
+ * invocations would, so races between them are exercised.
+ */
+
+interface Entry {
+  readonly at: number;
+  readonly seq: number;
+  readonly action: () => Promise<void> | void;
+}
+
+export class VirtualClock {
+  private current: number;
+  private seq = 0;
+  private readonly heap: Entry[] = [];
+
+  constructor(start: number) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  /** Runs `action` `delayMs` from now (at least the current instant). */
+  after(delayMs: number, action: () => Promise<void> | void): void {
+    this.push({ at: this.current + Math.max(0, delayMs), seq: this.seq++, action });
+  }
+
+  /**
+   * Runs actions in time order until none is left or `until` (epoch ms) is reached. Returns the
+   * number of instants processed.
+   */
+  async run(until: number): Promise<number> {
+    let instants = 0;
+    while (this.heap.length > 0) {
+      const next = this.heap[0];
+      if (!next || next.at > until) break;
+      this.current = next.at;
+      const batch: Entry[] = [];
+      while (this.heap.length > 0 && this.heap[0]?.at === this.current) batch.push(this.pop());
+      await Promise.all(batch.map(async (entry) => entry.action()));
+      instants += 1;
+    }
+    return instants;
+  }
+
+  pending(): number {
+    return this.heap.length;
+  }
+
+  private push(entry: Entry): void {
+    const heap = this.heap;
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i] as Entry, heap[parent] as Entry)) break;
+      [heap[i], heap[parent]] = [heap[parent] as Entry, heap[i] as Entry];
+      i = parent;
+    }
+  }
+
+  private pop(): Entry {
+    const heap = this.heap;
+    const top = heap[0] as Entry;
+    const last = heap.pop() as Entry;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < heap.length && before(heap[left] as Entry, heap[smallest] as Entry)) smallest = left;
+        if (right < heap.length && before(heap[right] as Entry, heap[smallest] as Entry)) smallest = right;
+        if (smallest === i) break;
+        [heap[i], heap[smallest]] = [heap[smallest] as Entry, heap[i] as Entry];
+        i = smallest;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}

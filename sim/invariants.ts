@@ -1,0 +1,41 @@
+import type { InstanceResult } from "./results.js";
+import type { World } from "./world.js";
+
+/**
+ * SIMULATION — the invariants every scenario must keep, checked after the run (the models also flag
+ * two as they happen: CONTINUE while not healthy, and a hook timing out without the gate deciding).
+ */
+export function checkInvariants(world: World, instances: readonly InstanceResult[]): string[] {
+  const violations: string[] = [];
+  for (const instance of instances) {
+    if (instance.finalState === "Pending:Wait") {
+      violations.push(`${instance.id} is still waiting at the hook when the scenario ended`);
+    }
+    const decided = instance.hookResult === "CONTINUE" || instance.hookResult === "ABANDON";
+    if (decided && !instance.gate?.reason) {
+      violations.push(`${instance.id} left the hook (${instance.hookResult}) without a recorded reason`);
+    }
+    if (decided && instance.gate?.outcome !== instance.hookResult) {
+      violations.push(
+        `${instance.id}: the hook got ${instance.hookResult} but the gate record says ${instance.gate?.outcome}`,
+      );
+    }
+    if (instance.finalState === "InService" && instance.hookResult !== "CONTINUE") {
+      violations.push(`${instance.id} is InService without the gate's CONTINUE`);
+    }
+  }
+  const byToken = new Map<string, Set<string>>();
+  const accepted = new Map<string, number>();
+  for (const attempt of world.asg.completionAttempts) {
+    byToken.set(attempt.token, (byToken.get(attempt.token) ?? new Set()).add(attempt.result));
+    if (attempt.accepted) accepted.set(attempt.token, (accepted.get(attempt.token) ?? 0) + 1);
+  }
+  for (const [token, results] of byToken) {
+    if (results.size > 1)
+      violations.push(`wait ${token} was sent conflicting results: ${[...results].join(" and ")}`);
+  }
+  for (const [token, count] of accepted) {
+    if (count > 1) violations.push(`wait ${token} was completed ${count} times`);
+  }
+  return violations;
+}

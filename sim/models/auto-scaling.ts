@@ -1,0 +1,308 @@
+import type {
+  CompleteLifecycleActionCommandInput,
+  DescribeAutoScalingGroupsCommandInput,
+  DescribeAutoScalingGroupsCommandOutput,
+  DescribeAutoScalingInstancesCommandInput,
+  DescribeAutoScalingInstancesCommandOutput,
+  RecordLifecycleActionHeartbeatCommandInput,
+} from "@aws-sdk/client-auto-scaling";
+import { LAUNCHING_TRANSITION } from "../../shared/events/parse-lifecycle-action.js";
+import { LAUNCH_LIFECYCLE_DETAIL_TYPE } from "../../shared/events/patterns.js";
+import { awsError, noActiveLifecycleAction } from "../aws/sdk-errors.js";
+import type { InstanceBehaviour, WorldContext } from "../world-context.js";
+
+/**
+ * SIMULATION — EC2 Auto Scaling, as far as the gate touches it (AWS-FACTS §1, §2):
+ * - a launch waits in Pending:Wait with a token; the hook's heartbeat timeout applies its default
+ *   result (ABANDON) unless a heartbeat or a completion comes first;
+ * - CONTINUE → the group registers the instance with its target groups → InService;
+ * - ABANDON → terminate (deregistering from the target groups) → a replacement launches;
+ * - completing a wait that is no longer active fails with "No active Lifecycle Action found".
+ * Guess, marked: launch-to-event and CONTINUE-to-InService latencies (1 s), replacement delay (10 s).
+ */
+
+export interface SimGroup {
+  readonly name: string;
+  readonly hookName: string;
+  readonly heartbeatTimeoutSeconds: number;
+  readonly targetGroupArns: readonly string[];
+  desired: number;
+  /** Cap on launches, so a scenario whose every launch fails still ends. */
+  readonly maxLaunches: number;
+  launches: number;
+}
+
+export interface SimInstance {
+  readonly id: string;
+  readonly group: SimGroup;
+  readonly behaviour: InstanceBehaviour;
+  readonly launchedAt: number;
+  readonly launchIndex: number;
+  state: string;
+  token?: string;
+  hookExpiresAt?: number;
+  completions: { at: number; result: string; token: string }[];
+  inServiceAt?: number;
+  terminatedAt?: number;
+}
+
+export interface AutoScalingPeers {
+  /** Emits an event onto the simulated EventBridge bus. */
+  emit(event: Record<string, unknown>): void;
+  instanceLaunched(instance: SimInstance): void;
+  instanceTerminated(instance: SimInstance): void;
+  /** The group's own registration at the end of the hook. */
+  registerWithGroupTargets(instance: SimInstance): void;
+  deregisterFromGroupTargets(instance: SimInstance): void;
+  /** Whether every target group of the group reports the instance healthy right now. */
+  healthyInAllTargetGroups(instance: SimInstance): boolean;
+}
+
+export class AutoScalingModel {
+  readonly groups = new Map<string, SimGroup>();
+  readonly instances = new Map<string, SimInstance>();
+  /** Every CompleteLifecycleAction call, accepted or not, for the "never conflicting" invariant. */
+  readonly completionAttempts: { token: string; result: string; accepted: boolean }[] = [];
+
+  constructor(
+    private readonly world: WorldContext,
+    private readonly peers: AutoScalingPeers,
+    private readonly behaviourFor: (group: SimGroup, launchIndex: number) => InstanceBehaviour,
+  ) {}
+
+  addGroup(group: SimGroup): void {
+    this.groups.set(group.name, group);
+  }
+
+  /** An instance already serving before the scenario starts. */
+  addServingInstance(group: SimGroup, behaviour: InstanceBehaviour): SimInstance {
+    const instance = this.newInstance(group, behaviour, -1);
+    instance.state = "InService";
+    instance.inServiceAt = this.world.clock.now();
+    return instance;
+  }
+
+  setDesiredCapacity(groupName: string, desired: number): void {
+    const group = this.required(groupName);
+    group.desired = desired;
+    this.world.note("asg", `desired capacity of ${groupName} set to ${desired}`);
+    this.fillCapacity(group);
+  }
+
+  /** Terminates an instance from outside the gate (an operator, a spot interruption…). */
+  terminateInstance(instanceId: string, why: string): void {
+    const instance = this.instances.get(instanceId);
+    if (instance) this.terminate(instance, why);
+  }
+
+  // --- the API the gate calls -------------------------------------------------------------------
+
+  describeAutoScalingInstances(
+    input: DescribeAutoScalingInstancesCommandInput,
+  ): DescribeAutoScalingInstancesCommandOutput {
+    const ids = input.InstanceIds ?? [];
+    const found = ids
+      .map((id) => this.instances.get(id))
+      .filter((i): i is SimInstance => !!i && i.state !== "Terminated");
+    return {
+      $metadata: {},
+      AutoScalingInstances: found.map((instance) => ({
+        InstanceId: instance.id,
+        AutoScalingGroupName: instance.group.name,
+        AvailabilityZone: instance.behaviour.zone,
+        LifecycleState: instance.state as never,
+        HealthStatus: "HEALTHY",
+        ProtectedFromScaleIn: false,
+      })),
+    };
+  }
+
+  describeAutoScalingGroups(
+    input: DescribeAutoScalingGroupsCommandInput,
+  ): DescribeAutoScalingGroupsCommandOutput {
+    const groups = (input.AutoScalingGroupNames ?? [])
+      .map((name) => this.groups.get(name))
+      .filter((g) => !!g);
+    return {
+      $metadata: {},
+      AutoScalingGroups: groups.map((group) => ({
+        AutoScalingGroupName: group.name,
+        MinSize: 1,
+        MaxSize: 200,
+        DesiredCapacity: group.desired,
+        DefaultCooldown: 300,
+        AvailabilityZones: ["eu-west-2a", "eu-west-2b", "eu-west-2c"],
+        HealthCheckType: "ELB",
+        CreatedTime: new Date(0),
+        TargetGroupARNs: [...group.targetGroupArns],
+      })),
+    };
+  }
+
+  completeLifecycleAction(input: CompleteLifecycleActionCommandInput): Record<string, never> {
+    const result = input.LifecycleActionResult ?? "";
+    const attempt = { token: input.LifecycleActionToken ?? input.InstanceId ?? "", result, accepted: false };
+    this.completionAttempts.push(attempt);
+    const instance = this.activeWait(
+      input.LifecycleActionToken,
+      input.InstanceId,
+      input.AutoScalingGroupName,
+    );
+    attempt.accepted = true;
+    if (result !== "CONTINUE" && result !== "ABANDON")
+      throw awsError("ValidationError", `invalid result ${result}`);
+    instance.completions.push({ at: this.world.clock.now(), result, token: instance.token ?? "" });
+    instance.token = undefined;
+    if (result === "ABANDON") {
+      this.world.note("asg", "hook completed: ABANDON", instance.id);
+      this.terminate(instance, "launch abandoned");
+      return {};
+    }
+    // The invariant the whole product exists for.
+    if (!this.peers.healthyInAllTargetGroups(instance)) {
+      this.world.violation(`${instance.id} got CONTINUE while not healthy in every target group`);
+    }
+    this.world.note("asg", "hook completed: CONTINUE", instance.id);
+    instance.state = "Pending:Proceed";
+    this.world.clock.after(1000, () => {
+      if (instance.state !== "Pending:Proceed") return;
+      this.peers.registerWithGroupTargets(instance);
+      instance.state = "InService";
+      instance.inServiceAt = this.world.clock.now();
+      this.world.note("asg", "InService", instance.id);
+    });
+    return {};
+  }
+
+  recordLifecycleActionHeartbeat(input: RecordLifecycleActionHeartbeatCommandInput): Record<string, never> {
+    const instance = this.activeWait(
+      input.LifecycleActionToken,
+      input.InstanceId,
+      input.AutoScalingGroupName,
+    );
+    instance.hookExpiresAt = this.world.clock.now() + instance.group.heartbeatTimeoutSeconds * 1000;
+    return {};
+  }
+
+  /** The instance a lifecycle token belongs (or belonged) to, for per-launch call counts. */
+  instanceForToken(token: string): string | undefined {
+    for (const instance of this.instances.values()) {
+      if (instance.token === token || instance.completions.some((c) => c.token === token)) return instance.id;
+    }
+    return undefined;
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private fillCapacity(group: SimGroup): void {
+    const active = [...this.instances.values()].filter(
+      (i) => i.group === group && !i.state.startsWith("Terminat"),
+    ).length;
+    for (let n = active; n < group.desired && group.launches < group.maxLaunches; n++) this.launch(group);
+  }
+
+  private launch(group: SimGroup): void {
+    const index = group.launches;
+    group.launches += 1;
+    const instance = this.newInstance(group, this.behaviourFor(group, index), index);
+    this.world.note(
+      "asg",
+      `launched in ${instance.behaviour.zone} (launch #${index + 1} of ${group.name})`,
+      instance.id,
+    );
+    this.peers.instanceLaunched(instance);
+    this.world.clock.after(1000, () => this.enterWait(instance));
+  }
+
+  private enterWait(instance: SimInstance): void {
+    if (instance.state !== "Pending") return;
+    const token = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-4${this.world.random.hex(3)}-a${this.world.random.hex(3)}-${this.world.random.hex(12)}`;
+    instance.state = "Pending:Wait";
+    instance.token = token;
+    instance.hookExpiresAt = this.world.clock.now() + instance.group.heartbeatTimeoutSeconds * 1000;
+    this.world.note("asg", "Pending:Wait (launch hook holds it)", instance.id);
+    this.peers.emit({
+      version: "0",
+      id: `${this.world.random.hex(8)}-lifecycle`,
+      "detail-type": LAUNCH_LIFECYCLE_DETAIL_TYPE,
+      source: "aws.autoscaling",
+      account: "123456789012",
+      time: new Date(this.world.clock.now()).toISOString(),
+      region: "eu-west-2",
+      resources: [],
+      detail: {
+        LifecycleActionToken: token,
+        AutoScalingGroupName: instance.group.name,
+        LifecycleHookName: instance.group.hookName,
+        EC2InstanceId: instance.id,
+        LifecycleTransition: LAUNCHING_TRANSITION,
+      },
+    });
+    this.watchHeartbeat(instance, token);
+  }
+
+  /** The hook's heartbeat timeout: when it passes, Auto Scaling applies the default result, ABANDON. */
+  private watchHeartbeat(instance: SimInstance, token: string): void {
+    const expiresAt = instance.hookExpiresAt ?? 0;
+    this.world.clock.after(expiresAt - this.world.clock.now(), () => {
+      if (instance.token !== token || instance.state !== "Pending:Wait") return;
+      if ((instance.hookExpiresAt ?? 0) > this.world.clock.now()) return this.watchHeartbeat(instance, token);
+      this.world.violation(
+        `${instance.id}: the hook timed out (default result ABANDON) without the gate deciding`,
+      );
+      this.world.note("asg", "hook heartbeat timeout: default result ABANDON applied", instance.id);
+      instance.completions.push({ at: this.world.clock.now(), result: "TIMEOUT", token });
+      instance.token = undefined;
+      this.terminate(instance, "hook timed out");
+    });
+  }
+
+  private terminate(instance: SimInstance, why: string): void {
+    if (instance.state.startsWith("Terminat")) return;
+    instance.state = "Terminating";
+    instance.token = undefined;
+    this.peers.deregisterFromGroupTargets(instance);
+    this.world.note("asg", `terminating (${why})`, instance.id);
+    this.world.clock.after(5000, () => {
+      instance.state = "Terminated";
+      instance.terminatedAt = this.world.clock.now();
+      this.peers.instanceTerminated(instance);
+    });
+    this.world.clock.after(10_000, () => this.fillCapacity(instance.group));
+  }
+
+  private activeWait(
+    token: string | undefined,
+    instanceId: string | undefined,
+    groupName: string | undefined,
+  ): SimInstance {
+    const instance = [...this.instances.values()].find(
+      (i) =>
+        i.state === "Pending:Wait" &&
+        i.group.name === groupName &&
+        (token ? i.token === token : i.id === instanceId),
+    );
+    if (!instance) throw noActiveLifecycleAction(token ?? instanceId ?? "");
+    return instance;
+  }
+
+  private newInstance(group: SimGroup, behaviour: InstanceBehaviour, launchIndex: number): SimInstance {
+    const instance: SimInstance = {
+      id: `i-0${this.world.random.hex(16)}`,
+      group,
+      behaviour,
+      launchedAt: this.world.clock.now(),
+      launchIndex,
+      state: "Pending",
+      completions: [],
+    };
+    this.instances.set(instance.id, instance);
+    return instance;
+  }
+
+  private required(name: string): SimGroup {
+    const group = this.groups.get(name);
+    if (!group) throw new Error(`simulation: no group ${name}`);
+    return group;
+  }
+}

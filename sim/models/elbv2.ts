@@ -1,0 +1,248 @@
+import type {
+  DeregisterTargetsCommandInput,
+  DescribeLoadBalancersCommandInput,
+  DescribeLoadBalancersCommandOutput,
+  DescribeTargetGroupsCommandInput,
+  DescribeTargetGroupsCommandOutput,
+  DescribeTargetHealthCommandInput,
+  DescribeTargetHealthCommandOutput,
+  RegisterTargetsCommandInput,
+  TargetHealth,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { awsError } from "../aws/sdk-errors.js";
+import type { WorldContext } from "../world-context.js";
+import type { SimInstance } from "./auto-scaling.js";
+
+/**
+ * SIMULATION — Elastic Load Balancing v2 target health (AWS-FACTS §2, §5):
+ * - health checks every `interval` seconds from registration; a new target is `initial` until it has
+ *   passed `healthyThreshold` checks in a row (the docs say one pass can suffice for a new target; we
+ *   model the slower case AWS-FACTS tells us to plan for), `unhealthy` after `unhealthyThreshold` fails;
+ * - `unused / Target.NotInUse` when the instance's zone is not enabled on the load balancer, or no
+ *   load balancer uses the group;
+ * - `unused / Target.NotRegistered` for 5 s after RegisterTargets (eventual consistency; 5 s is a guess);
+ * - `draining` for the deregistration delay (300 s) after DeregisterTargets.
+ */
+
+export interface SimTargetGroup {
+  readonly arn: string;
+  readonly name: string;
+  readonly port: number;
+  readonly intervalSeconds: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  readonly loadBalancerArns: readonly string[];
+}
+
+export interface SimLoadBalancer {
+  readonly arn: string;
+  readonly name: string;
+  readonly zones: readonly string[];
+}
+
+interface SimTarget {
+  readonly instance: SimInstance;
+  readonly port: number;
+  readonly registeredAt: number;
+  readonly visibleAt: number;
+  deregisteredAt?: number;
+}
+
+const DEREGISTRATION_DELAY_MS = 300_000;
+const REGISTRATION_VISIBLE_AFTER_MS = 5000;
+
+export class Elbv2Model {
+  readonly targetGroups = new Map<string, SimTargetGroup>();
+  readonly loadBalancers = new Map<string, SimLoadBalancer>();
+  private readonly targets = new Map<string, Map<string, SimTarget>>();
+
+  constructor(
+    private readonly world: WorldContext,
+    /** Whether the instance's app answers health checks at a given time. */
+    private readonly appHealthyAt: (instance: SimInstance, at: number) => boolean,
+  ) {}
+
+  addTargetGroup(tg: SimTargetGroup): void {
+    this.targetGroups.set(tg.arn, tg);
+    this.targets.set(tg.arn, new Map());
+  }
+
+  addLoadBalancer(lb: SimLoadBalancer): void {
+    this.loadBalancers.set(lb.arn, lb);
+  }
+
+  /** Registers a target as if long ago (an instance serving before the scenario starts). */
+  seedRegistered(tgArn: string, instance: SimInstance): void {
+    const tg = this.required(tgArn);
+    const past = this.world.clock.now() - 3_600_000;
+    this.targetsOf(tgArn).set(instance.id, { instance, port: tg.port, registeredAt: past, visibleAt: past });
+  }
+
+  register(tgArn: string, instance: SimInstance, port: number, by: string): void {
+    const existing = this.targetsOf(tgArn).get(instance.id);
+    if (existing && existing.deregisteredAt === undefined) return;
+    const now = this.world.clock.now();
+    this.targetsOf(tgArn).set(instance.id, {
+      instance,
+      port,
+      registeredAt: now,
+      visibleAt: now + REGISTRATION_VISIBLE_AFTER_MS,
+    });
+    this.world.note("elb", `registered with ${this.required(tgArn).name} by ${by}`, instance.id);
+  }
+
+  deregister(tgArn: string, instanceId: string, by: string): void {
+    const target = this.targetsOf(tgArn).get(instanceId);
+    if (!target || target.deregisteredAt !== undefined) return;
+    target.deregisteredAt = this.world.clock.now();
+    this.world.note("elb", `deregistered from ${this.required(tgArn).name} by ${by} (draining)`, instanceId);
+  }
+
+  healthOf(tgArn: string, instanceId: string): TargetHealth {
+    const tg = this.required(tgArn);
+    const target = this.targetsOf(tgArn).get(instanceId);
+    const now = this.world.clock.now();
+    if (!target || now < target.visibleAt) return { State: "unused", Reason: "Target.NotRegistered" };
+    if (target.deregisteredAt !== undefined) {
+      return now - target.deregisteredAt < DEREGISTRATION_DELAY_MS
+        ? { State: "draining", Reason: "Target.DeregistrationInProgress" }
+        : { State: "unused", Reason: "Target.NotRegistered" };
+    }
+    const zones = tg.loadBalancerArns.flatMap((arn) => this.loadBalancers.get(arn)?.zones ?? []);
+    if (!zones.includes(target.instance.behaviour.zone)) {
+      return {
+        State: "unused",
+        Reason: "Target.NotInUse",
+        Description: "Target group is not configured to receive traffic from the load balancer",
+      };
+    }
+    return this.checkedHealth(tg, target, now);
+  }
+
+  /** Replays the health checks since registration (only the last few matter for the state). */
+  private checkedHealth(tg: SimTargetGroup, target: SimTarget, now: number): TargetHealth {
+    const interval = tg.intervalSeconds * 1000;
+    const checks = Math.floor((now - target.registeredAt) / interval);
+    if (checks === 0) return { State: "initial", Reason: "Elb.RegistrationInProgress" };
+    const window = 2 * (tg.healthyThreshold + tg.unhealthyThreshold);
+    let state: "initial" | "healthy" | "unhealthy" = checks > window ? "healthy" : "initial";
+    let passes = 0;
+    let fails = 0;
+    for (let k = Math.max(1, checks - window + 1); k <= checks; k++) {
+      if (this.appHealthyAt(target.instance, target.registeredAt + k * interval)) {
+        passes += 1;
+        fails = 0;
+        if (passes >= tg.healthyThreshold) state = "healthy";
+      } else {
+        fails += 1;
+        passes = 0;
+        if (fails >= tg.unhealthyThreshold) state = "unhealthy";
+      }
+    }
+    if (state === "healthy") return { State: "healthy" };
+    if (state === "unhealthy") {
+      return {
+        State: "unhealthy",
+        Reason: "Target.ResponseCodeMismatch",
+        Description: "Health checks failed with these codes: [502]",
+      };
+    }
+    return {
+      State: "initial",
+      Reason: "Elb.InitialHealthChecking",
+      Description: "Initial health checks in progress",
+    };
+  }
+
+  // --- the API the gate calls -------------------------------------------------------------------
+
+  describeTargetHealth(input: DescribeTargetHealthCommandInput): DescribeTargetHealthCommandOutput {
+    const tgArn = input.TargetGroupArn ?? "";
+    this.required(tgArn);
+    const ids = input.Targets?.map((t) => t.Id ?? "") ?? [...this.targetsOf(tgArn).keys()];
+    return {
+      $metadata: {},
+      TargetHealthDescriptions: ids.map((id) => ({
+        Target: { Id: id, Port: this.required(tgArn).port },
+        HealthCheckPort: String(this.required(tgArn).port),
+        TargetHealth: this.healthOf(tgArn, id),
+      })),
+    };
+  }
+
+  registerTargets(
+    input: RegisterTargetsCommandInput,
+    instances: ReadonlyMap<string, SimInstance>,
+  ): Record<string, never> {
+    const tg = this.required(input.TargetGroupArn ?? "");
+    for (const target of input.Targets ?? []) {
+      const instance = instances.get(target.Id ?? "");
+      // RegisterTargets needs a running instance (AWS-FACTS §2).
+      if (!instance || instance.state.startsWith("Terminat"))
+        throw awsError("InvalidTarget", `${target.Id} is not a running instance`);
+      this.register(tg.arn, instance, target.Port ?? tg.port, "the gate");
+    }
+    return {};
+  }
+
+  deregisterTargets(input: DeregisterTargetsCommandInput): Record<string, never> {
+    const tg = this.required(input.TargetGroupArn ?? "");
+    for (const target of input.Targets ?? []) this.deregister(tg.arn, target.Id ?? "", "the gate");
+    return {};
+  }
+
+  describeTargetGroups(input: DescribeTargetGroupsCommandInput): DescribeTargetGroupsCommandOutput {
+    return {
+      $metadata: {},
+      TargetGroups: (input.TargetGroupArns ?? []).map((arn) => {
+        const tg = this.required(arn);
+        return {
+          TargetGroupArn: tg.arn,
+          TargetGroupName: tg.name,
+          Protocol: "HTTP",
+          Port: tg.port,
+          TargetType: "instance",
+          HealthCheckProtocol: "HTTP",
+          HealthCheckPort: "traffic-port",
+          HealthCheckPath: "/health",
+          HealthCheckIntervalSeconds: tg.intervalSeconds,
+          HealthCheckTimeoutSeconds: 5,
+          HealthyThresholdCount: tg.healthyThreshold,
+          UnhealthyThresholdCount: tg.unhealthyThreshold,
+          Matcher: { HttpCode: "200" },
+          LoadBalancerArns: [...tg.loadBalancerArns],
+        };
+      }),
+    };
+  }
+
+  describeLoadBalancers(input: DescribeLoadBalancersCommandInput): DescribeLoadBalancersCommandOutput {
+    return {
+      $metadata: {},
+      LoadBalancers: (input.LoadBalancerArns ?? []).flatMap((arn) => {
+        const lb = this.loadBalancers.get(arn);
+        return lb
+          ? [
+              {
+                LoadBalancerArn: lb.arn,
+                LoadBalancerName: lb.name,
+                AvailabilityZones: lb.zones.map((ZoneName) => ({ ZoneName })),
+              },
+            ]
+          : [];
+      }),
+    };
+  }
+
+  private targetsOf(tgArn: string): Map<string, SimTarget> {
+    const targets = this.targets.get(tgArn);
+    if (!targets) throw awsError("TargetGroupNotFound", `target group ${tgArn} not found`);
+    return targets;
+  }
+
+  private required(tgArn: string): SimTargetGroup {
+    const tg = this.targetGroups.get(tgArn);
+    if (!tg) throw awsError("TargetGroupNotFound", `target group ${tgArn} not found`);
+    return tg;
+  }
+}

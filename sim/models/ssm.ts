@@ -1,0 +1,200 @@
+import type {
+  DescribeInstanceInformationCommandInput,
+  DescribeInstanceInformationCommandOutput,
+  GetCommandInvocationCommandInput,
+  GetCommandInvocationCommandOutput,
+  SendCommandCommandInput,
+  SendCommandCommandOutput,
+} from "@aws-sdk/client-ssm";
+import { DOCUMENT_PARAMETERS } from "../../infra/bootstrap/document-content.js";
+import { COMMAND_INVOCATION_DETAIL_TYPE } from "../../shared/events/patterns.js";
+import { awsError } from "../aws/sdk-errors.js";
+import type { WorldContext } from "../world-context.js";
+import type { SimInstance } from "./auto-scaling.js";
+
+/**
+ * SIMULATION — SSM Run Command (AWS-FACTS §4):
+ * - the agent registers after the instance's scripted delay (or never); before that SendCommand fails
+ *   with InvalidInstanceId;
+ * - GetCommandInvocation says InvocationDoesNotExist for a moment after SendCommand (eventual
+ *   consistency; 2 s here, a guess);
+ * - a command runs for its scripted duration and ends Success / Failed, or TimedOut at the document's
+ *   execution timeout; each status change is an EventBridge event (delivery may be faulted);
+ * - output is what bootstrap.sh prints: one line per step, "launchgate: FAILED step X (exit 1)" last.
+ */
+
+interface SimCommand {
+  readonly id: string;
+  readonly instance: SimInstance;
+  readonly documentName: string;
+  readonly comment: string;
+  readonly visibleAt: number;
+  status: "Pending" | "InProgress" | "Success" | "Failed" | "TimedOut";
+  stdout: string;
+  stderr: string;
+}
+
+export interface SsmPeers {
+  emit(event: Record<string, unknown>): void;
+  appStarted(instance: SimInstance): void;
+}
+
+const STEPS = [
+  "lock",
+  "install-docker",
+  "install-compose",
+  "ecr-login",
+  "pull-images",
+  "write-env",
+  "compose-up",
+  "health-check",
+];
+
+export class SsmModel {
+  private readonly online = new Set<string>();
+  readonly commands = new Map<string, SimCommand>();
+
+  constructor(
+    private readonly world: WorldContext,
+    private readonly peers: SsmPeers,
+    /** Execution timeout of each known document, by name (the document's timeoutSeconds). */
+    private readonly documents: ReadonlyMap<string, number>,
+  ) {}
+
+  instanceLaunched(instance: SimInstance): void {
+    const delay = instance.behaviour.agentOnlineAfterSeconds;
+    if (delay === null) return;
+    this.world.clock.after(delay * 1000, () => {
+      if (instance.state.startsWith("Terminat")) return;
+      this.online.add(instance.id);
+      this.world.note("ssm", "SSM agent Online", instance.id);
+    });
+  }
+
+  instanceTerminated(instance: SimInstance): void {
+    this.online.delete(instance.id);
+  }
+
+  describeInstanceInformation(
+    input: DescribeInstanceInformationCommandInput,
+  ): DescribeInstanceInformationCommandOutput {
+    const ids = input.Filters?.find((filter) => filter.Key === "InstanceIds")?.Values ?? [];
+    return {
+      $metadata: {},
+      InstanceInformationList: ids
+        .filter((id) => this.online.has(id))
+        .map((id) => ({ InstanceId: id, PingStatus: "Online" })),
+    };
+  }
+
+  sendCommand(
+    input: SendCommandCommandInput,
+    instances: ReadonlyMap<string, SimInstance>,
+  ): SendCommandCommandOutput {
+    const documentName = input.DocumentName ?? "";
+    const timeoutSeconds = this.documents.get(documentName);
+    if (timeoutSeconds === undefined)
+      throw awsError("InvalidDocument", `document ${documentName} does not exist`);
+    for (const [name, values] of Object.entries(input.Parameters ?? {})) {
+      const allowed = (DOCUMENT_PARAMETERS as Record<string, { allowedValues: readonly string[] }>)[name]
+        ?.allowedValues;
+      if (!allowed || !values.every((value) => allowed.includes(value))) {
+        throw awsError(
+          "InvalidParameters",
+          `parameter ${name}=${values.join(",")} is not allowed by the document`,
+        );
+      }
+    }
+    const ids = input.InstanceIds ?? [];
+    const targets = ids.map((id) => instances.get(id));
+    if (targets.some((instance) => !instance || !this.online.has(instance.id))) {
+      throw awsError("InvalidInstanceId", "Instances not in a valid state for account");
+    }
+    const id = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-${this.world.random.hex(4)}-${this.world.random.hex(12)}`;
+    for (const instance of targets as SimInstance[])
+      this.run(id, instance, documentName, input.Comment ?? "", timeoutSeconds);
+    return { $metadata: {}, Command: { CommandId: id, DocumentName: documentName, Status: "Pending" } };
+  }
+
+  getCommandInvocation(input: GetCommandInvocationCommandInput): GetCommandInvocationCommandOutput {
+    const command = this.commands.get(`${input.CommandId}/${input.InstanceId}`);
+    if (!command || this.world.clock.now() < command.visibleAt) {
+      throw awsError("InvocationDoesNotExist", "InvocationDoesNotExist");
+    }
+    return {
+      $metadata: {},
+      CommandId: command.id,
+      InstanceId: command.instance.id,
+      DocumentName: command.documentName,
+      Comment: command.comment,
+      Status: command.status,
+      StatusDetails: command.status,
+      StandardOutputContent: command.stdout,
+      StandardErrorContent: command.stderr,
+    };
+  }
+
+  private run(
+    id: string,
+    instance: SimInstance,
+    documentName: string,
+    comment: string,
+    timeoutSeconds: number,
+  ): void {
+    const now = this.world.clock.now();
+    const command: SimCommand = {
+      id,
+      instance,
+      documentName,
+      comment,
+      visibleAt: now + 2000,
+      status: "Pending",
+      stdout: "",
+      stderr: "",
+    };
+    this.commands.set(`${id}/${instance.id}`, command);
+    this.world.note("ssm", `bootstrap command ${id.slice(0, 8)} received`, instance.id);
+    this.world.clock.after(1000, () => this.setStatus(command, "InProgress"));
+    const { bootstrap } = instance.behaviour;
+    if (bootstrap.outcome === "Hang") {
+      this.world.clock.after(timeoutSeconds * 1000, () => this.setStatus(command, "TimedOut"));
+      return;
+    }
+    this.world.clock.after(bootstrap.seconds * 1000, () => {
+      if (instance.state.startsWith("Terminat")) return;
+      if (bootstrap.outcome === "Success") {
+        command.stdout = `${STEPS.map((step) => `launchgate: step ${step}`).join("\n")}\nlaunchgate: bootstrap finished (phase all)\n`;
+        this.peers.appStarted(instance);
+        this.setStatus(command, "Success");
+      } else {
+        const upTo = STEPS.slice(0, STEPS.indexOf(bootstrap.failedStep) + 1);
+        command.stdout = `${upTo.map((step) => `launchgate: step ${step}`).join("\n")}\n`;
+        command.stderr = `${bootstrap.stderr}\nlaunchgate: FAILED step ${bootstrap.failedStep} (exit 1)\n`;
+        this.setStatus(command, "Failed");
+      }
+    });
+  }
+
+  private setStatus(command: SimCommand, status: SimCommand["status"]): void {
+    if (command.status === "Success" || command.status === "Failed" || command.status === "TimedOut") return;
+    command.status = status;
+    this.world.note("ssm", `bootstrap ${status}`, command.instance.id);
+    this.peers.emit({
+      version: "0",
+      id: `${this.world.random.hex(8)}-ssm`,
+      "detail-type": COMMAND_INVOCATION_DETAIL_TYPE,
+      source: "aws.ssm",
+      account: "123456789012",
+      time: new Date(this.world.clock.now()).toISOString(),
+      region: "eu-west-2",
+      resources: [`arn:aws:ec2:eu-west-2:123456789012:instance/${command.instance.id}`],
+      detail: {
+        "command-id": command.id,
+        "document-name": command.documentName,
+        "instance-id": command.instance.id,
+        "requested-date-time": new Date(command.visibleAt - 2000).toISOString(),
+        status,
+      },
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import type { InstanceResult, PhaseTimes, ScenarioResult } from "./results.js";
+import type { TimelineEntry } from "./world-context.js";
+
+/** SIMULATION — renders a run as text: a banner that says it is a simulation, the timeline, outcomes, figures. */
+
+export interface ReportOptions {
+  /** Timeline lines shown before eliding the rest. */
+  readonly timelineLimit: number;
+  /** Instance rows shown before summarizing the rest. */
+  readonly instanceLimit: number;
+}
+
+export function renderReport(result: ScenarioResult, startedAt: number, options: ReportOptions): string {
+  const lines = [
+    "━━ launchgate SIMULATION — modelled AWS, real launchgate handlers; no AWS account is used ━━",
+    `scenario ${result.scenario}: ${result.title}`,
+    "",
+    "timeline (virtual time)",
+    ...renderTimeline(result, startedAt, options.timelineLimit),
+    "",
+    "outcome per launched instance",
+    ...renderOutcomes(result.instances, options.instanceLimit),
+    "",
+    "summary",
+    ...renderSummary(result),
+    "",
+    "This was a simulation. To deploy for real: npm ci && npm run build && npx cdk deploy (README: Deploy to a real account).",
+  ];
+  return lines.join("\n");
+}
+
+function renderTimeline(result: ScenarioResult, startedAt: number, limit: number): string[] {
+  const short = shortIds(result.instances);
+  const entries: TimelineEntry[] = [...result.timeline, ...gateNotes(result.instances)].sort(
+    (a, b) => a.at - b.at,
+  );
+  const rendered = entries.map((entry) => {
+    const who = entry.instanceId ? (short.get(entry.instanceId) ?? entry.instanceId) : "";
+    return `  ${clock((entry.at - startedAt) / 1000).padStart(6)}  ${who.padEnd(10)} ${entry.source.padEnd(6)} ${entry.what}`;
+  });
+  if (rendered.length <= limit) return rendered;
+  return [...rendered.slice(0, limit), `  … ${rendered.length - limit} more lines (--full shows them all)`];
+}
+
+/** The gate's own account of each transition, from its record's history. */
+function gateNotes(instances: readonly InstanceResult[]): TimelineEntry[] {
+  return instances.flatMap((instance) =>
+    (instance.gate?.history ?? [])
+      .filter((entry) => entry.phase !== "sending-command")
+      .map((entry) => ({
+        at: entry.at,
+        source: "gate" as const,
+        instanceId: instance.id,
+        what: `${entry.phase}: ${entry.note}`,
+      })),
+  );
+}
+
+function renderOutcomes(instances: readonly InstanceResult[], limit: number): string[] {
+  const rows = instances.slice(0, limit).map((instance) => {
+    const outcome = instance.hookResult ?? "—";
+    const why = instance.gate?.reason ?? "(no gate record)";
+    return `  ${instance.id}  ${instance.zone}  ${instance.finalState.padEnd(10)} ${outcome.padEnd(8)} ${why}`;
+  });
+  if (instances.length > limit) {
+    const counts = new Map<string, number>();
+    for (const instance of instances) {
+      const key = `${instance.finalState}/${instance.hookResult ?? "—"}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    rows.push(
+      `  … ${instances.length - limit} more; all ${instances.length}: ${[...counts].map(([k, n]) => `${n} ${k}`).join(", ")}`,
+    );
+  }
+  return rows;
+}
+
+function renderSummary(result: ScenarioResult): string[] {
+  const served = result.instances.filter((instance) => instance.finalState === "InService");
+  const abandoned = result.instances.filter((instance) => instance.hookResult === "ABANDON");
+  const totalCalls = Object.values(result.calls).reduce((sum, n) => sum + n, 0);
+  const launches = Math.max(1, result.instances.length);
+  const topApis = Object.entries(result.calls)
+    .sort((a, b) => b[1] - a[1])
+    .map(([api, n]) => `${api} ${(n / launches).toFixed(1)}`)
+    .join(", ");
+  const invocations = Object.entries(result.invocations)
+    .map(([fn, n]) => `${fn} ${n}`)
+    .join(", ");
+  const errors = Object.values(result.functionErrors).reduce((sum, n) => sum + n, 0);
+  return [
+    `  launched ${result.instances.length}: ${served.length} InService through the gate, ${abandoned.length} abandoned with a reason`,
+    ...phaseLine(served.map((instance) => instance.phases)),
+    `  AWS calls per launch: ${(totalCalls / launches).toFixed(1)} (${topApis})`,
+    `  function invocations: ${invocations}; failed invocations (retried): ${errors}; throttled API attempts: ${result.throttledAttempts}`,
+    `  sent to failure destinations: ${result.eventsToFailureDestination} events, ${result.rechecksToFailureQueue} re-checks`,
+    result.violations.length === 0
+      ? "  invariants: all held — none InService without healthy targets, no hook left waiting, no conflicting or repeated completion"
+      : `  INVARIANTS VIOLATED (${result.violations.length}):\n${result.violations.map((v) => `    - ${v}`).join("\n")}`,
+  ];
+}
+
+/** Median seconds per phase over the instances that went InService. */
+function phaseLine(phases: readonly PhaseTimes[]): string[] {
+  if (phases.length === 0) return [];
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+  const of = (pick: (p: PhaseTimes) => number | undefined) =>
+    median(phases.map(pick).filter((v): v is number => v !== undefined));
+  const agent = of((p) => p.bootstrapSent);
+  const bootstrap = of((p) => (p.bootstrapFinished ?? 0) - (p.bootstrapSent ?? 0));
+  const health = of((p) => (p.completed ?? 0) - (p.registered ?? 0));
+  const total = of((p) => p.inService);
+  return [
+    `  time to InService, median of ${phases.length} (s): launch → bootstrap sent ${agent}, bootstrap ${bootstrap}, registered → healthy + CONTINUE ${health}; total ${total}`,
+  ];
+}
+
+function shortIds(instances: readonly InstanceResult[]): Map<string, string> {
+  return new Map(instances.map((instance) => [instance.id, `${instance.id.slice(0, 8)}…`]));
+}
+
+function clock(seconds: number): string {
+  const whole = Math.floor(seconds);
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+}

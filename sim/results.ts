@@ -1,0 +1,98 @@
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import type { GateRecord } from "../shared/gate/record.js";
+import { checkInvariants } from "./invariants.js";
+import type { World } from "./world.js";
+import type { TimelineEntry } from "./world-context.js";
+
+/** SIMULATION — what a run produced, per instance and overall: the report and the tests read this. */
+
+export interface PhaseTimes {
+  /** Seconds after launch. */
+  readonly agentOnline?: number;
+  readonly bootstrapSent?: number;
+  readonly bootstrapFinished?: number;
+  readonly registered?: number;
+  readonly completed?: number;
+  readonly inService?: number;
+}
+
+export interface InstanceResult {
+  readonly id: string;
+  readonly group: string;
+  readonly launchIndex: number;
+  readonly zone: string;
+  readonly finalState: string;
+  readonly hookResult?: string;
+  readonly gate?: Pick<GateRecord, "phase" | "outcome" | "reason" | "history">;
+  readonly phases: PhaseTimes;
+  readonly calls: Readonly<Record<string, number>>;
+}
+
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly title: string;
+  readonly simulatedSeconds: number;
+  readonly instances: readonly InstanceResult[];
+  readonly calls: Readonly<Record<string, number>>;
+  readonly invocations: Readonly<Record<string, number>>;
+  readonly functionErrors: Readonly<Record<string, number>>;
+  readonly throttledAttempts: number;
+  readonly eventsToFailureDestination: number;
+  readonly rechecksToFailureQueue: number;
+  readonly violations: readonly string[];
+  readonly timeline: readonly TimelineEntry[];
+}
+
+export function collectResults(world: World): ScenarioResult {
+  const records = new Map<string, GateRecord>();
+  for (const item of world.dynamodb.items.values()) {
+    const record = unmarshall(item) as GateRecord;
+    records.set(record.instanceId, record);
+  }
+  const timeline = world.context.timeline;
+  const launched = [...world.asg.instances.values()].filter((instance) => instance.launchIndex >= 0);
+  const instances: InstanceResult[] = launched.map((instance) => {
+    const record = records.get(instance.id);
+    const since = (match: RegExp) => {
+      const entry = timeline.find((e) => e.instanceId === instance.id && match.test(e.what));
+      return entry === undefined ? undefined : Math.round((entry.at - instance.launchedAt) / 1000);
+    };
+    return {
+      id: instance.id,
+      group: instance.group.name,
+      launchIndex: instance.launchIndex,
+      zone: instance.behaviour.zone,
+      finalState: instance.state,
+      hookResult: instance.completions.at(-1)?.result,
+      gate: record && {
+        phase: record.phase,
+        outcome: record.outcome,
+        reason: record.reason,
+        history: record.history,
+      },
+      phases: {
+        agentOnline: since(/^SSM agent Online/),
+        bootstrapSent: since(/^bootstrap command .* received/),
+        bootstrapFinished: since(/^bootstrap (Success|Failed|TimedOut)/),
+        registered: since(/^registered with .* by the gate/),
+        completed: since(/^hook completed|^hook heartbeat timeout/),
+        inService: since(/^InService/),
+      },
+      calls: Object.fromEntries(world.router.callsByInstance.get(instance.id) ?? []),
+    };
+  });
+  const result: Omit<ScenarioResult, "violations"> = {
+    scenario: world.scenario.name,
+    title: world.scenario.title,
+    simulatedSeconds: Math.round((world.context.clock.now() - world.startedAt) / 1000),
+    instances,
+    calls: Object.fromEntries(world.router.calls),
+    invocations: Object.fromEntries(world.lambda.invocations),
+    functionErrors: Object.fromEntries(world.lambda.errors),
+    throttledAttempts: world.router.throttled,
+    eventsToFailureDestination: world.events.failed.length,
+    rechecksToFailureQueue: world.sqs.failed.length,
+    timeline,
+  };
+  return { ...result, violations: [...world.context.violations, ...checkInvariants(world, instances)] };
+}

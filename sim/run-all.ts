@@ -1,0 +1,30 @@
+/**
+ * `npm run sim:all`: every SIMULATION scenario, one line each — outcome counts, invariant violations,
+ * retried invocations, and the wall-clock time the scenario took to simulate. Exits 1 on any violation.
+ */
+process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
+process.env.AWS_REGION ??= "eu-west-2";
+process.env.AWS_EC2_METADATA_DISABLED = "true";
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const { SCENARIOS } = await import("./scenarios.js");
+const { runScenario } = await import("./run-scenario.js");
+
+let violations = 0;
+console.log(
+  `${"scenario".padEnd(22)} ${"launched".padStart(8)} ${"InService".padStart(9)} ${"abandoned".padStart(9)} ${"retried".padStart(7)} ${"violations".padStart(10)} ${"sim time".padStart(8)} ${"wall ms".padStart(8)}`,
+);
+for (const scenario of SCENARIOS) {
+  const started = performance.now();
+  const { result } = await runScenario(scenario);
+  const wall = performance.now() - started;
+  const count = (predicate: (i: (typeof result.instances)[number]) => boolean) =>
+    result.instances.filter(predicate).length;
+  const retried = Object.values(result.functionErrors).reduce((sum, n) => sum + n, 0);
+  violations += result.violations.length;
+  console.log(
+    `${scenario.name.padEnd(22)} ${String(result.instances.length).padStart(8)} ${String(count((i) => i.finalState === "InService")).padStart(9)} ${String(count((i) => i.hookResult === "ABANDON")).padStart(9)} ${String(retried).padStart(7)} ${String(result.violations.length).padStart(10)} ${`${result.simulatedSeconds}s`.padStart(8)} ${wall.toFixed(0).padStart(8)}`,
+  );
+  for (const violation of result.violations) console.log(`    VIOLATION ${violation}`);
+}
+process.exit(violations === 0 ? 0 : 1);

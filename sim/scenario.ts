@@ -1,0 +1,55 @@
+import type { ApiFaults } from "./aws/route-clients.js";
+import type { DeliveryFaults } from "./models/delivery.js";
+import type { World } from "./world.js";
+import type { InstanceBehaviour } from "./world-context.js";
+
+/** SIMULATION — what a scenario scripts: the groups, how each launch behaves, faults, and timed actions. */
+
+export interface GroupSpec {
+  readonly name: string;
+  readonly targetGroupName: string;
+  /** Instances already InService (and healthy) when the scenario starts. */
+  readonly servingAtStart: number;
+  /** Desired capacity set at `scaleAtSeconds`. */
+  readonly scaleTo: number;
+  readonly scaleAtSeconds?: number;
+  /** @default enough for the scale-out plus 3 replacements */
+  readonly maxLaunches?: number;
+  /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (AWS-FACTS §5) */
+  readonly healthCheck?: {
+    readonly intervalSeconds: number;
+    readonly healthyThreshold: number;
+    readonly unhealthyThreshold: number;
+  };
+  /** @default all three zones of eu-west-2 */
+  readonly loadBalancerZones?: readonly string[];
+  /** How launch number `index` (0-based, in this group) behaves; defaults fill the rest. */
+  readonly behaviour?: (index: number) => Partial<InstanceBehaviour>;
+}
+
+export interface ScenarioAction {
+  readonly atSeconds: number;
+  readonly describe: string;
+  readonly run: (world: World) => void;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly groups: readonly GroupSpec[];
+  readonly apiFaults?: ApiFaults;
+  readonly deliveryFaults?: DeliveryFaults;
+  readonly actions?: readonly ScenarioAction[];
+  /** @default 3600 */
+  readonly limitSeconds?: number;
+  /** @default 42 */
+  readonly seed?: number;
+}
+
+/** The reference deployment's group, as the default config names it. */
+export const CNT_GROUP: GroupSpec = {
+  name: "cnt-backend-asg",
+  targetGroupName: "cnt-backend-tg",
+  servingAtStart: 1,
+  scaleTo: 3,
+};

@@ -1,0 +1,149 @@
+import type { Scenario } from "./scenario.js";
+import { CNT_GROUP } from "./scenario.js";
+
+/**
+ * SIMULATION — the named scenarios: `npm start -- --scenario NAME` runs one, the end-to-end suite runs
+ * them all. Failure scenarios script the first launch to fail and its replacement to succeed, as a
+ * real group would retry, so every scenario ends with the group at its desired capacity.
+ */
+
+const scaleByOne = { ...CNT_GROUP, scaleTo: 2 };
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: "scale-out",
+    title: "cnt-backend scales out from 1 to 3 instances; both new ones pass the gate",
+    groups: [CNT_GROUP],
+  },
+  {
+    name: "agent-late",
+    title: "the SSM agent comes Online only after 4 minutes",
+    groups: [{ ...scaleByOne, behaviour: () => ({ agentOnlineAfterSeconds: 240 }) }],
+  },
+  {
+    name: "agent-never",
+    title:
+      "the first instance's SSM agent never comes Online (missing instance profile); the gate abandons it",
+    groups: [{ ...scaleByOne, behaviour: (i) => (i === 0 ? { agentOnlineAfterSeconds: null } : {}) }],
+    limitSeconds: 3600,
+  },
+  {
+    name: "bootstrap-fails",
+    title:
+      "the first bootstrap fails at pull-images (ECR access denied); the gate abandons with the step and stderr",
+    groups: [
+      {
+        ...scaleByOne,
+        behaviour: (i) =>
+          i === 0
+            ? {
+                bootstrap: {
+                  outcome: "Failed",
+                  seconds: 95,
+                  failedStep: "pull-images",
+                  stderr:
+                    "Error response from daemon: pull access denied for cnt-backend, repository does not exist or may require 'docker login'",
+                },
+              }
+            : {},
+      },
+    ],
+  },
+  {
+    name: "bootstrap-times-out",
+    title: "the first bootstrap hangs until the document's execution timeout",
+    groups: [{ ...scaleByOne, behaviour: (i) => (i === 0 ? { bootstrap: { outcome: "Hang" } } : {}) }],
+    limitSeconds: 5400,
+  },
+  {
+    name: "app-never-healthy",
+    title: "the first instance's app never answers its health check (502)",
+    groups: [{ ...scaleByOne, behaviour: (i) => (i === 0 ? { appHealthyAfterSeconds: null } : {}) }],
+  },
+  {
+    name: "not-in-use",
+    title:
+      "the seed deployment's symptom: an instance in eu-west-2c, a zone the load balancer does not enable (Target.NotInUse)",
+    groups: [
+      {
+        ...scaleByOne,
+        loadBalancerZones: ["eu-west-2a", "eu-west-2b"],
+        behaviour: (i) => ({ zone: i === 0 ? "eu-west-2c" : "eu-west-2a" }),
+      },
+    ],
+  },
+  {
+    name: "duplicate-events",
+    title: "every event is delivered twice",
+    groups: [CNT_GROUP],
+    deliveryFaults: { duplicateRate: 1 },
+  },
+  {
+    name: "late-command-event",
+    title: "SSM status events arrive 3 minutes late, after the fallback re-check has acted",
+    groups: [CNT_GROUP],
+    deliveryFaults: { commandEventDelaySeconds: 180 },
+  },
+  {
+    name: "lost-command-event",
+    title: "every SSM status event is lost; the command re-check drives the gate",
+    groups: [CNT_GROUP],
+    deliveryFaults: { lostCommandEventRate: 1 },
+  },
+  {
+    name: "handler-crash",
+    title: "the first invocations of both functions crash; async retries and redelivery recover",
+    groups: [CNT_GROUP],
+    deliveryFaults: {
+      crashInvocations: [
+        { functionName: "launch", nth: 1 },
+        { functionName: "command-result", nth: 1 },
+        { functionName: "command-result", nth: 4 },
+      ],
+    },
+  },
+  {
+    name: "terminated-mid-run",
+    title: "an operator terminates the first new instance while its bootstrap runs",
+    groups: [{ ...scaleByOne, maxLaunches: 2 }],
+    actions: [
+      {
+        atSeconds: 120,
+        describe: "operator terminates the first launched instance",
+        run: (world) => {
+          const first = [...world.asg.instances.values()].find((instance) => instance.launchIndex === 0);
+          if (first) world.asg.terminateInstance(first.id, "terminated by an operator");
+        },
+      },
+    ],
+  },
+  {
+    name: "throttling-storm",
+    title:
+      "for 10 minutes, 60 % of all API attempts are throttled; ~5 % of calls exhaust the SDK's 6 attempts",
+    groups: [{ ...CNT_GROUP, scaleTo: 11 }],
+    apiFaults: { throttleRate: { "*": 0.6 }, window: { fromSeconds: 0, toSeconds: 600 } },
+  },
+  {
+    name: "two-groups",
+    title: "two gated groups scale out at once, each with its own target group and document",
+    groups: [
+      CNT_GROUP,
+      { name: "cnt-realtime-asg", targetGroupName: "cnt-realtime-tg", servingAtStart: 1, scaleTo: 4 },
+    ],
+  },
+  {
+    name: "burst-200",
+    title: "a burst of 200 launches at once",
+    groups: [{ ...CNT_GROUP, servingAtStart: 1, scaleTo: 201, maxLaunches: 200 }],
+    limitSeconds: 3600,
+  },
+];
+
+export function scenarioNamed(name: string): Scenario {
+  const scenario = SCENARIOS.find((candidate) => candidate.name === name);
+  if (!scenario) {
+    throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  }
+  return scenario;
+}

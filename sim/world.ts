@@ -1,0 +1,201 @@
+import { handler as commandResultHandler } from "../functions/command-result/handler.js";
+import { handler as launchHandler } from "../functions/launch/handler.js";
+import { parseConfig } from "../shared/config/parse-config.js";
+import {
+  documentNameFor,
+  RUNTIME_CONFIG_ENV,
+  type RuntimeConfig,
+  toRuntimeConfig,
+} from "../shared/config/runtime-config.js";
+import type { LaunchgateConfig } from "../shared/config/schema.js";
+import { commandInvocationPattern, launchLifecyclePattern } from "../shared/events/patterns.js";
+import { AwsRouter } from "./aws/route-clients.js";
+import { Random } from "./engine/random.js";
+import { VirtualClock } from "./engine/virtual-clock.js";
+import { AutoScalingModel, type SimGroup, type SimInstance } from "./models/auto-scaling.js";
+import { EventBridgeModel, LambdaModel, SqsModel } from "./models/delivery.js";
+import { DynamoDbModel } from "./models/dynamodb.js";
+import { Elbv2Model } from "./models/elbv2.js";
+import { SsmModel } from "./models/ssm.js";
+import type { GroupSpec, Scenario } from "./scenario.js";
+import {
+  createContext,
+  HEALTHY_INSTANCE,
+  type InstanceBehaviour,
+  type WorldContext,
+} from "./world-context.js";
+
+/**
+ * SIMULATION — the whole simulated AWS world for one scenario, driving the real, unmodified Lambda
+ * handlers (functions/*\/handler.ts with their production wiring) through modelled services.
+ */
+
+/** 2026-11-28T08:00:00Z: a fixed start, so runs are reproducible. */
+const START = Date.UTC(2026, 10, 28, 8, 0, 0);
+const QUEUES = {
+  launch: "https://sqs.eu-west-2.amazonaws.com/123456789012/launch-rechecks",
+  result: "https://sqs.eu-west-2.amazonaws.com/123456789012/result-rechecks",
+};
+
+export class World {
+  readonly startedAt = START;
+  readonly context: WorldContext;
+  readonly config: LaunchgateConfig;
+  readonly runtime: RuntimeConfig;
+  readonly asg: AutoScalingModel;
+  readonly ssm: SsmModel;
+  readonly elb: Elbv2Model;
+  readonly dynamodb = new DynamoDbModel();
+  readonly lambda: LambdaModel;
+  readonly events: EventBridgeModel;
+  readonly sqs: SqsModel;
+  readonly router: AwsRouter;
+  /** When each instance's app started (its bootstrap succeeded). */
+  private readonly appStartedAt = new Map<string, number>();
+
+  constructor(readonly scenario: Scenario) {
+    this.context = createContext(new VirtualClock(START), new Random(scenario.seed ?? 42));
+    this.config = parseConfig({
+      groups: scenario.groups.map((group) => ({ name: group.name, targetGroups: [group.targetGroupName] })),
+    });
+    this.runtime = toRuntimeConfig(this.config, {
+      stateTableName: "launchgate-sim-state",
+      recheckQueueUrls: QUEUES,
+    });
+
+    const functions = new Map([
+      ["launch", launchHandler as (event: unknown) => Promise<unknown>],
+      ["command-result", commandResultHandler as (event: unknown) => Promise<unknown>],
+    ]);
+    this.lambda = new LambdaModel(this.context, functions, scenario.deliveryFaults ?? {});
+    this.events = new EventBridgeModel(this.context, this.lambda, scenario.deliveryFaults ?? {});
+    this.sqs = new SqsModel(this.context, this.lambda);
+    this.elb = new Elbv2Model(this.context, (instance, at) => this.appHealthyAt(instance, at));
+    const documents = new Map(
+      this.config.groups.map((g) => [documentNameFor(this.config, g.name), g.bootstrapTimeoutSeconds]),
+    );
+    this.ssm = new SsmModel(
+      this.context,
+      {
+        emit: (event) => this.events.put(event),
+        appStarted: (instance) => this.appStartedAt.set(instance.id, this.context.clock.now()),
+      },
+      documents,
+    );
+    this.asg = new AutoScalingModel(
+      this.context,
+      {
+        emit: (event) => this.events.put(event),
+        instanceLaunched: (instance) => this.ssm.instanceLaunched(instance),
+        instanceTerminated: (instance) => this.ssm.instanceTerminated(instance),
+        registerWithGroupTargets: (instance) => {
+          for (const arn of instance.group.targetGroupArns)
+            this.elb.register(arn, instance, this.tgPort(arn), "Auto Scaling");
+        },
+        deregisterFromGroupTargets: (instance) => {
+          for (const arn of instance.group.targetGroupArns)
+            this.elb.deregister(arn, instance.id, "Auto Scaling");
+        },
+        healthyInAllTargetGroups: (instance) =>
+          instance.group.targetGroupArns.every(
+            (arn) => this.elb.healthOf(arn, instance.id).State === "healthy",
+          ),
+      },
+      (group, index) => this.behaviourFor(group, index),
+    );
+    this.router = new AwsRouter(this, scenario.apiFaults ?? {});
+
+    // The stack's own patterns and queues route events to the functions.
+    this.events.addRule(launchLifecyclePattern(this.config.groups), "launch");
+    this.events.addRule(
+      commandInvocationPattern(this.runtime.groups.map((group) => group.documentName)),
+      "command-result",
+    );
+    this.sqs.addQueue(QUEUES.launch, "launch");
+    this.sqs.addQueue(QUEUES.result, "command-result");
+    for (const spec of scenario.groups) this.addGroup(spec);
+  }
+
+  /** Runs the scenario to completion (or its time limit) with the real handlers. */
+  async run(): Promise<void> {
+    const realNow = Date.now;
+    const previousRuntime = process.env[RUNTIME_CONFIG_ENV];
+    process.env[RUNTIME_CONFIG_ENV] = JSON.stringify(this.runtime);
+    Date.now = () => this.context.clock.now();
+    this.router.install();
+    try {
+      for (const spec of this.scenario.groups) {
+        this.context.clock.after((spec.scaleAtSeconds ?? 0) * 1000, () =>
+          this.asg.setDesiredCapacity(spec.name, spec.scaleTo),
+        );
+      }
+      for (const action of this.scenario.actions ?? []) {
+        this.context.clock.after(action.atSeconds * 1000, () => {
+          this.context.note("fault", action.describe);
+          action.run(this);
+        });
+      }
+      await this.context.clock.run(START + (this.scenario.limitSeconds ?? 3600) * 1000);
+    } finally {
+      this.router.restore();
+      Date.now = realNow;
+      if (previousRuntime === undefined) delete process.env[RUNTIME_CONFIG_ENV];
+      else process.env[RUNTIME_CONFIG_ENV] = previousRuntime;
+    }
+  }
+
+  private addGroup(spec: GroupSpec): void {
+    const tgArn = `arn:aws:elasticloadbalancing:eu-west-2:123456789012:targetgroup/${spec.targetGroupName}/${this.context.random.hex(16)}`;
+    const lbArn = `arn:aws:elasticloadbalancing:eu-west-2:123456789012:loadbalancer/app/${spec.name}-alb/${this.context.random.hex(16)}`;
+    const check = spec.healthCheck ?? { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 };
+    this.elb.addLoadBalancer({
+      arn: lbArn,
+      name: `${spec.name}-alb`,
+      zones: spec.loadBalancerZones ?? ["eu-west-2a", "eu-west-2b", "eu-west-2c"],
+    });
+    this.elb.addTargetGroup({
+      arn: tgArn,
+      name: spec.targetGroupName,
+      port: 8000,
+      ...check,
+      loadBalancerArns: [lbArn],
+    });
+    const groupConfig = this.config.groups.find((group) => group.name === spec.name);
+    const group: SimGroup = {
+      name: spec.name,
+      hookName: groupConfig?.hookName ?? "launchgate-launch",
+      heartbeatTimeoutSeconds: groupConfig?.heartbeatTimeoutSeconds ?? 600,
+      targetGroupArns: [tgArn],
+      desired: spec.servingAtStart,
+      maxLaunches: spec.maxLaunches ?? spec.scaleTo - spec.servingAtStart + 3,
+      launches: 0,
+    };
+    this.asg.addGroup(group);
+    for (let n = 0; n < spec.servingAtStart; n++) {
+      const instance = this.asg.addServingInstance(group, HEALTHY_INSTANCE);
+      this.appStartedAt.set(instance.id, START - 3_600_000);
+      this.elb.seedRegistered(tgArn, instance);
+    }
+  }
+
+  private behaviourFor(group: SimGroup, index: number): InstanceBehaviour {
+    const spec = this.scenario.groups.find((candidate) => candidate.name === group.name);
+    const zones = ["eu-west-2a", "eu-west-2b", "eu-west-2c"];
+    return {
+      ...HEALTHY_INSTANCE,
+      zone: zones[index % zones.length] ?? "eu-west-2a",
+      ...spec?.behaviour?.(index),
+    };
+  }
+
+  private appHealthyAt(instance: SimInstance, at: number): boolean {
+    const started = this.appStartedAt.get(instance.id);
+    const after = instance.behaviour.appHealthyAfterSeconds;
+    if (started === undefined || after === null || instance.state.startsWith("Terminat")) return false;
+    return at >= started + after * 1000;
+  }
+
+  private tgPort(arn: string): number {
+    return this.elb.targetGroups.get(arn)?.port ?? 80;
+  }
+}

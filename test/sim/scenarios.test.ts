@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import type { InstanceResult, ScenarioResult } from "../../sim/results.js";
+import { runScenario } from "../../sim/run-scenario.js";
+import { scenarioNamed } from "../../sim/scenarios.js";
+
+/**
+ * End to end, through the real Lambda handlers, in the simulated AWS world. Each scenario asserts
+ * the final state of every launched instance and the reason the gate recorded, and every scenario
+ * must keep the invariants (checked inside the simulation): no instance InService unless its targets
+ * were healthy, no hook left waiting or timing out undecided, nothing completed twice or both ways.
+ */
+
+async function run(name: string): Promise<ScenarioResult> {
+  const { result } = await runScenario(scenarioNamed(name));
+  expect(result.violations).toEqual([]);
+  return result;
+}
+
+const byLaunch = (result: ScenarioResult) =>
+  [...result.instances].sort((a, b) => a.launchIndex - b.launchIndex);
+const served = (i: InstanceResult) =>
+  i.finalState === "InService" && i.hookResult === "CONTINUE" && i.gate?.phase === "continued";
+
+/** The first launch was abandoned with `reason`; its replacement went InService through the gate. */
+function expectAbandonedThenReplaced(result: ScenarioResult, reason: RegExp): void {
+  const [first, replacement, ...others] = byLaunch(result);
+  expect(others).toEqual([]);
+  expect(first).toMatchObject({
+    finalState: "Terminated",
+    hookResult: "ABANDON",
+    gate: { phase: "abandoned", outcome: "ABANDON" },
+  });
+  expect(first?.gate?.reason).toMatch(reason);
+  expect(replacement && served(replacement)).toBe(true);
+}
+
+describe("simulated end-to-end scenarios", () => {
+  it("scale-out: both new instances go InService only after the target group reports them healthy", async () => {
+    const result = await run("scale-out");
+    expect(result.instances).toHaveLength(2);
+    for (const instance of result.instances) {
+      expect(served(instance)).toBe(true);
+      expect(instance.gate?.reason).toBe("healthy in cnt-backend-tg 150 s after registration");
+      // Registered by the gate while waiting, completed only after the health checks passed.
+      expect(instance.phases.registered).toBeLessThan(instance.phases.completed ?? 0);
+      expect((instance.phases.completed ?? 0) - (instance.phases.registered ?? 0)).toBeGreaterThanOrEqual(
+        150,
+      );
+    }
+  });
+
+  it("agent-late: waits for the agent, with heartbeats, and still passes", async () => {
+    const [instance] = (await run("agent-late")).instances;
+    expect(instance && served(instance)).toBe(true);
+    expect(instance?.phases.agentOnline).toBe(240);
+    expect(instance?.phases.bootstrapSent).toBeGreaterThanOrEqual(240);
+  });
+
+  it("agent-never: abandons with the instance-profile / endpoint diagnosis", async () => {
+    expectAbandonedThenReplaced(
+      await run("agent-never"),
+      /^SSM agent did not come Online within 600 s .*AmazonSSMManagedInstanceCore/,
+    );
+  });
+
+  it("bootstrap-fails: abandons naming the failed step and its stderr", async () => {
+    expectAbandonedThenReplaced(
+      await run("bootstrap-fails"),
+      /^bootstrap step "pull-images" failed \(command .*, status Failed\): Error response from daemon: pull access denied for cnt-backend/,
+    );
+  });
+
+  it("bootstrap-times-out: abandons at the document's execution timeout, saying where it was", async () => {
+    expectAbandonedThenReplaced(
+      await run("bootstrap-times-out"),
+      /^bootstrap command .* hit the document's execution timeout of 1200 s: .*raise groups\[\]\.bootstrapTimeoutSeconds/,
+    );
+  });
+
+  it("app-never-healthy: deregisters and abandons with the health check and the last reason", async () => {
+    const result = await run("app-never-healthy");
+    expectAbandonedThenReplaced(
+      result,
+      /^not healthy after \d+ s: target group cnt-backend-tg still reports unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[502\]\)/,
+    );
+    const first = byLaunch(result)[0];
+    expect(
+      result.timeline.some(
+        (e) =>
+          e.instanceId === first?.id && e.what === "deregistered from cnt-backend-tg by the gate (draining)",
+      ),
+    ).toBe(true);
+  });
+
+  it("not-in-use: names the zone the load balancer does not enable (the seed's symptom)", async () => {
+    expectAbandonedThenReplaced(
+      await run("not-in-use"),
+      /^target group cnt-backend-tg reports Target\.NotInUse: the instance is in eu-west-2c but load balancer cnt-backend-asg-alb has only eu-west-2a, eu-west-2b enabled/,
+    );
+  });
+
+  it("duplicate-events: every event twice, yet one bootstrap per instance and one completion", async () => {
+    const result = await run("duplicate-events");
+    expect(result.instances.every(served)).toBe(true);
+    for (const instance of result.instances) expect(instance.calls.SendCommand).toBe(1);
+  });
+
+  it("late-command-event: the fallback re-check acts first; the late event changes nothing", async () => {
+    const result = await run("late-command-event");
+    expect(result.instances.every(served)).toBe(true);
+    for (const instance of result.instances) expect(instance.calls.SendCommand).toBe(1);
+  });
+
+  it("lost-command-event: the command re-check drives every gate", async () => {
+    const result = await run("lost-command-event");
+    expect(result.instances.every(served)).toBe(true);
+    // One final status event per instance, each lost (InProgress events never match the rule).
+    expect(result.timeline.filter((e) => e.what === "SSM status event lost")).toHaveLength(
+      result.instances.length,
+    );
+  });
+
+  it("handler-crash: crashed invocations are retried and every gate completes", async () => {
+    const result = await run("handler-crash");
+    expect(result.functionErrors).toEqual({ launch: 1, "command-result": 2 });
+    expect(result.instances.every(served)).toBe(true);
+  });
+
+  it("terminated-mid-run: the gate stops quietly, records why, and completes nothing", async () => {
+    const result = await run("terminated-mid-run");
+    const [first, second] = byLaunch(result);
+    expect(first).toMatchObject({
+      finalState: "Terminated",
+      hookResult: undefined,
+      gate: { phase: "gone", reason: "instance is no longer in the group" },
+    });
+    expect(second && served(second)).toBe(true);
+  });
+
+  it("throttling-storm: heavy throttling costs retries, not launches", async () => {
+    const result = await run("throttling-storm");
+    expect(result.throttledAttempts).toBeGreaterThan(100);
+    expect(result.instances.filter(served)).toHaveLength(10);
+    expect(result.eventsToFailureDestination + result.rechecksToFailureQueue).toBe(0);
+  });
+
+  it("two-groups: each group's instances pass through their own target group", async () => {
+    const result = await run("two-groups");
+    expect(result.instances.filter((i) => i.group === "cnt-backend-asg" && served(i))).toHaveLength(2);
+    const realtime = result.instances.filter((i) => i.group === "cnt-realtime-asg");
+    expect(realtime).toHaveLength(3);
+    for (const instance of realtime)
+      expect(instance.gate?.reason).toBe("healthy in cnt-realtime-tg 150 s after registration");
+  });
+
+  it("burst-200: two hundred launches at once all pass the gate", async () => {
+    const result = await run("burst-200");
+    expect(result.instances).toHaveLength(200);
+    expect(result.instances.every(served)).toBe(true);
+    expect(new Set(result.instances.map((i) => i.calls.SendCommand))).toEqual(new Set([1]));
+  });
+
+  it("is deterministic: the same scenario and seed give the same run", async () => {
+    const first = await run("handler-crash");
+    const second = await run("handler-crash");
+    expect(second.timeline).toEqual(first.timeline);
+    expect(second.calls).toEqual(first.calls);
+  });
+});
