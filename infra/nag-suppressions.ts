@@ -32,7 +32,7 @@ export function acknowledgeNagFindings(gate: LaunchGate, config: LaunchgateConfi
       ),
     ),
   ];
-  for (const fn of [gate.launchFunction, gate.resultFunction]) {
+  for (const fn of [gate.launchFunction, gate.resultFunction, gate.reconcileFunction]) {
     Validations.of(fn).acknowledge(...common, {
       id: "AwsSolutions::AwsSolutions-L1",
       reason: "The runtime is pinned to nodejs22.x on purpose: the bundles are built and tested for Node 22.",

@@ -91,6 +91,19 @@ export const SCENARIOS: readonly Scenario[] = [
     deliveryFaults: { lostCommandEventRate: 1 },
   },
   {
+    name: "lost-launch-event",
+    title:
+      "the first lifecycle event is never delivered; the reconciler finds the waiting instance and adopts it",
+    groups: [scaleByOne],
+    deliveryFaults: { lostLaunchEvents: 1 },
+  },
+  {
+    name: "deployed-late",
+    title: "two instances were already waiting at the hook when launchgate was deployed (no events for them)",
+    groups: [CNT_GROUP],
+    deliveryFaults: { lostLaunchEvents: 2 },
+  },
+  {
     name: "handler-crash",
     title: "the first invocations of both functions crash; async retries and redelivery recover",
     groups: [CNT_GROUP],

@@ -1,5 +1,7 @@
 import { handler as commandResultHandler } from "../functions/command-result/handler.js";
 import { handler as launchHandler } from "../functions/launch/handler.js";
+import { handler as reconcileHandler } from "../functions/reconcile/handler.js";
+import { RECONCILE_INTERVAL_MINUTES } from "../infra/constructs/launch-gate.js";
 import { parseConfig } from "../shared/config/parse-config.js";
 import {
   documentNameFor,
@@ -66,6 +68,7 @@ export class World {
     const functions = new Map([
       ["launch", launchHandler as (event: unknown) => Promise<unknown>],
       ["command-result", commandResultHandler as (event: unknown) => Promise<unknown>],
+      ["reconcile", reconcileHandler as (event: unknown) => Promise<unknown>],
     ]);
     this.lambda = new LambdaModel(this.context, functions, scenario.deliveryFaults ?? {});
     this.events = new EventBridgeModel(this.context, this.lambda, scenario.deliveryFaults ?? {});
@@ -129,6 +132,7 @@ export class World {
           this.asg.setDesiredCapacity(spec.name, spec.scaleTo),
         );
       }
+      this.scheduleReconciler();
       for (const action of this.scenario.actions ?? []) {
         this.context.clock.after(action.atSeconds * 1000, () => {
           this.context.note("fault", action.describe);
@@ -142,6 +146,24 @@ export class World {
       if (previousRuntime === undefined) delete process.env[RUNTIME_CONFIG_ENV];
       else process.env[RUNTIME_CONFIG_ENV] = previousRuntime;
     }
+  }
+
+  /**
+   * The stack's schedule rule, every RECONCILE_INTERVAL_MINUTES. It stops once the world is quiet
+   * (nothing pending, nothing waiting at a hook), or the run would never end.
+   */
+  private scheduleReconciler(): void {
+    const interval = RECONCILE_INTERVAL_MINUTES * 60_000;
+    const tick = async () => {
+      await this.lambda.invoke("reconcile", {
+        source: "aws.events",
+        "detail-type": "Scheduled Event",
+        detail: {},
+      });
+      const waiting = [...this.asg.instances.values()].some((i) => i.state.endsWith("Pending:Wait"));
+      if (waiting || this.context.clock.pending() > 0) this.context.clock.after(interval, tick);
+    };
+    this.context.clock.after(interval, tick);
   }
 
   private addGroup(spec: GroupSpec): void {

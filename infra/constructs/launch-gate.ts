@@ -30,6 +30,12 @@ export interface LaunchGateProps {
 const FUNCTION_TIMEOUT = Duration.seconds(30);
 
 /**
+ * How often the reconciler runs. With heartbeats at a third of the heartbeat timeout, the reconciler
+ * keeps a wait alive on its own when the timeout is at least 1.5 × this (450 s; the default is 600 s).
+ */
+export const RECONCILE_INTERVAL_MINUTES = 5;
+
+/**
  * The launch gate for every configured Auto Scaling group: hooks and documents per group, the state
  * table, the re-check queues, the two functions, the EventBridge rules, and least-privilege IAM
  * scoped to the configured groups, target groups and documents.
@@ -37,6 +43,7 @@ const FUNCTION_TIMEOUT = Duration.seconds(30);
 export class LaunchGate extends Construct {
   readonly launchFunction: GateFunction;
   readonly resultFunction: GateFunction;
+  readonly reconcileFunction: GateFunction;
   readonly stateTable: dynamodb.TableV2;
   readonly failureQueue: sqs.Queue;
   readonly groups: GatedGroup[];
@@ -88,7 +95,20 @@ export class LaunchGate extends Construct {
         "launchgate: acts on the bootstrap's result, registers the instance, completes the hook once healthy",
     });
 
-    for (const gate of [this.launchFunction, this.resultFunction]) {
+    this.reconcileFunction = new GateFunction(this, "Reconcile", {
+      ...common,
+      functionName: "reconcile",
+      description: "launchgate: every 5 minutes, drives every instance waiting at a gated hook to an outcome",
+      // One invocation walks every waiting instance of every group.
+      timeout: Duration.minutes(5),
+    });
+    new events.Rule(this, "ReconcileSchedule", {
+      description: "launchgate: the reconciler's schedule",
+      schedule: events.Schedule.rate(Duration.minutes(RECONCILE_INTERVAL_MINUTES)),
+      targets: [new targets.LambdaFunction(this.reconcileFunction.function, { retryAttempts: 0 })],
+    });
+
+    for (const gate of [this.launchFunction, this.resultFunction, this.reconcileFunction]) {
       this.grantCommon(gate.role, config, [launchRechecks, resultRechecks]);
     }
     this.grantSendCommand(this.launchFunction.role, config);

@@ -1,5 +1,9 @@
 import type { GateDeps } from "./deps.js";
-import { completeLifecycleAction, type InstanceLifecycle } from "./lifecycle-actions.js";
+import {
+  type CompletionResult,
+  completeLifecycleAction,
+  type InstanceLifecycle,
+} from "./lifecycle-actions.js";
 import { advance, type GateRecord } from "./record.js";
 import { deregisterAll } from "./target-health.js";
 
@@ -14,26 +18,33 @@ export async function continueLaunch(
   deps: GateDeps,
   record: GateRecord,
   reason: string,
-): Promise<GateRecord> {
+): Promise<CompletionResult> {
   const claimed = advance(record, { phase: "continued", outcome: "CONTINUE", reason }, reason, deps.now());
   await deps.store.save(claimed);
   return complete(deps, claimed);
 }
 
 /** Deregisters what the gate registered, then completes with ABANDON: Auto Scaling replaces the instance. */
-export async function abandonLaunch(deps: GateDeps, record: GateRecord, reason: string): Promise<GateRecord> {
+export async function abandonLaunch(
+  deps: GateDeps,
+  record: GateRecord,
+  reason: string,
+): Promise<CompletionResult> {
   const claimed = advance(record, { phase: "abandoned", outcome: "ABANDON", reason }, reason, deps.now());
   await deps.store.save(claimed);
   return complete(deps, claimed);
 }
 
-/** Redoes the completion of a record whose outcome was claimed but whose hook is still waiting. */
-export async function resumeCompletion(deps: GateDeps, record: GateRecord): Promise<GateRecord> {
+/**
+ * Redoes the completion of a record whose outcome was claimed but whose hook is still waiting.
+ * "not-active" means the waiting hook is another wait (the claimed one had ended after all).
+ */
+export async function resumeCompletion(deps: GateDeps, record: GateRecord): Promise<CompletionResult> {
   deps.log.warn("resuming an interrupted completion", { outcome: record.outcome });
   return complete(deps, record);
 }
 
-async function complete(deps: GateDeps, record: GateRecord): Promise<GateRecord> {
+async function complete(deps: GateDeps, record: GateRecord): Promise<CompletionResult> {
   const outcome = record.outcome ?? "ABANDON";
   if (outcome === "ABANDON") await deregisterAll(deps, record.instanceId, record.registered);
   const result = await completeLifecycleAction(deps, record, outcome);
@@ -42,13 +53,14 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<GateRecord>
   if (result === "not-active") {
     // Timed out or completed by someone else: record it, since our outcome did not take effect.
     deps.log.warn("lifecycle action was no longer active; our outcome did not apply", fields);
-    const noted = advance(record, {}, `hook no longer waiting when completing with ${outcome}`, deps.now());
-    await deps.store.save(noted);
-    return noted;
+    await deps.store.save(
+      advance(record, {}, `hook no longer waiting when completing with ${outcome}`, deps.now()),
+    );
+    return result;
   }
   if (outcome === "ABANDON") deps.log.error("launch abandoned", fields);
   else deps.log.info("launch continued", fields);
-  return record;
+  return result;
 }
 
 /**

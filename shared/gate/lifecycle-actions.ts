@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { errorMessage } from "../errors.js";
 import type { GateDeps } from "./deps.js";
-import type { GateRecord } from "./record.js";
+import { type GateRecord, isTokenless } from "./record.js";
 
 /** Lifecycle states in which a launch hook holds the instance (AWS-FACTS §1). */
 const WAITING_STATES = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
@@ -59,7 +59,7 @@ export async function completeLifecycleAction(
       new CompleteLifecycleActionCommand({
         AutoScalingGroupName: record.groupName,
         LifecycleHookName: record.hookName,
-        LifecycleActionToken: record.token,
+        ...waitReference(record),
         LifecycleActionResult: result,
       }),
     );
@@ -77,7 +77,7 @@ export async function recordHeartbeat(deps: GateDeps, record: GateRecord): Promi
       new RecordLifecycleActionHeartbeatCommand({
         AutoScalingGroupName: record.groupName,
         LifecycleHookName: record.hookName,
-        LifecycleActionToken: record.token,
+        ...waitReference(record),
       }),
     );
     return "completed";
@@ -85,4 +85,9 @@ export async function recordHeartbeat(deps: GateDeps, record: GateRecord): Promi
     if (isNoActiveLifecycleAction(error)) return "not-active";
     throw error;
   }
+}
+
+/** The token pins a call to one wait (a warm-pool instance waits twice); without one, name the instance. */
+function waitReference(record: GateRecord): { LifecycleActionToken: string } | { InstanceId: string } {
+  return isTokenless(record) ? { InstanceId: record.instanceId } : { LifecycleActionToken: record.token };
 }

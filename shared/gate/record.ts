@@ -4,8 +4,12 @@
  * the journal an operator or the CLI reads: phase, deadlines, outcome, reason, and a short history.
  */
 
-/** Where a launch is in the gate. Terminal phases: continued, abandoned, gone. */
+/**
+ * Where a launch is in the gate. Terminal phases: continued, abandoned, gone. `sighted` is the
+ * reconciler's placeholder for a wait it found without a record (no event seen yet).
+ */
 export type GatePhase =
+  | "sighted"
   | "awaiting-agent"
   | "sending-command"
   | "bootstrapping"
@@ -13,6 +17,17 @@ export type GatePhase =
   | "continued"
   | "abandoned"
   | "gone";
+
+/**
+ * A wait the gate learned of without its lifecycle event has no token: its id is this prefix plus the
+ * instance id, and lifecycle calls name the instance instead (CompleteLifecycleAction and
+ * RecordLifecycleActionHeartbeat accept either, AWS-FACTS §1).
+ */
+export const TOKENLESS_WAIT_PREFIX = "instance:";
+
+export function isTokenless(record: Pick<GateRecord, "token">): boolean {
+  return record.token.startsWith(TOKENLESS_WAIT_PREFIX);
+}
 
 export const TERMINAL_PHASES: ReadonlySet<GatePhase> = new Set(["continued", "abandoned", "gone"]);
 

@@ -43,7 +43,7 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
       lifecycleState: lifecycle?.state ?? "absent",
     });
   }
-  const record = newRecord(deps, event, group);
+  const record = openRecord(deps, event, group);
   try {
     await deps.store.save(record);
     deps.log.info("launch gate opened", { mode: record.mode, zone: lifecycle?.availabilityZone });
@@ -80,7 +80,8 @@ function needsAgentStep(deps: GateDeps, record: GateRecord): boolean {
   );
 }
 
-function newRecord(deps: GateDeps, event: LaunchEvent, group: RuntimeGroup): GateRecord {
+/** A new wait's record, counting its heartbeat and deadlines from when the wait began. */
+export function openRecord(deps: GateDeps, event: LaunchEvent, group: RuntimeGroup): GateRecord {
   const now = deps.now();
   // The hook started holding the instance when the event was emitted, maybe minutes ago if this is an
   // EventBridge retry: heartbeats and deadlines count from then, not from when we got to it.

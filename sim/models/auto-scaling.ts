@@ -135,6 +135,15 @@ export class AutoScalingModel {
         HealthCheckType: "ELB",
         CreatedTime: new Date(0),
         TargetGroupARNs: [...group.targetGroupArns],
+        Instances: [...this.instances.values()]
+          .filter((instance) => instance.group === group && instance.state !== "Terminated")
+          .map((instance) => ({
+            InstanceId: instance.id,
+            AvailabilityZone: instance.behaviour.zone,
+            LifecycleState: instance.state as never,
+            HealthStatus: "Healthy",
+            ProtectedFromScaleIn: false,
+          })),
       })),
     };
   }

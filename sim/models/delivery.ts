@@ -18,6 +18,8 @@ export type LambdaHandler = (event: unknown) => Promise<unknown>;
 export interface DeliveryFaults {
   /** Probability that an event is delivered twice. */
   readonly duplicateRate?: number;
+  /** The first N lifecycle events are never delivered (lost, or emitted before launchgate was deployed). */
+  readonly lostLaunchEvents?: number;
   /** Probability that an SSM status event is never delivered (best-effort delivery). */
   readonly lostCommandEventRate?: number;
   /** Extra delay, in seconds, for SSM status events (late / out of order). */
@@ -66,6 +68,7 @@ export class EventBridgeModel {
   private readonly rules: { readonly pattern: EventPattern; readonly functionName: string }[] = [];
   readonly failed: unknown[] = [];
   delivered = 0;
+  private launchEventsSeen = 0;
 
   constructor(
     private readonly world: WorldContext,
@@ -79,7 +82,15 @@ export class EventBridgeModel {
 
   put(event: Record<string, unknown>): void {
     const isCommandEvent = event.source === "aws.ssm";
-    const instanceId = (event.detail as Record<string, string> | undefined)?.["instance-id"];
+    const detail = event.detail as Record<string, string> | undefined;
+    const instanceId = detail?.["instance-id"] ?? detail?.EC2InstanceId;
+    if (
+      event.source === "aws.autoscaling" &&
+      ++this.launchEventsSeen <= (this.faults.lostLaunchEvents ?? 0)
+    ) {
+      this.world.note("fault", "lifecycle event lost (never delivered)", instanceId);
+      return;
+    }
     for (const rule of this.rules) {
       if (!matchesPattern(rule.pattern, event)) continue;
       if (isCommandEvent && this.world.random.chance(this.faults.lostCommandEventRate ?? 0)) {

@@ -48,7 +48,9 @@ describe("EventBridge rules", () => {
   });
 
   it("have a dead-letter queue and bounded retries", () => {
-    const rules = Object.values(defaultApp.template.findResources("AWS::Events::Rule"));
+    const rules = Object.values(defaultApp.template.findResources("AWS::Events::Rule")).filter(
+      (rule) => rule.Properties.EventPattern !== undefined,
+    );
     expect(rules).toHaveLength(2);
     for (const rule of rules) {
       expect(rule.Properties.Targets[0]).toMatchObject({
@@ -57,11 +59,33 @@ describe("EventBridge rules", () => {
       });
     }
   });
+
+  it("run the reconciler every 5 minutes", () => {
+    defaultApp.template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(5 minutes)",
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^LaunchGateReconcileFunction"), "Arn"] },
+        }),
+      ],
+    });
+  });
 });
 
 describe("functions", () => {
   it("run nodejs22.x on arm64 with explicit memory, timeout, tracing and a failure destination", () => {
     defaultApp.template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 3);
+    defaultApp.template.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      {
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        MemorySize: 256,
+        Timeout: 300,
+        TracingConfig: { Mode: "Active" },
+      },
+      1,
+    );
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
       {
@@ -76,9 +100,9 @@ describe("functions", () => {
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::EventInvokeConfig",
       { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } }, MaximumRetryAttempts: 2 },
-      2,
+      3,
     );
-    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 2);
+    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 3);
   });
 
   it("receive the runtime config with the group, its hook, document and allow-list", () => {
@@ -101,7 +125,7 @@ describe("IAM is least privilege", () => {
 
   it("hook actions only on the configured group", () => {
     const [statement, ...others] = statementsWith("autoscaling:CompleteLifecycleAction");
-    expect(others).toHaveLength(1); // one per function
+    expect(others).toHaveLength(2); // one per function
     expect(asList(statement?.Action ?? [])).toEqual([
       "autoscaling:CompleteLifecycleAction",
       "autoscaling:RecordLifecycleActionHeartbeat",
@@ -123,6 +147,23 @@ describe("IAM is least privilege", () => {
     expect(instances?.Condition).toEqual({
       StringEquals: { "ssm:resourceTag/aws:autoscaling:groupName": ["cnt-backend-asg"] },
     });
+  });
+
+  it("gives SendCommand to the launch function only, RegisterTargets to the command-result function only", () => {
+    const roles = Object.entries(defaultApp.template.findResources("AWS::IAM::Policy"));
+    const actionsOf = (prefix: string) =>
+      roles
+        .filter(([id]) => id.startsWith(prefix))
+        .flatMap(([, policy]) =>
+          policy.Properties.PolicyDocument.Statement.flatMap((st: { Action: string | string[] }) =>
+            asList(st.Action),
+          ),
+        );
+    expect(actionsOf("LaunchGateReconcile")).not.toContain("ssm:SendCommand");
+    expect(actionsOf("LaunchGateReconcile")).not.toContain("elasticloadbalancing:RegisterTargets");
+    expect(actionsOf("LaunchGateCommandResult")).not.toContain("ssm:SendCommand");
+    expect(actionsOf("LaunchGateLaunch")).not.toContain("elasticloadbalancing:RegisterTargets");
+    expect(actionsOf("LaunchGateLaunch")).toContain("ssm:SendCommand");
   });
 
   it("Register/DeregisterTargets only on the allowed target group", () => {

@@ -120,6 +120,28 @@ describe("simulated end-to-end scenarios", () => {
     );
   });
 
+  it("lost-launch-event: the reconciler sights the waiting instance, keeps its hook alive, then adopts it", async () => {
+    const result = await run("lost-launch-event");
+    const [instance] = result.instances;
+    expect(instance && served(instance)).toBe(true);
+    expect(instance?.gate?.history.map((h) => h.phase)).toEqual([
+      "sighted",
+      "awaiting-agent",
+      "sending-command",
+      "bootstrapping",
+      "awaiting-health",
+      "continued",
+    ]);
+    expect(instance?.calls.CompleteLifecycleAction).toBe(1);
+  });
+
+  it("deployed-late: instances waiting before launchgate existed are driven through the gate", async () => {
+    const result = await run("deployed-late");
+    expect(result.instances).toHaveLength(2);
+    expect(result.instances.every(served)).toBe(true);
+    expect(result.invocations.reconcile).toBeGreaterThanOrEqual(2);
+  });
+
   it("handler-crash: crashed invocations are retried and every gate completes", async () => {
     const result = await run("handler-crash");
     expect(result.functionErrors).toEqual({ launch: 1, "command-result": 2 });

@@ -1,0 +1,20 @@
+import type { GateDeps } from "../../shared/gate/deps.js";
+import { type ReconcileEntry, reconcile } from "../../shared/gate/reconcile.js";
+import { logger } from "../../shared/logger.js";
+import { productionDeps } from "../../shared/runtime/gate-deps.js";
+
+/**
+ * Reconcile function: run by an EventBridge schedule (every 5 minutes), or invoked by hand with `{}`.
+ * The input carries nothing it needs; it returns what it did per waiting instance.
+ */
+export function createHandler(deps: () => GateDeps) {
+  return async (_event: unknown): Promise<{ reconciled: number; entries: ReconcileEntry[] }> => {
+    const entries = await reconcile(deps());
+    const counts: Record<string, number> = {};
+    for (const entry of entries) counts[entry.action] = (counts[entry.action] ?? 0) + 1;
+    logger.info("reconcile run finished", { waiting: entries.length, ...counts });
+    return { reconciled: entries.length, entries };
+  };
+}
+
+export const handler = createHandler(productionDeps);
