@@ -32,16 +32,23 @@ export function acknowledgeNagFindings(gate: LaunchGate, config: LaunchgateConfi
       ),
     ),
   ];
-  for (const fn of [gate.launchFunction, gate.resultFunction, gate.reconcileFunction]) {
+  for (const fn of [
+    gate.launchFunction,
+    gate.resultFunction,
+    gate.reconcileFunction,
+    gate.rebootstrapFunction,
+  ]) {
     Validations.of(fn).acknowledge(...common, {
       id: "AwsSolutions::AwsSolutions-L1",
       reason: "The runtime is pinned to nodejs22.x on purpose: the bundles are built and tested for Node 22.",
     });
   }
-  Validations.of(gate.launchFunction).acknowledge(
-    iam5(
-      arn("ec2", "instance/*"),
-      "SendCommand targets new instances whose ids are unknown at deploy time; the statement is conditioned on ssm:resourceTag/aws:autoscaling:groupName being a gated group.",
-    ),
-  );
+  for (const fn of [gate.launchFunction, gate.rebootstrapFunction]) {
+    Validations.of(fn).acknowledge(
+      iam5(
+        arn("ec2", "instance/*"),
+        "SendCommand targets instances whose ids are unknown at deploy time; the statement is conditioned on ssm:resourceTag/aws:autoscaling:groupName being a gated group.",
+      ),
+    );
+  }
 }

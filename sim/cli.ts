@@ -58,7 +58,7 @@ try {
 }
 
 // Imported after the environment above is set: the handlers' logger and clients read it at load.
-const { SCENARIOS } = await import("./scenarios.js");
+const { ALL_SCENARIOS: SCENARIOS } = await import("./scenarios.js");
 const { runScenario } = await import("./run-scenario.js");
 const { renderReport } = await import("./report.js");
 

@@ -20,6 +20,7 @@ export function renderReport(result: ScenarioResult, startedAt: number, options:
     "",
     "outcome per launched instance",
     ...renderOutcomes(result.instances, options.instanceLimit),
+    ...renderOperations(result),
     "",
     "summary",
     ...renderSummary(result),
@@ -75,6 +76,23 @@ function renderOutcomes(instances: readonly InstanceResult[], limit: number): st
   return rows;
 }
 
+function renderOperations(result: ScenarioResult): string[] {
+  if (result.operations.length === 0) return [];
+  const lines = ["", "operations"];
+  for (const op of result.operations) {
+    lines.push(
+      `  ${op.kind} ${op.operationId.slice(0, 8)}… of ${op.groupName} (phase ${op.bootstrapPhase}): ${op.status}`,
+    );
+    for (const r of op.results)
+      lines.push(
+        `    ${r.instanceId}  ${r.outcome.padEnd(9)} ${String(r.seconds).padStart(4)} s  ${r.reason}`,
+      );
+  }
+  for (const [tg, n] of Object.entries(result.minHealthy))
+    lines.push(`  fewest healthy targets in ${tg} at any moment: ${n}`);
+  return lines;
+}
+
 function renderSummary(result: ScenarioResult): string[] {
   const served = result.instances.filter((instance) => instance.finalState === "InService");
   const abandoned = result.instances.filter((instance) => instance.hookResult === "ABANDON");
@@ -88,10 +106,16 @@ function renderSummary(result: ScenarioResult): string[] {
     .map(([fn, n]) => `${fn} ${n}`)
     .join(", ");
   const errors = Object.values(result.functionErrors).reduce((sum, n) => sum + n, 0);
+  const calls =
+    result.instances.length > 0
+      ? `  AWS calls per launch: ${(totalCalls / launches).toFixed(1)} (${topApis})`
+      : `  AWS calls: ${totalCalls} (${Object.entries(result.calls)
+          .map(([api, n]) => `${api} ${n}`)
+          .join(", ")})`;
   return [
     `  launched ${result.instances.length}: ${served.length} InService through the gate, ${abandoned.length} abandoned with a reason`,
     ...phaseLine(served.map((instance) => instance.phases)),
-    `  AWS calls per launch: ${(totalCalls / launches).toFixed(1)} (${topApis})`,
+    calls,
     `  function invocations: ${invocations}; failed invocations (retried): ${errors}; throttled API attempts: ${result.throttledAttempts}`,
     `  sent to failure destinations: ${result.eventsToFailureDestination} events, ${result.rechecksToFailureQueue} re-checks`,
     result.violations.length === 0

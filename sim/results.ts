@@ -1,5 +1,6 @@
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { GateRecord } from "../shared/gate/record.js";
+import type { OperationRecord } from "../shared/ops/operation.js";
 import { checkInvariants } from "./invariants.js";
 import type { World } from "./world.js";
 import type { TimelineEntry } from "./world-context.js";
@@ -41,11 +42,21 @@ export interface ScenarioResult {
   readonly rechecksToFailureQueue: number;
   readonly violations: readonly string[];
   readonly timeline: readonly TimelineEntry[];
+  /** Maintenance operations (re-bootstrap), as their records ended. */
+  readonly operations: readonly OperationRecord[];
+  /** What operators' direct invocations returned. */
+  readonly operatorResults: readonly {
+    readonly at: number;
+    readonly request: unknown;
+    readonly response: unknown;
+  }[];
+  /** Fewest healthy serving targets per target group, when the scenario tracked capacity. */
+  readonly minHealthy: Readonly<Record<string, number>>;
 }
 
 export function collectResults(world: World): ScenarioResult {
   const records = new Map<string, GateRecord>();
-  for (const item of world.dynamodb.items.values()) {
+  for (const item of world.dynamodb.items(world.runtime.stateTableName)) {
     const record = unmarshall(item) as GateRecord;
     records.set(record.instanceId, record);
   }
@@ -93,6 +104,12 @@ export function collectResults(world: World): ScenarioResult {
     eventsToFailureDestination: world.events.failed.length,
     rechecksToFailureQueue: world.sqs.failed.length,
     timeline,
+    operations: world.dynamodb
+      .items(world.runtime.operationsTableName)
+      .map((item) => unmarshall(item))
+      .filter((item) => String(item.id).startsWith("operation#")) as OperationRecord[],
+    operatorResults: world.operatorResults,
+    minHealthy: Object.fromEntries(world.minHealthy),
   };
   return { ...result, violations: [...world.context.violations, ...checkInvariants(world, instances)] };
 }

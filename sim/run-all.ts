@@ -7,7 +7,7 @@ process.env.AWS_REGION ??= "eu-west-2";
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-const { SCENARIOS } = await import("./scenarios.js");
+const { ALL_SCENARIOS: SCENARIOS } = await import("./scenarios.js");
 const { runScenario } = await import("./run-scenario.js");
 
 let violations = 0;

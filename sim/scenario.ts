@@ -30,7 +30,7 @@ export interface GroupSpec {
 export interface ScenarioAction {
   readonly atSeconds: number;
   readonly describe: string;
-  readonly run: (world: World) => void;
+  readonly run: (world: World) => void | Promise<void>;
 }
 
 export interface Scenario {
@@ -44,6 +44,10 @@ export interface Scenario {
   readonly limitSeconds?: number;
   /** @default 42 */
   readonly seed?: number;
+  /** Track the fewest healthy serving targets per group from this second on (costly: opt in). */
+  readonly trackCapacityFromSeconds?: number;
+  /** Seconds a serving instance's app is down when a re-bootstrap restarts it. @default 5 */
+  readonly restartSeconds?: number;
 }
 
 /** The reference deployment's group, as the default config names it. */

@@ -153,10 +153,39 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/** An operator re-bootstraps a whole group through the re-bootstrap function (`all`: prepare + start). */
+const rebootstrapGroup = (groupName: string) => ({
+  atSeconds: 60,
+  describe: `operator re-bootstraps every instance of ${groupName}`,
+  run: (world: { invokeAsOperator(fn: string, request: unknown): Promise<void> }) =>
+    world.invokeAsOperator("rebootstrap", { autoScalingGroupName: groupName, all: true, phase: "all" }),
+});
+
+export const OPERATION_SCENARIOS: readonly Scenario[] = [
+  {
+    name: "rebootstrap-group",
+    title:
+      "an operator re-bootstraps 3 serving instances; each restart takes 70 s (it goes unhealthy), one at a time",
+    groups: [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }],
+    actions: [rebootstrapGroup(CNT_GROUP.name)],
+    restartSeconds: 70,
+    trackCapacityFromSeconds: 0,
+  },
+  {
+    name: "rebootstrap-single",
+    title: "an operator re-bootstraps a single-instance group: in place, never taken out of service",
+    groups: [{ ...CNT_GROUP, servingAtStart: 1, scaleTo: 1 }],
+    actions: [rebootstrapGroup(CNT_GROUP.name)],
+    trackCapacityFromSeconds: 0,
+  },
+];
+
 export function scenarioNamed(name: string): Scenario {
-  const scenario = SCENARIOS.find((candidate) => candidate.name === name);
+  const scenario = ALL_SCENARIOS.find((candidate) => candidate.name === name);
   if (!scenario) {
-    throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+    throw new Error(`unknown scenario "${name}"; known: ${ALL_SCENARIOS.map((s) => s.name).join(", ")}`);
   }
   return scenario;
 }
+
+export const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, ...OPERATION_SCENARIOS];

@@ -1,5 +1,6 @@
 import { handler as commandResultHandler } from "../functions/command-result/handler.js";
 import { handler as launchHandler } from "../functions/launch/handler.js";
+import { handler as rebootstrapHandler } from "../functions/rebootstrap/handler.js";
 import { handler as reconcileHandler } from "../functions/reconcile/handler.js";
 import { RECONCILE_INTERVAL_MINUTES } from "../infra/constructs/launch-gate.js";
 import { parseConfig } from "../shared/config/parse-config.js";
@@ -37,6 +38,7 @@ const START = Date.UTC(2026, 10, 28, 8, 0, 0);
 const QUEUES = {
   launch: "https://sqs.eu-west-2.amazonaws.com/123456789012/launch-rechecks",
   result: "https://sqs.eu-west-2.amazonaws.com/123456789012/result-rechecks",
+  operations: "https://sqs.eu-west-2.amazonaws.com/123456789012/operation-rechecks",
 };
 
 export class World {
@@ -52,8 +54,14 @@ export class World {
   readonly events: EventBridgeModel;
   readonly sqs: SqsModel;
   readonly router: AwsRouter;
-  /** When each instance's app started (its bootstrap succeeded). */
+  /** When each instance's app first started (its launch bootstrap succeeded). */
   private readonly appStartedAt = new Map<string, number>();
+  /** Windows in which a serving app was down, restarted by a re-bootstrap: [from, to). */
+  private readonly appDowntime = new Map<string, { from: number; to: number }[]>();
+  /** The fewest healthy targets seen per target group, when the scenario tracks capacity. */
+  readonly minHealthy = new Map<string, number>();
+  /** What operators' direct invocations returned (scenario actions), in order. */
+  readonly operatorResults: { at: number; request: unknown; response: unknown }[] = [];
 
   constructor(readonly scenario: Scenario) {
     this.context = createContext(new VirtualClock(START), new Random(scenario.seed ?? 42));
@@ -62,6 +70,7 @@ export class World {
     });
     this.runtime = toRuntimeConfig(this.config, {
       stateTableName: "launchgate-sim-state",
+      operationsTableName: "launchgate-sim-operations",
       recheckQueueUrls: QUEUES,
     });
 
@@ -69,6 +78,7 @@ export class World {
       ["launch", launchHandler as (event: unknown) => Promise<unknown>],
       ["command-result", commandResultHandler as (event: unknown) => Promise<unknown>],
       ["reconcile", reconcileHandler as (event: unknown) => Promise<unknown>],
+      ["rebootstrap", rebootstrapHandler as (event: unknown) => Promise<unknown>],
     ]);
     this.lambda = new LambdaModel(this.context, functions, scenario.deliveryFaults ?? {});
     this.events = new EventBridgeModel(this.context, this.lambda, scenario.deliveryFaults ?? {});
@@ -81,7 +91,7 @@ export class World {
       this.context,
       {
         emit: (event) => this.events.put(event),
-        appStarted: (instance) => this.appStartedAt.set(instance.id, this.context.clock.now()),
+        appStarted: (instance) => this.appStarted(instance),
       },
       documents,
     );
@@ -116,6 +126,9 @@ export class World {
     );
     this.sqs.addQueue(QUEUES.launch, "launch");
     this.sqs.addQueue(QUEUES.result, "command-result");
+    this.sqs.addQueue(QUEUES.operations, "rebootstrap");
+    this.dynamodb.addTable(this.runtime.stateTableName, "instanceId");
+    this.dynamodb.addTable(this.runtime.operationsTableName, "id");
     for (const spec of scenario.groups) this.addGroup(spec);
   }
 
@@ -136,15 +149,58 @@ export class World {
       for (const action of this.scenario.actions ?? []) {
         this.context.clock.after(action.atSeconds * 1000, () => {
           this.context.note("fault", action.describe);
-          action.run(this);
+          return action.run(this);
         });
       }
-      await this.context.clock.run(START + (this.scenario.limitSeconds ?? 3600) * 1000);
+      await this.context.clock.run(START + (this.scenario.limitSeconds ?? 3600) * 1000, () =>
+        this.trackCapacity(),
+      );
     } finally {
       this.router.restore();
       Date.now = realNow;
       if (previousRuntime === undefined) delete process.env[RUNTIME_CONFIG_ENV];
       else process.env[RUNTIME_CONFIG_ENV] = previousRuntime;
+    }
+  }
+
+  /** An operator's direct invocation (`aws lambda invoke`), as a scenario action makes it. */
+  async invokeAsOperator(functionName: string, request: unknown): Promise<void> {
+    const outcome = await this.lambda.invoke(functionName, request);
+    const response = outcome.ok
+      ? outcome.result
+      : { errorType: outcome.error.name, errorMessage: outcome.error.message };
+    this.operatorResults.push({ at: this.context.clock.now(), request, response });
+    this.context.note("lambda", `operator invoked ${functionName}: ${JSON.stringify(request)}`);
+  }
+
+  /**
+   * A launch starts the app for the first time: it answers after the instance's scripted delay. A
+   * re-bootstrap restarts a serving app: it is down for `restartSeconds` from the command's end. Past
+   * health checks keep their results: a restart adds a downtime window, it does not rewrite history.
+   */
+  private appStarted(instance: SimInstance): void {
+    const now = this.context.clock.now();
+    if (!this.appStartedAt.has(instance.id)) {
+      this.appStartedAt.set(instance.id, now);
+      return;
+    }
+    const windows = this.appDowntime.get(instance.id) ?? [];
+    windows.push({ from: now, to: now + (this.scenario.restartSeconds ?? 5) * 1000 });
+    this.appDowntime.set(instance.id, windows);
+    this.context.note("ssm", `app restarted (down ${this.scenario.restartSeconds ?? 5} s)`, instance.id);
+  }
+
+  private trackCapacity(): void {
+    const from = this.scenario.trackCapacityFromSeconds;
+    if (from === undefined || this.context.clock.now() < START + from * 1000) return;
+    for (const tg of this.elb.targetGroups.values()) {
+      const healthy = [...this.asg.instances.values()].filter(
+        (i) => i.state === "InService" && this.elb.healthOf(tg.arn, i.id).State === "healthy",
+      ).length;
+      this.minHealthy.set(
+        tg.name,
+        Math.min(this.minHealthy.get(tg.name) ?? Number.POSITIVE_INFINITY, healthy),
+      );
     }
   }
 
@@ -195,6 +251,7 @@ export class World {
     this.asg.addGroup(group);
     for (let n = 0; n < spec.servingAtStart; n++) {
       const instance = this.asg.addServingInstance(group, HEALTHY_INSTANCE);
+      this.ssm.instanceServing(instance);
       this.appStartedAt.set(instance.id, START - 3_600_000);
       this.elb.seedRegistered(tgArn, instance);
     }
@@ -214,6 +271,7 @@ export class World {
     const started = this.appStartedAt.get(instance.id);
     const after = instance.behaviour.appHealthyAfterSeconds;
     if (started === undefined || after === null || instance.state.startsWith("Terminat")) return false;
+    if ((this.appDowntime.get(instance.id) ?? []).some((w) => at >= w.from && at < w.to)) return false;
     return at >= started + after * 1000;
   }
 

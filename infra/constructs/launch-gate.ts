@@ -44,7 +44,9 @@ export class LaunchGate extends Construct {
   readonly launchFunction: GateFunction;
   readonly resultFunction: GateFunction;
   readonly reconcileFunction: GateFunction;
+  readonly rebootstrapFunction: GateFunction;
   readonly stateTable: dynamodb.TableV2;
+  readonly operationsTable: dynamodb.TableV2;
   readonly failureQueue: sqs.Queue;
   readonly groups: GatedGroup[];
 
@@ -62,6 +64,9 @@ export class LaunchGate extends Construct {
     const resultRechecks = this.queue("ResultRechecks", {
       deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 5 },
     });
+    const operationRechecks = this.queue("OperationRechecks", {
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 5 },
+    });
 
     this.stateTable = new dynamodb.TableV2(this, "State", {
       partitionKey: { name: "instanceId", type: dynamodb.AttributeType.STRING },
@@ -72,9 +77,22 @@ export class LaunchGate extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    this.operationsTable = new dynamodb.TableV2(this, "Operations", {
+      partitionKey: { name: "id", type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      timeToLiveAttribute: "expiresAt",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     const runtime = toRuntimeConfig(config, {
       stateTableName: this.stateTable.tableName,
-      recheckQueueUrls: { launch: launchRechecks.queueUrl, result: resultRechecks.queueUrl },
+      operationsTableName: this.operationsTable.tableName,
+      recheckQueueUrls: {
+        launch: launchRechecks.queueUrl,
+        result: resultRechecks.queueUrl,
+        operations: operationRechecks.queueUrl,
+      },
     });
     const common = {
       environment: { [RUNTIME_CONFIG_ENV]: Stack.of(this).toJsonString(runtime) },
@@ -102,16 +120,38 @@ export class LaunchGate extends Construct {
       // One invocation walks every waiting instance of every group.
       timeout: Duration.minutes(5),
     });
+    this.rebootstrapFunction = new GateFunction(this, "Rebootstrap", {
+      ...common,
+      functionName: "rebootstrap",
+      description:
+        "launchgate: re-bootstraps serving instances on request, one at a time, each verified healthy",
+      // A caller may wait for the operation (`wait`): up to Lambda's limit.
+      timeout: Duration.minutes(15),
+    });
     new events.Rule(this, "ReconcileSchedule", {
       description: "launchgate: the reconciler's schedule",
       schedule: events.Schedule.rate(Duration.minutes(RECONCILE_INTERVAL_MINUTES)),
       targets: [new targets.LambdaFunction(this.reconcileFunction.function, { retryAttempts: 0 })],
     });
 
-    for (const gate of [this.launchFunction, this.resultFunction, this.reconcileFunction]) {
-      this.grantCommon(gate.role, config, [launchRechecks, resultRechecks]);
+    const allRechecks = [launchRechecks, resultRechecks, operationRechecks];
+    for (const gate of [
+      this.launchFunction,
+      this.resultFunction,
+      this.reconcileFunction,
+      this.rebootstrapFunction,
+    ]) {
+      this.grantCommon(gate.role, config, allRechecks);
     }
     this.grantSendCommand(this.launchFunction.role, config);
+    this.grantSendCommand(this.rebootstrapFunction.role, config);
+    this.rebootstrapFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "Operations",
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        resources: [this.operationsTable.tableArn],
+      }),
+    );
     this.grantRegisterTargets(this.resultFunction.role, config);
 
     this.launchFunction.function.addEventSource(

@@ -22,6 +22,14 @@ export class LaunchgateStack extends Stack {
       value: this.gate.stateTable.tableName,
       description: "One item per instance: phase, deadlines, outcome, reason and history of its launch gate",
     });
+    new CfnOutput(this, "RebootstrapFunctionName", {
+      value: this.gate.rebootstrapFunction.function.functionName,
+      description: "Invoke to re-bootstrap an instance or a group (or use the launchgate CLI)",
+    });
+    new CfnOutput(this, "OperationsTable", {
+      value: this.gate.operationsTable.tableName,
+      description: "Re-bootstrap and remediation operations, and per-instance maintenance locks",
+    });
     new CfnOutput(this, "FailureQueueUrl", {
       value: this.gate.failureQueue.queueUrl,
       description:

@@ -24,7 +24,8 @@ export const runtimeGroupSchema = z.strictObject({
 export const runtimeConfigSchema = z.strictObject({
   groups: z.array(runtimeGroupSchema).check(z.minLength(1)),
   stateTableName: nonEmpty(),
-  recheckQueueUrls: z.strictObject({ launch: nonEmpty(), result: nonEmpty() }),
+  operationsTableName: nonEmpty(),
+  recheckQueueUrls: z.strictObject({ launch: nonEmpty(), result: nonEmpty(), operations: nonEmpty() }),
 });
 
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
@@ -60,7 +61,7 @@ export function documentNameFor(config: Pick<LaunchgateConfig, "stackName">, gro
 /** Builds the runtime config from the validated user config and the stack's resource names. */
 export function toRuntimeConfig(
   config: LaunchgateConfig,
-  resources: { stateTableName: string; recheckQueueUrls: RuntimeConfig["recheckQueueUrls"] },
+  resources: Pick<RuntimeConfig, "stateTableName" | "operationsTableName" | "recheckQueueUrls">,
 ): RuntimeConfig {
   return {
     groups: config.groups.map((group) => ({

@@ -6,7 +6,7 @@ import type { RecheckEvent } from "./gate-event.js";
 import { INSTANCE_ID } from "./instance-id.js";
 
 const recheckSchema = z.strictObject({
-  step: z.enum(["agent", "command", "health"]),
+  step: z.enum(["agent", "command", "health", "operation"]),
   instanceId: z.string().check(z.regex(INSTANCE_ID)),
   token: z.string().check(z.minLength(1)),
   commandId: z.optional(z.string().check(z.minLength(1))),

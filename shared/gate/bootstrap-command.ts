@@ -31,7 +31,10 @@ export interface SendBootstrapInput {
   readonly documentName: string;
   readonly instanceId: string;
   readonly bootstrapPhase: BootstrapPhase;
-  readonly token: string;
+  /** Why it runs (a document parameter with fixed allowed values). */
+  readonly trigger: "launch" | "rebootstrap" | "remediate";
+  /** Recorded with the command: names the wait or operation it belongs to (SSM allows 100 characters). */
+  readonly comment: string;
 }
 
 /** Sends the bootstrap document; returns the command id. Throws the SDK error unchanged. */
@@ -42,8 +45,8 @@ export async function sendBootstrapCommand(deps: GateDeps, input: SendBootstrapI
       // The stack updates the document in place with a new version; run what it deployed last.
       DocumentVersion: "$LATEST",
       InstanceIds: [input.instanceId],
-      Parameters: { phase: [input.bootstrapPhase], trigger: ["launch"] },
-      Comment: commandComment(input.token),
+      Parameters: { phase: [input.bootstrapPhase], trigger: [input.trigger] },
+      Comment: input.comment.slice(0, 100),
       TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
     }),
   );

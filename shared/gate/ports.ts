@@ -14,13 +14,16 @@ export interface GateStore {
   save(record: GateRecord): Promise<void>;
 }
 
-/** The steps that wait: each re-check message names one and the instance it is about. */
-export type RecheckStep = "agent" | "command" | "health";
+/**
+ * The steps that wait: each re-check message names one and the instance it is about. `operation`
+ * advances a maintenance operation (shared/ops); its `token` is the operation id.
+ */
+export type RecheckStep = "agent" | "command" | "health" | "operation";
 
 export interface RecheckMessage {
   readonly step: RecheckStep;
   readonly instanceId: string;
-  /** The wait this re-check belongs to; a re-check for an older wait is dropped. */
+  /** The wait (or, for `operation`, the operation) this re-check belongs to; an older wait's is dropped. */
   readonly token: string;
   /** For command re-checks: the command sent, so it can be adopted if saving its id failed. */
   readonly commandId?: string;

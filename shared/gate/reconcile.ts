@@ -159,12 +159,17 @@ async function sight(
 }
 
 async function adoptWhenDue(deps: GateDeps, group: RuntimeGroup, sighted: GateRecord): Promise<Outcome> {
-  const now = deps.now();
-  if (now - sighted.startedAt < ADOPT_AFTER_SECONDS * 1000) {
+  if (deps.now() - sighted.startedAt < ADOPT_AFTER_SECONDS * 1000) {
     await keepAlive(deps, sighted, group.heartbeatTimeoutSeconds);
     return { action: "in-progress", detail: "sighted; waiting for its lifecycle event" };
   }
-  // The hook was heartbeated at sighting; the gate's budget starts now.
+  await adopt(deps, group, sighted, "adopted by the reconciler: no lifecycle event arrived");
+  return { action: "adopted" };
+}
+
+/** Opens the gate for a sighted wait. The hook was heartbeated at sighting; the gate's budget starts now. */
+async function adopt(deps: GateDeps, group: RuntimeGroup, sighted: GateRecord, note: string): Promise<void> {
+  const now = deps.now();
   const adopted = advance(
     sighted,
     {
@@ -173,14 +178,40 @@ async function adoptWhenDue(deps: GateDeps, group: RuntimeGroup, sighted: GateRe
       deadline: now + group.gateTimeoutSeconds * 1000,
       phaseDeadline: now + group.agentTimeoutSeconds * 1000,
     },
-    "adopted by the reconciler: no lifecycle event arrived",
+    note,
     now,
   );
   await scheduleRecheck(deps, adopted, "agent", 0, group);
   await deps.store.save(adopted);
-  return { action: "adopted" };
 }
 
 function stallSeconds(group: RuntimeGroup): number {
   return recheckCeilingSeconds(group.heartbeatTimeoutSeconds) + STALL_SLACK_SECONDS;
+}
+
+/**
+ * An operator asked to re-bootstrap an instance that is waiting at its launch hook: resume its launch
+ * gate instead — re-kick a live chain, or open the gate now for a wait no event told us about.
+ */
+export async function resumeLaunchGate(
+  deps: GateDeps,
+  group: RuntimeGroup,
+  instanceId: string,
+  state: string,
+): Promise<string> {
+  const record = await deps.store.load(instanceId);
+  const step = record ? STEP_FOR_PHASE[record.phase] : undefined;
+  if (record && step) {
+    await scheduleRecheck(deps, record, step, 0, group, record.commandId);
+    return `launch gate re-kicked (it was ${record.phase})`;
+  }
+  const note = "opened on an operator's re-bootstrap request: no lifecycle event had arrived";
+  if (record?.phase === "sighted") {
+    await adopt(deps, group, record, note);
+  } else {
+    await sight(deps, group, instanceId, state);
+    const sighted = await deps.store.load(instanceId);
+    if (sighted?.phase === "sighted") await adopt(deps, group, sighted, note);
+  }
+  return "launch gate started for a wait no lifecycle event announced";
 }

@@ -2,7 +2,12 @@ import type { RuntimeGroup } from "../config/runtime-config.js";
 import { errorMessage, SkipEventError, StaleRecordError } from "../errors.js";
 import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
 import { loadActiveWait } from "./active-wait.js";
-import { agentPingStatus, isInvalidInstanceId, sendBootstrapCommand } from "./bootstrap-command.js";
+import {
+  agentPingStatus,
+  commandComment,
+  isInvalidInstanceId,
+  sendBootstrapCommand,
+} from "./bootstrap-command.js";
 import { type GateDeps, groupConfig } from "./deps.js";
 import { abandonLaunch } from "./finish.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
@@ -141,7 +146,8 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
       documentName: group.documentName,
       instanceId: record.instanceId,
       bootstrapPhase: record.mode.bootstrapPhase,
-      token: record.token,
+      trigger: "launch",
+      comment: commandComment(record.token),
     });
   } catch (error) {
     const why = isInvalidInstanceId(error)

@@ -2,10 +2,12 @@ import { autoScaling, dynamodb, elbv2, sqs, ssm } from "../aws/clients.js";
 import { RUNTIME_CONFIG_ENV, readRuntimeConfig } from "../config/runtime-config.js";
 import type { GateDeps } from "../gate/deps.js";
 import { logger } from "../logger.js";
+import type { OpsDeps } from "../ops/advance-operation.js";
 import { DynamoGateStore } from "../store/dynamo-gate-store.js";
+import { DynamoOperationStore } from "../store/dynamo-operation-store.js";
 import { SqsRecheckScheduler } from "../store/sqs-recheck-scheduler.js";
 
-let cached: { readonly raw: string | undefined; readonly deps: GateDeps } | undefined;
+let cached: { readonly raw: string | undefined; readonly deps: OpsDeps } | undefined;
 
 /**
  * The production wiring, built on first use (not at import, so a broken LAUNCHGATE_RUNTIME surfaces as
@@ -13,6 +15,11 @@ let cached: { readonly raw: string | undefined; readonly deps: GateDeps } | unde
  * config changes — never in Lambda; in the simulation, between scenarios.
  */
 export function productionDeps(): GateDeps {
+  return productionOpsDeps();
+}
+
+/** The gate's wiring plus the operations store (maintenance operations: re-bootstrap, remediation). */
+export function productionOpsDeps(): OpsDeps {
   const raw = process.env[RUNTIME_CONFIG_ENV];
   if (cached === undefined || cached.raw !== raw) {
     const config = readRuntimeConfig();
@@ -24,6 +31,7 @@ export function productionDeps(): GateDeps {
         ssm,
         elbv2,
         store: new DynamoGateStore(dynamodb, config.stateTableName),
+        operations: new DynamoOperationStore(dynamodb, config.operationsTableName),
         rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),
         // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
         now: () => Date.now(),

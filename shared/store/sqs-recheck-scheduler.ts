@@ -7,12 +7,16 @@ export const MAX_DELAY_SECONDS = 900;
 /**
  * Re-checks travel through SQS delay messages: no Lambda sleeps while an instance boots, and a wait can
  * span any number of invocations. Agent re-checks go to the launch function's queue, command and health
- * re-checks to the command-result function's queue.
+ * re-checks to the command-result function's queue, operation steps to the rebootstrap function's.
  */
 export class SqsRecheckScheduler implements RecheckScheduler {
   constructor(
     private readonly client: SQSClient,
-    private readonly queueUrls: { readonly launch: string; readonly result: string },
+    private readonly queueUrls: {
+      readonly launch: string;
+      readonly result: string;
+      readonly operations: string;
+    },
   ) {}
 
   async schedule(message: RecheckMessage, delaySeconds: number): Promise<void> {
@@ -26,6 +30,8 @@ export class SqsRecheckScheduler implements RecheckScheduler {
   }
 
   private queueFor(step: RecheckStep): string {
-    return step === "agent" ? this.queueUrls.launch : this.queueUrls.result;
+    if (step === "agent") return this.queueUrls.launch;
+    if (step === "operation") return this.queueUrls.operations;
+    return this.queueUrls.result;
   }
 }

@@ -2,8 +2,8 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 
 /**
  * SIMULATION — evaluates the DynamoDB ConditionExpressions launchgate sends: terms
- * `attribute_not_exists(path)`, `#name = :value`, `#name <> :value`, joined by AND / OR (AND binds
- * tighter, no parentheses). Anything else throws, so a new expression in the store cannot be
+ * `attribute_not_exists(path)`, `#name = :value`, `#name <> :value`, `#name < :number`, joined by
+ * AND / OR (AND binds tighter, no parentheses). Anything else throws, so a new expression in the store cannot be
  * silently mis-simulated.
  */
 export function evaluateCondition(
@@ -27,11 +27,14 @@ function evaluateTerm(
 ): boolean {
   const notExists = /^attribute_not_exists\((#?\w+)\)$/.exec(term);
   if (notExists?.[1]) return item?.[resolve(notExists[1], names)] === undefined;
-  const comparison = /^(#?\w+)\s*(=|<>)\s*(:\w+)$/.exec(term);
+  const comparison = /^(#?\w+)\s*(=|<>|<)\s*(:\w+)$/.exec(term);
   if (comparison?.[1] && comparison[2] && comparison[3]) {
     const actual = item?.[resolve(comparison[1], names)];
     const expected = values[comparison[3]];
     if (expected === undefined) throw new Error(`simulation: missing value ${comparison[3]}`);
+    if (comparison[2] === "<") {
+      return actual?.N !== undefined && expected.N !== undefined && Number(actual.N) < Number(expected.N);
+    }
     const equal = actual !== undefined && JSON.stringify(actual) === JSON.stringify(expected);
     return comparison[2] === "=" ? equal : !equal;
   }

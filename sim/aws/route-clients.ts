@@ -5,7 +5,7 @@ import {
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import {
   DeregisterTargetsCommand,
   DescribeLoadBalancersCommand,
@@ -126,6 +126,9 @@ export class AwsRouter {
     dynamoStub
       .on(PutItemCommand)
       .callsFake((input) => this.call("PutItem", input, () => dynamodb.putItem(input)));
+    dynamoStub
+      .on(DeleteItemCommand)
+      .callsFake((input) => this.call("DeleteItem", input, () => dynamodb.deleteItem(input)));
 
     const sqsStub = mockClient(SQSClient);
     sqsStub.onAnyCommand().rejects(new Error("simulation: unmodeled SQS API"));

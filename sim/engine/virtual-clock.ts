@@ -32,7 +32,7 @@ export class VirtualClock {
    * Runs actions in time order until none is left or `until` (epoch ms) is reached. Returns the
    * number of instants processed.
    */
-  async run(until: number): Promise<number> {
+  async run(until: number, afterInstant?: () => void): Promise<number> {
     let instants = 0;
     while (this.heap.length > 0) {
       const next = this.heap[0];
@@ -41,6 +41,7 @@ export class VirtualClock {
       const batch: Entry[] = [];
       while (this.heap.length > 0 && this.heap[0]?.at === this.current) batch.push(this.pop());
       await Promise.all(batch.map(async (entry) => entry.action()));
+      afterInstant?.();
       instants += 1;
     }
     return instants;

@@ -1,6 +1,8 @@
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  type DeleteItemCommandInput,
+  type DeleteItemCommandOutput,
   type GetItemCommandInput,
   type GetItemCommandOutput,
   type PutItemCommandInput,
@@ -9,23 +11,52 @@ import {
 import { evaluateCondition } from "../aws/condition-expression.js";
 
 /**
- * SIMULATION — the DynamoDB calls the gate store makes: GetItem and a conditional PutItem on a table
- * keyed by `instanceId`. A failed condition throws the SDK's own ConditionalCheckFailedException, as
- * the real client would, so the store's `instanceof` check is exercised.
+ * SIMULATION — the DynamoDB calls the stores make: GetItem, and conditional PutItem / DeleteItem, on
+ * tables with a single string partition key. A failed condition throws the SDK's own
+ * ConditionalCheckFailedException, as the real client would, so the stores' `instanceof` checks run.
  */
 export class DynamoDbModel {
-  readonly items = new Map<string, Record<string, AttributeValue>>();
+  private readonly tables = new Map<
+    string,
+    { keyAttribute: string; items: Map<string, Record<string, AttributeValue>> }
+  >();
+
+  addTable(name: string, keyAttribute: string): void {
+    this.tables.set(name, { keyAttribute, items: new Map() });
+  }
+
+  /** Every item of a table (for the report). */
+  items(tableName: string): Record<string, AttributeValue>[] {
+    return [...(this.tables.get(tableName)?.items.values() ?? [])];
+  }
 
   getItem(input: GetItemCommandInput): GetItemCommandOutput {
-    const key = input.Key?.instanceId?.S ?? "";
-    const item = this.items.get(key);
+    const { table, key } = this.locate(input.TableName, input.Key);
+    const item = table.items.get(key);
     return { $metadata: {}, Item: item === undefined ? undefined : structuredClone(item) };
   }
 
   putItem(input: PutItemCommandInput): PutItemCommandOutput {
-    const item = input.Item ?? {};
-    const key = item.instanceId?.S ?? "";
-    const current = this.items.get(key);
+    const { table, key } = this.locate(input.TableName, input.Item);
+    this.check(input, table.items.get(key));
+    table.items.set(key, structuredClone(input.Item ?? {}));
+    return { $metadata: {} };
+  }
+
+  deleteItem(input: DeleteItemCommandInput): DeleteItemCommandOutput {
+    const { table, key } = this.locate(input.TableName, input.Key);
+    this.check(input, table.items.get(key));
+    table.items.delete(key);
+    return { $metadata: {} };
+  }
+
+  private check(
+    input: Pick<
+      PutItemCommandInput,
+      "ConditionExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues"
+    >,
+    current: Record<string, AttributeValue> | undefined,
+  ): void {
     if (
       input.ConditionExpression &&
       !evaluateCondition(
@@ -37,7 +68,13 @@ export class DynamoDbModel {
     ) {
       throw new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
     }
-    this.items.set(key, structuredClone(item));
-    return { $metadata: {} };
+  }
+
+  private locate(tableName: string | undefined, keyOrItem: Record<string, AttributeValue> | undefined) {
+    const table = this.tables.get(tableName ?? "");
+    if (!table) throw new Error(`simulation: no table ${tableName}`);
+    const key = keyOrItem?.[table.keyAttribute]?.S;
+    if (key === undefined) throw new Error(`simulation: item without key ${table.keyAttribute}`);
+    return { table, key };
   }
 }

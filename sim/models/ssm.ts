@@ -61,6 +61,11 @@ export class SsmModel {
     private readonly documents: ReadonlyMap<string, number>,
   ) {}
 
+  /** An instance serving before the scenario starts: its agent is already Online. */
+  instanceServing(instance: SimInstance): void {
+    this.online.add(instance.id);
+  }
+
   instanceLaunched(instance: SimInstance): void {
     const delay = instance.behaviour.agentOnlineAfterSeconds;
     if (delay === null) return;

@@ -74,7 +74,7 @@ describe("EventBridge rules", () => {
 
 describe("functions", () => {
   it("run nodejs22.x on arm64 with explicit memory, timeout, tracing and a failure destination", () => {
-    defaultApp.template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 3);
+    defaultApp.template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 4);
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
       {
@@ -100,9 +100,9 @@ describe("functions", () => {
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::EventInvokeConfig",
       { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } }, MaximumRetryAttempts: 2 },
-      3,
+      4,
     );
-    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 3);
+    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 4);
   });
 
   it("receive the runtime config with the group, its hook, document and allow-list", () => {
@@ -125,7 +125,7 @@ describe("IAM is least privilege", () => {
 
   it("hook actions only on the configured group", () => {
     const [statement, ...others] = statementsWith("autoscaling:CompleteLifecycleAction");
-    expect(others).toHaveLength(2); // one per function
+    expect(others).toHaveLength(3); // one per function
     expect(asList(statement?.Action ?? [])).toEqual([
       "autoscaling:CompleteLifecycleAction",
       "autoscaling:RecordLifecycleActionHeartbeat",
@@ -137,19 +137,22 @@ describe("IAM is least privilege", () => {
 
   it("SendCommand only with our document, and only on instances tagged with the gated group", () => {
     const statements = statementsWith("ssm:SendCommand");
-    expect(statements).toHaveLength(2);
-    const [document, instances] = statements;
-    expect(JSON.stringify(document?.Resource)).toContain(
-      ":document/launchgate-cnt-backend-cnt-backend-asg-bootstrap",
-    );
-    expect(document?.Condition).toBeUndefined();
-    expect(JSON.stringify(instances?.Resource)).toContain(":instance/*");
-    expect(instances?.Condition).toEqual({
-      StringEquals: { "ssm:resourceTag/aws:autoscaling:groupName": ["cnt-backend-asg"] },
-    });
+    expect(statements).toHaveLength(4); // a document statement and an instance statement, per function that sends
+    for (const statement of statements) {
+      const resource = JSON.stringify(statement.Resource);
+      if (resource.includes(":document/")) {
+        expect(resource).toContain(":document/launchgate-cnt-backend-cnt-backend-asg-bootstrap");
+        expect(statement.Condition).toBeUndefined();
+      } else {
+        expect(resource).toContain(":instance/*");
+        expect(statement.Condition).toEqual({
+          StringEquals: { "ssm:resourceTag/aws:autoscaling:groupName": ["cnt-backend-asg"] },
+        });
+      }
+    }
   });
 
-  it("gives SendCommand to the launch function only, RegisterTargets to the command-result function only", () => {
+  it("gives SendCommand to the launch and rebootstrap functions only, RegisterTargets to command-result only", () => {
     const roles = Object.entries(defaultApp.template.findResources("AWS::IAM::Policy"));
     const actionsOf = (prefix: string) =>
       roles
@@ -164,6 +167,10 @@ describe("IAM is least privilege", () => {
     expect(actionsOf("LaunchGateCommandResult")).not.toContain("ssm:SendCommand");
     expect(actionsOf("LaunchGateLaunch")).not.toContain("elasticloadbalancing:RegisterTargets");
     expect(actionsOf("LaunchGateLaunch")).toContain("ssm:SendCommand");
+    expect(actionsOf("LaunchGateRebootstrap")).toContain("ssm:SendCommand");
+    expect(actionsOf("LaunchGateRebootstrap")).not.toContain("elasticloadbalancing:RegisterTargets");
+    expect(actionsOf("LaunchGateRebootstrap")).toEqual(expect.arrayContaining(["dynamodb:DeleteItem"]));
+    expect(actionsOf("LaunchGateLaunch")).not.toContain("dynamodb:DeleteItem");
   });
 
   it("Register/DeregisterTargets only on the allowed target group", () => {
@@ -217,6 +224,8 @@ describe("outputs", () => {
   it("name the gate state table and the failure queue for operators", () => {
     defaultApp.template.hasOutput("GateStateTable", { Value: Match.anyValue() });
     defaultApp.template.hasOutput("FailureQueueUrl", { Value: Match.anyValue() });
+    defaultApp.template.hasOutput("RebootstrapFunctionName", { Value: Match.anyValue() });
+    defaultApp.template.hasOutput("OperationsTable", { Value: Match.anyValue() });
   });
 });
 

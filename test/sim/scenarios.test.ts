@@ -182,6 +182,29 @@ describe("simulated end-to-end scenarios", () => {
     expect(new Set(result.instances.map((i) => i.calls.SendCommand))).toEqual(new Set([1]));
   });
 
+  it("rebootstrap-group: three serving instances, one at a time, healthy capacity never below 2", async () => {
+    const result = await run("rebootstrap-group");
+    const [operation] = result.operations;
+    expect(operation?.status).toBe("succeeded");
+    expect(operation?.results.map((r) => r.outcome)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(result.minHealthy).toEqual({ "cnt-backend-tg": 2 });
+    // Strictly one at a time: each command is sent only after the previous instance is healthy again.
+    const sent = result.timeline
+      .filter((e) => /^bootstrap command .* received$/.test(e.what))
+      .map((e) => e.at);
+    const restarted = result.timeline.filter((e) => e.what.startsWith("app restarted")).map((e) => e.at);
+    expect(sent).toHaveLength(3);
+    for (let i = 1; i < sent.length; i++)
+      expect(sent[i] ?? 0).toBeGreaterThan((restarted[i - 1] ?? 0) + 70_000);
+  });
+
+  it("rebootstrap-single: a one-instance group is re-run in place and never leaves service", async () => {
+    const result = await run("rebootstrap-single");
+    expect(result.operations[0]?.status).toBe("succeeded");
+    expect(result.minHealthy).toEqual({ "cnt-backend-tg": 1 });
+    expect(result.calls.EnterStandby).toBeUndefined();
+  });
+
   it("is deterministic: the same scenario and seed give the same run", async () => {
     const first = await run("handler-crash");
     const second = await run("handler-crash");

@@ -33,9 +33,11 @@ export const RUNTIME_CONFIG: RuntimeConfig = {
     },
   ],
   stateTableName: "state",
+  operationsTableName: "operations",
   recheckQueueUrls: {
     launch: "https://sqs.eu-west-2.amazonaws.com/123456789012/launch",
     result: "https://sqs/result",
+    operations: "https://sqs/operations",
   },
 };
 

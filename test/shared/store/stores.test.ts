@@ -76,6 +76,7 @@ describe("SqsRecheckScheduler", () => {
   const scheduler = new SqsRecheckScheduler(new SQSClient({}), {
     launch: "launch-url",
     result: "result-url",
+    operations: "ops-url",
   });
 
   it("routes agent re-checks to the launch queue and clamps the delay to SQS's 900 s", async () => {

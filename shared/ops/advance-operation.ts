@@ -1,0 +1,169 @@
+import { SkipEventError } from "../errors.js";
+import { getInvocation, sendBootstrapCommand } from "../gate/bootstrap-command.js";
+import type { GateDeps } from "../gate/deps.js";
+import {
+  bootstrapExecutionTimedOut,
+  bootstrapFailed,
+  bootstrapTimedOut,
+  neverHealthy,
+} from "../gate/reasons.js";
+import { discoverTargetGroups, healthBudgetSeconds } from "../gate/target-groups.js";
+import { observeHealth } from "../gate/target-health.js";
+import { finishInstance, nextVersion, type OperationRecord } from "./operation.js";
+import type { OperationStore } from "./ports.js";
+import { preflight } from "./preflight.js";
+
+export interface OpsDeps extends GateDeps {
+  readonly operations: OperationStore;
+}
+
+/** How often an operation looks at its current instance's command and health. */
+export const OPERATION_PACE_SECONDS = 15;
+const COMMAND_REPORT_SLACK_SECONDS = 120;
+
+/**
+ * One step of an operation, run by each re-check: start the current instance (preflight, lock, send),
+ * follow its command, verify its health, then move to the next. Each step schedules the next re-check
+ * before saving, so a failure anywhere is repaired by a retry of the same step.
+ */
+export async function advanceOperation(deps: OpsDeps, operationId: string): Promise<void> {
+  const op = await deps.operations.load(operationId);
+  if (!op) throw new SkipEventError("no such operation", { operationId });
+  if (op.status !== "running") throw new SkipEventError("operation already finished", { status: op.status });
+  if (op.step === "starting") return startInstance(deps, op);
+  if (op.step === "running") return followCommand(deps, op);
+  return verifyHealth(deps, op);
+}
+
+async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> {
+  const instanceId = op.instanceIds[op.index] ?? "";
+  const now = deps.now();
+  const check = await preflight(deps, instanceId, op.groupName);
+  if (!check.ok)
+    return moveOn(
+      deps,
+      finishInstance(op, { instanceId, outcome: "skipped", reason: check.refusal }, now),
+      instanceId,
+    );
+  const { group } = check;
+  const lockUntil = now + (group.bootstrapTimeoutSeconds + 1800) * 1000;
+  if (!(await deps.operations.lock(instanceId, op.operationId, now, lockUntil))) {
+    const reason = `another operation is working on ${instanceId}`;
+    return moveOn(deps, finishInstance(op, { instanceId, outcome: "skipped", reason }, now), instanceId);
+  }
+  const discovery = await discoverTargetGroups(deps, group);
+  if (!discovery.ok) return fail(deps, op, instanceId, discovery.problem);
+  const commandId = await sendBootstrapCommand(deps, {
+    documentName: group.documentName,
+    instanceId,
+    bootstrapPhase: op.bootstrapPhase,
+    trigger: "rebootstrap",
+    comment: `launchgate rebootstrap ${op.operationId}`,
+  });
+  const running = nextVersion(
+    op,
+    {
+      step: "running",
+      current: {
+        instanceId,
+        startedAt: now,
+        commandId,
+        stepDeadline: now + (group.bootstrapTimeoutSeconds + COMMAND_REPORT_SLACK_SECONDS) * 1000,
+        targets: discovery.targets,
+      },
+    },
+    now,
+  );
+  deps.log.info("re-bootstrap sent", { operationId: op.operationId, instanceId, commandId });
+  await schedule(deps, running, OPERATION_PACE_SECONDS);
+  await deps.operations.save(running);
+}
+
+async function followCommand(deps: OpsDeps, op: OperationRecord): Promise<void> {
+  const current = op.current;
+  if (!current?.commandId) throw new SkipEventError("operation has no running command");
+  const group = deps.config.groups.find((g) => g.name === op.groupName);
+  const invocation = await getInvocation(deps, current.commandId, current.instanceId);
+  const now = deps.now();
+  if (invocation?.terminal && !invocation.succeeded) {
+    const reason =
+      invocation.status === "TimedOut"
+        ? bootstrapExecutionTimedOut(current.commandId, group?.bootstrapTimeoutSeconds ?? 0, invocation)
+        : bootstrapFailed(current.commandId, invocation);
+    return fail(deps, op, current.instanceId, reason);
+  }
+  if (invocation?.succeeded) {
+    const budget = healthBudgetSeconds(current.targets);
+    const verifying = nextVersion(
+      op,
+      { step: "verifying", current: { ...current, stepDeadline: now + budget * 1000 } },
+      now,
+    );
+    await schedule(deps, verifying, healthPace(current.targets));
+    await deps.operations.save(verifying);
+    return;
+  }
+  if (now >= (current.stepDeadline ?? now)) {
+    const reason = bootstrapTimedOut(
+      current.commandId,
+      group?.bootstrapTimeoutSeconds ?? 0,
+      invocation?.status ?? "unknown",
+    );
+    return fail(deps, op, current.instanceId, reason);
+  }
+  await schedule(deps, op, OPERATION_PACE_SECONDS);
+}
+
+async function verifyHealth(deps: OpsDeps, op: OperationRecord): Promise<void> {
+  const current = op.current;
+  if (!current) throw new SkipEventError("operation has no current instance");
+  const observations = await observeHealth(deps, current.instanceId, current.targets);
+  const now = deps.now();
+  const waited = Math.round((now - current.startedAt) / 1000);
+  if (observations.every((o) => o.state === "healthy")) {
+    const names = current.targets.map((t) => t.name).join(", ");
+    const result = {
+      instanceId: current.instanceId,
+      outcome: "succeeded" as const,
+      commandId: current.commandId,
+      reason: `re-bootstrapped; healthy in ${names}`,
+    };
+    await deps.operations.unlock(current.instanceId, op.operationId);
+    return moveOn(deps, finishInstance(op, result, now), current.instanceId);
+  }
+  if (now >= (current.stepDeadline ?? now))
+    return fail(deps, op, current.instanceId, neverHealthy(observations, waited));
+  await schedule(deps, op, healthPace(current.targets));
+}
+
+/** The current instance failed: record why, release it, and stop the operation (status failed). */
+async function fail(deps: OpsDeps, op: OperationRecord, instanceId: string, reason: string): Promise<void> {
+  const failed = finishInstance(
+    op,
+    { instanceId, outcome: "failed", commandId: op.current?.commandId, reason },
+    deps.now(),
+  );
+  deps.log.error("re-bootstrap failed; operation stopped", {
+    operationId: op.operationId,
+    instanceId,
+    reason,
+  });
+  await deps.operations.save(failed);
+  await deps.operations.unlock(instanceId, op.operationId);
+}
+
+async function moveOn(deps: OpsDeps, next: OperationRecord, instanceId: string): Promise<void> {
+  if (next.status === "running") await schedule(deps, next, 0);
+  await deps.operations.save(next);
+  if (next.status !== "running")
+    deps.log.info("operation finished", { operationId: next.operationId, status: next.status, instanceId });
+}
+
+async function schedule(deps: OpsDeps, op: OperationRecord, delaySeconds: number): Promise<void> {
+  const instanceId = op.current?.instanceId ?? op.instanceIds[op.index] ?? op.instanceIds[0] ?? "";
+  await deps.rechecks.schedule({ step: "operation", instanceId, token: op.operationId }, delaySeconds);
+}
+
+function healthPace(targets: readonly { intervalSeconds: number }[]): number {
+  return Math.max(5, Math.min(30, ...targets.map((t) => t.intervalSeconds)));
+}

@@ -1,0 +1,79 @@
+import type { BootstrapPhase, RegisteredTarget } from "../gate/record.js";
+
+/**
+ * A maintenance operation on serving instances — a manual re-bootstrap today, alarm-driven
+ * remediation next — kept as one durable record and advanced by re-checks, like the launch gate, so it
+ * can span any number of instances and minutes. Instances are handled one at a time, in place: each
+ * one's bootstrap must succeed and its targets report healthy before the next one starts.
+ */
+
+export type OperationStatus = "running" | "succeeded" | "failed";
+/** Where the current instance is: about to start, its command running, or its health being verified. */
+export type OperationStep = "starting" | "running" | "verifying";
+export type InstanceOutcome = "succeeded" | "failed" | "skipped";
+
+export interface InstanceResult {
+  readonly instanceId: string;
+  readonly outcome: InstanceOutcome;
+  readonly commandId?: string;
+  readonly seconds: number;
+  readonly reason: string;
+}
+
+export interface CurrentInstance {
+  readonly instanceId: string;
+  readonly startedAt: number;
+  readonly commandId?: string;
+  /** Past it, the step fails with a reason: the command's execution timeout, or the health budget. */
+  readonly stepDeadline?: number;
+  readonly targets: readonly RegisteredTarget[];
+}
+
+export interface OperationRecord {
+  readonly operationId: string;
+  readonly kind: "rebootstrap";
+  readonly groupName: string;
+  readonly bootstrapPhase: Extract<BootstrapPhase, "start" | "all">;
+  readonly instanceIds: readonly string[];
+  readonly index: number;
+  readonly step: OperationStep;
+  readonly status: OperationStatus;
+  readonly current?: CurrentInstance;
+  readonly results: readonly InstanceResult[];
+  readonly requestedAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+/** A new version of the operation with `changes` applied. */
+export function nextVersion(
+  op: OperationRecord,
+  changes: Partial<Omit<OperationRecord, "version">>,
+  now: number,
+): OperationRecord {
+  return { ...op, ...changes, updatedAt: now, version: op.version + 1 };
+}
+
+/** Moves on to the next instance, recording how the current one ended. */
+export function finishInstance(
+  op: OperationRecord,
+  result: Omit<InstanceResult, "seconds">,
+  now: number,
+): OperationRecord {
+  const seconds = Math.round((now - (op.current?.startedAt ?? now)) / 1000);
+  const results = [...op.results, { ...result, seconds }];
+  const failed = result.outcome === "failed";
+  const done = failed || op.index + 1 >= op.instanceIds.length;
+  return nextVersion(
+    op,
+    {
+      results,
+      index: op.index + 1,
+      step: "starting",
+      current: undefined,
+      // A failure stops the sequence: the next instance is not touched while one is broken.
+      status: failed ? "failed" : done ? "succeeded" : "running",
+    },
+    now,
+  );
+}

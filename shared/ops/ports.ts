@@ -1,0 +1,13 @@
+import type { OperationRecord } from "./operation.js";
+
+export interface OperationStore {
+  load(operationId: string): Promise<OperationRecord | undefined>;
+  /** Saves if the stored version is `op.version - 1` (absent for version 1); else StaleRecordError. */
+  save(op: OperationRecord): Promise<void>;
+  /**
+   * Takes the per-instance maintenance lock for `operationId` until `until` (epoch ms); true if taken
+   * (or already held by the same operation). A lock past its expiry may be taken over.
+   */
+  lock(instanceId: string, operationId: string, now: number, until: number): Promise<boolean>;
+  unlock(instanceId: string, operationId: string): Promise<void>;
+}

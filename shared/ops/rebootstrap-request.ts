@@ -1,0 +1,74 @@
+import * as z from "zod/mini";
+import { formatIssues } from "../config/format-issues.js";
+import { InvalidInputError } from "../errors.js";
+import { INSTANCE_ID } from "../events/instance-id.js";
+
+/**
+ * The re-bootstrap function's input (a direct `aws lambda invoke`, or the CLI over it):
+ * - `{"instanceId": "i-…"}` — one instance;
+ * - `{"autoScalingGroupName": "…", "all": true}` — every InService instance of a group, one at a time;
+ * - `{"operationId": "…"}` — the state of an operation started earlier.
+ * Options: `phase` "start" (default: secrets, compose up, health) or "all" (prepare + start: also
+ * install and pull); `dryRun` (say what would happen, change nothing); `wait` (return only when done,
+ * within the function's 15-minute limit; otherwise return at once with the operation id).
+ */
+export type RebootstrapRequest =
+  | { readonly kind: "status"; readonly operationId: string }
+  | {
+      readonly kind: "instance" | "group";
+      readonly instanceId?: string;
+      readonly groupName?: string;
+      readonly phase: "start" | "all";
+      readonly dryRun: boolean;
+      readonly wait: boolean;
+    };
+
+const schema = z.strictObject({
+  instanceId: z.optional(z.string().check(z.regex(INSTANCE_ID))),
+  autoScalingGroupName: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  all: z.optional(z.boolean()),
+  phase: z.optional(z.enum(["start", "all"])),
+  dryRun: z.optional(z.boolean()),
+  wait: z.optional(z.boolean()),
+  operationId: z.optional(z.string().check(z.regex(/^[0-9a-f-]{36}$/))),
+});
+
+export function parseRebootstrapRequest(raw: unknown): RebootstrapRequest {
+  const parsed = schema.safeParse(raw, { reportInput: true });
+  if (!parsed.success)
+    throw new InvalidInputError(
+      `invalid re-bootstrap request: ${formatIssues(parsed.error.issues).join("; ")}`,
+    );
+  const input = parsed.data;
+  if (input.operationId !== undefined) {
+    if (Object.keys(input).length > 1)
+      throw new InvalidInputError(
+        '"operationId" asks for the state of an operation and takes no other field',
+      );
+    return { kind: "status", operationId: input.operationId };
+  }
+  const options = {
+    phase: input.phase ?? "start",
+    dryRun: input.dryRun ?? false,
+    wait: input.wait ?? false,
+  } as const;
+  if (input.instanceId !== undefined && input.autoScalingGroupName !== undefined) {
+    throw new InvalidInputError('give either "instanceId" or "autoScalingGroupName", not both');
+  }
+  if (input.instanceId !== undefined) {
+    if (input.all !== undefined)
+      throw new InvalidInputError('"all" goes with "autoScalingGroupName", not with "instanceId"');
+    return { kind: "instance", instanceId: input.instanceId, ...options };
+  }
+  if (input.autoScalingGroupName !== undefined) {
+    if (input.all !== true) {
+      throw new InvalidInputError(
+        'to re-bootstrap every instance of a group, say so: {"autoScalingGroupName": "…", "all": true}',
+      );
+    }
+    return { kind: "group", groupName: input.autoScalingGroupName, ...options };
+  }
+  throw new InvalidInputError(
+    'nothing to do: give "instanceId", or "autoScalingGroupName" with "all": true, or "operationId"',
+  );
+}

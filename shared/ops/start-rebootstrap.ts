@@ -1,0 +1,102 @@
+import { randomUUID } from "node:crypto";
+import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { InvalidInputError } from "../errors.js";
+import { resumeLaunchGate } from "../gate/reconcile.js";
+import type { OpsDeps } from "./advance-operation.js";
+import type { OperationRecord } from "./operation.js";
+import { preflight } from "./preflight.js";
+import type { RebootstrapRequest } from "./rebootstrap-request.js";
+
+/** What a re-bootstrap request did, or (dry run) would do, per instance. */
+export interface RebootstrapPlan {
+  readonly dryRun: boolean;
+  /** Instances the operation re-bootstraps, in order, one at a time. */
+  readonly rebootstrap: readonly string[];
+  /** Instances waiting at their launch hook: their launch gate is resumed instead. */
+  readonly resumedLaunches: readonly { readonly instanceId: string; readonly detail: string }[];
+  /** Instances of the group left alone, and why. */
+  readonly notEligible: readonly { readonly instanceId: string; readonly reason: string }[];
+  readonly operation?: OperationRecord;
+}
+
+/**
+ * Checks a re-bootstrap request against AWS and either refuses it (InvalidInputError, nothing changed)
+ * or starts the operation. A single instance that is not eligible is refused; for a group, ineligible
+ * instances are listed and skipped, and only a group with nothing eligible is refused.
+ */
+export async function startRebootstrap(
+  deps: OpsDeps,
+  request: Extract<RebootstrapRequest, { kind: "instance" | "group" }>,
+): Promise<RebootstrapPlan> {
+  const candidates =
+    request.kind === "instance"
+      ? [request.instanceId ?? ""]
+      : await groupInstances(deps, request.groupName ?? "");
+  const rebootstrap: string[] = [];
+  const resumedLaunches: { instanceId: string; detail: string }[] = [];
+  const notEligible: { instanceId: string; reason: string }[] = [];
+  let groupName = request.groupName ?? "";
+  for (const instanceId of candidates) {
+    const check = await preflight(deps, instanceId, request.kind === "group" ? groupName : undefined);
+    if (check.ok) {
+      rebootstrap.push(instanceId);
+      groupName = check.group.name;
+    } else if (check.waiting) {
+      const detail = request.dryRun
+        ? "would resume its launch gate"
+        : await resumeLaunchGate(deps, check.group, instanceId, check.lifecycle.state);
+      resumedLaunches.push({ instanceId, detail });
+    } else if (request.kind === "instance") {
+      throw new InvalidInputError(check.refusal);
+    } else {
+      notEligible.push({ instanceId, reason: check.refusal });
+    }
+  }
+  if (rebootstrap.length === 0 && resumedLaunches.length === 0) {
+    throw new InvalidInputError(`group ${groupName} has no InService instance to re-bootstrap`);
+  }
+  if (request.dryRun || rebootstrap.length === 0)
+    return { dryRun: request.dryRun, rebootstrap, resumedLaunches, notEligible };
+
+  const now = deps.now();
+  const operation: OperationRecord = {
+    operationId: randomUUID(),
+    kind: "rebootstrap",
+    groupName,
+    bootstrapPhase: request.phase,
+    instanceIds: rebootstrap,
+    index: 0,
+    step: "starting",
+    status: "running",
+    results: [],
+    requestedAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  await deps.rechecks.schedule(
+    { step: "operation", instanceId: rebootstrap[0] ?? "", token: operation.operationId },
+    0,
+  );
+  await deps.operations.save(operation);
+  deps.log.info("re-bootstrap started", {
+    operationId: operation.operationId,
+    groupName,
+    instances: rebootstrap,
+  });
+  return { dryRun: false, rebootstrap, resumedLaunches, notEligible, operation };
+}
+
+/** Every instance of a configured group, sorted so the order is stable and predictable. */
+async function groupInstances(deps: OpsDeps, groupName: string): Promise<string[]> {
+  if (!deps.config.groups.some((group) => group.name === groupName)) {
+    const managed = deps.config.groups.map((group) => group.name).join(", ");
+    throw new InvalidInputError(`group ${groupName} is not managed by launchgate (managed: ${managed})`);
+  }
+  const { AutoScalingGroups } = await deps.autoScaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+  );
+  return (AutoScalingGroups?.[0]?.Instances ?? [])
+    .map((instance) => instance.InstanceId ?? "")
+    .filter(Boolean)
+    .sort();
+}

@@ -1,0 +1,104 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { StaleRecordError } from "../errors.js";
+import type { OperationRecord } from "../ops/operation.js";
+import type { OperationStore } from "../ops/ports.js";
+
+const RETENTION_DAYS = 30;
+
+/**
+ * Operations and per-instance maintenance locks in one DynamoDB table, partition key `id`:
+ * `operation#<id>` for an operation (optimistic `version` check), `lock#<instance-id>` for a lock
+ * (conditional on being free, ours, or expired). TTL removes both eventually.
+ */
+export class DynamoOperationStore implements OperationStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async load(operationId: string): Promise<OperationRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { id: { S: `operation#${operationId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    const { id: _id, expiresAt: _ttl, ...op } = unmarshall(Item);
+    return op as OperationRecord;
+  }
+
+  async save(op: OperationRecord): Promise<void> {
+    const isNew = op.version === 1;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(
+            {
+              ...op,
+              id: `operation#${op.operationId}`,
+              expiresAt: Math.floor(op.requestedAt / 1000) + RETENTION_DAYS * 86400,
+            },
+            { removeUndefinedValues: true },
+          ),
+          ConditionExpression: isNew ? "attribute_not_exists(id)" : "#version = :expected",
+          ExpressionAttributeNames: isNew ? undefined : { "#version": "version" },
+          ExpressionAttributeValues: isNew ? undefined : { ":expected": { N: String(op.version - 1) } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new StaleRecordError(op.operationId, op.version - 1);
+      throw error;
+    }
+  }
+
+  async lock(instanceId: string, operationId: string, now: number, until: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({
+            id: `lock#${instanceId}`,
+            operationId,
+            until,
+            expiresAt: Math.floor(until / 1000) + 86400,
+          }),
+          ConditionExpression: "attribute_not_exists(id) OR #op = :op OR #until < :now",
+          ExpressionAttributeNames: { "#op": "operationId", "#until": "until" },
+          ExpressionAttributeValues: { ":op": { S: operationId }, ":now": { N: String(now) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async unlock(instanceId: string, operationId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { id: { S: `lock#${instanceId}` } },
+          ConditionExpression: "#op = :op",
+          ExpressionAttributeNames: { "#op": "operationId" },
+          ExpressionAttributeValues: { ":op": { S: operationId } },
+        }),
+      );
+    } catch (error) {
+      // Someone else's lock (ours expired and was taken over): not ours to remove.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
