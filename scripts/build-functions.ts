@@ -2,7 +2,7 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { bundleDir, FUNCTIONS_DIR, functionNames } from "./functions.js";
+import { bundleDir, FUNCTIONS_DIR, functionNames, ROOT } from "./functions.js";
 
 /**
  * Bundles each Lambda on its own (only what its handler imports) for the nodejs22.x runtime: ESM,
@@ -39,9 +39,35 @@ async function buildFunction(name: string): Promise<{ name: string; bytes: numbe
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
+/** The operator CLI, bundled like a function but for the operator's Node (>= 20). */
+async function buildCli(): Promise<{ name: string; bytes: number; mapBytes: number }> {
+  const outfile = join(ROOT, "dist", "cli", "launchgate.mjs");
+  await build({
+    entryPoints: [join(ROOT, "cli", "launchgate.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: "none",
+    logLevel: "warning",
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  });
+  return {
+    name: "cli (launchgate)",
+    bytes: statSync(outfile).size,
+    mapBytes: statSync(`${outfile}.map`).size,
+  };
+}
+
 /** Builds every function; returns one line per bundle with its size. */
 export async function buildAllFunctions(): Promise<string[]> {
-  const results = await Promise.all(functionNames().map(buildFunction));
+  const results = await Promise.all([...functionNames().map(buildFunction), buildCli()]);
   return results.map(
     ({ name, bytes, mapBytes }) =>
       `  ${name.padEnd(20)} ${kib(bytes).padStart(11)}   (source map ${kib(mapBytes)})`,

@@ -98,6 +98,8 @@ export function invocationNotYetVisible(h: GateHarness): void {
     .rejects(new InvocationDoesNotExist({ message: "InvocationDoesNotExist", $metadata: {} }));
 }
 
+export const LB_ARN_FOR_TESTS = LB_ARN;
+
 export const CNT_TARGET_GROUP: TargetGroup = {
   TargetGroupArn: TG_ARN,
   TargetGroupName: "cnt-backend-tg",

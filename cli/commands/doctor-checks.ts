@@ -1,0 +1,249 @@
+import type { GroupConfig } from "../../shared/config/schema.js";
+
+/**
+ * The doctor's checks: pure functions over facts gathered once (doctor-facts.ts), each saying what
+ * to change when it fails. A fact that could not be read is `{ error }`, and the checks that need it
+ * warn "could not check" instead of guessing.
+ */
+
+export type Fact<T> = { readonly value: T } | { readonly error: string };
+
+export interface DoctorFacts {
+  readonly group: GroupConfig;
+  readonly region: string;
+  readonly hooks: Fact<
+    readonly { name: string; transition: string; defaultResult: string; heartbeatTimeout: number }[]
+  >;
+  readonly groupZones: Fact<readonly string[]>;
+  readonly instances: Fact<readonly { id: string; lifecycle: string }[]>;
+  readonly targetGroups: Fact<
+    readonly {
+      name: string;
+      targetType: string;
+      loadBalancerArns: readonly string[];
+      intervalSeconds: number;
+      healthyThreshold: number;
+      timeoutSeconds: number;
+      path: string;
+      matcher: string;
+    }[]
+  >;
+  readonly loadBalancers: Fact<readonly { arn: string; name: string; zones: readonly string[] }[]>;
+  readonly rules: Fact<readonly { name: string; state: string }[]>;
+  readonly agentsOnline: Fact<readonly string[]>;
+  /** IAM policy simulation for the instance role: action → allowed. */
+  readonly instanceRole: Fact<{
+    readonly roleArn: string;
+    readonly allowed: Readonly<Record<string, boolean>>;
+  }>;
+}
+
+export type CheckStatus = "pass" | "warn" | "fail";
+
+export interface CheckResult {
+  readonly id: string;
+  readonly status: CheckStatus;
+  readonly message: string;
+}
+
+const SSM_CORE_ACTIONS = [
+  "ssm:UpdateInstanceInformation",
+  "ssmmessages:CreateControlChannel",
+  "ec2messages:GetMessages",
+];
+export const SECRETS_ACTION = "ssm:GetParametersByPath";
+export const SIMULATED_ACTIONS = [...SSM_CORE_ACTIONS, SECRETS_ACTION];
+
+type Check = (facts: DoctorFacts) => CheckResult;
+
+function needs<T>(id: string, fact: Fact<T>, check: (value: T) => CheckResult): CheckResult {
+  return "error" in fact
+    ? { id, status: "warn", message: `could not check: ${fact.error}` }
+    : check(fact.value);
+}
+
+export const hookCheck: Check = (facts) =>
+  needs("hook", facts.hooks, (hooks) => {
+    const { hookName, heartbeatTimeoutSeconds } = facts.group;
+    const hook = hooks.find((h) => h.name === hookName);
+    if (!hook)
+      return {
+        id: "hook",
+        status: "fail",
+        message: `no lifecycle hook "${hookName}" on ${facts.group.name}: deploy the launchgate stack`,
+      };
+    const problems = [
+      hook.transition !== "autoscaling:EC2_INSTANCE_LAUNCHING" &&
+        `transition is ${hook.transition}, expected autoscaling:EC2_INSTANCE_LAUNCHING`,
+      hook.defaultResult !== "ABANDON" &&
+        `default result is ${hook.defaultResult}: a gate that dies would let an unchecked instance go InService; set ABANDON`,
+      hook.heartbeatTimeout !== heartbeatTimeoutSeconds &&
+        `heartbeat timeout is ${hook.heartbeatTimeout} s, config says ${heartbeatTimeoutSeconds} s: redeploy`,
+    ].filter(Boolean);
+    if (problems.length > 0)
+      return { id: "hook", status: "fail", message: `hook "${hookName}": ${problems.join("; ")}` };
+    return {
+      id: "hook",
+      status: "pass",
+      message: `hook "${hookName}": launching, default ABANDON, heartbeat ${hook.heartbeatTimeout} s`,
+    };
+  });
+
+export const rulesCheck: Check = (facts) =>
+  needs("rules", facts.rules, (rules) => {
+    if (rules.length === 0)
+      return {
+        id: "rules",
+        status: "fail",
+        message: "no launchgate EventBridge rules found in the stack: deploy it",
+      };
+    const disabled = rules.filter((rule) => rule.state !== "ENABLED");
+    if (disabled.length > 0) {
+      const names = disabled.map((rule) => rule.name);
+      return {
+        id: "rules",
+        status: "fail",
+        message: `EventBridge rules not enabled: ${names.join(", ")}: aws events enable-rule --name ${names[0]}`,
+      };
+    }
+    return { id: "rules", status: "pass", message: `${rules.length} EventBridge rules enabled` };
+  });
+
+export const agentsCheck: Check = (facts) =>
+  needs("agents", facts.instances, (instances) =>
+    needs("agents", facts.agentsOnline, (online) => {
+      const relevant = instances.filter(
+        (i) => i.lifecycle === "InService" || i.lifecycle.startsWith("Pending"),
+      );
+      const offline = relevant.filter((i) => !online.includes(i.id)).map((i) => i.id);
+      if (offline.length > 0) {
+        return {
+          id: "agents",
+          status: "fail",
+          message: `SSM agent not Online on ${offline.join(", ")}: check the instance profile and the route to the SSM endpoints (NAT or VPC endpoints ssm, ssmmessages, ec2messages)`,
+        };
+      }
+      return {
+        id: "agents",
+        status: "pass",
+        message: `SSM agent Online on all ${relevant.length} running instances`,
+      };
+    }),
+  );
+
+export const instanceProfileCheck: Check = (facts) =>
+  needs("instance-profile", facts.instanceRole, ({ roleArn, allowed }) => {
+    const denied = SSM_CORE_ACTIONS.filter((action) => !allowed[action]);
+    if (denied.length > 0) {
+      return {
+        id: "instance-profile",
+        status: "fail",
+        message: `instance role ${roleArn} may not ${denied.join(", ")}: attach the managed policy AmazonSSMManagedInstanceCore`,
+      };
+    }
+    return {
+      id: "instance-profile",
+      status: "pass",
+      message: `instance role ${roleArn} carries the SSM core permissions`,
+    };
+  });
+
+export const secretsCheck: Check = (facts) =>
+  needs("secrets", facts.instanceRole, ({ roleArn, allowed }) => {
+    const path = facts.group.app.secretsParameterPath;
+    if (!allowed[SECRETS_ACTION]) {
+      return {
+        id: "secrets",
+        status: "fail",
+        message: `instance role ${roleArn} may not read ${path}: allow ssm:GetParametersByPath on parameter${path}/* (and kms:Decrypt on its key)`,
+      };
+    }
+    return { id: "secrets", status: "pass", message: `instance role may read ${path}` };
+  });
+
+/** The seed deployment's Target.NotInUse: the group launches in a zone the load balancer does not enable. */
+export const zonesCheck: Check = (facts) =>
+  needs("zones", facts.groupZones, (zones) =>
+    needs("zones", facts.loadBalancers, (lbs) => {
+      const problems = lbs.flatMap((lb) => {
+        const missing = zones.filter((zone) => !lb.zones.includes(zone));
+        return missing.length > 0
+          ? [
+              `the group launches in ${missing.join(", ")} but load balancer ${lb.name} enables only ${lb.zones.join(", ")} (instances there would be Target.NotInUse): enable ${missing.join(", ")} on ${lb.name}, or remove those zones' subnets from the group`,
+            ]
+          : [];
+      });
+      if (problems.length > 0) return { id: "zones", status: "fail", message: problems.join("; ") };
+      return {
+        id: "zones",
+        status: "pass",
+        message: `every zone of the group (${zones.join(", ")}) is enabled on its load balancers`,
+      };
+    }),
+  );
+
+export const targetGroupsCheck: Check = (facts) =>
+  needs("target-groups", facts.targetGroups, (tgs) => {
+    if (tgs.length === 0)
+      return {
+        id: "target-groups",
+        status: "fail",
+        message: `no target group attached to ${facts.group.name}`,
+      };
+    const problems = tgs.flatMap((tg) => [
+      ...(facts.group.targetGroups.includes(tg.name)
+        ? []
+        : [`${tg.name} is attached but not in groups[].targetGroups: the gate will abandon every launch`]),
+      ...(tg.targetType === "instance"
+        ? []
+        : [`${tg.name} has target type ${tg.targetType}; the gate needs "instance"`]),
+      ...(tg.loadBalancerArns.length > 0
+        ? []
+        : [`no listener rule forwards to ${tg.name} (its targets would be Target.NotInUse): add one`]),
+    ]);
+    if (problems.length > 0) return { id: "target-groups", status: "fail", message: problems.join("; ") };
+    return {
+      id: "target-groups",
+      status: "pass",
+      message: `${tgs.map((tg) => tg.name).join(", ")}: allowed, type instance, used by a listener`,
+    };
+  });
+
+/** Worst case from registration to healthy, against what the gate leaves for it. */
+export const healthTimingCheck: Check = (facts) =>
+  needs("health-check", facts.targetGroups, (tgs) => {
+    const { gateTimeoutSeconds, agentTimeoutSeconds, bootstrapTimeoutSeconds } = facts.group;
+    const left = gateTimeoutSeconds - agentTimeoutSeconds - bootstrapTimeoutSeconds;
+    const lines = tgs.map((tg) => {
+      const worst = tg.intervalSeconds * (tg.healthyThreshold + 1) + tg.timeoutSeconds;
+      return {
+        tg,
+        worst,
+        text: `${tg.name}: ${tg.path} expecting ${tg.matcher}, ${tg.healthyThreshold} passes ${tg.intervalSeconds} s apart → up to ${worst} s to healthy`,
+      };
+    });
+    const slow = lines.filter((line) => line.worst > left);
+    if (slow.length > 0) {
+      return {
+        id: "health-check",
+        status: "warn",
+        message: `${slow.map((l) => l.text).join("; ")}; the gate leaves ${left} s after the agent and bootstrap timeouts: raise gateTimeoutSeconds or shorten the health check`,
+      };
+    }
+    return {
+      id: "health-check",
+      status: "pass",
+      message: lines.map((l) => l.text).join("; ") || "no target groups",
+    };
+  });
+
+export const CHECKS: readonly Check[] = [
+  hookCheck,
+  rulesCheck,
+  targetGroupsCheck,
+  zonesCheck,
+  healthTimingCheck,
+  agentsCheck,
+  instanceProfileCheck,
+  secretsCheck,
+];

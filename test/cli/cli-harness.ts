@@ -1,0 +1,44 @@
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
+import { type CliContext, createClients } from "../../cli/context.js";
+import { parseConfig } from "../../shared/config/parse-config.js";
+
+/** 2026-11-28T06:00:00Z: "now" for every CLI test, so relative times render the same every run. */
+export const NOW = Date.UTC(2026, 10, 28, 6, 0, 0);
+
+/** A CLI context over mocked AWS clients (each test file gets fresh mocks per call). */
+export function cliHarness() {
+  const mocks = {
+    autoScaling: mockClient(AutoScalingClient),
+    cloudFormation: mockClient(CloudFormationClient),
+    dynamodb: mockClient(DynamoDBClient),
+    ec2: mockClient(EC2Client),
+    elbv2: mockClient(ElasticLoadBalancingV2Client),
+    eventBridge: mockClient(EventBridgeClient),
+    iam: mockClient(IAMClient),
+    lambda: mockClient(LambdaClient),
+    ssm: mockClient(SSMClient),
+  };
+  const config = parseConfig({});
+  const ctx: CliContext = {
+    config,
+    clients: createClients("eu-west-2"),
+    outputs: async () => ({
+      gateStateTable: "gate-state",
+      operationsTable: "operations",
+      rebootstrapFunctionName: "launchgate-rebootstrap",
+      failureQueueUrl: "https://sqs/failures",
+    }),
+    now: () => NOW,
+  };
+  const printed: string[] = [];
+  return { ctx, mocks, printed, print: (line: string) => printed.push(line) };
+}

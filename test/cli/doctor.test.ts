@@ -1,0 +1,311 @@
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DescribeStackResourcesCommand } from "@aws-sdk/client-cloudformation";
+import { DescribeLaunchTemplateVersionsCommand } from "@aws-sdk/client-ec2";
+import {
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeRuleCommand } from "@aws-sdk/client-eventbridge";
+import { GetInstanceProfileCommand, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
+import { DescribeInstanceInformationCommand } from "@aws-sdk/client-ssm";
+import { describe, expect, it } from "vitest";
+import { diagnose, renderDiagnosis } from "../../cli/commands/doctor.js";
+import {
+  agentsCheck,
+  CHECKS,
+  type DoctorFacts,
+  healthTimingCheck,
+  hookCheck,
+  instanceProfileCheck,
+  rulesCheck,
+  secretsCheck,
+  targetGroupsCheck,
+  zonesCheck,
+} from "../../cli/commands/doctor-checks.js";
+import { parseConfig } from "../../shared/config/parse-config.js";
+import { CNT_TARGET_GROUP, LB_ARN_FOR_TESTS } from "../support/aws-stubs.js";
+import { cliHarness } from "./cli-harness.js";
+
+const group = parseConfig({}).groups[0] as DoctorFacts["group"];
+const ROLE = "arn:aws:iam::123456789012:role/cnt-backend-instance";
+
+/** Facts of a deployment where every check passes. */
+function healthyFacts(): DoctorFacts {
+  return {
+    group,
+    region: "eu-west-2",
+    hooks: {
+      value: [
+        {
+          name: "launchgate-launch",
+          transition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          defaultResult: "ABANDON",
+          heartbeatTimeout: 600,
+        },
+      ],
+    },
+    groupZones: { value: ["eu-west-2a", "eu-west-2b"] },
+    instances: { value: [{ id: "i-0aaaaaaaaaaaaaaa1", lifecycle: "InService" }] },
+    targetGroups: {
+      value: [
+        {
+          name: "cnt-backend-tg",
+          targetType: "instance",
+          loadBalancerArns: ["lb"],
+          intervalSeconds: 30,
+          healthyThreshold: 5,
+          timeoutSeconds: 5,
+          path: "/health",
+          matcher: "200",
+        },
+      ],
+    },
+    loadBalancers: { value: [{ arn: "lb", name: "cnt-alb", zones: ["eu-west-2a", "eu-west-2b"] }] },
+    rules: { value: [{ name: "launchgate-rule-1", state: "ENABLED" }] },
+    agentsOnline: { value: ["i-0aaaaaaaaaaaaaaa1"] },
+    instanceRole: {
+      value: {
+        roleArn: ROLE,
+        allowed: {
+          "ssm:UpdateInstanceInformation": true,
+          "ssmmessages:CreateControlChannel": true,
+          "ec2messages:GetMessages": true,
+          "ssm:GetParametersByPath": true,
+        },
+      },
+    },
+  };
+}
+
+describe("doctor checks pass on a healthy deployment", () => {
+  it.each(CHECKS.map((check) => [check.name, check]))("%s", (_name, check) => {
+    expect(check(healthyFacts()).status).toBe("pass");
+  });
+});
+
+describe("doctor checks fail with what to change", () => {
+  it("hook: missing, or the default result is not ABANDON", () => {
+    expect(hookCheck({ ...healthyFacts(), hooks: { value: [] } }).message).toBe(
+      'no lifecycle hook "launchgate-launch" on cnt-backend-asg: deploy the launchgate stack',
+    );
+    const facts = healthyFacts();
+    const hooks = "value" in facts.hooks ? facts.hooks.value : [];
+    const result = hookCheck({
+      ...facts,
+      hooks: { value: hooks.map((h) => ({ ...h, defaultResult: "CONTINUE" })) },
+    });
+    expect(result.status).toBe("fail");
+    expect(result.message).toContain(
+      "default result is CONTINUE: a gate that dies would let an unchecked instance go InService; set ABANDON",
+    );
+  });
+
+  it("rules: a disabled rule is named, with the command that enables it", () => {
+    expect(
+      rulesCheck({ ...healthyFacts(), rules: { value: [{ name: "launchgate-rule-1", state: "DISABLED" }] } })
+        .message,
+    ).toBe(
+      "EventBridge rules not enabled: launchgate-rule-1: aws events enable-rule --name launchgate-rule-1",
+    );
+  });
+
+  it("zones: names the zone the load balancer does not enable (the Target.NotInUse cause)", () => {
+    const result = zonesCheck({
+      ...healthyFacts(),
+      groupZones: { value: ["eu-west-2a", "eu-west-2b", "eu-west-2c"] },
+    });
+    expect(result).toEqual({
+      id: "zones",
+      status: "fail",
+      message:
+        "the group launches in eu-west-2c but load balancer cnt-alb enables only eu-west-2a, eu-west-2b (instances there would be Target.NotInUse): enable eu-west-2c on cnt-alb, or remove those zones' subnets from the group",
+    });
+  });
+
+  it("target groups: not allow-listed, wrong type, no listener", () => {
+    const result = targetGroupsCheck({
+      ...healthyFacts(),
+      targetGroups: {
+        value: [
+          {
+            name: "rogue-tg",
+            targetType: "ip",
+            loadBalancerArns: [],
+            intervalSeconds: 30,
+            healthyThreshold: 5,
+            timeoutSeconds: 5,
+            path: "/",
+            matcher: "200",
+          },
+        ],
+      },
+    });
+    expect(result.message).toBe(
+      'rogue-tg is attached but not in groups[].targetGroups: the gate will abandon every launch; rogue-tg has target type ip; the gate needs "instance"; no listener rule forwards to rogue-tg (its targets would be Target.NotInUse): add one',
+    );
+  });
+
+  it("health check: warns when the worst case does not fit what the gate leaves for it", () => {
+    const result = healthTimingCheck({
+      ...healthyFacts(),
+      targetGroups: {
+        value: [
+          {
+            name: "cnt-backend-tg",
+            targetType: "instance",
+            loadBalancerArns: ["lb"],
+            intervalSeconds: 300,
+            healthyThreshold: 10,
+            timeoutSeconds: 60,
+            path: "/health",
+            matcher: "200",
+          },
+        ],
+      },
+    });
+    expect(result.status).toBe("warn");
+    expect(result.message).toBe(
+      "cnt-backend-tg: /health expecting 200, 10 passes 300 s apart → up to 3360 s to healthy; the gate leaves 600 s after the agent and bootstrap timeouts: raise gateTimeoutSeconds or shorten the health check",
+    );
+  });
+
+  it("agents, instance profile and secrets", () => {
+    expect(agentsCheck({ ...healthyFacts(), agentsOnline: { value: [] } }).message).toMatch(
+      /^SSM agent not Online on i-0aaaaaaaaaaaaaaa1: check the instance profile/,
+    );
+    const denied = { value: { roleArn: ROLE, allowed: {} } };
+    expect(instanceProfileCheck({ ...healthyFacts(), instanceRole: denied }).message).toBe(
+      `instance role ${ROLE} may not ssm:UpdateInstanceInformation, ssmmessages:CreateControlChannel, ec2messages:GetMessages: attach the managed policy AmazonSSMManagedInstanceCore`,
+    );
+    expect(secretsCheck({ ...healthyFacts(), instanceRole: denied }).message).toBe(
+      `instance role ${ROLE} may not read /cnt-backend/env: allow ssm:GetParametersByPath on parameter/cnt-backend/env/* (and kms:Decrypt on its key)`,
+    );
+  });
+
+  it("a fact that could not be read is a warning, never a guess", () => {
+    const result = instanceProfileCheck({
+      ...healthyFacts(),
+      instanceRole: { error: "permission denied: iam:SimulatePrincipalPolicy" },
+    });
+    expect(result).toEqual({
+      id: "instance-profile",
+      status: "warn",
+      message: "could not check: permission denied: iam:SimulatePrincipalPolicy",
+    });
+  });
+});
+
+describe("launchgate doctor against AWS (mocked)", () => {
+  it("gathers the facts, simulates the instance role, and renders every check", async () => {
+    const { ctx, mocks } = cliHarness();
+    mocks.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: "cnt-backend-asg",
+          MinSize: 1,
+          MaxSize: 3,
+          DesiredCapacity: 1,
+          DefaultCooldown: 300,
+          AvailabilityZones: ["eu-west-2a", "eu-west-2c"],
+          HealthCheckType: "ELB",
+          CreatedTime: new Date(0),
+          TargetGroupARNs: [CNT_TARGET_GROUP.TargetGroupArn ?? ""],
+          LaunchTemplate: { LaunchTemplateName: "cnt-backend-launch-template", Version: "$Latest" },
+          Instances: [
+            {
+              InstanceId: "i-0aaaaaaaaaaaaaaa1",
+              AvailabilityZone: "eu-west-2a",
+              LifecycleState: "InService",
+              HealthStatus: "Healthy",
+              ProtectedFromScaleIn: false,
+            },
+          ],
+        },
+      ],
+    });
+    mocks.autoScaling.on(DescribeLifecycleHooksCommand).resolves({
+      LifecycleHooks: [
+        {
+          LifecycleHookName: "launchgate-launch",
+          LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          DefaultResult: "ABANDON",
+          HeartbeatTimeout: 600,
+        },
+      ],
+    });
+    mocks.elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [CNT_TARGET_GROUP] });
+    mocks.elbv2.on(DescribeLoadBalancersCommand).resolves({
+      LoadBalancers: [
+        {
+          LoadBalancerArn: LB_ARN_FOR_TESTS,
+          LoadBalancerName: "cnt-alb",
+          AvailabilityZones: [{ ZoneName: "eu-west-2a" }, { ZoneName: "eu-west-2b" }],
+        },
+      ],
+    });
+    mocks.cloudFormation.on(DescribeStackResourcesCommand).resolves({
+      StackResources: [
+        {
+          LogicalResourceId: "Rule",
+          PhysicalResourceId: "launchgate-rule-1",
+          ResourceType: "AWS::Events::Rule",
+          Timestamp: new Date(0),
+          ResourceStatus: "CREATE_COMPLETE",
+        },
+      ],
+    });
+    mocks.eventBridge.on(DescribeRuleCommand).resolves({ Name: "launchgate-rule-1", State: "ENABLED" });
+    mocks.ssm
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: [{ InstanceId: "i-0aaaaaaaaaaaaaaa1", PingStatus: "Online" }] });
+    mocks.ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        {
+          LaunchTemplateData: {
+            IamInstanceProfile: { Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile" },
+          },
+        },
+      ],
+    });
+    mocks.iam.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: {
+        InstanceProfileName: "cnt-backend-profile",
+        InstanceProfileId: "AIPA",
+        Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile",
+        Path: "/",
+        CreateDate: new Date(0),
+        Roles: [
+          { RoleName: "cnt-backend-instance", RoleId: "AROA", Arn: ROLE, Path: "/", CreateDate: new Date(0) },
+        ],
+      },
+    });
+    mocks.iam.on(SimulatePrincipalPolicyCommand).callsFake(async (input) => ({
+      EvaluationResults: [
+        {
+          EvalActionName: input.ActionNames[0],
+          EvalDecision: input.ActionNames[0] === "ssm:GetParametersByPath" ? "implicitDeny" : "allowed",
+        },
+      ],
+    }));
+
+    const lines = renderDiagnosis(await diagnose(ctx, ctx.config.groups));
+
+    expect(mocks.iam).toHaveReceivedCommandWith(SimulatePrincipalPolicyCommand, {
+      PolicySourceArn: ROLE,
+      ActionNames: ["ssm:GetParametersByPath"],
+      ResourceArns: ["arn:aws:ssm:eu-west-2:123456789012:parameter/cnt-backend/env"],
+    });
+    expect(lines[0]).toBe("doctor cnt-backend-asg");
+    expect(lines).toContain(
+      "  ✗ zones            the group launches in eu-west-2c but load balancer cnt-alb enables only eu-west-2a, eu-west-2b (instances there would be Target.NotInUse): enable eu-west-2c on cnt-alb, or remove those zones' subnets from the group",
+    );
+    expect(lines).toContain(
+      "  ✓ instance-profile instance role arn:aws:iam::123456789012:role/cnt-backend-instance carries the SSM core permissions",
+    );
+    expect(lines.filter((line) => line.startsWith("  ✗"))).toHaveLength(2);
+    expect(lines.at(-1)).toBe("8 checks: 2 failed, 0 warnings");
+  });
+});
