@@ -32,12 +32,13 @@ export function acknowledgeNagFindings(gate: LaunchGate, config: LaunchgateConfi
       ),
     ),
   ];
-  for (const fn of [
+  const functions = [
     gate.launchFunction,
     gate.resultFunction,
     gate.reconcileFunction,
     gate.rebootstrapFunction,
-  ]) {
+  ];
+  for (const fn of [...functions, ...(gate.remediateFunction ? [gate.remediateFunction] : [])]) {
     Validations.of(fn).acknowledge(...common, {
       id: "AwsSolutions::AwsSolutions-L1",
       reason: "The runtime is pinned to nodejs22.x on purpose: the bundles are built and tested for Node 22.",

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -9,6 +9,7 @@ import { Construct } from "constructs";
 import { RUNTIME_CONFIG_ENV, toRuntimeConfig } from "../../shared/config/runtime-config.js";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
 import {
+  alarmPattern,
   commandInvocationPattern,
   type EventPattern,
   launchLifecyclePattern,
@@ -45,6 +46,8 @@ export class LaunchGate extends Construct {
   readonly resultFunction: GateFunction;
   readonly reconcileFunction: GateFunction;
   readonly rebootstrapFunction: GateFunction;
+  /** Present when some group names alarms to remediate. */
+  readonly remediateFunction?: GateFunction;
   readonly stateTable: dynamodb.TableV2;
   readonly operationsTable: dynamodb.TableV2;
   readonly failureQueue: sqs.Queue;
@@ -134,24 +137,60 @@ export class LaunchGate extends Construct {
       targets: [new targets.LambdaFunction(this.reconcileFunction.function, { retryAttempts: 0 })],
     });
 
+    const alarmNames = [...new Set(config.groups.flatMap((group) => group.remediation.alarms))];
+    if (alarmNames.length > 0) {
+      this.remediateFunction = new GateFunction(this, "Remediate", {
+        ...common,
+        functionName: "remediate",
+        description:
+          "launchgate: on a configured alarm, restarts (then replaces) the sick instances, within blast-radius limits",
+      });
+      this.rule(
+        "AlarmRule",
+        alarmPattern(alarmNames),
+        this.remediateFunction,
+        "configured alarms going to ALARM",
+      );
+      this.grantOperations(this.remediateFunction.role);
+      // The operations function runs the remediation steps: read the alarm, mark an instance Unhealthy.
+      this.rebootstrapFunction.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: "ReadConfiguredAlarms",
+          actions: ["cloudwatch:DescribeAlarms"],
+          resources: alarmNames.map((name) =>
+            Stack.of(this).formatArn({
+              service: "cloudwatch",
+              resource: "alarm",
+              resourceName: name,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
+        }),
+      );
+      this.rebootstrapFunction.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: "ReplaceInstancesOfRemediatedGroups",
+          actions: ["autoscaling:SetInstanceHealth"],
+          resources: config.groups
+            .filter((g) => g.remediation.alarms.length > 0)
+            .map((group) => groupArn(this, group.name)),
+        }),
+      );
+    }
+
     const allRechecks = [launchRechecks, resultRechecks, operationRechecks];
-    for (const gate of [
+    const functions = [
       this.launchFunction,
       this.resultFunction,
       this.reconcileFunction,
       this.rebootstrapFunction,
-    ]) {
+    ];
+    for (const gate of [...functions, ...(this.remediateFunction ? [this.remediateFunction] : [])]) {
       this.grantCommon(gate.role, config, allRechecks);
     }
     this.grantSendCommand(this.launchFunction.role, config);
     this.grantSendCommand(this.rebootstrapFunction.role, config);
-    this.rebootstrapFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "Operations",
-        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
-        resources: [this.operationsTable.tableArn],
-      }),
-    );
+    this.grantOperations(this.rebootstrapFunction.role);
     this.grantRegisterTargets(this.resultFunction.role, config);
 
     this.launchFunction.function.addEventSource(
@@ -191,7 +230,7 @@ export class LaunchGate extends Construct {
       eventPattern: {
         source: [...pattern.source],
         detailType: [...pattern["detail-type"]],
-        detail: pattern.detail as Record<string, unknown[]>,
+        detail: pattern.detail as Record<string, unknown>,
       },
       targets: [
         new targets.LambdaFunction(target.function, {
@@ -264,6 +303,16 @@ export class LaunchGate extends Construct {
             "ssm:resourceTag/aws:autoscaling:groupName": config.groups.map((group) => group.name),
           },
         },
+      }),
+    );
+  }
+
+  private grantOperations(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "Operations",
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        resources: [this.operationsTable.tableArn],
       }),
     );
   }

@@ -1,4 +1,5 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -21,3 +22,4 @@ export const ssm = /* @__PURE__ */ new SSMClient(SDK_RETRY);
 export const elbv2 = /* @__PURE__ */ new ElasticLoadBalancingV2Client(SDK_RETRY);
 export const dynamodb = /* @__PURE__ */ new DynamoDBClient(SDK_RETRY);
 export const sqs = /* @__PURE__ */ new SQSClient(SDK_RETRY);
+export const cloudwatch = /* @__PURE__ */ new CloudWatchClient(SDK_RETRY);

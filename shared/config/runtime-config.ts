@@ -19,6 +19,15 @@ export const runtimeGroupSchema = z.strictObject({
   bootstrapTimeoutSeconds: positiveInt(),
   targetGroups: z.array(nonEmpty()).check(z.minLength(1)),
   documentName: z.string().check(z.minLength(3)),
+  remediation: z.strictObject({
+    alarms: z.array(nonEmpty()),
+    maxInstances: positiveInt(),
+    maxPercentOfGroup: positiveInt(),
+    restartAttempts: z.int().check(z.minimum(0)),
+    attemptWindowMinutes: positiveInt(),
+    cooldownMinutes: positiveInt(),
+    dryRun: z.boolean(),
+  }),
 });
 
 export const runtimeConfigSchema = z.strictObject({
@@ -73,6 +82,7 @@ export function toRuntimeConfig(
       bootstrapTimeoutSeconds: group.bootstrapTimeoutSeconds,
       targetGroups: [...group.targetGroups],
       documentName: documentNameFor(config, group.name),
+      remediation: { ...group.remediation, alarms: [...group.remediation.alarms] },
     })),
     ...resources,
   };

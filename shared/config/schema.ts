@@ -85,6 +85,30 @@ export const appSchema = strictObject({
   composeSha256: matching(/^[a-f0-9]{64}$/, "a lower-case hex SHA-256").optional(),
 });
 
+/**
+ * Alarm-driven remediation. Off until alarms are named: an alarm going to ALARM restarts the app on the
+ * instances it is about (one at a time, each verified healthy), and replaces an instance whose restarts
+ * keep failing — within the blast-radius limits below.
+ */
+export const remediationSchema = strictObject({
+  alarms: z
+    .array(matching(/^\P{Cc}{1,255}$/u, "CloudWatch alarm names"), {
+      error: "a list of CloudWatch alarm names",
+    })
+    .default([]),
+  /** How many instances one alarm episode may act on. */
+  maxInstances: integerIn(1, 20, "instances").default(1),
+  /** …and at most this share of the group (rounded down, at least 1). */
+  maxPercentOfGroup: integerIn(1, 100, "percent").default(34),
+  /** Failed restarts within the window before the instance is replaced instead. */
+  restartAttempts: integerIn(0, 5, "restart attempts").default(2),
+  attemptWindowMinutes: integerIn(5, 1440, "minutes").default(60),
+  /** After acting on an instance, ignore further alarms about it for this long (flapping alarms). */
+  cooldownMinutes: integerIn(1, 1440, "minutes").default(15),
+  /** Decide and log, never act. */
+  dryRun: z.boolean({ error: "true or false" }).default(false),
+});
+
 export const groupSchema = strictObject({
   name: matching(GROUP_NAME, "an Auto Scaling group name of letters, digits, '.', '_' and '-'"),
   hookName: matching(HOOK_NAME, "a lifecycle hook name (letters, digits, _, - and /)").default(
@@ -101,6 +125,7 @@ export const groupSchema = strictObject({
     "target group name",
   ),
   app: appSchema.default(() => appSchema.parse({})),
+  remediation: remediationSchema.default(() => remediationSchema.parse({})),
 });
 
 export const configSchema = strictObject({
@@ -146,3 +171,4 @@ export type LaunchgateConfig = z.output<typeof configSchema>;
 export type GroupConfig = LaunchgateConfig["groups"][number];
 export type AppConfig = GroupConfig["app"];
 export type ServiceConfig = AppConfig["services"][number];
+export type RemediationConfig = GroupConfig["remediation"];

@@ -1,10 +1,11 @@
 import type { RecheckMessage } from "../gate/ports.js";
+import type { AlarmEvent } from "./parse-alarm.js";
 
 /**
  * The one internal event type. Every trigger — a lifecycle action, an SSM status change, a delayed
- * re-check — is converted into one of these before any logic sees it (see the parse-* modules).
+ * re-check, an alarm — is converted into one of these before any logic sees it (see the parse-* modules).
  */
-export type GateEvent = LaunchEvent | CommandFinishedEvent | RecheckEvent;
+export type GateEvent = LaunchEvent | CommandFinishedEvent | RecheckEvent | AlarmEvent;
 
 export type WaitOrigin = "EC2" | "AutoScalingGroup" | "WarmPool";
 

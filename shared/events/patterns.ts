@@ -5,14 +5,18 @@
 
 export const LAUNCH_LIFECYCLE_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action";
 export const COMMAND_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification";
+export const ALARM_STATE_CHANGE_DETAIL_TYPE = "CloudWatch Alarm State Change";
 
 /** SSM statuses that are known not to be final (AWS-FACTS §4); the full status list is UNCONFIRMED. */
 export const NON_TERMINAL_COMMAND_STATUSES = ["Pending", "InProgress", "Delayed", "Cancelling"] as const;
 
+/** A field's allowed values, or (for a nested field such as `state.value`) a pattern for its fields. */
+export type FieldPattern = readonly unknown[] | { readonly [field: string]: FieldPattern };
+
 export interface EventPattern {
   readonly source: readonly string[];
   readonly "detail-type": readonly string[];
-  readonly detail: Readonly<Record<string, readonly unknown[]>>;
+  readonly detail: Readonly<Record<string, FieldPattern>>;
 }
 
 /** Launch lifecycle actions of the configured groups and hooks. */
@@ -45,4 +49,13 @@ export function commandInvocationPattern(documentNames: readonly string[]): Even
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
+}
+
+/** Configured alarms going to ALARM (AWS-FACTS §3: delivery of alarm state changes is guaranteed). */
+export function alarmPattern(alarmNames: readonly string[]): EventPattern {
+  return {
+    source: ["aws.cloudwatch"],
+    "detail-type": [ALARM_STATE_CHANGE_DETAIL_TYPE],
+    detail: { alarmName: unique(alarmNames), state: { value: ["ALARM"] } },
+  };
 }

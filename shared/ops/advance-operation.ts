@@ -1,3 +1,4 @@
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { SkipEventError } from "../errors.js";
 import { getInvocation, sendBootstrapCommand } from "../gate/bootstrap-command.js";
 import type { GateDeps } from "../gate/deps.js";
@@ -12,9 +13,12 @@ import { observeHealth } from "../gate/target-health.js";
 import { finishInstance, nextVersion, type OperationRecord } from "./operation.js";
 import type { OperationStore } from "./ports.js";
 import { preflight } from "./preflight.js";
+import { alarmStillFiring, isLastHealthy, replaceInstance } from "./remediation/actions.js";
+import { nextRung } from "./remediation/policy.js";
 
 export interface OpsDeps extends GateDeps {
   readonly operations: OperationStore;
+  readonly cloudwatch: CloudWatchClient;
 }
 
 /** How often an operation looks at its current instance's command and health. */
@@ -25,6 +29,9 @@ const COMMAND_REPORT_SLACK_SECONDS = 120;
  * One step of an operation, run by each re-check: start the current instance (preflight, lock, send),
  * follow its command, verify its health, then move to the next. Each step schedules the next re-check
  * before saving, so a failure anywhere is repaired by a retry of the same step.
+ *
+ * A re-bootstrap stops at the first failed instance. A remediation climbs its ladder instead: a
+ * restart that does not restore health is followed by another, then by a replacement.
  */
 export async function advanceOperation(deps: OpsDeps, operationId: string): Promise<void> {
   const op = await deps.operations.load(operationId);
@@ -38,32 +45,61 @@ export async function advanceOperation(deps: OpsDeps, operationId: string): Prom
 async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> {
   const instanceId = op.instanceIds[op.index] ?? "";
   const now = deps.now();
+  const skip = (reason: string) =>
+    moveOn(deps, finishInstance(op, { instanceId, outcome: "skipped", reason }, now), instanceId);
+  if (op.kind === "remediate" && !(await alarmStillFiring(deps, op.alarmName ?? ""))) {
+    return skip(`alarm ${op.alarmName} is no longer in ALARM: nothing to do`);
+  }
   const check = await preflight(deps, instanceId, op.groupName);
-  if (!check.ok)
-    return moveOn(
-      deps,
-      finishInstance(op, { instanceId, outcome: "skipped", reason: check.refusal }, now),
-      instanceId,
-    );
+  if (!check.ok) return skip(check.refusal);
   const { group } = check;
   const lockUntil = now + (group.bootstrapTimeoutSeconds + 1800) * 1000;
-  if (!(await deps.operations.lock(instanceId, op.operationId, now, lockUntil))) {
-    const reason = `another operation is working on ${instanceId}`;
-    return moveOn(deps, finishInstance(op, { instanceId, outcome: "skipped", reason }, now), instanceId);
-  }
+  if (!(await deps.operations.lock(instanceId, op.operationId, now, lockUntil)))
+    return skip(`another operation is working on ${instanceId}`);
   const discovery = await discoverTargetGroups(deps, group);
   if (!discovery.ok) return fail(deps, op, instanceId, discovery.problem);
+
+  if (op.kind === "remediate") {
+    const history = await deps.operations.loadHistory(instanceId);
+    const rung = nextRung(history, group, now, op.retrying === instanceId);
+    const release = () => deps.operations.unlock(instanceId, op.operationId);
+    if (rung.rung === "skip") {
+      await release();
+      return skip(rung.reason);
+    }
+    if (await isLastHealthy(deps, instanceId, discovery.targets)) {
+      await release();
+      return skip("it is the last healthy instance: left alone");
+    }
+    if (rung.rung === "replace") {
+      await replaceInstance(deps, instanceId, rung.reason);
+      await deps.operations.saveHistory(instanceId, { restarts: history.restarts, lastActionAt: now });
+      await release();
+      const result = {
+        instanceId,
+        outcome: "replaced" as const,
+        reason: `marked Unhealthy for replacement: ${rung.reason}`,
+      };
+      return moveOn(deps, finishInstance(op, result, now), instanceId);
+    }
+    await deps.operations.saveHistory(instanceId, {
+      restarts: [...history.restarts, now],
+      lastActionAt: now,
+    });
+  }
+
   const commandId = await sendBootstrapCommand(deps, {
     documentName: group.documentName,
     instanceId,
-    bootstrapPhase: op.bootstrapPhase,
-    trigger: "rebootstrap",
-    comment: `launchgate rebootstrap ${op.operationId}`,
+    bootstrapPhase: op.kind === "remediate" ? "start" : op.bootstrapPhase,
+    trigger: op.kind === "remediate" ? "remediate" : "rebootstrap",
+    comment: `launchgate ${op.kind} ${op.operationId}`,
   });
   const running = nextVersion(
     op,
     {
       step: "running",
+      retrying: undefined,
       current: {
         instanceId,
         startedAt: now,
@@ -74,7 +110,7 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
     },
     now,
   );
-  deps.log.info("re-bootstrap sent", { operationId: op.operationId, instanceId, commandId });
+  deps.log.info(`${op.kind} sent`, { operationId: op.operationId, instanceId, commandId });
   await schedule(deps, running, OPERATION_PACE_SECONDS);
   await deps.operations.save(running);
 }
@@ -122,11 +158,12 @@ async function verifyHealth(deps: OpsDeps, op: OperationRecord): Promise<void> {
   const waited = Math.round((now - current.startedAt) / 1000);
   if (observations.every((o) => o.state === "healthy")) {
     const names = current.targets.map((t) => t.name).join(", ");
+    const done = op.kind === "remediate" ? "restarted" : "re-bootstrapped";
     const result = {
       instanceId: current.instanceId,
       outcome: "succeeded" as const,
       commandId: current.commandId,
-      reason: `re-bootstrapped; healthy in ${names}`,
+      reason: `${done}; healthy in ${names}`,
     };
     await deps.operations.unlock(current.instanceId, op.operationId);
     return moveOn(deps, finishInstance(op, result, now), current.instanceId);
@@ -136,12 +173,28 @@ async function verifyHealth(deps: OpsDeps, op: OperationRecord): Promise<void> {
   await schedule(deps, op, healthPace(current.targets));
 }
 
-/** The current instance failed: record why, release it, and stop the operation (status failed). */
+/**
+ * The current instance's step failed. A re-bootstrap records why and stops (the next instance is not
+ * touched while one is broken). A remediation climbs to the ladder's next rung for the same instance.
+ */
 async function fail(deps: OpsDeps, op: OperationRecord, instanceId: string, reason: string): Promise<void> {
+  const now = deps.now();
+  if (op.kind === "remediate") {
+    deps.log.warn("remediation restart did not restore health; next rung", {
+      operationId: op.operationId,
+      instanceId,
+      reason,
+    });
+    const retry = nextVersion(op, { step: "starting", current: undefined, retrying: instanceId }, now);
+    await deps.operations.unlock(instanceId, op.operationId);
+    await schedule(deps, retry, 0);
+    await deps.operations.save(retry);
+    return;
+  }
   const failed = finishInstance(
     op,
     { instanceId, outcome: "failed", commandId: op.current?.commandId, reason },
-    deps.now(),
+    now,
   );
   deps.log.error("re-bootstrap failed; operation stopped", {
     operationId: op.operationId,

@@ -10,7 +10,7 @@ import type { BootstrapPhase, RegisteredTarget } from "../gate/record.js";
 export type OperationStatus = "running" | "succeeded" | "failed";
 /** Where the current instance is: about to start, its command running, or its health being verified. */
 export type OperationStep = "starting" | "running" | "verifying";
-export type InstanceOutcome = "succeeded" | "failed" | "skipped";
+export type InstanceOutcome = "succeeded" | "failed" | "skipped" | "replaced";
 
 export interface InstanceResult {
   readonly instanceId: string;
@@ -31,7 +31,11 @@ export interface CurrentInstance {
 
 export interface OperationRecord {
   readonly operationId: string;
-  readonly kind: "rebootstrap";
+  readonly kind: "rebootstrap" | "remediate";
+  /** For remediation: the alarm whose episode this is; every action first checks it is still in ALARM. */
+  readonly alarmName?: string;
+  /** For remediation: the instance whose restart just failed, so the ladder's next rung follows at once. */
+  readonly retrying?: string;
   readonly groupName: string;
   readonly bootstrapPhase: Extract<BootstrapPhase, "start" | "all">;
   readonly instanceIds: readonly string[];

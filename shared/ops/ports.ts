@@ -1,4 +1,5 @@
 import type { OperationRecord } from "./operation.js";
+import type { RemediationHistory } from "./remediation/policy.js";
 
 export interface OperationStore {
   load(operationId: string): Promise<OperationRecord | undefined>;
@@ -10,4 +11,7 @@ export interface OperationStore {
    */
   lock(instanceId: string, operationId: string, now: number, until: number): Promise<boolean>;
   unlock(instanceId: string, operationId: string): Promise<void>;
+  /** What remediation did to an instance recently (restarts, last action), for the ladder and cooldown. */
+  loadHistory(instanceId: string): Promise<RemediationHistory>;
+  saveHistory(instanceId: string, history: RemediationHistory): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { autoScaling, dynamodb, elbv2, sqs, ssm } from "../aws/clients.js";
+import { autoScaling, cloudwatch, dynamodb, elbv2, sqs, ssm } from "../aws/clients.js";
 import { RUNTIME_CONFIG_ENV, readRuntimeConfig } from "../config/runtime-config.js";
 import type { GateDeps } from "../gate/deps.js";
 import { logger } from "../logger.js";
@@ -32,6 +32,7 @@ export function productionOpsDeps(): OpsDeps {
         elbv2,
         store: new DynamoGateStore(dynamodb, config.stateTableName),
         operations: new DynamoOperationStore(dynamodb, config.operationsTableName),
+        cloudwatch,
         rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),
         // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
         now: () => Date.now(),

@@ -105,5 +105,7 @@ function correlationKeys(event: GateEvent): Record<string, string> {
       return { instanceId: event.instanceId, commandId: event.commandId };
     case "recheck":
       return { instanceId: event.instanceId, lifecycleActionToken: event.token, recheck: event.step };
+    case "alarm":
+      return { alarmName: event.alarmName };
   }
 }

@@ -9,13 +9,15 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { StaleRecordError } from "../errors.js";
 import type { OperationRecord } from "../ops/operation.js";
 import type { OperationStore } from "../ops/ports.js";
+import type { RemediationHistory } from "../ops/remediation/policy.js";
 
 const RETENTION_DAYS = 30;
 
 /**
- * Operations and per-instance maintenance locks in one DynamoDB table, partition key `id`:
- * `operation#<id>` for an operation (optimistic `version` check), `lock#<instance-id>` for a lock
- * (conditional on being free, ours, or expired). TTL removes both eventually.
+ * Operations, per-instance maintenance locks and remediation history in one DynamoDB table, partition
+ * key `id`: `operation#<id>` (optimistic `version` check), `lock#<instance-id>` (conditional on being
+ * free, ours, or expired), `remediation#<instance-id>` (written under the instance's lock). TTL removes
+ * them eventually.
  */
 export class DynamoOperationStore implements OperationStore {
   constructor(
@@ -100,5 +102,31 @@ export class DynamoOperationStore implements OperationStore {
       // Someone else's lock (ours expired and was taken over): not ours to remove.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  async loadHistory(instanceId: string): Promise<RemediationHistory> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { id: { S: `remediation#${instanceId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return { restarts: [] };
+    const { restarts = [], lastActionAt } = unmarshall(Item);
+    return { restarts, lastActionAt };
+  }
+
+  async saveHistory(instanceId: string, history: RemediationHistory): Promise<void> {
+    const expiresAt = Math.floor((history.lastActionAt ?? 0) / 1000) + RETENTION_DAYS * 86400;
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: marshall(
+          { id: `remediation#${instanceId}`, ...history, expiresAt },
+          { removeUndefinedValues: true },
+        ),
+      }),
+    );
   }
 }

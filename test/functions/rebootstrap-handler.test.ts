@@ -15,7 +15,7 @@ let operations: InMemoryOperationStore;
 beforeEach(() => {
   h = gateHarness();
   operations = new InMemoryOperationStore();
-  deps = { ...h.deps, operations };
+  deps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
   h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).resolves({
     AutoScalingInstances: [
       {

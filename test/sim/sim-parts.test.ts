@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { commandInvocationPattern, launchLifecyclePattern } from "../../shared/events/patterns.js";
+import {
+  alarmPattern,
+  commandInvocationPattern,
+  launchLifecyclePattern,
+} from "../../shared/events/patterns.js";
 import { evaluateCondition } from "../../sim/aws/condition-expression.js";
 import { matchesPattern } from "../../sim/aws/event-pattern.js";
 import { fixture } from "../support/events.js";
@@ -27,6 +31,19 @@ describe("simulated EventBridge matching, on the stack's own patterns", () => {
         detail: { ...(event.detail as object), AutoScalingGroupName: "other" },
       }),
     ).toBe(false);
+  });
+
+  it("matches nested fields: an alarm going to ALARM, not to OK", () => {
+    const pattern = alarmPattern(["cnt-backend-unhealthy-hosts"]);
+    const event = {
+      source: "aws.cloudwatch",
+      "detail-type": "CloudWatch Alarm State Change",
+      detail: { alarmName: "cnt-backend-unhealthy-hosts", state: { value: "ALARM" } },
+    };
+    expect(matchesPattern(pattern, event)).toBe(true);
+    expect(matchesPattern(pattern, { ...event, detail: { ...event.detail, state: { value: "OK" } } })).toBe(
+      false,
+    );
   });
 
   it("refuses a pattern form it does not model", () => {

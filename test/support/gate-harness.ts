@@ -1,4 +1,5 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
@@ -30,6 +31,15 @@ export const RUNTIME_CONFIG: RuntimeConfig = {
       bootstrapTimeoutSeconds: 1200,
       targetGroups: ["cnt-backend-tg"],
       documentName: DOCUMENT,
+      remediation: {
+        alarms: ["cnt-backend-unhealthy-hosts"],
+        maxInstances: 2,
+        maxPercentOfGroup: 67,
+        restartAttempts: 2,
+        attemptWindowMinutes: 60,
+        cooldownMinutes: 15,
+        dryRun: false,
+      },
     },
   ],
   stateTableName: "state",
@@ -68,6 +78,7 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
   const autoScalingMock = mockClient(AutoScalingClient);
   const ssmMock = mockClient(SSMClient);
   const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
+  const cloudwatchMock = mockClient(CloudWatchClient);
   const store = new InMemoryGateStore();
   const rechecks = new RecordingScheduler();
   const logs: LogLine[] = [];
@@ -91,6 +102,8 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
     autoScalingMock,
     ssmMock,
     elbv2Mock,
+    cloudwatchMock,
+    cloudwatch: new CloudWatchClient({}),
     store,
     rechecks,
     logs,

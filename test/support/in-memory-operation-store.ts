@@ -1,11 +1,21 @@
 import { StaleRecordError } from "../../shared/errors.js";
 import type { OperationRecord } from "../../shared/ops/operation.js";
 import type { OperationStore } from "../../shared/ops/ports.js";
+import type { RemediationHistory } from "../../shared/ops/remediation/policy.js";
 
 /** OperationStore with DynamoOperationStore's conditions: version check, and free/ours/expired locks. */
 export class InMemoryOperationStore implements OperationStore {
   readonly operations = new Map<string, OperationRecord>();
   readonly locks = new Map<string, { operationId: string; until: number }>();
+  readonly histories = new Map<string, RemediationHistory>();
+
+  async loadHistory(instanceId: string): Promise<RemediationHistory> {
+    return structuredClone(this.histories.get(instanceId) ?? { restarts: [] });
+  }
+
+  async saveHistory(instanceId: string, history: RemediationHistory): Promise<void> {
+    this.histories.set(instanceId, structuredClone(history));
+  }
 
   async load(operationId: string): Promise<OperationRecord | undefined> {
     const op = this.operations.get(operationId);

@@ -77,7 +77,7 @@ async function step(): Promise<void> {
 beforeEach(() => {
   h = gateHarness();
   operations = new InMemoryOperationStore();
-  deps = { ...h.deps, operations };
+  deps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
   hookAcceptsCompletion(h);
   sendCommandReturns(h, "cmd-1");
   targetHealth(h, "healthy");

@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { RuntimeGroup } from "../../config/runtime-config.js";
+import { SkipEventError } from "../../errors.js";
+import type { AlarmEvent } from "../../events/parse-alarm.js";
+import type { OpsDeps } from "../advance-operation.js";
+import type { OperationRecord } from "../operation.js";
+import { preflight } from "../preflight.js";
+import { type Candidate, type Decision, limitBlastRadius, selectTargets } from "./policy.js";
+
+export interface RemediationPlan {
+  readonly group: string;
+  readonly dryRun: boolean;
+  readonly decisions: readonly Decision[];
+  readonly operationId?: string;
+}
+
+/**
+ * An alarm went to ALARM: for each group that names it, decide which instances to act on (every
+ * decision logged with its reason), and start one remediation operation over them — or, in dry-run
+ * mode, only log what it would do.
+ */
+export async function startRemediation(deps: OpsDeps, alarm: AlarmEvent): Promise<RemediationPlan[]> {
+  const groups = deps.config.groups.filter((group) => group.remediation.alarms.includes(alarm.alarmName));
+  if (groups.length === 0)
+    throw new SkipEventError("alarm is not configured for remediation", { alarmName: alarm.alarmName });
+  const plans: RemediationPlan[] = [];
+  for (const group of groups) {
+    const candidates = await candidatesOf(deps, group);
+    const selected = limitBlastRadius(selectTargets(alarm.instanceIds, candidates), candidates, group);
+    const decisions: Decision[] = [];
+    for (const decision of selected)
+      decisions.push(decision.verdict === "act" ? await stillFree(deps, decision, group) : decision);
+    for (const decision of decisions) {
+      deps.log.info(`remediation decision: ${decision.verdict}`, {
+        alarmName: alarm.alarmName,
+        groupName: group.name,
+        ...decision,
+      });
+    }
+    const act = decisions.filter((d) => d.verdict === "act").map((d) => d.instanceId);
+    const { dryRun } = group.remediation;
+    if (dryRun || act.length === 0) {
+      if (dryRun && act.length > 0)
+        deps.log.info("remediation dry run: no action taken", {
+          alarmName: alarm.alarmName,
+          wouldActOn: act,
+        });
+      plans.push({ group: group.name, dryRun, decisions });
+      continue;
+    }
+    const now = deps.now();
+    const operation: OperationRecord = {
+      operationId: randomUUID(),
+      kind: "remediate",
+      alarmName: alarm.alarmName,
+      groupName: group.name,
+      bootstrapPhase: "start",
+      instanceIds: act,
+      index: 0,
+      step: "starting",
+      status: "running",
+      results: [],
+      requestedAt: now,
+      updatedAt: now,
+      version: 1,
+    };
+    await deps.rechecks.schedule(
+      { step: "operation", instanceId: act[0] ?? "", token: operation.operationId },
+      0,
+    );
+    await deps.operations.save(operation);
+    plans.push({ group: group.name, dryRun, decisions, operationId: operation.operationId });
+  }
+  return plans;
+}
+
+/** Every instance of the group, healthy when every target group of the group reports it healthy. */
+async function candidatesOf(deps: OpsDeps, group: RuntimeGroup): Promise<Candidate[]> {
+  const { AutoScalingGroups } = await deps.autoScaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
+  );
+  const asg = AutoScalingGroups?.[0];
+  const healthyIn: Set<string>[] = [];
+  for (const arn of asg?.TargetGroupARNs ?? []) {
+    const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
+      new DescribeTargetHealthCommand({ TargetGroupArn: arn }),
+    );
+    healthyIn.push(
+      new Set(
+        TargetHealthDescriptions.filter((d) => d.TargetHealth?.State === "healthy").map(
+          (d) => d.Target?.Id ?? "",
+        ),
+      ),
+    );
+  }
+  return (asg?.Instances ?? []).map((instance) => ({
+    instanceId: instance.InstanceId ?? "",
+    lifecycle: String(instance.LifecycleState ?? ""),
+    healthy: healthyIn.length > 0 && healthyIn.every((set) => set.has(instance.InstanceId ?? "")),
+  }));
+}
+
+/** "Not already being handled": no launch gate in progress, no other operation holding it. */
+async function stillFree(deps: OpsDeps, decision: Decision, group: RuntimeGroup): Promise<Decision> {
+  const check = await preflight(deps, decision.instanceId, group.name);
+  if (!check.ok) return { ...decision, verdict: "skip", reason: check.refusal };
+  return decision;
+}

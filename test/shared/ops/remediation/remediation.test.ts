@@ -1,0 +1,200 @@
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  SetInstanceHealthCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { SkipEventError } from "../../../../shared/errors.js";
+import type { AlarmEvent } from "../../../../shared/events/parse-alarm.js";
+import { advanceOperation, type OpsDeps } from "../../../../shared/ops/advance-operation.js";
+import { startRemediation } from "../../../../shared/ops/remediation/start-remediation.js";
+import { groupTargetGroups, invocation, sendCommandReturns } from "../../../support/aws-stubs.js";
+import {
+  type GateHarness,
+  GROUP,
+  gateHarness,
+  RUNTIME_CONFIG,
+  TG_ARN,
+} from "../../../support/gate-harness.js";
+import { InMemoryOperationStore } from "../../../support/in-memory-operation-store.js";
+
+const SICK = "i-0aaaaaaaaaaaaaaa1";
+const WELL = "i-0bbbbbbbbbbbbbbb2";
+const ALARM: AlarmEvent = {
+  kind: "alarm",
+  alarmName: "cnt-backend-unhealthy-hosts",
+  reason: "Threshold Crossed",
+  instanceIds: [],
+  targetGroupNames: ["cnt-backend-tg"],
+};
+
+let h: GateHarness;
+let operations: InMemoryOperationStore;
+let deps: OpsDeps;
+
+function world(health: Record<string, "healthy" | "unhealthy">, alarm: "ALARM" | "OK" = "ALARM"): void {
+  h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: GROUP,
+        MinSize: 1,
+        MaxSize: 3,
+        DesiredCapacity: 2,
+        DefaultCooldown: 300,
+        AvailabilityZones: ["eu-west-2a"],
+        HealthCheckType: "ELB",
+        CreatedTime: new Date(0),
+        TargetGroupARNs: [TG_ARN],
+        Instances: Object.keys(health).map((id) => ({
+          InstanceId: id,
+          LifecycleState: "InService",
+          AvailabilityZone: "eu-west-2a",
+          HealthStatus: "Healthy",
+          ProtectedFromScaleIn: false,
+        })),
+      },
+    ],
+  });
+  h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async (input) => ({
+    AutoScalingInstances: (input.InstanceIds ?? []).map((id: string) => ({
+      InstanceId: id,
+      AutoScalingGroupName: GROUP,
+      AvailabilityZone: "eu-west-2a",
+      LifecycleState: "InService",
+      HealthStatus: "HEALTHY",
+      ProtectedFromScaleIn: false,
+    })),
+  }));
+  h.elbv2Mock.on(DescribeTargetHealthCommand).callsFake(async (input) => ({
+    TargetHealthDescriptions: Object.entries(health)
+      .filter(([id]) => !input.Targets || input.Targets.some((t: { Id: string }) => t.Id === id))
+      .map(([id, state]) => ({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: state } })),
+  }));
+  h.cloudwatchMock
+    .on(DescribeAlarmsCommand)
+    .resolves({ MetricAlarms: [{ AlarmName: ALARM.alarmName, StateValue: alarm }] });
+}
+
+const step = () => advanceOperation(deps, operations.only().operationId);
+
+beforeEach(() => {
+  h = gateHarness();
+  operations = new InMemoryOperationStore();
+  deps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
+  groupTargetGroups(h);
+  sendCommandReturns(h, "cmd-1");
+  h.autoScalingMock.on(SetInstanceHealthCommand).resolves({});
+  world({ [SICK]: "unhealthy", [WELL]: "healthy" });
+});
+
+describe("startRemediation", () => {
+  it("acts on the unhealthy instance only, logging every decision with its reason", async () => {
+    const [plan] = await startRemediation(deps, ALARM);
+    expect(plan?.decisions).toEqual([
+      { instanceId: SICK, verdict: "act", reason: "unhealthy in its target group" },
+    ]);
+    expect(operations.only()).toMatchObject({
+      kind: "remediate",
+      alarmName: ALARM.alarmName,
+      instanceIds: [SICK],
+    });
+    expect(h.logs.filter((l) => l.message.startsWith("remediation decision"))).toHaveLength(1);
+  });
+
+  it("skips an alarm no group names", async () => {
+    await expect(
+      startRemediation(deps, { ...ALARM, alarmName: "someone-elses-alarm" }),
+    ).rejects.toBeInstanceOf(SkipEventError);
+  });
+
+  it("dry run: decides and logs, acts on nothing", async () => {
+    const group = RUNTIME_CONFIG.groups[0] as (typeof RUNTIME_CONFIG.groups)[number];
+    deps = {
+      ...deps,
+      config: {
+        ...RUNTIME_CONFIG,
+        groups: [{ ...group, remediation: { ...group.remediation, dryRun: true } }],
+      },
+    };
+    const [plan] = await startRemediation(deps, ALARM);
+    expect(plan).toMatchObject({ dryRun: true, decisions: [{ instanceId: SICK, verdict: "act" }] });
+    expect(operations.operations.size).toBe(0);
+    expect(h.rechecks.scheduled).toEqual([]);
+    expect(h.logs.some((l) => l.message === "remediation dry run: no action taken")).toBe(true);
+  });
+});
+
+describe("the remediation ladder", () => {
+  beforeEach(async () => {
+    await startRemediation(deps, ALARM);
+  });
+
+  it("restarts the app (start phase) and succeeds once the instance is healthy again", async () => {
+    await step();
+    expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+      InstanceIds: [SICK],
+      Parameters: { phase: ["start"], trigger: ["remediate"] },
+    });
+    invocation(h, { status: "Success" });
+    await step();
+    world({ [SICK]: "healthy", [WELL]: "healthy" });
+    await step();
+    expect(operations.only()).toMatchObject({
+      status: "succeeded",
+      results: [{ instanceId: SICK, outcome: "succeeded", reason: "restarted; healthy in cnt-backend-tg" }],
+    });
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(SetInstanceHealthCommand);
+  });
+
+  it("restarts again when a restart does not help, then marks the instance Unhealthy for replacement", async () => {
+    invocation(h, { status: "Success" });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await step(); // restart sent
+      await step(); // command succeeded: verify
+      h.advanceSeconds(211);
+      await step(); // still unhealthy past the budget: next rung
+    }
+    await step();
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 2);
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(SetInstanceHealthCommand, {
+      InstanceId: SICK,
+      HealthStatus: "Unhealthy",
+      ShouldRespectGracePeriod: false,
+    });
+    expect(operations.only().results[0]).toMatchObject({
+      outcome: "replaced",
+      reason: "marked Unhealthy for replacement: 2 restart(s) in the last 60 min did not keep it healthy",
+    });
+  });
+
+  it("does nothing once the alarm has cleared", async () => {
+    world({ [SICK]: "unhealthy", [WELL]: "healthy" }, "OK");
+    await step();
+    expect(operations.only().results[0]).toMatchObject({
+      outcome: "skipped",
+      reason: "alarm cnt-backend-unhealthy-hosts is no longer in ALARM: nothing to do",
+    });
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it("a flapping alarm's new episode within the cooldown does not act again", async () => {
+    await step();
+    invocation(h, { status: "Success" });
+    await step();
+    world({ [SICK]: "healthy", [WELL]: "healthy" });
+    await step();
+    // It flaps: unhealthy again five minutes later, a new ALARM episode.
+    world({ [SICK]: "unhealthy", [WELL]: "healthy" });
+    h.advanceSeconds(300);
+    const [plan] = await startRemediation(deps, ALARM);
+    await advanceOperation(deps, plan?.operationId ?? "");
+    expect((await operations.load(plan?.operationId ?? ""))?.results[0]).toMatchObject({
+      outcome: "skipped",
+      reason: expect.stringMatching(/^cooldown: acted on it \d+ s ago \(cooldown 15 min\)$/),
+    });
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+});
