@@ -1,3 +1,4 @@
+import type { RemediationConfig } from "../shared/config/schema.js";
 import type { ApiFaults } from "./aws/route-clients.js";
 import type { DeliveryFaults } from "./models/delivery.js";
 import type { World } from "./world.js";
@@ -25,6 +26,11 @@ export interface GroupSpec {
   readonly loadBalancerZones?: readonly string[];
   /** How launch number `index` (0-based, in this group) behaves; defaults fill the rest. */
   readonly behaviour?: (index: number) => Partial<InstanceBehaviour>;
+  /**
+   * Remediation config for the group. Each alarm named is simulated as an UnHealthyHostCount alarm on
+   * the group's target group (ALARM after 2 breaching minutes).
+   */
+  readonly remediation?: Partial<RemediationConfig>;
 }
 
 export interface ScenarioAction {

@@ -1,5 +1,6 @@
 import type { Scenario } from "./scenario.js";
 import { CNT_GROUP } from "./scenario.js";
+import type { World } from "./world.js";
 
 /**
  * SIMULATION — the named scenarios: `npm start -- --scenario NAME` runs one, the end-to-end suite runs
@@ -180,6 +181,53 @@ export const OPERATION_SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+const UNHEALTHY_HOSTS_ALARM = "cnt-backend-unhealthy-hosts";
+const remediatedGroup = {
+  ...CNT_GROUP,
+  servingAtStart: 3,
+  scaleTo: 3,
+  remediation: { alarms: [UNHEALTHY_HOSTS_ALARM] },
+};
+
+/** At `atSeconds`, the app on the first serving instance stops answering. */
+const appFails = (atSeconds: number, failure: { restartFixes: boolean; recoversAfterSeconds?: number }) => ({
+  atSeconds,
+  describe: "the app on the first serving instance stops answering",
+  run: (world: World) => {
+    const instance = world.servingInstance(0);
+    if (instance) world.failApp(instance.id, failure);
+  },
+});
+
+export const REMEDIATION_SCENARIOS: readonly Scenario[] = [
+  {
+    name: "remediate-restart",
+    title: "the app dies on one of three instances; the UnHealthyHostCount alarm restarts it and it recovers",
+    groups: [remediatedGroup],
+    actions: [appFails(120, { restartFixes: true })],
+    limitSeconds: 1800,
+    trackCapacityFromSeconds: 0,
+  },
+  {
+    name: "remediate-replace",
+    title:
+      "the app dies for good on one of three instances: two restarts fail, it is replaced, the replacement passes the gate",
+    groups: [remediatedGroup],
+    actions: [appFails(120, { restartFixes: false })],
+    limitSeconds: 3600,
+  },
+  {
+    name: "remediate-flapping",
+    title:
+      "the app on one instance fails for 90 s every 10 minutes, six times: the alarm flaps, the cooldown bounds the actions",
+    groups: [remediatedGroup],
+    actions: Array.from({ length: 6 }, (_, k) =>
+      appFails(120 + k * 600, { restartFixes: false, recoversAfterSeconds: 90 }),
+    ),
+    limitSeconds: 4200,
+  },
+];
+
 export function scenarioNamed(name: string): Scenario {
   const scenario = ALL_SCENARIOS.find((candidate) => candidate.name === name);
   if (!scenario) {
@@ -188,4 +236,8 @@ export function scenarioNamed(name: string): Scenario {
   return scenario;
 }
 
-export const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, ...OPERATION_SCENARIOS];
+export const ALL_SCENARIOS: readonly Scenario[] = [
+  ...SCENARIOS,
+  ...OPERATION_SCENARIOS,
+  ...REMEDIATION_SCENARIOS,
+];

@@ -2,6 +2,7 @@ import { handler as commandResultHandler } from "../functions/command-result/han
 import { handler as launchHandler } from "../functions/launch/handler.js";
 import { handler as rebootstrapHandler } from "../functions/rebootstrap/handler.js";
 import { handler as reconcileHandler } from "../functions/reconcile/handler.js";
+import { handler as remediateHandler } from "../functions/remediate/handler.js";
 import { RECONCILE_INTERVAL_MINUTES } from "../infra/constructs/launch-gate.js";
 import { parseConfig } from "../shared/config/parse-config.js";
 import {
@@ -11,11 +12,12 @@ import {
   toRuntimeConfig,
 } from "../shared/config/runtime-config.js";
 import type { LaunchgateConfig } from "../shared/config/schema.js";
-import { commandInvocationPattern, launchLifecyclePattern } from "../shared/events/patterns.js";
+import { alarmPattern, commandInvocationPattern, launchLifecyclePattern } from "../shared/events/patterns.js";
 import { AwsRouter } from "./aws/route-clients.js";
 import { Random } from "./engine/random.js";
 import { VirtualClock } from "./engine/virtual-clock.js";
 import { AutoScalingModel, type SimGroup, type SimInstance } from "./models/auto-scaling.js";
+import { CloudWatchModel } from "./models/cloudwatch.js";
 import { EventBridgeModel, LambdaModel, SqsModel } from "./models/delivery.js";
 import { DynamoDbModel } from "./models/dynamodb.js";
 import { Elbv2Model } from "./models/elbv2.js";
@@ -54,10 +56,11 @@ export class World {
   readonly events: EventBridgeModel;
   readonly sqs: SqsModel;
   readonly router: AwsRouter;
+  readonly cloudwatch: CloudWatchModel;
   /** When each instance's app first started (its launch bootstrap succeeded). */
   private readonly appStartedAt = new Map<string, number>();
-  /** Windows in which a serving app was down, restarted by a re-bootstrap: [from, to). */
-  private readonly appDowntime = new Map<string, { from: number; to: number }[]>();
+  /** Windows in which an app was down: restarted, or failed (a failure may be ended by a restart). */
+  private readonly appDowntime = new Map<string, { from: number; to: number; restartFixes?: boolean }[]>();
   /** The fewest healthy targets seen per target group, when the scenario tracks capacity. */
   readonly minHealthy = new Map<string, number>();
   /** What operators' direct invocations returned (scenario actions), in order. */
@@ -66,7 +69,11 @@ export class World {
   constructor(readonly scenario: Scenario) {
     this.context = createContext(new VirtualClock(START), new Random(scenario.seed ?? 42));
     this.config = parseConfig({
-      groups: scenario.groups.map((group) => ({ name: group.name, targetGroups: [group.targetGroupName] })),
+      groups: scenario.groups.map((group) => ({
+        name: group.name,
+        targetGroups: [group.targetGroupName],
+        ...(group.remediation ? { remediation: group.remediation } : {}),
+      })),
     });
     this.runtime = toRuntimeConfig(this.config, {
       stateTableName: "launchgate-sim-state",
@@ -79,6 +86,7 @@ export class World {
       ["command-result", commandResultHandler as (event: unknown) => Promise<unknown>],
       ["reconcile", reconcileHandler as (event: unknown) => Promise<unknown>],
       ["rebootstrap", rebootstrapHandler as (event: unknown) => Promise<unknown>],
+      ["remediate", remediateHandler as (event: unknown) => Promise<unknown>],
     ]);
     this.lambda = new LambdaModel(this.context, functions, scenario.deliveryFaults ?? {});
     this.events = new EventBridgeModel(this.context, this.lambda, scenario.deliveryFaults ?? {});
@@ -117,6 +125,11 @@ export class World {
       (group, index) => this.behaviourFor(group, index),
     );
     this.router = new AwsRouter(this, scenario.apiFaults ?? {});
+    this.cloudwatch = new CloudWatchModel(
+      this.context,
+      (tgName) => this.unhealthyTargets(tgName),
+      (event) => this.events.put(event),
+    );
 
     // The stack's own patterns and queues route events to the functions.
     this.events.addRule(launchLifecyclePattern(this.config.groups), "launch");
@@ -124,6 +137,8 @@ export class World {
       commandInvocationPattern(this.runtime.groups.map((group) => group.documentName)),
       "command-result",
     );
+    const alarms = this.config.groups.flatMap((group) => group.remediation.alarms);
+    if (alarms.length > 0) this.events.addRule(alarmPattern(alarms), "remediate");
     this.sqs.addQueue(QUEUES.launch, "launch");
     this.sqs.addQueue(QUEUES.result, "command-result");
     this.sqs.addQueue(QUEUES.operations, "rebootstrap");
@@ -146,6 +161,8 @@ export class World {
         );
       }
       this.scheduleReconciler();
+      const limit = START + (this.scenario.limitSeconds ?? 3600) * 1000;
+      this.cloudwatch.start(() => this.context.clock.now() < limit);
       for (const action of this.scenario.actions ?? []) {
         this.context.clock.after(action.atSeconds * 1000, () => {
           this.context.note("fault", action.describe);
@@ -185,9 +202,43 @@ export class World {
       return;
     }
     const windows = this.appDowntime.get(instance.id) ?? [];
+    for (const window of windows) if (window.restartFixes && window.to > now) window.to = now;
     windows.push({ from: now, to: now + (this.scenario.restartSeconds ?? 5) * 1000 });
     this.appDowntime.set(instance.id, windows);
     this.context.note("ssm", `app restarted (down ${this.scenario.restartSeconds ?? 5} s)`, instance.id);
+  }
+
+  /**
+   * The app on an instance stops answering (a scenario action). A restart ends it when `restartFixes`;
+   * otherwise it lasts until `recoversAfterSeconds` (or for good).
+   */
+  failApp(instanceId: string, failure: { restartFixes: boolean; recoversAfterSeconds?: number }): void {
+    const now = this.context.clock.now();
+    const to =
+      failure.recoversAfterSeconds === undefined
+        ? Number.POSITIVE_INFINITY
+        : now + failure.recoversAfterSeconds * 1000;
+    const windows = this.appDowntime.get(instanceId) ?? [];
+    windows.push({ from: now, to, restartFixes: failure.restartFixes });
+    this.appDowntime.set(instanceId, windows);
+    this.context.note(
+      "fault",
+      `app stops answering${failure.restartFixes ? " (a restart fixes it)" : " (a restart does not fix it)"}`,
+      instanceId,
+    );
+  }
+
+  /** The k-th instance that was serving before the scenario started. */
+  servingInstance(k: number): SimInstance | undefined {
+    return [...this.asg.instances.values()].filter((i) => i.launchIndex < 0)[k];
+  }
+
+  private unhealthyTargets(targetGroupName: string): number {
+    const tg = [...this.elb.targetGroups.values()].find((candidate) => candidate.name === targetGroupName);
+    if (!tg) return 0;
+    return [...this.asg.instances.values()].filter(
+      (i) => i.state === "InService" && this.elb.healthOf(tg.arn, i.id).State === "unhealthy",
+    ).length;
   }
 
   private trackCapacity(): void {
@@ -238,6 +289,14 @@ export class World {
       ...check,
       loadBalancerArns: [lbArn],
     });
+    for (const alarm of spec.remediation?.alarms ?? []) {
+      this.cloudwatch.addAlarm({
+        name: alarm,
+        targetGroupName: spec.targetGroupName,
+        targetGroupDimension: tgArn.split(":").at(-1) ?? "",
+        datapoints: 2,
+      });
+    }
     const groupConfig = this.config.groups.find((group) => group.name === spec.name);
     const group: SimGroup = {
       name: spec.name,

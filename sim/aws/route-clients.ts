@@ -4,7 +4,9 @@ import {
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
+  SetInstanceHealthCommand,
 } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import {
   DeregisterTargetsCommand,
@@ -82,6 +84,18 @@ export class AwsRouter {
         this.call("RecordLifecycleActionHeartbeat", input, () => asg.recordLifecycleActionHeartbeat(input)),
       );
 
+    autoScaling
+      .on(SetInstanceHealthCommand)
+      .callsFake((input) => this.call("SetInstanceHealth", input, () => asg.setInstanceHealth(input)));
+
+    const cloudwatchStub = mockClient(CloudWatchClient);
+    cloudwatchStub.onAnyCommand().rejects(new Error("simulation: unmodeled CloudWatch API"));
+    cloudwatchStub
+      .on(DescribeAlarmsCommand)
+      .callsFake((input) =>
+        this.call("DescribeAlarms", input, () => this.world.cloudwatch.describeAlarms(input)),
+      );
+
     const ssmStub = mockClient(SSMClient);
     ssmStub.onAnyCommand().rejects(new Error("simulation: unmodeled SSM API"));
     ssmStub
@@ -136,7 +150,7 @@ export class AwsRouter {
       .on(SendMessageCommand)
       .callsFake((input) => this.call("SendMessage", input, () => sqs.sendMessage(input)));
 
-    for (const stub of [autoScaling, ssmStub, elbStub, dynamoStub, sqsStub])
+    for (const stub of [autoScaling, cloudwatchStub, ssmStub, elbStub, dynamoStub, sqsStub])
       this.restores.push(() => stub.restore());
   }
 

@@ -5,6 +5,7 @@ import type {
   DescribeAutoScalingInstancesCommandInput,
   DescribeAutoScalingInstancesCommandOutput,
   RecordLifecycleActionHeartbeatCommandInput,
+  SetInstanceHealthCommandInput,
 } from "@aws-sdk/client-auto-scaling";
 import { LAUNCHING_TRANSITION } from "../../shared/events/parse-lifecycle-action.js";
 import { LAUNCH_LIFECYCLE_DETAIL_TYPE } from "../../shared/events/patterns.js";
@@ -180,6 +181,18 @@ export class AutoScalingModel {
       instance.inServiceAt = this.world.clock.now();
       this.world.note("asg", "InService", instance.id);
     });
+    return {};
+  }
+
+  /** Unhealthy: Auto Scaling terminates the instance and launches a replacement (AWS-FACTS §8). */
+  setInstanceHealth(input: SetInstanceHealthCommandInput): Record<string, never> {
+    const instance = this.instances.get(input.InstanceId ?? "");
+    if (!instance || instance.state === "Terminated")
+      throw awsError("ValidationError", `instance ${input.InstanceId} not found`);
+    if (input.HealthStatus === "Unhealthy") {
+      this.world.note("asg", "marked Unhealthy: will be replaced", instance.id);
+      this.terminate(instance, "marked Unhealthy");
+    }
     return {};
   }
 

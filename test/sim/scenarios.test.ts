@@ -205,6 +205,47 @@ describe("simulated end-to-end scenarios", () => {
     expect(result.calls.EnterStandby).toBeUndefined();
   });
 
+  it("remediate-restart: the alarm restarts the dead app, it recovers, nothing is replaced", async () => {
+    const result = await run("remediate-restart");
+    expect(result.operations.map((op) => [op.kind, op.status, op.results.map((r) => r.outcome)])).toEqual([
+      ["remediate", "succeeded", ["succeeded"]],
+    ]);
+    expect(result.calls.SetInstanceHealth).toBeUndefined();
+    expect(result.instances).toHaveLength(0);
+    expect(result.minHealthy).toEqual({ "cnt-backend-tg": 2 });
+    expect(result.timeline.filter((e) => e.what.includes("ALARM → OK"))).toHaveLength(1);
+  });
+
+  it("remediate-replace: two failed restarts, then a replacement that goes InService through the gate", async () => {
+    const result = await run("remediate-replace");
+    const [episode] = result.operations;
+    expect(episode?.results).toEqual([
+      expect.objectContaining({
+        outcome: "replaced",
+        reason: "marked Unhealthy for replacement: 2 restart(s) in the last 60 min did not keep it healthy",
+      }),
+    ]);
+    expect(result.calls.SetInstanceHealth).toBe(1);
+    expect(
+      result.timeline.filter(
+        (e) => /^bootstrap command .* received$/.test(e.what) && e.instanceId === episode?.instanceIds[0],
+      ),
+    ).toHaveLength(2);
+    const [replacement] = result.instances;
+    expect(replacement && served(replacement)).toBe(true);
+  });
+
+  it("remediate-flapping: five alarm episodes, at most one action per cooldown, then escalation", async () => {
+    const result = await run("remediate-flapping");
+    const episodes = result.timeline.filter((e) => e.what.includes("OK → ALARM")).length;
+    const outcomes = result.operations.flatMap((op) => op.results.map((r) => r.outcome));
+    expect(episodes).toBeGreaterThanOrEqual(5);
+    expect(outcomes).toEqual(["succeeded", "skipped", "succeeded", "skipped", "replaced"]);
+    const actions = outcomes.filter((o) => o !== "skipped").length;
+    // 40 minutes of flapping, 15-minute cooldown: never more than one action per cooldown period, plus the first.
+    expect(actions).toBeLessThanOrEqual(Math.ceil(40 / 15) + 1);
+  });
+
   it("is deterministic: the same scenario and seed give the same run", async () => {
     const first = await run("handler-crash");
     const second = await run("handler-crash");

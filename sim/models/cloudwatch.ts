@@ -1,0 +1,99 @@
+import type { DescribeAlarmsCommandInput, DescribeAlarmsCommandOutput } from "@aws-sdk/client-cloudwatch";
+import { ALARM_STATE_CHANGE_DETAIL_TYPE } from "../../shared/events/patterns.js";
+import type { WorldContext } from "../world-context.js";
+
+/**
+ * SIMULATION — CloudWatch alarms on a target group's UnHealthyHostCount (Maximum, 60 s periods):
+ * ALARM after `datapoints` consecutive periods with at least one unhealthy target, OK after one period
+ * with none. Each transition is an EventBridge "CloudWatch Alarm State Change" (delivery guaranteed,
+ * AWS-FACTS §3). The period and datapoints are the model's choice, like an operator's alarm settings.
+ */
+
+export interface SimAlarm {
+  readonly name: string;
+  readonly targetGroupName: string;
+  readonly targetGroupDimension: string;
+  readonly datapoints: number;
+  state: "OK" | "ALARM";
+  breaching: number;
+  transitions: number;
+}
+
+const PERIOD_MS = 60_000;
+
+export class CloudWatchModel {
+  readonly alarms = new Map<string, SimAlarm>();
+
+  constructor(
+    private readonly world: WorldContext,
+    private readonly unhealthyCount: (targetGroupName: string) => number,
+    private readonly emit: (event: Record<string, unknown>) => void,
+  ) {}
+
+  addAlarm(alarm: Omit<SimAlarm, "state" | "breaching" | "transitions">): void {
+    this.alarms.set(alarm.name, { ...alarm, state: "OK", breaching: 0, transitions: 0 });
+  }
+
+  /** Evaluates every alarm each period while `active()` says the world still has something going on. */
+  start(active: () => boolean): void {
+    const tick = () => {
+      for (const alarm of this.alarms.values()) this.evaluate(alarm);
+      if (active()) this.world.clock.after(PERIOD_MS, tick);
+    };
+    if (this.alarms.size > 0) this.world.clock.after(PERIOD_MS, tick);
+  }
+
+  describeAlarms(input: DescribeAlarmsCommandInput): DescribeAlarmsCommandOutput {
+    const alarms = (input.AlarmNames ?? [])
+      .map((name) => this.alarms.get(name))
+      .filter((a) => a !== undefined);
+    return { $metadata: {}, MetricAlarms: alarms.map((a) => ({ AlarmName: a.name, StateValue: a.state })) };
+  }
+
+  private evaluate(alarm: SimAlarm): void {
+    const unhealthy = this.unhealthyCount(alarm.targetGroupName);
+    alarm.breaching = unhealthy > 0 ? alarm.breaching + 1 : 0;
+    const next = alarm.breaching >= alarm.datapoints ? "ALARM" : unhealthy === 0 ? "OK" : alarm.state;
+    if (next === alarm.state) return;
+    const previous = alarm.state;
+    alarm.state = next;
+    alarm.transitions += 1;
+    this.world.note("events", `alarm ${alarm.name}: ${previous} → ${next} (${unhealthy} unhealthy)`);
+    this.emit({
+      version: "0",
+      id: `${this.world.random.hex(8)}-alarm`,
+      "detail-type": ALARM_STATE_CHANGE_DETAIL_TYPE,
+      source: "aws.cloudwatch",
+      account: "123456789012",
+      time: new Date(this.world.clock.now()).toISOString(),
+      region: "eu-west-2",
+      resources: [`arn:aws:cloudwatch:eu-west-2:123456789012:alarm:${alarm.name}`],
+      detail: {
+        alarmName: alarm.name,
+        state: {
+          value: next,
+          reason: `${unhealthy} unhealthy target(s)`,
+          timestamp: new Date(this.world.clock.now()).toISOString(),
+        },
+        previousState: { value: previous },
+        configuration: {
+          metrics: [
+            {
+              id: "m1",
+              metricStat: {
+                metric: {
+                  namespace: "AWS/ApplicationELB",
+                  name: "UnHealthyHostCount",
+                  dimensions: { TargetGroup: alarm.targetGroupDimension },
+                },
+                period: 60,
+                stat: "Maximum",
+              },
+              returnData: true,
+            },
+          ],
+        },
+      },
+    });
+  }
+}
