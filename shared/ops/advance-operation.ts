@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { SkipEventError } from "../errors.js";
 import { getInvocation, sendBootstrapCommand } from "../gate/bootstrap-command.js";
@@ -10,7 +11,7 @@ import {
 } from "../gate/reasons.js";
 import { discoverTargetGroups, healthBudgetSeconds } from "../gate/target-groups.js";
 import { observeHealth } from "../gate/target-health.js";
-import { finishInstance, nextVersion, type OperationRecord } from "./operation.js";
+import { finishInstance, newOperation, nextVersion, type OperationRecord } from "./operation.js";
 import type { OperationStore } from "./ports.js";
 import { preflight } from "./preflight.js";
 import { alarmStillFiring, isLastHealthy, replaceInstance } from "./remediation/actions.js";
@@ -24,6 +25,20 @@ export interface OpsDeps extends GateDeps {
 /** How often an operation looks at its current instance's command and health. */
 export const OPERATION_PACE_SECONDS = 15;
 const COMMAND_REPORT_SLACK_SECONDS = 120;
+
+/**
+ * Starts an operation: its first step is scheduled before the record is saved, so a crash in between
+ * leaves a re-check that finds no operation (dropped), never an operation that nothing drives.
+ */
+export async function launchOperation(
+  deps: OpsDeps,
+  fields: Parameters<typeof newOperation>[0],
+): Promise<OperationRecord> {
+  const operation = newOperation(fields, randomUUID(), deps.now());
+  await schedule(deps, operation, 0);
+  await deps.operations.save(operation);
+  return operation;
+}
 
 /**
  * One step of an operation, run by each re-check: start the current instance (preflight, lock, send),

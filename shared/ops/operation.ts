@@ -81,3 +81,24 @@ export function finishInstance(
     now,
   );
 }
+
+/** A new operation over `instanceIds`, at its first step. */
+export function newOperation(
+  fields: Pick<OperationRecord, "kind" | "groupName" | "bootstrapPhase" | "instanceIds"> & {
+    readonly alarmName?: string;
+  },
+  operationId: string,
+  now: number,
+): OperationRecord {
+  return {
+    ...fields,
+    operationId,
+    index: 0,
+    step: "starting",
+    status: "running",
+    results: [],
+    requestedAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+}

@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { InvalidInputError } from "../errors.js";
 import { resumeLaunchGate } from "../gate/reconcile.js";
-import type { OpsDeps } from "./advance-operation.js";
+import { launchOperation, type OpsDeps } from "./advance-operation.js";
 import type { OperationRecord } from "./operation.js";
 import { preflight } from "./preflight.js";
 import type { RebootstrapRequest } from "./rebootstrap-request.js";
@@ -58,26 +57,12 @@ export async function startRebootstrap(
   if (request.dryRun || rebootstrap.length === 0)
     return { dryRun: request.dryRun, rebootstrap, resumedLaunches, notEligible };
 
-  const now = deps.now();
-  const operation: OperationRecord = {
-    operationId: randomUUID(),
+  const operation = await launchOperation(deps, {
     kind: "rebootstrap",
     groupName,
     bootstrapPhase: request.phase,
     instanceIds: rebootstrap,
-    index: 0,
-    step: "starting",
-    status: "running",
-    results: [],
-    requestedAt: now,
-    updatedAt: now,
-    version: 1,
-  };
-  await deps.rechecks.schedule(
-    { step: "operation", instanceId: rebootstrap[0] ?? "", token: operation.operationId },
-    0,
-  );
-  await deps.operations.save(operation);
+  });
   deps.log.info("re-bootstrap started", {
     operationId: operation.operationId,
     groupName,

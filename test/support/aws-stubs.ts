@@ -1,4 +1,5 @@
 import {
+  type AutoScalingGroup,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
@@ -160,4 +161,30 @@ export function loadBalancerZones(h: GateHarness, zones: string[]): void {
       },
     ],
   });
+}
+
+/** A real-shaped Auto Scaling group description with these instances (tests add what they need). */
+export function groupDescription(
+  instances: readonly { id: string; state: string; zone?: string }[],
+  extra: Partial<AutoScalingGroup> = {},
+): AutoScalingGroup {
+  return {
+    AutoScalingGroupName: GROUP,
+    MinSize: 1,
+    MaxSize: 3,
+    DesiredCapacity: instances.length,
+    DefaultCooldown: 300,
+    AvailabilityZones: ["eu-west-2a"],
+    HealthCheckType: "ELB",
+    CreatedTime: new Date(0),
+    TargetGroupARNs: [TG_ARN],
+    Instances: instances.map((i) => ({
+      InstanceId: i.id,
+      LifecycleState: i.state as never,
+      AvailabilityZone: i.zone ?? "eu-west-2a",
+      HealthStatus: "Healthy",
+      ProtectedFromScaleIn: false,
+    })),
+    ...extra,
+  };
 }

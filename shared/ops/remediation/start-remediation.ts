@@ -1,11 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { RuntimeGroup } from "../../config/runtime-config.js";
 import { SkipEventError } from "../../errors.js";
 import type { AlarmEvent } from "../../events/parse-alarm.js";
-import type { OpsDeps } from "../advance-operation.js";
-import type { OperationRecord } from "../operation.js";
+import { launchOperation, type OpsDeps } from "../advance-operation.js";
 import { preflight } from "../preflight.js";
 import { type Candidate, type Decision, limitBlastRadius, selectTargets } from "./policy.js";
 
@@ -50,27 +48,13 @@ export async function startRemediation(deps: OpsDeps, alarm: AlarmEvent): Promis
       plans.push({ group: group.name, dryRun, decisions });
       continue;
     }
-    const now = deps.now();
-    const operation: OperationRecord = {
-      operationId: randomUUID(),
+    const operation = await launchOperation(deps, {
       kind: "remediate",
       alarmName: alarm.alarmName,
       groupName: group.name,
       bootstrapPhase: "start",
       instanceIds: act,
-      index: 0,
-      step: "starting",
-      status: "running",
-      results: [],
-      requestedAt: now,
-      updatedAt: now,
-      version: 1,
-    };
-    await deps.rechecks.schedule(
-      { step: "operation", instanceId: act[0] ?? "", token: operation.operationId },
-      0,
-    );
-    await deps.operations.save(operation);
+    });
     plans.push({ group: group.name, dryRun, decisions, operationId: operation.operationId });
   }
   return plans;

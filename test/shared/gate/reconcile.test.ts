@@ -10,6 +10,7 @@ import { advance } from "../../../shared/gate/record.js";
 import { startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
+  groupDescription,
   hookAcceptsCompletion,
   lifecycleState,
   noActiveLifecycleAction,
@@ -27,27 +28,9 @@ import {
 let h: GateHarness;
 
 function groupInstances(instances: { id: string; state: string }[]): void {
-  h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-    AutoScalingGroups: [
-      {
-        AutoScalingGroupName: GROUP,
-        MinSize: 1,
-        MaxSize: 3,
-        DesiredCapacity: 2,
-        DefaultCooldown: 300,
-        AvailabilityZones: ["eu-west-2a"],
-        HealthCheckType: "ELB",
-        CreatedTime: new Date(0),
-        Instances: instances.map((i) => ({
-          InstanceId: i.id,
-          LifecycleState: i.state as never,
-          AvailabilityZone: "eu-west-2a",
-          HealthStatus: "Healthy",
-          ProtectedFromScaleIn: false,
-        })),
-      },
-    ],
-  });
+  h.autoScalingMock
+    .on(DescribeAutoScalingGroupsCommand)
+    .resolves({ AutoScalingGroups: [groupDescription(instances)] });
 }
 
 beforeEach(() => {

@@ -9,6 +9,7 @@ import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-oper
 import { parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request.js";
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
 import {
+  groupDescription,
   groupTargetGroups,
   hookAcceptsCompletion,
   invocation,
@@ -41,33 +42,12 @@ function instances(states: Record<string, { state: string; group?: string }>): v
       })),
   }));
   groupTargetGroups(h);
-  const groupInstances = Object.entries(states)
+  const members = Object.entries(states)
     .filter(([, s]) => (s.group ?? GROUP) === GROUP)
-    .map(([id, s]) => ({
-      InstanceId: id,
-      LifecycleState: s.state as never,
-      AvailabilityZone: "eu-west-2a",
-      HealthStatus: "Healthy",
-      ProtectedFromScaleIn: false,
-    }));
-  h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-    AutoScalingGroups: [
-      {
-        AutoScalingGroupName: GROUP,
-        MinSize: 1,
-        MaxSize: 3,
-        DesiredCapacity: 3,
-        DefaultCooldown: 300,
-        AvailabilityZones: ["eu-west-2a"],
-        HealthCheckType: "ELB",
-        CreatedTime: new Date(0),
-        TargetGroupARNs: [
-          "arn:aws:elasticloadbalancing:eu-west-2:123456789012:targetgroup/cnt-backend-tg/6d0ecf831eec9f09",
-        ],
-        Instances: groupInstances,
-      },
-    ],
-  });
+    .map(([id, s]) => ({ id, state: s.state }));
+  h.autoScalingMock
+    .on(DescribeAutoScalingGroupsCommand)
+    .resolves({ AutoScalingGroups: [groupDescription(members, { DesiredCapacity: 3 })] });
 }
 
 async function step(): Promise<void> {

@@ -11,14 +11,13 @@ import { SkipEventError } from "../../../../shared/errors.js";
 import type { AlarmEvent } from "../../../../shared/events/parse-alarm.js";
 import { advanceOperation, type OpsDeps } from "../../../../shared/ops/advance-operation.js";
 import { startRemediation } from "../../../../shared/ops/remediation/start-remediation.js";
-import { groupTargetGroups, invocation, sendCommandReturns } from "../../../support/aws-stubs.js";
 import {
-  type GateHarness,
-  GROUP,
-  gateHarness,
-  RUNTIME_CONFIG,
-  TG_ARN,
-} from "../../../support/gate-harness.js";
+  groupDescription,
+  groupTargetGroups,
+  invocation,
+  sendCommandReturns,
+} from "../../../support/aws-stubs.js";
+import { type GateHarness, GROUP, gateHarness, RUNTIME_CONFIG } from "../../../support/gate-harness.js";
 import { InMemoryOperationStore } from "../../../support/in-memory-operation-store.js";
 
 const SICK = "i-0aaaaaaaaaaaaaaa1";
@@ -36,28 +35,10 @@ let operations: InMemoryOperationStore;
 let deps: OpsDeps;
 
 function world(health: Record<string, "healthy" | "unhealthy">, alarm: "ALARM" | "OK" = "ALARM"): void {
-  h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-    AutoScalingGroups: [
-      {
-        AutoScalingGroupName: GROUP,
-        MinSize: 1,
-        MaxSize: 3,
-        DesiredCapacity: 2,
-        DefaultCooldown: 300,
-        AvailabilityZones: ["eu-west-2a"],
-        HealthCheckType: "ELB",
-        CreatedTime: new Date(0),
-        TargetGroupARNs: [TG_ARN],
-        Instances: Object.keys(health).map((id) => ({
-          InstanceId: id,
-          LifecycleState: "InService",
-          AvailabilityZone: "eu-west-2a",
-          HealthStatus: "Healthy",
-          ProtectedFromScaleIn: false,
-        })),
-      },
-    ],
-  });
+  const instances = Object.keys(health).map((id) => ({ id, state: "InService" }));
+  h.autoScalingMock
+    .on(DescribeAutoScalingGroupsCommand)
+    .resolves({ AutoScalingGroups: [groupDescription(instances)] });
   h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async (input) => ({
     AutoScalingInstances: (input.InstanceIds ?? []).map((id: string) => ({
       InstanceId: id,
