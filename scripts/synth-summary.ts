@@ -46,7 +46,7 @@ export function summarizeTemplate(
     0,
   );
   lines.push(
-    `  state table: ${ofType("AWS::DynamoDB::GlobalTable").length}, queues: ${ofType("AWS::SQS::Queue").length} (2 re-check, 1 failures)`,
+    `  tables: ${ofType("AWS::DynamoDB::GlobalTable").length} (gate state, operations), queues: ${ofType("AWS::SQS::Queue").length} (re-checks per function, and failures)`,
     `  IAM: ${ofType("AWS::IAM::Role").length} roles, ${statements} policy statements; cdk-nag AwsSolutions: passed`,
     `  ${resources.length} resources in all. Deploy with credentials: npx cdk deploy ${stackName}`,
   );
