@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -25,6 +26,7 @@ export interface CliContext {
 export interface CliClients {
   readonly autoScaling: AutoScalingClient;
   readonly cloudFormation: CloudFormationClient;
+  readonly cloudwatch: CloudWatchClient;
   readonly dynamodb: DynamoDBClient;
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
@@ -60,6 +62,7 @@ export function createClients(region: string): CliClients {
   return {
     autoScaling: new AutoScalingClient(options),
     cloudFormation: new CloudFormationClient(options),
+    cloudwatch: new CloudWatchClient(options),
     dynamodb: new DynamoDBClient(options),
     ec2: new EC2Client(options),
     elbv2: new ElasticLoadBalancingV2Client(options),

@@ -31,6 +31,8 @@ export interface DoctorFacts {
   readonly loadBalancers: Fact<readonly { arn: string; name: string; zones: readonly string[] }[]>;
   readonly rules: Fact<readonly { name: string; state: string }[]>;
   readonly agentsOnline: Fact<readonly string[]>;
+  /** The remediation alarms the config names, and whether CloudWatch has them. */
+  readonly alarms: Fact<readonly { name: string; exists: boolean }[]>;
   /** IAM policy simulation for the instance role: action → allowed. */
   readonly instanceRole: Fact<{
     readonly roleArn: string;
@@ -237,6 +239,26 @@ export const healthTimingCheck: Check = (facts) =>
     };
   });
 
+/** A misspelled alarm name silently turns remediation off: every configured alarm must exist. */
+export const remediationCheck: Check = (facts) =>
+  needs("remediation", facts.alarms, (alarms) => {
+    if (alarms.length === 0)
+      return { id: "remediation", status: "pass", message: "no alarms configured: remediation is off" };
+    const missing = alarms.filter((alarm) => !alarm.exists).map((alarm) => alarm.name);
+    if (missing.length > 0) {
+      return {
+        id: "remediation",
+        status: "fail",
+        message: `alarm ${missing.join(", ")} does not exist in ${facts.region}: create it, or fix groups[].remediation.alarms`,
+      };
+    }
+    return {
+      id: "remediation",
+      status: "pass",
+      message: `alarms ${alarms.map((a) => a.name).join(", ")} exist and will trigger remediation`,
+    };
+  });
+
 export const CHECKS: readonly Check[] = [
   hookCheck,
   rulesCheck,
@@ -246,4 +268,5 @@ export const CHECKS: readonly Check[] = [
   agentsCheck,
   instanceProfileCheck,
   secretsCheck,
+  remediationCheck,
 ];

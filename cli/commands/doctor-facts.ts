@@ -4,6 +4,7 @@ import {
   DescribeLifecycleHooksCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeStackResourcesCommand } from "@aws-sdk/client-cloudformation";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeLaunchTemplateVersionsCommand } from "@aws-sdk/client-ec2";
 import {
   DescribeLoadBalancersCommand,
@@ -97,6 +98,15 @@ export async function gatherFacts(ctx: CliContext, group: GroupConfig): Promise<
               (i) => i.InstanceId ?? "",
             );
           }),
+    alarms: await fact(async () => {
+      const names = group.remediation.alarms;
+      if (names.length === 0) return [];
+      const { MetricAlarms = [], CompositeAlarms = [] } = await ctx.clients.cloudwatch.send(
+        new DescribeAlarmsCommand({ AlarmNames: [...names] }),
+      );
+      const found = new Set([...MetricAlarms, ...CompositeAlarms].map((alarm) => alarm.AlarmName));
+      return names.map((name) => ({ name, exists: found.has(name) }));
+    }),
     instanceRole: "error" in asg ? asg : await fact(() => simulateInstanceRole(ctx, asg.value, group)),
   };
 }

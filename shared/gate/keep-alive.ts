@@ -1,7 +1,8 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { SkipEventError } from "../errors.js";
 import type { GateDeps } from "./deps.js";
-import { recordHeartbeat } from "./lifecycle-actions.js";
+import { recordGone } from "./finish.js";
+import { describeLifecycle, recordHeartbeat } from "./lifecycle-actions.js";
 import type { RecheckStep } from "./ports.js";
 import { advance, type GateRecord } from "./record.js";
 
@@ -23,6 +24,9 @@ export async function keepAlive(
   const now = deps.now();
   if (now - record.lastHeartbeatAt < recheckCeilingSeconds(heartbeatTimeoutSeconds) * 1000) return record;
   if ((await recordHeartbeat(deps, record)) === "not-active") {
+    // The wait ended without us (timed out, or completed by someone else): say so in the record,
+    // rather than leave it showing a live phase nobody drives any more.
+    await recordGone(deps, record, await describeLifecycle(deps, record.instanceId));
     throw new SkipEventError("hook no longer waiting; heartbeat refused", { phase: record.phase });
   }
   const updated = advance(record, { lastHeartbeatAt: now }, "", now);

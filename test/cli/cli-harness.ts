@@ -1,5 +1,6 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -19,6 +20,7 @@ export function cliHarness() {
   const mocks = {
     autoScaling: mockClient(AutoScalingClient),
     cloudFormation: mockClient(CloudFormationClient),
+    cloudwatch: mockClient(CloudWatchClient),
     dynamodb: mockClient(DynamoDBClient),
     ec2: mockClient(EC2Client),
     elbv2: mockClient(ElasticLoadBalancingV2Client),

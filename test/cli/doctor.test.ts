@@ -20,6 +20,7 @@ import {
   healthTimingCheck,
   hookCheck,
   instanceProfileCheck,
+  remediationCheck,
   rulesCheck,
   secretsCheck,
   targetGroupsCheck,
@@ -66,6 +67,7 @@ function healthyFacts(): DoctorFacts {
     loadBalancers: { value: [{ arn: "lb", name: "cnt-alb", zones: ["eu-west-2a", "eu-west-2b"] }] },
     rules: { value: [{ name: "launchgate-rule-1", state: "ENABLED" }] },
     agentsOnline: { value: ["i-0aaaaaaaaaaaaaaa1"] },
+    alarms: { value: [] },
     instanceRole: {
       value: {
         roleArn: ROLE,
@@ -182,6 +184,17 @@ describe("doctor checks fail with what to change", () => {
     );
     expect(secretsCheck({ ...healthyFacts(), instanceRole: denied }).message).toBe(
       `instance role ${ROLE} may not read /cnt-backend/env: allow ssm:GetParametersByPath on parameter/cnt-backend/env/* (and kms:Decrypt on its key)`,
+    );
+  });
+
+  it("remediation: a configured alarm that does not exist", () => {
+    expect(
+      remediationCheck({
+        ...healthyFacts(),
+        alarms: { value: [{ name: "cnt-unhealty-hosts", exists: false }] },
+      }).message,
+    ).toBe(
+      "alarm cnt-unhealty-hosts does not exist in eu-west-2: create it, or fix groups[].remediation.alarms",
     );
   });
 
@@ -306,6 +319,6 @@ describe("launchgate doctor against AWS (mocked)", () => {
       "  ✓ instance-profile instance role arn:aws:iam::123456789012:role/cnt-backend-instance carries the SSM core permissions",
     );
     expect(lines.filter((line) => line.startsWith("  ✗"))).toHaveLength(2);
-    expect(lines.at(-1)).toBe("8 checks: 2 failed, 0 warnings");
+    expect(lines.at(-1)).toBe("9 checks: 2 failed, 0 warnings");
   });
 });

@@ -11,6 +11,7 @@ import {
   agentPing,
   hookAcceptsCompletion,
   lifecycleState,
+  noActiveLifecycleAction,
   sendCommandReturns,
 } from "../../support/aws-stubs.js";
 import { openGate } from "../../support/drive.js";
@@ -230,6 +231,19 @@ describe("onAgentRecheck", () => {
       LifecycleHookName: HOOK,
       LifecycleActionToken: TOKEN,
     });
+  });
+
+  it("records that the wait ended when the hook refuses a heartbeat (timed out or completed elsewhere)", async () => {
+    // The hook timed out between two re-checks: the instance is being terminated, the guard ran before.
+    h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).callsFake(async () => {
+      lifecycleState(h, "Terminating");
+      throw noActiveLifecycleAction();
+    });
+    h.advanceSeconds(210);
+    await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow(
+      "hook no longer waiting; heartbeat refused",
+    );
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "gone", reason: "instance is now Terminating" });
   });
 
   it("abandons with an actionable reason when the agent never comes Online", async () => {
