@@ -8,7 +8,7 @@ import { beginHealthGate } from "./health-gate.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { bootstrapExecutionTimedOut, bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
 import { advance } from "./record.js";
-import { COMMAND_PACE_SECONDS } from "./start-gate.js";
+import { bootstrapDeadline, COMMAND_PACE_SECONDS } from "./start-gate.js";
 
 /**
  * The bootstrap's outcome reaches us two ways: the SSM status-change event (fast, best-effort) and our
@@ -41,7 +41,8 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
   const { record, group } = wait;
   if (invocation?.terminal && record.phase === "bootstrapping")
     return settle(deps, wait, commandId, invocation);
-  if (deps.now() >= (record.phaseDeadline ?? record.deadline)) {
+  // Still `sending-command`: the command is not visible yet, and the bootstrap's clock has not started.
+  if (record.phase === "bootstrapping" && deps.now() >= (record.phaseDeadline ?? record.deadline)) {
     const reason = bootstrapTimedOut(
       commandId,
       group.bootstrapTimeoutSeconds,
@@ -69,7 +70,7 @@ async function adoptCommand(
   if (record.phase === "sending-command" && invocation?.comment === commandComment(record.token)) {
     const adopted = advance(
       record,
-      { phase: "bootstrapping", commandId },
+      { phase: "bootstrapping", commandId, phaseDeadline: bootstrapDeadline(wait.group, deps.now()) },
       `adopted command ${commandId}`,
       deps.now(),
     );

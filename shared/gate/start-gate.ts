@@ -22,6 +22,11 @@ export const AGENT_PACE_SECONDS = 15;
 export const COMMAND_PACE_SECONDS = 60;
 /** Beyond the document's own execution timeout, time for SSM to report the outcome. */
 const COMMAND_REPORT_SLACK_SECONDS = 120;
+
+/** When a bootstrap sent (or adopted) at `now` is overdue: its execution timeout plus reporting slack. */
+export function bootstrapDeadline(group: RuntimeGroup, now: number): number {
+  return now + (group.bootstrapTimeoutSeconds + COMMAND_REPORT_SLACK_SECONDS) * 1000;
+}
 /**
  * A `sending-command` claim older than this was left by an invocation that died (the functions time
  * out after 30 s): it may be taken over. A younger one belongs to a live sender.
@@ -168,7 +173,7 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
     {
       phase: "bootstrapping",
       commandId,
-      phaseDeadline: now + (group.bootstrapTimeoutSeconds + COMMAND_REPORT_SLACK_SECONDS) * 1000,
+      phaseDeadline: bootstrapDeadline(group, now),
     },
     `bootstrap command ${commandId} sent (phase ${record.mode.bootstrapPhase})`,
     now,

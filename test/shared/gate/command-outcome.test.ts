@@ -230,6 +230,18 @@ describe("a command sent just before a crash", () => {
     expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-lost" });
   });
 
+  it("gives an adopted command the bootstrap's own deadline, not the agent wait's", async () => {
+    const crashed = await crashAfterSend();
+    // The agent came up late: its 600 s deadline has passed by the time the re-check adopts the command.
+    crashed.advanceSeconds(700);
+    invocation(crashed, { status: "InProgress" });
+    await onCommandRecheck(crashed.deps, { kind: "recheck", ...crashed.rechecks.last().message });
+    const record = crashed.store.get(INSTANCE_ID);
+    expect(record).toMatchObject({ phase: "bootstrapping", commandId: "cmd-lost" });
+    expect(record.phaseDeadline).toBe(crashed.now() + (1200 + 120) * 1000);
+    expect(crashed.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
   it("is not adopted when the comment names another wait", async () => {
     const crashed = await crashAfterSend();
     invocation(crashed, { status: "Success", comment: "launchgate launch another-token" });
