@@ -1,6 +1,6 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import type { RuntimeGroup } from "../config/runtime-config.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, SkipEventError } from "../errors.js";
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, resumeCompletion } from "./finish.js";
 import { keepAlive, recheckCeilingSeconds, scheduleRecheck } from "./keep-alive.js";
@@ -46,6 +46,7 @@ export type ReconcileAction =
   | "kicked"
   | "heartbeat"
   | "in-progress"
+  | "stopped"
   | "error";
 
 export interface ReconcileEntry {
@@ -72,13 +73,10 @@ export async function reconcile(deps: GateDeps): Promise<ReconcileEntry[]> {
           ...(await reconcileWait(deps, group, instance.InstanceId, state)),
         };
       } catch (error) {
-        // One instance's trouble must not stop the others; the next run tries again.
-        entry = {
-          group: group.name,
-          instanceId: instance.InstanceId,
-          action: "error",
-          detail: errorMessage(error),
-        };
+        // A skip is a normal stop (the wait ended meanwhile). Anything else is one instance's trouble,
+        // which must not stop the others; the next run tries again.
+        const action = error instanceof SkipEventError ? "stopped" : "error";
+        entry = { group: group.name, instanceId: instance.InstanceId, action, detail: errorMessage(error) };
       }
       deps.log[entry.action === "error" ? "error" : "info"]("reconciled waiting instance", { ...entry });
       entries.push(entry);

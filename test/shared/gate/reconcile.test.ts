@@ -158,6 +158,15 @@ describe("reconcile: a wait with a record", () => {
     });
   });
 
+  it("reports a wait that ended meanwhile as stopped, not as an error", async () => {
+    h.advanceSeconds(210);
+    h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveLifecycleAction());
+    expect((await reconcile(h.deps))[0]).toMatchObject({
+      action: "stopped",
+      detail: "hook no longer waiting; heartbeat refused",
+    });
+  });
+
   it("reports one instance's failure and carries on with the others", async () => {
     groupInstances([
       { id: INSTANCE_ID, state: "Pending:Wait" },
