@@ -7,23 +7,20 @@ import { DynamoGateStore } from "../store/dynamo-gate-store.js";
 import { DynamoOperationStore } from "../store/dynamo-operation-store.js";
 import { SqsRecheckScheduler } from "../store/sqs-recheck-scheduler.js";
 
-let cached: { readonly raw: string | undefined; readonly deps: OpsDeps } | undefined;
+let gate: { readonly raw: string | undefined; readonly deps: GateDeps } | undefined;
+let ops: { readonly gate: GateDeps; readonly deps: OpsDeps } | undefined;
 
 /**
- * The production wiring, built on first use (not at import, so a broken LAUNCHGATE_RUNTIME surfaces as
- * an error with its message on the first event, not as an init crash) and rebuilt only if the runtime
- * config changes — never in Lambda; in the simulation, between scenarios.
+ * The launch gate's production wiring, built on first use (not at import, so a broken
+ * LAUNCHGATE_RUNTIME surfaces as an error with its message on the first event, not as an init crash)
+ * and rebuilt only if the runtime config changes — never in Lambda; in the simulation, between
+ * scenarios.
  */
 export function productionDeps(): GateDeps {
-  return productionOpsDeps();
-}
-
-/** The gate's wiring plus the operations store (maintenance operations: re-bootstrap, remediation). */
-export function productionOpsDeps(): OpsDeps {
   const raw = process.env[RUNTIME_CONFIG_ENV];
-  if (cached === undefined || cached.raw !== raw) {
+  if (gate === undefined || gate.raw !== raw) {
     const config = readRuntimeConfig();
-    cached = {
+    gate = {
       raw,
       deps: {
         config,
@@ -31,8 +28,6 @@ export function productionOpsDeps(): OpsDeps {
         ssm,
         elbv2,
         store: new DynamoGateStore(dynamodb, config.stateTableName),
-        operations: new DynamoOperationStore(dynamodb, config.operationsTableName),
-        cloudwatch,
         rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),
         // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
         now: () => Date.now(),
@@ -44,5 +39,24 @@ export function productionOpsDeps(): OpsDeps {
       },
     };
   }
-  return cached.deps;
+  return gate.deps;
+}
+
+/**
+ * The gate's wiring plus what maintenance operations (re-bootstrap, remediation) need. Kept apart so
+ * the launch-gate functions do not bundle the CloudWatch client and the operations store.
+ */
+export function productionOpsDeps(): OpsDeps {
+  const base = productionDeps();
+  if (ops === undefined || ops.gate !== base) {
+    ops = {
+      gate: base,
+      deps: {
+        ...base,
+        operations: new DynamoOperationStore(dynamodb, base.config.operationsTableName),
+        cloudwatch,
+      },
+    };
+  }
+  return ops.deps;
 }
