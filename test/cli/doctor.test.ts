@@ -27,7 +27,7 @@ import {
   zonesCheck,
 } from "../../cli/commands/doctor-checks.js";
 import { parseConfig } from "../../shared/config/parse-config.js";
-import { CNT_TARGET_GROUP, LB_ARN_FOR_TESTS } from "../support/aws-stubs.js";
+import { CNT_TARGET_GROUP, groupDescription, LB_ARN_FOR_TESTS } from "../support/aws-stubs.js";
 import { cliHarness } from "./cli-harness.js";
 
 const group = parseConfig({}).groups[0] as DoctorFacts["group"];
@@ -216,27 +216,11 @@ describe("launchgate doctor against AWS (mocked)", () => {
     const { ctx, mocks } = cliHarness();
     mocks.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
       AutoScalingGroups: [
-        {
-          AutoScalingGroupName: "cnt-backend-asg",
-          MinSize: 1,
-          MaxSize: 3,
-          DesiredCapacity: 1,
-          DefaultCooldown: 300,
+        groupDescription([{ id: "i-0aaaaaaaaaaaaaaa1", state: "InService" }], {
           AvailabilityZones: ["eu-west-2a", "eu-west-2c"],
-          HealthCheckType: "ELB",
-          CreatedTime: new Date(0),
           TargetGroupARNs: [CNT_TARGET_GROUP.TargetGroupArn ?? ""],
           LaunchTemplate: { LaunchTemplateName: "cnt-backend-launch-template", Version: "$Latest" },
-          Instances: [
-            {
-              InstanceId: "i-0aaaaaaaaaaaaaaa1",
-              AvailabilityZone: "eu-west-2a",
-              LifecycleState: "InService",
-              HealthStatus: "Healthy",
-              ProtectedFromScaleIn: false,
-            },
-          ],
-        },
+        }),
       ],
     });
     mocks.autoScaling.on(DescribeLifecycleHooksCommand).resolves({

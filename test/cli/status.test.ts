@@ -8,7 +8,7 @@ import { ListCommandInvocationsCommand } from "@aws-sdk/client-ssm";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { describe, expect, it } from "vitest";
 import { gatherStatus, renderStatus } from "../../cli/commands/status.js";
-import { CNT_TARGET_GROUP } from "../support/aws-stubs.js";
+import { CNT_TARGET_GROUP, groupDescription } from "../support/aws-stubs.js";
 import { cliHarness, NOW } from "./cli-harness.js";
 
 const SERVING = "i-0aaaaaaaaaaaaaaa1";
@@ -19,33 +19,17 @@ describe("launchgate status", () => {
     const { ctx, mocks } = cliHarness();
     mocks.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
       AutoScalingGroups: [
-        {
-          AutoScalingGroupName: "cnt-backend-asg",
-          MinSize: 1,
-          MaxSize: 3,
-          DesiredCapacity: 2,
-          DefaultCooldown: 300,
-          AvailabilityZones: ["eu-west-2a", "eu-west-2c"],
-          HealthCheckType: "ELB",
-          CreatedTime: new Date(0),
-          TargetGroupARNs: [CNT_TARGET_GROUP.TargetGroupArn ?? ""],
-          Instances: [
-            {
-              InstanceId: STUCK,
-              AvailabilityZone: "eu-west-2c",
-              LifecycleState: "Pending:Wait",
-              HealthStatus: "Healthy",
-              ProtectedFromScaleIn: false,
-            },
-            {
-              InstanceId: SERVING,
-              AvailabilityZone: "eu-west-2a",
-              LifecycleState: "InService",
-              HealthStatus: "Healthy",
-              ProtectedFromScaleIn: false,
-            },
+        groupDescription(
+          [
+            { id: STUCK, state: "Pending:Wait", zone: "eu-west-2c" },
+            { id: SERVING, state: "InService" },
           ],
-        },
+          {
+            DesiredCapacity: 2,
+            AvailabilityZones: ["eu-west-2a", "eu-west-2c"],
+            TargetGroupARNs: [CNT_TARGET_GROUP.TargetGroupArn ?? ""],
+          },
+        ),
       ],
     });
     mocks.elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [CNT_TARGET_GROUP] });
