@@ -37,6 +37,7 @@ export function acknowledgeNagFindings(gate: LaunchGate, config: LaunchgateConfi
     gate.resultFunction,
     gate.reconcileFunction,
     gate.rebootstrapFunction,
+    gate.operationsFunction,
   ];
   for (const fn of [...functions, ...(gate.remediateFunction ? [gate.remediateFunction] : [])]) {
     Validations.of(fn).acknowledge(...common, {
@@ -44,7 +45,7 @@ export function acknowledgeNagFindings(gate: LaunchGate, config: LaunchgateConfi
       reason: "The runtime is pinned to nodejs22.x on purpose: the bundles are built and tested for Node 22.",
     });
   }
-  for (const fn of [gate.launchFunction, gate.rebootstrapFunction]) {
+  for (const fn of [gate.launchFunction, gate.operationsFunction]) {
     Validations.of(fn).acknowledge(
       iam5(
         arn("ec2", "instance/*"),

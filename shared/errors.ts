@@ -4,6 +4,8 @@
  *   Acknowledge it, log once, never retry.
  * - `InvalidInputError`: the input is malformed or refused (bad manual invoke). Never retried; the caller
  *   is told exactly what is wrong.
+ * - `NotYetError`: the event is ours but AWS's own view has not caught up with it yet. Like anything else
+ *   below, it is rethrown so the event is redelivered; its class only names the cause.
  * - anything else: transient (throttling, 5xx, a race) — rethrow so EventBridge/SQS retries it.
  */
 
@@ -21,6 +23,22 @@ export class InvalidInputError extends Error {
   override readonly name = "InvalidInputError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * The event arrived before the API it must be checked against reflects it (Auto Scaling's API is
+ * eventually consistent with its own events). Deliberately neither a SkipEventError nor an
+ * InvalidInputError: the handler rethrows it, and EventBridge / Lambda async retries redeliver the
+ * event once AWS has caught up, instead of dropping a wait nobody else would start.
+ */
+export class NotYetError extends Error {
+  override readonly name = "NotYetError";
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
   }
 }
 

@@ -1,3 +1,4 @@
+import "./offline-environment.js";
 import { parseArgs } from "node:util";
 
 /**
@@ -12,16 +13,6 @@ const USAGE = `usage: npm start -- [--scenario NAME] [--instances N] [--seed N] 
   --seed N          seed for the simulated randomness (default 42)
   --json            print the results as JSON instead of the report
   --full            print the whole timeline and every instance`;
-
-// The simulation prints its own report: the Lambda JSON logs stay quiet unless asked for.
-process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
-// Simulated clients never reach AWS; give the SDK a region and fake credentials so nothing looks further.
-process.env.AWS_REGION ??= "eu-west-2";
-process.env.AWS_ACCESS_KEY_ID ??= "AKIASIMULATION000000";
-process.env.AWS_SECRET_ACCESS_KEY ??= "simulation-not-a-secret";
-process.env.AWS_EC2_METADATA_DISABLED = "true";
-// The deployed functions run Node 22 (the SDK's coming minimum); the lock file pins the SDK here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);

@@ -1,12 +1,27 @@
+import type { OperationRecord } from "../shared/ops/operation.js";
 import type { InstanceResult } from "./results.js";
 import type { World } from "./world.js";
 
 /**
- * SIMULATION — the invariants every scenario must keep, checked after the run (the models also flag
- * two as they happen: CONTINUE while not healthy, and a hook timing out without the gate deciding).
+ * SIMULATION — the invariants every scenario must keep, checked after the run. The models flag others
+ * as they happen: CONTINUE while not healthy in every target group, a hook timing out without the gate
+ * deciding, ABANDON of an instance every target group reported healthy, a remediation command on the
+ * last healthy target.
  */
-export function checkInvariants(world: World, instances: readonly InstanceResult[]): string[] {
+export function checkInvariants(
+  world: World,
+  instances: readonly InstanceResult[],
+  operations: readonly OperationRecord[],
+): string[] {
   const violations: string[] = [];
+  for (const denied of world.router.denied)
+    violations.push(`IAM denied a call the handler needed: ${denied}`);
+  for (const op of operations) {
+    if (op.status === "running")
+      violations.push(
+        `operation ${op.operationId} (${op.kind}) never reached a final state (step ${op.step})`,
+      );
+  }
   for (const instance of instances) {
     if (instance.finalState === "Pending:Wait") {
       violations.push(`${instance.id} is still waiting at the hook when the scenario ended`);

@@ -37,9 +37,18 @@ export interface ScenarioResult {
   readonly calls: Readonly<Record<string, number>>;
   readonly invocations: Readonly<Record<string, number>>;
   readonly functionErrors: Readonly<Record<string, number>>;
+  /** Invocations Lambda stopped at their timeout, and throttled for reserved concurrency, per function. */
+  readonly functionTimeouts: Readonly<Record<string, number>>;
+  readonly functionThrottles: Readonly<Record<string, number>>;
   readonly throttledAttempts: number;
   readonly eventsToFailureDestination: number;
+  /** Events no target received and no dead-letter queue took. */
+  readonly eventsLost: number;
   readonly rechecksToFailureQueue: number;
+  /** Messages left in each queue when the run ended. */
+  readonly queueBacklog: Readonly<Record<string, number>>;
+  /** Every call IAM refused (function: action on resource). */
+  readonly accessDenied: readonly string[];
   readonly violations: readonly string[];
   readonly timeline: readonly TimelineEntry[];
   /** Maintenance operations (re-bootstrap), as their records ended. */
@@ -56,7 +65,7 @@ export interface ScenarioResult {
 
 export function collectResults(world: World): ScenarioResult {
   const records = new Map<string, GateRecord>();
-  for (const item of world.dynamodb.items(world.runtime.stateTableName)) {
+  for (const item of world.dynamodb.items(world.tableFromOutput("GateStateTable"))) {
     const record = unmarshall(item) as GateRecord;
     records.set(record.instanceId, record);
   }
@@ -99,17 +108,30 @@ export function collectResults(world: World): ScenarioResult {
     instances,
     calls: Object.fromEntries(world.router.calls),
     invocations: Object.fromEntries(world.lambda.invocations),
-    functionErrors: Object.fromEntries(world.lambda.errors),
+    functionErrors: Object.fromEntries(
+      [...new Set([...world.lambda.errors.keys(), ...world.lambda.timeouts.keys()])].map((fn) => [
+        fn,
+        (world.lambda.errors.get(fn) ?? 0) + (world.lambda.timeouts.get(fn) ?? 0),
+      ]),
+    ),
+    functionTimeouts: Object.fromEntries(world.lambda.timeouts),
+    functionThrottles: Object.fromEntries(world.lambda.throttles),
     throttledAttempts: world.router.throttled,
-    eventsToFailureDestination: world.events.failed.length,
-    rechecksToFailureQueue: world.sqs.failed.length,
+    eventsToFailureDestination: world.events.deadLettered.length + world.lambda.failedAsync.length,
+    eventsLost: world.events.lost.length,
+    rechecksToFailureQueue: world.sqs.bodies("Failures").length - world.lambda.failedAsync.length,
+    queueBacklog: world.sqs.backlog(),
+    accessDenied: world.router.denied,
     timeline,
     operations: world.dynamodb
-      .items(world.runtime.operationsTableName)
+      .items(world.tableFromOutput("OperationsTable"))
       .map((item) => unmarshall(item))
       .filter((item) => String(item.id).startsWith("operation#")) as OperationRecord[],
     operatorResults: world.operatorResults,
     minHealthy: Object.fromEntries(world.minHealthy),
   };
-  return { ...result, violations: [...world.context.violations, ...checkInvariants(world, instances)] };
+  return {
+    ...result,
+    violations: [...world.context.violations, ...checkInvariants(world, instances, result.operations)],
+  };
 }

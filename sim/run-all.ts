@@ -1,11 +1,9 @@
+import "./offline-environment.js";
+
 /**
  * `npm run sim:all`: every SIMULATION scenario, one line each — outcome counts, invariant violations,
  * retried invocations, and the wall-clock time the scenario took to simulate. Exits 1 on any violation.
  */
-process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
-process.env.AWS_REGION ??= "eu-west-2";
-process.env.AWS_EC2_METADATA_DISABLED = "true";
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const { ALL_SCENARIOS: SCENARIOS } = await import("./scenarios.js");
 const { runScenario } = await import("./run-scenario.js");

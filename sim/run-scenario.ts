@@ -6,7 +6,7 @@ import { World } from "./world.js";
 export async function runScenario(
   scenario: Scenario,
 ): Promise<{ result: ScenarioResult; startedAt: number }> {
-  const world = new World(scenario);
+  const world = await World.create(scenario);
   await world.run();
   return { result: collectResults(world), startedAt: world.startedAt };
 }

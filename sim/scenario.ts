@@ -1,14 +1,33 @@
 import type { RemediationConfig } from "../shared/config/schema.js";
 import type { ApiFaults } from "./aws/route-clients.js";
-import type { DeliveryFaults } from "./models/delivery.js";
+import type { Random } from "./engine/random.js";
+import type { EventFaults } from "./models/eventbridge.js";
+import type { LambdaFaults } from "./models/lambda.js";
 import type { World } from "./world.js";
 import type { InstanceBehaviour } from "./world-context.js";
 
 /** SIMULATION — what a scenario scripts: the groups, how each launch behaves, faults, and timed actions. */
 
+export interface HealthCheckSpec {
+  readonly intervalSeconds: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+export interface TargetGroupSpec {
+  readonly name: string;
+  /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (AWS-FACTS §5) */
+  readonly healthCheck?: HealthCheckSpec;
+}
+
+/** Faults in how events and invocations reach the functions. */
+export type DeliveryFaults = EventFaults & LambdaFaults;
+
 export interface GroupSpec {
   readonly name: string;
   readonly targetGroupName: string;
+  /** Several target groups attached to the group (overrides targetGroupName and healthCheck). */
+  readonly targetGroups?: readonly TargetGroupSpec[];
   /** Instances already InService (and healthy) when the scenario starts. */
   readonly servingAtStart: number;
   /** Desired capacity set at `scaleAtSeconds`. */
@@ -17,15 +36,14 @@ export interface GroupSpec {
   /** @default enough for the scale-out plus 3 replacements */
   readonly maxLaunches?: number;
   /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (AWS-FACTS §5) */
-  readonly healthCheck?: {
-    readonly intervalSeconds: number;
-    readonly healthyThreshold: number;
-    readonly unhealthyThreshold: number;
-  };
+  readonly healthCheck?: HealthCheckSpec;
   /** @default all three zones of eu-west-2 */
   readonly loadBalancerZones?: readonly string[];
-  /** How launch number `index` (0-based, in this group) behaves; defaults fill the rest. */
-  readonly behaviour?: (index: number) => Partial<InstanceBehaviour>;
+  /**
+   * How launch number `index` (0-based, in this group) behaves; timings drawn from distributions fill
+   * the rest. `random` is the world's seeded randomness, for chaos that varies per seed.
+   */
+  readonly behaviour?: (index: number, random: Random) => Partial<InstanceBehaviour>;
   /**
    * Remediation config for the group. Each alarm named is simulated as an UnHealthyHostCount alarm on
    * the group's target group (ALARM after 2 breaching minutes).

@@ -55,10 +55,3 @@ export interface InstanceBehaviour {
   /** Once the bootstrap succeeded, the app answers health checks after this long; null: never. */
   readonly appHealthyAfterSeconds: number | null;
 }
-
-export const HEALTHY_INSTANCE: InstanceBehaviour = {
-  zone: "eu-west-2a",
-  agentOnlineAfterSeconds: 40,
-  bootstrap: { outcome: "Success", seconds: 180 },
-  appHealthyAfterSeconds: 5,
-};

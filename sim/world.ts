@@ -1,53 +1,41 @@
-import { handler as commandResultHandler } from "../functions/command-result/handler.js";
-import { handler as launchHandler } from "../functions/launch/handler.js";
-import { handler as rebootstrapHandler } from "../functions/rebootstrap/handler.js";
-import { handler as reconcileHandler } from "../functions/reconcile/handler.js";
-import { handler as remediateHandler } from "../functions/remediate/handler.js";
-import { RECONCILE_INTERVAL_MINUTES } from "../infra/constructs/launch-gate.js";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ROOT } from "../infra/constructs/function-code.js";
 import { parseConfig } from "../shared/config/parse-config.js";
-import {
-  documentNameFor,
-  RUNTIME_CONFIG_ENV,
-  type RuntimeConfig,
-  toRuntimeConfig,
-} from "../shared/config/runtime-config.js";
 import type { LaunchgateConfig } from "../shared/config/schema.js";
-import { alarmPattern, commandInvocationPattern, launchLifecyclePattern } from "../shared/events/patterns.js";
+import type { ResourceDirectory } from "./aws/authorization.js";
+import { installFunctionEnvironments } from "./aws/invocation.js";
 import { AwsRouter } from "./aws/route-clients.js";
+import { type Deployment, deploy } from "./deploy/deployment.js";
+import { SIM_ACCOUNT, SIM_REGION } from "./deploy/intrinsics.js";
+import { synthesizeForSimulation } from "./deploy/synthesize.js";
 import { Random } from "./engine/random.js";
 import { VirtualClock } from "./engine/virtual-clock.js";
 import { AutoScalingModel, type SimGroup, type SimInstance } from "./models/auto-scaling.js";
 import { CloudWatchModel } from "./models/cloudwatch.js";
-import { EventBridgeModel, LambdaModel, SqsModel } from "./models/delivery.js";
 import { DynamoDbModel } from "./models/dynamodb.js";
 import { Elbv2Model } from "./models/elbv2.js";
+import { EventBridgeModel } from "./models/eventbridge.js";
+import { type LambdaHandler, LambdaModel, type LoadedFunction } from "./models/lambda.js";
+import { SqsModel } from "./models/sqs.js";
 import { SsmModel } from "./models/ssm.js";
-import type { GroupSpec, Scenario } from "./scenario.js";
-import {
-  createContext,
-  HEALTHY_INSTANCE,
-  type InstanceBehaviour,
-  type WorldContext,
-} from "./world-context.js";
+import type { GroupSpec, Scenario, TargetGroupSpec } from "./scenario.js";
+import { createContext, type InstanceBehaviour, type WorldContext } from "./world-context.js";
 
 /**
- * SIMULATION — the whole simulated AWS world for one scenario, driving the real, unmodified Lambda
- * handlers (functions/*\/handler.ts with their production wiring) through modelled services.
+ * SIMULATION — the whole simulated AWS world for one scenario. The scenario's config is synthesized
+ * exactly as `npm run synth` does and "deployed" (sim/deploy): the functions, their environments,
+ * roles, timeouts and concurrency, the rules and their targets, the queues and the event-source
+ * mappings, the tables, the hooks and the documents all come from that template. The real, unmodified
+ * handlers (functions/<name>/handler.ts) run inside it; nothing here restates the stack's wiring.
  */
 
 /** 2026-11-28T08:00:00Z: a fixed start, so runs are reproducible. */
 const START = Date.UTC(2026, 10, 28, 8, 0, 0);
-const QUEUES = {
-  launch: "https://sqs.eu-west-2.amazonaws.com/123456789012/launch-rechecks",
-  result: "https://sqs.eu-west-2.amazonaws.com/123456789012/result-rechecks",
-  operations: "https://sqs.eu-west-2.amazonaws.com/123456789012/operation-rechecks",
-};
 
 export class World {
   readonly startedAt = START;
   readonly context: WorldContext;
-  readonly config: LaunchgateConfig;
-  readonly runtime: RuntimeConfig;
   readonly asg: AutoScalingModel;
   readonly ssm: SsmModel;
   readonly elb: Elbv2Model;
@@ -57,51 +45,79 @@ export class World {
   readonly sqs: SqsModel;
   readonly router: AwsRouter;
   readonly cloudwatch: CloudWatchModel;
+  readonly directory: ResourceDirectory;
   /** When each instance's app first started (its launch bootstrap succeeded). */
   private readonly appStartedAt = new Map<string, number>();
   /** Windows in which an app was down: restarted, or failed (a failure may be ended by a restart). */
   private readonly appDowntime = new Map<string, { from: number; to: number; restartFixes?: boolean }[]>();
+  /** Instances the gate deregistered while every target group reported them healthy. */
+  private readonly healthyWhenDeregistered = new Set<string>();
   /** The fewest healthy targets seen per target group, when the scenario tracks capacity. */
   readonly minHealthy = new Map<string, number>();
   /** What operators' direct invocations returned (scenario actions), in order. */
   readonly operatorResults: { at: number; request: unknown; response: unknown }[] = [];
 
-  constructor(readonly scenario: Scenario) {
-    this.context = createContext(new VirtualClock(START), new Random(scenario.seed ?? 42));
-    this.config = parseConfig({
-      groups: scenario.groups.map((group) => ({
-        name: group.name,
-        targetGroups: [group.targetGroupName],
-        ...(group.remediation ? { remediation: group.remediation } : {}),
-      })),
-    });
-    this.runtime = toRuntimeConfig(this.config, {
-      stateTableName: "launchgate-sim-state",
-      operationsTableName: "launchgate-sim-operations",
-      recheckQueueUrls: QUEUES,
-    });
+  /** Synthesizes and deploys the scenario's config, loads the deployed functions' code, builds the world. */
+  static async create(scenario: Scenario): Promise<World> {
+    const config = configFor(scenario);
+    const random = new Random(scenario.seed ?? 42);
+    const deployment = deploy(synthesizeForSimulation(config), random);
+    const functions = new Map<string, LoadedFunction>();
+    for (const fn of deployment.functions) {
+      const module = (await import(pathToFileURL(join(ROOT, fn.sourceModule)).href)) as Record<
+        string,
+        unknown
+      >;
+      const handler = module[fn.exportName];
+      if (typeof handler !== "function")
+        throw new Error(`simulation: ${fn.sourceModule} exports no function ${fn.exportName}`);
+      const folder = fn.sourceModule.split("/").at(-2) ?? fn.name;
+      functions.set(fn.name, { deployed: fn, handler: handler as LambdaHandler, folder });
+    }
+    return new World(scenario, config, deployment, functions, random);
+  }
 
-    const functions = new Map([
-      ["launch", launchHandler as (event: unknown) => Promise<unknown>],
-      ["command-result", commandResultHandler as (event: unknown) => Promise<unknown>],
-      ["reconcile", reconcileHandler as (event: unknown) => Promise<unknown>],
-      ["rebootstrap", rebootstrapHandler as (event: unknown) => Promise<unknown>],
-      ["remediate", remediateHandler as (event: unknown) => Promise<unknown>],
-    ]);
-    this.lambda = new LambdaModel(this.context, functions, scenario.deliveryFaults ?? {});
-    this.events = new EventBridgeModel(this.context, this.lambda, scenario.deliveryFaults ?? {});
-    this.sqs = new SqsModel(this.context, this.lambda);
-    this.elb = new Elbv2Model(this.context, (instance, at) => this.appHealthyAt(instance, at));
-    const documents = new Map(
-      this.config.groups.map((g) => [documentNameFor(this.config, g.name), g.bootstrapTimeoutSeconds]),
+  private constructor(
+    readonly scenario: Scenario,
+    readonly config: LaunchgateConfig,
+    readonly deployment: Deployment,
+    functions: ReadonlyMap<string, LoadedFunction>,
+    random: Random,
+  ) {
+    this.context = createContext(new VirtualClock(START), random);
+    const faults = scenario.deliveryFaults ?? {};
+    this.lambda = new LambdaModel(this.context, functions, faults, (arn, body) =>
+      this.sqs.sendAsLambda(arn, body),
+    );
+    this.sqs = new SqsModel(this.context, deployment.queues, deployment.mappings, this.lambda);
+    this.events = new EventBridgeModel(
+      this.context,
+      deployment.rules,
+      deployment.permissions,
+      this.lambda,
+      this.sqs,
+      faults,
+    );
+    this.elb = new Elbv2Model(
+      this.context,
+      (instance, at) => this.appHealthyAt(instance, at),
+      (instance) => {
+        if (
+          instance.group.targetGroupArns.every(
+            (arn) => this.elb.healthOf(arn, instance.id).State === "healthy",
+          )
+        )
+          this.healthyWhenDeregistered.add(instance.id);
+      },
     );
     this.ssm = new SsmModel(
       this.context,
       {
         emit: (event) => this.events.put(event),
         appStarted: (instance) => this.appStarted(instance),
+        commandSent: (instance, comment) => this.checkRemediationTarget(instance, comment),
       },
-      documents,
+      new Map(deployment.documents.map((d) => [d.name, d])),
     );
     this.asg = new AutoScalingModel(
       this.context,
@@ -121,38 +137,43 @@ export class World {
           instance.group.targetGroupArns.every(
             (arn) => this.elb.healthOf(arn, instance.id).State === "healthy",
           ),
+        abandoned: (instance) => {
+          if (this.healthyWhenDeregistered.has(instance.id))
+            this.context.violation(`${instance.id} was abandoned although healthy in every target group`);
+        },
       },
       (group, index) => this.behaviourFor(group, index),
     );
+    this.directory = {
+      groupArn: (name) =>
+        this.asg.groups.get(name)?.arn ??
+        `arn:aws:autoscaling:${SIM_REGION}:${SIM_ACCOUNT}:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${name}`,
+      groupOfInstance: (id) => this.asg.instances.get(id)?.group.name,
+      queueArn: (url) =>
+        this.sqs.arnOfUrl(url) ?? `arn:aws:sqs:${SIM_REGION}:${SIM_ACCOUNT}:${url.split("/").at(-1)}`,
+    };
     this.router = new AwsRouter(this, scenario.apiFaults ?? {});
     this.cloudwatch = new CloudWatchModel(
       this.context,
       (tgName) => this.unhealthyTargets(tgName),
       (event) => this.events.put(event),
     );
-
-    // The stack's own patterns and queues route events to the functions.
-    this.events.addRule(launchLifecyclePattern(this.config.groups), "launch");
-    this.events.addRule(
-      commandInvocationPattern(this.runtime.groups.map((group) => group.documentName)),
-      "command-result",
-    );
-    const alarms = this.config.groups.flatMap((group) => group.remediation.alarms);
-    if (alarms.length > 0) this.events.addRule(alarmPattern(alarms), "remediate");
-    this.sqs.addQueue(QUEUES.launch, "launch");
-    this.sqs.addQueue(QUEUES.result, "command-result");
-    this.sqs.addQueue(QUEUES.operations, "rebootstrap");
-    this.dynamodb.addTable(this.runtime.stateTableName, "instanceId");
-    this.dynamodb.addTable(this.runtime.operationsTableName, "id");
+    for (const table of deployment.tables) this.dynamodb.addTable(table.name, table.partitionKey);
     for (const spec of scenario.groups) this.addGroup(spec);
+  }
+
+  /** A table the stack outputs name (GateStateTable, OperationsTable). */
+  tableFromOutput(output: string): string {
+    const name = this.deployment.outputs[output];
+    if (!name) throw new Error(`simulation: the stack has no output ${output}`);
+    return name;
   }
 
   /** Runs the scenario to completion (or its time limit) with the real handlers. */
   async run(): Promise<void> {
     const realNow = Date.now;
-    const previousRuntime = process.env[RUNTIME_CONFIG_ENV];
-    process.env[RUNTIME_CONFIG_ENV] = JSON.stringify(this.runtime);
     Date.now = () => this.context.clock.now();
+    const restoreEnvironment = installFunctionEnvironments(SIM_REGION);
     this.router.install();
     try {
       for (const spec of this.scenario.groups) {
@@ -160,8 +181,15 @@ export class World {
           this.asg.setDesiredCapacity(spec.name, spec.scaleTo),
         );
       }
-      this.scheduleReconciler();
       const limit = START + (this.scenario.limitSeconds ?? 3600) * 1000;
+      // The stack's schedules (the reconciler) run until the world is quiet: nothing waiting at a hook
+      // and nothing else pending — or the run would never end.
+      this.events.startSchedules(
+        () =>
+          this.context.clock.now() < limit &&
+          ([...this.asg.instances.values()].some((i) => i.state.endsWith("Pending:Wait")) ||
+            this.context.clock.pending() > 0),
+      );
       this.cloudwatch.start(() => this.context.clock.now() < limit);
       for (const action of this.scenario.actions ?? []) {
         this.context.clock.after(action.atSeconds * 1000, () => {
@@ -169,25 +197,22 @@ export class World {
           return action.run(this);
         });
       }
-      await this.context.clock.run(START + (this.scenario.limitSeconds ?? 3600) * 1000, () =>
-        this.trackCapacity(),
-      );
+      await this.context.clock.run(limit, () => this.trackCapacity());
     } finally {
       this.router.restore();
+      restoreEnvironment();
       Date.now = realNow;
-      if (previousRuntime === undefined) delete process.env[RUNTIME_CONFIG_ENV];
-      else process.env[RUNTIME_CONFIG_ENV] = previousRuntime;
     }
   }
 
-  /** An operator's direct invocation (`aws lambda invoke`), as a scenario action makes it. */
-  async invokeAsOperator(functionName: string, request: unknown): Promise<void> {
-    const outcome = await this.lambda.invoke(functionName, request);
+  /** An operator's direct invocation (`aws lambda invoke`) of the function deployed from functions/<folder>. */
+  async invokeAsOperator(folder: string, request: unknown): Promise<void> {
+    const outcome = await this.lambda.invoke(this.lambda.nameOf(folder), request);
     const response = outcome.ok
       ? outcome.result
       : { errorType: outcome.error.name, errorMessage: outcome.error.message };
     this.operatorResults.push({ at: this.context.clock.now(), request, response });
-    this.context.note("lambda", `operator invoked ${functionName}: ${JSON.stringify(request)}`);
+    this.context.note("lambda", `operator invoked ${folder}: ${JSON.stringify(request)}`);
   }
 
   /**
@@ -233,6 +258,24 @@ export class World {
     return [...this.asg.instances.values()].filter((i) => i.launchIndex < 0)[k];
   }
 
+  /** Invariant: remediation never runs a command on the last healthy target of a target group. */
+  private checkRemediationTarget(instance: SimInstance, comment: string): void {
+    if (!comment.startsWith("launchgate remediate")) return;
+    for (const arn of instance.group.targetGroupArns) {
+      const healthy = this.healthyServing(arn);
+      if (healthy.length === 1 && healthy[0] === instance.id)
+        this.context.violation(
+          `remediation sent a command to ${instance.id}, the last healthy target of ${arn}`,
+        );
+    }
+  }
+
+  private healthyServing(tgArn: string): string[] {
+    return [...this.asg.instances.values()]
+      .filter((i) => i.state === "InService" && this.elb.healthOf(tgArn, i.id).State === "healthy")
+      .map((i) => i.id);
+  }
+
   private unhealthyTargets(targetGroupName: string): number {
     const tg = [...this.elb.targetGroups.values()].find((candidate) => candidate.name === targetGroupName);
     if (!tg) return 0;
@@ -245,9 +288,7 @@ export class World {
     const from = this.scenario.trackCapacityFromSeconds;
     if (from === undefined || this.context.clock.now() < START + from * 1000) return;
     for (const tg of this.elb.targetGroups.values()) {
-      const healthy = [...this.asg.instances.values()].filter(
-        (i) => i.state === "InService" && this.elb.healthOf(tg.arn, i.id).State === "healthy",
-      ).length;
+      const healthy = this.healthyServing(tg.arn).length;
       this.minHealthy.set(
         tg.name,
         Math.min(this.minHealthy.get(tg.name) ?? Number.POSITIVE_INFINITY, healthy),
@@ -255,74 +296,77 @@ export class World {
     }
   }
 
-  /**
-   * The stack's schedule rule, every RECONCILE_INTERVAL_MINUTES. It stops once the world is quiet
-   * (nothing pending, nothing waiting at a hook), or the run would never end.
-   */
-  private scheduleReconciler(): void {
-    const interval = RECONCILE_INTERVAL_MINUTES * 60_000;
-    const tick = async () => {
-      await this.lambda.invoke("reconcile", {
-        source: "aws.events",
-        "detail-type": "Scheduled Event",
-        detail: {},
-      });
-      const waiting = [...this.asg.instances.values()].some((i) => i.state.endsWith("Pending:Wait"));
-      if (waiting || this.context.clock.pending() > 0) this.context.clock.after(interval, tick);
-    };
-    this.context.clock.after(interval, tick);
-  }
-
   private addGroup(spec: GroupSpec): void {
-    const tgArn = `arn:aws:elasticloadbalancing:eu-west-2:123456789012:targetgroup/${spec.targetGroupName}/${this.context.random.hex(16)}`;
-    const lbArn = `arn:aws:elasticloadbalancing:eu-west-2:123456789012:loadbalancer/app/${spec.name}-alb/${this.context.random.hex(16)}`;
-    const check = spec.healthCheck ?? { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 };
+    const random = this.context.random;
+    const lbArn = `arn:aws:elasticloadbalancing:${SIM_REGION}:${SIM_ACCOUNT}:loadbalancer/app/${spec.name}-alb/${random.hex(16)}`;
     this.elb.addLoadBalancer({
       arn: lbArn,
       name: `${spec.name}-alb`,
       zones: spec.loadBalancerZones ?? ["eu-west-2a", "eu-west-2b", "eu-west-2c"],
     });
-    this.elb.addTargetGroup({
-      arn: tgArn,
-      name: spec.targetGroupName,
-      port: 8000,
-      ...check,
-      loadBalancerArns: [lbArn],
-    });
+    const tgArns: string[] = [];
+    for (const tgSpec of targetGroupsOf(spec)) {
+      const arn = `arn:aws:elasticloadbalancing:${SIM_REGION}:${SIM_ACCOUNT}:targetgroup/${tgSpec.name}/${random.hex(16)}`;
+      const check = tgSpec.healthCheck ?? { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 };
+      this.elb.addTargetGroup({
+        arn,
+        name: tgSpec.name,
+        port: 8000,
+        ...check,
+        loadBalancerArns: [lbArn],
+        phaseMs: Math.floor(random.uniform(0, check.intervalSeconds * 1000)),
+      });
+      tgArns.push(arn);
+    }
+    const [firstTg] = tgArns;
     for (const alarm of spec.remediation?.alarms ?? []) {
       this.cloudwatch.addAlarm({
         name: alarm,
-        targetGroupName: spec.targetGroupName,
-        targetGroupDimension: tgArn.split(":").at(-1) ?? "",
+        targetGroupName: targetGroupsOf(spec)[0]?.name ?? "",
+        targetGroupDimension: firstTg?.split(":").at(-1) ?? "",
         datapoints: 2,
       });
     }
-    const groupConfig = this.config.groups.find((group) => group.name === spec.name);
+    const hook = this.deployment.hooks.find(
+      (h) => h.groupName === spec.name && h.transition === "autoscaling:EC2_INSTANCE_LAUNCHING",
+    );
     const group: SimGroup = {
       name: spec.name,
-      hookName: groupConfig?.hookName ?? "launchgate-launch",
-      heartbeatTimeoutSeconds: groupConfig?.heartbeatTimeoutSeconds ?? 600,
-      targetGroupArns: [tgArn],
+      arn: `arn:aws:autoscaling:${SIM_REGION}:${SIM_ACCOUNT}:autoScalingGroup:${random.hex(8)}-${random.hex(4)}-${random.hex(4)}-${random.hex(4)}-${random.hex(12)}:autoScalingGroupName/${spec.name}`,
+      hook: hook && {
+        name: hook.hookName,
+        heartbeatTimeoutSeconds: hook.heartbeatTimeoutSeconds,
+        defaultResult: hook.defaultResult,
+      },
+      targetGroupArns: tgArns,
       desired: spec.servingAtStart,
       maxLaunches: spec.maxLaunches ?? spec.scaleTo - spec.servingAtStart + 3,
       launches: 0,
     };
     this.asg.addGroup(group);
     for (let n = 0; n < spec.servingAtStart; n++) {
-      const instance = this.asg.addServingInstance(group, HEALTHY_INSTANCE);
+      const instance = this.asg.addServingInstance(group, this.behaviourFor(group, -1 - n));
       this.ssm.instanceServing(instance);
       this.appStartedAt.set(instance.id, START - 3_600_000);
-      this.elb.seedRegistered(tgArn, instance);
+      for (const arn of tgArns) this.elb.seedRegistered(arn, instance);
     }
   }
 
+  /**
+   * How launch `index` of a group behaves: timings nobody chose — drawn from distributions with the
+   * world's seeded randomness — then whatever the scenario scripts for that launch.
+   */
   private behaviourFor(group: SimGroup, index: number): InstanceBehaviour {
     const spec = this.scenario.groups.find((candidate) => candidate.name === group.name);
     const zones = ["eu-west-2a", "eu-west-2b", "eu-west-2c"];
+    const random = this.context.random;
     return {
-      ...HEALTHY_INSTANCE,
-      zone: zones[index % zones.length] ?? "eu-west-2a",
-      ...spec?.behaviour?.(index),
+      zone: zones[((index % zones.length) + zones.length) % zones.length] ?? "eu-west-2a",
+      // New agents register within seconds to a few minutes (AWS-FACTS §4).
+      agentOnlineAfterSeconds: Math.round(random.logNormal(35, 0.5, 8, 400)),
+      bootstrap: { outcome: "Success", seconds: Math.round(random.logNormal(170, 0.3, 60, 900)) },
+      appHealthyAfterSeconds: Math.round(random.uniform(2, 25)),
+      ...(index >= 0 ? spec?.behaviour?.(index, random) : {}),
     };
   }
 
@@ -337,4 +381,19 @@ export class World {
   private tgPort(arn: string): number {
     return this.elb.targetGroups.get(arn)?.port ?? 80;
   }
+}
+
+function targetGroupsOf(spec: GroupSpec): readonly TargetGroupSpec[] {
+  return spec.targetGroups ?? [{ name: spec.targetGroupName, healthCheck: spec.healthCheck }];
+}
+
+/** The launchgate config a scenario deploys: its groups, their target groups, their remediation. */
+export function configFor(scenario: Scenario): LaunchgateConfig {
+  return parseConfig({
+    groups: scenario.groups.map((group) => ({
+      name: group.name,
+      targetGroups: targetGroupsOf(group).map((tg) => tg.name),
+      ...(group.remediation ? { remediation: group.remediation } : {}),
+    })),
+  });
 }

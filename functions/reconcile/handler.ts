@@ -3,13 +3,25 @@ import { type ReconcileEntry, reconcile } from "../../shared/gate/reconcile.js";
 import { logger } from "../../shared/logger.js";
 import { productionDeps } from "../../shared/runtime/gate-deps.js";
 
+/** The part of the Lambda context the reconciler uses: its time left, so it stops before the timeout. */
+export interface ReconcileContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /**
  * Reconcile function: run by an EventBridge schedule (every 5 minutes), or invoked by hand with `{}`.
- * The input carries nothing it needs; it returns what it did per waiting instance.
+ * The input carries nothing it needs; it returns what it did per waiting instance. Without a context
+ * (a direct call, the simulation) the run has no time limit.
  */
 export function createHandler(deps: () => GateDeps) {
-  return async (_event: unknown): Promise<{ reconciled: number; entries: ReconcileEntry[] }> => {
-    const entries = await reconcile(deps());
+  return async (
+    _event: unknown,
+    context?: ReconcileContext,
+  ): Promise<{ reconciled: number; entries: ReconcileEntry[] }> => {
+    const entries = await reconcile(
+      deps(),
+      context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {},
+    );
     const counts: Record<string, number> = {};
     for (const entry of entries) counts[entry.action] = (counts[entry.action] ?? 0) + 1;
     logger.info("reconcile run finished", { waiting: entries.length, ...counts });

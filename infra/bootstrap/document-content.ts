@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "../../scripts/functions.js";
 import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
 import type { AppConfig } from "../../shared/config/schema.js";
+import { ROOT } from "../constructs/function-code.js";
 import { renderComposeFile } from "./compose-file.js";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(ROOT, "bootstrap", "bootstrap.sh");

@@ -5,7 +5,7 @@ import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { bundleDir } from "../../scripts/functions.js";
+import type { FunctionCode } from "./function-code.js";
 
 export interface GateFunctionProps {
   /** Folder name under functions/; its bundle in dist/functions/<name> is the code. */
@@ -15,14 +15,18 @@ export interface GateFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Async invocations (EventBridge) that fail every retry land here, with the event. */
   readonly failureQueue: sqs.IQueue;
+  /** The function's code, by its folder name. */
+  readonly code: FunctionCode;
   /** @default Duration.seconds(30) — each invocation does one short step; waits go through SQS. */
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /** At most this many concurrent invocations (Lambda throttles the rest). @default unreserved */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
- * The one way launchgate creates a Lambda: Node.js 22 on arm64, bundled code from `npm run build`,
+ * The one way launchgate creates a Lambda: Node.js 22 on arm64, the code it is given (the bundle),
  * its own log group with retention, X-Ray tracing, source maps, a failure destination, and a role with
  * no managed policies (grants are added next to the resource they concern).
  */
@@ -46,10 +50,11 @@ export class GateFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       handler: "index.handler",
-      code: lambda.Code.fromAsset(bundleDir(props.functionName)),
+      code: props.code(props.functionName),
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
       role: this.role,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,

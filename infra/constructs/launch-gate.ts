@@ -15,12 +15,15 @@ import {
   launchLifecyclePattern,
 } from "../../shared/events/patterns.js";
 import { groupArn, ssmDocumentArn, targetGroupArnPattern } from "./arns.js";
+import { bundledCode, type FunctionCode } from "./function-code.js";
 import { GateFunction } from "./gate-function.js";
 import { GatedGroup } from "./gated-group.js";
 import { retentionDays } from "./retention.js";
 
 export interface LaunchGateProps {
   readonly config: LaunchgateConfig;
+  /** @default the bundles `npm run build` wrote (the simulated world passes stand-ins) */
+  readonly code?: FunctionCode;
 }
 
 /**
@@ -46,6 +49,7 @@ export class LaunchGate extends Construct {
   readonly resultFunction: GateFunction;
   readonly reconcileFunction: GateFunction;
   readonly rebootstrapFunction: GateFunction;
+  readonly operationsFunction: GateFunction;
   /** Present when some group names alarms to remediate. */
   readonly remediateFunction?: GateFunction;
   readonly stateTable: dynamodb.TableV2;
@@ -102,6 +106,7 @@ export class LaunchGate extends Construct {
       logRetention: retentionDays(config.logRetentionDays),
       failureQueue: this.failureQueue,
       timeout: FUNCTION_TIMEOUT,
+      code: props.code ?? bundledCode,
     };
     this.launchFunction = new GateFunction(this, "Launch", {
       ...common,
@@ -120,8 +125,11 @@ export class LaunchGate extends Construct {
       ...common,
       functionName: "reconcile",
       description: "launchgate: every 5 minutes, drives every instance waiting at a gated hook to an outcome",
-      // One invocation walks every waiting instance of every group.
+      // One invocation walks every waiting instance of every group, within a time budget.
       timeout: Duration.minutes(5),
+      // Runs never overlap: a scheduled run while the last one is still going is throttled and dropped
+      // (the schedule target has no retries); the next one comes 5 minutes later.
+      reservedConcurrentExecutions: 1,
     });
     this.rebootstrapFunction = new GateFunction(this, "Rebootstrap", {
       ...common,
@@ -130,6 +138,14 @@ export class LaunchGate extends Construct {
         "launchgate: re-bootstraps serving instances on request, one at a time, each verified healthy",
       // A caller may wait for the operation (`wait`): up to Lambda's limit.
       timeout: Duration.minutes(15),
+    });
+    // The operations' steps run here, not in the re-bootstrap function: Lambda refuses an SQS event
+    // source whose queue visibility (180 s) is shorter than the function timeout (15 min there).
+    this.operationsFunction = new GateFunction(this, "OperationSteps", {
+      ...common,
+      functionName: "operations",
+      description:
+        "launchgate: runs the steps of re-bootstrap and remediation operations (command, health, next instance)",
     });
     new events.Rule(this, "ReconcileSchedule", {
       description: "launchgate: the reconciler's schedule",
@@ -153,7 +169,7 @@ export class LaunchGate extends Construct {
       );
       this.grantOperations(this.remediateFunction.role);
       // The operations function runs the remediation steps: read the alarm, mark an instance Unhealthy.
-      this.rebootstrapFunction.role.addToPrincipalPolicy(
+      this.operationsFunction.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: "ReadConfiguredAlarms",
           actions: ["cloudwatch:DescribeAlarms"],
@@ -167,7 +183,7 @@ export class LaunchGate extends Construct {
           ),
         }),
       );
-      this.rebootstrapFunction.role.addToPrincipalPolicy(
+      this.operationsFunction.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: "ReplaceInstancesOfRemediatedGroups",
           actions: ["autoscaling:SetInstanceHealth"],
@@ -184,20 +200,33 @@ export class LaunchGate extends Construct {
       this.resultFunction,
       this.reconcileFunction,
       this.rebootstrapFunction,
+      this.operationsFunction,
     ];
     for (const gate of [...functions, ...(this.remediateFunction ? [this.remediateFunction] : [])]) {
       this.grantCommon(gate.role, config, allRechecks);
     }
     this.grantSendCommand(this.launchFunction.role, config);
-    this.grantSendCommand(this.rebootstrapFunction.role, config);
+    this.grantSendCommand(this.operationsFunction.role, config);
     this.grantOperations(this.rebootstrapFunction.role);
+    this.grantOperations(this.operationsFunction.role);
     this.grantRegisterTargets(this.resultFunction.role, config);
+    // The reconciler reads every waiting instance's record in batches of 100.
+    this.reconcileFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "ReadGateStateInBatches",
+        actions: ["dynamodb:BatchGetItem"],
+        resources: [this.stateTable.tableArn],
+      }),
+    );
 
     this.launchFunction.function.addEventSource(
       new SqsEventSource(launchRechecks, { batchSize: 10, reportBatchItemFailures: true }),
     );
     this.resultFunction.function.addEventSource(
       new SqsEventSource(resultRechecks, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    this.operationsFunction.function.addEventSource(
+      new SqsEventSource(operationRechecks, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
     this.rule(

@@ -1,10 +1,13 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
+import type { FunctionCode } from "../constructs/function-code.js";
 import { LaunchGate } from "../constructs/launch-gate.js";
 
 export interface LaunchgateStackProps extends StackProps {
   readonly config: LaunchgateConfig;
+  /** @default the bundles `npm run build` wrote */
+  readonly code?: FunctionCode;
 }
 
 /**
@@ -16,7 +19,7 @@ export class LaunchgateStack extends Stack {
 
   constructor(scope: Construct, id: string, props: LaunchgateStackProps) {
     super(scope, id, props);
-    this.gate = new LaunchGate(this, "LaunchGate", { config: props.config });
+    this.gate = new LaunchGate(this, "LaunchGate", { config: props.config, code: props.code });
     // What an operator (and the CLI) needs to find the gate's state and its dropped events.
     new CfnOutput(this, "GateStateTable", {
       value: this.gate.stateTable.tableName,

@@ -6,6 +6,23 @@ import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./li
 import { gateDeadlinePassed } from "./reasons.js";
 import { type GatePhase, type GateRecord, TERMINAL_PHASES } from "./record.js";
 
+/**
+ * What a step does with a wait found past its overall deadline; returns the outcome it completed
+ * with. The default abandons; the health step looks at health first (see health-gate's
+ * finishPastDeadline), so an instance that is serving by then is not thrown away.
+ */
+export type PastDeadline = (
+  deps: GateDeps,
+  record: GateRecord,
+  group: RuntimeGroup,
+) => Promise<"CONTINUE" | "ABANDON">;
+
+/** Past the deadline, every phase but the health gate has nothing left to look at: abandon. */
+export const abandonPastDeadline: PastDeadline = async (deps, record, group) => {
+  await abandonLaunch(deps, record, gateDeadlinePassed(group.gateTimeoutSeconds, record.phase));
+  return "ABANDON";
+};
+
 export interface ActiveWait {
   readonly record: GateRecord;
   readonly lifecycle: InstanceLifecycle;
@@ -16,13 +33,15 @@ export interface ActiveWait {
  * The prologue of every step after the first: load the record and make sure this wait is still live,
  * still ours, in the phase the step expects, and within its overall deadline. Every "no" ends in a
  * SkipEventError (acknowledged, never retried), after doing whatever that "no" requires: stopping
- * quietly for an instance that left, finishing an interrupted completion, abandoning past the deadline.
+ * quietly for an instance that left, finishing an interrupted completion, ending the wait past the
+ * deadline (with `pastDeadline`).
  */
 export async function loadActiveWait(
   deps: GateDeps,
   instanceId: string,
   token: string | undefined,
   expected: readonly GatePhase[],
+  pastDeadline: PastDeadline = abandonPastDeadline,
 ): Promise<ActiveWait> {
   const record = await deps.store.load(instanceId);
   if (!record) throw new SkipEventError("no gate record for this instance");
@@ -46,8 +65,8 @@ export async function loadActiveWait(
   }
   const group = groupConfig(deps.config, record.groupName);
   if (deps.now() > record.deadline) {
-    await abandonLaunch(deps, record, gateDeadlinePassed(group.gateTimeoutSeconds, record.phase));
-    throw new SkipEventError("gate deadline passed; abandoned");
+    const outcome = await pastDeadline(deps, record, group);
+    throw new SkipEventError(`gate deadline passed; ${outcome === "CONTINUE" ? "continued" : "abandoned"}`);
   }
   return { record, lifecycle, group };
 }

@@ -59,6 +59,57 @@ export function isInvalidInstanceId(error: unknown): boolean {
   return awsErrorName(error) === "InvalidInstanceId";
 }
 
+/**
+ * What a failed SendCommand means for the wait:
+ * - `agent-not-addressable`: the agent is not registered yet (InvalidInstanceId); keep waiting for it.
+ * - `transient`: throttled, a server fault, or no answer at all; retrying will get through.
+ * - `refused`: SSM answered and said no (AccessDenied, InvalidDocument, InvalidParameters, …); no
+ *   retry can change that, so waiting until the agent timeout would only hide the cause for minutes.
+ */
+export type SendFailure = "agent-not-addressable" | "transient" | "refused";
+
+/** Error codes AWS uses for throttling (the SDK's own list also flags them with `$retryable.throttling`). */
+const THROTTLING_ERRORS = new Set([
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "Throttling",
+  "ThrottledException",
+  "RequestThrottledException",
+]);
+
+/** A request that got no answer: the SDK's timeout names and Node's network error codes. */
+const NO_ANSWER_ERRORS = new Set([
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+]);
+
+/** Classifies a SendCommand error so the sender retries only what a retry can fix (see SendFailure). */
+export function classifySendError(error: unknown): SendFailure {
+  const name = awsErrorName(error);
+  if (name === "InvalidInstanceId") return "agent-not-addressable";
+  const shape = (typeof error === "object" && error !== null ? error : {}) as {
+    $fault?: unknown;
+    $retryable?: { throttling?: unknown };
+    $metadata?: { httpStatusCode?: unknown };
+    code?: unknown;
+  };
+  const status = Number(shape.$metadata?.httpStatusCode ?? 0);
+  const transient =
+    THROTTLING_ERRORS.has(name) ||
+    shape.$retryable?.throttling === true ||
+    shape.$fault === "server" ||
+    status >= 500 ||
+    NO_ANSWER_ERRORS.has(name) ||
+    NO_ANSWER_ERRORS.has(String(shape.code ?? ""));
+  return transient ? "transient" : "refused";
+}
+
 export interface CommandInvocation {
   readonly status: string;
   readonly statusDetails: string;

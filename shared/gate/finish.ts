@@ -2,7 +2,9 @@ import type { GateDeps } from "./deps.js";
 import {
   type CompletionResult,
   completeLifecycleAction,
+  describeLifecycle,
   type InstanceLifecycle,
+  outcomeApplied,
 } from "./lifecycle-actions.js";
 import { advance, type GateRecord } from "./record.js";
 import { deregisterAll } from "./target-health.js";
@@ -13,12 +15,19 @@ import { deregisterAll } from "./target-health.js";
  * If the process dies after the claim, `resumeCompletion` finishes the job on the next event.
  */
 
+/**
+ * How a completion ended: "completed" by our call; "completed-elsewhere" when the action was no longer
+ * active but the instance shows our outcome applied (another invocation delivered the same claim);
+ * "not-active" when the wait ended otherwise (timed out, or completed by someone else).
+ */
+export type FinishResult = CompletionResult | "completed-elsewhere";
+
 /** Completes with CONTINUE: the instance serves traffic (or, for a warm pool, is prepared). */
 export async function continueLaunch(
   deps: GateDeps,
   record: GateRecord,
   reason: string,
-): Promise<CompletionResult> {
+): Promise<FinishResult> {
   const claimed = advance(record, { phase: "continued", outcome: "CONTINUE", reason }, reason, deps.now());
   await deps.store.save(claimed);
   return complete(deps, claimed);
@@ -29,7 +38,7 @@ export async function abandonLaunch(
   deps: GateDeps,
   record: GateRecord,
   reason: string,
-): Promise<CompletionResult> {
+): Promise<FinishResult> {
   const claimed = advance(record, { phase: "abandoned", outcome: "ABANDON", reason }, reason, deps.now());
   await deps.store.save(claimed);
   return complete(deps, claimed);
@@ -39,18 +48,23 @@ export async function abandonLaunch(
  * Redoes the completion of a record whose outcome was claimed but whose hook is still waiting.
  * "not-active" means the waiting hook is another wait (the claimed one had ended after all).
  */
-export async function resumeCompletion(deps: GateDeps, record: GateRecord): Promise<CompletionResult> {
+export async function resumeCompletion(deps: GateDeps, record: GateRecord): Promise<FinishResult> {
   deps.log.warn("resuming an interrupted completion", { outcome: record.outcome });
   return complete(deps, record);
 }
 
-async function complete(deps: GateDeps, record: GateRecord): Promise<CompletionResult> {
+async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResult> {
   const outcome = record.outcome ?? "ABANDON";
   if (outcome === "ABANDON") await deregisterAll(deps, record.instanceId, record.registered);
   const result = await completeLifecycleAction(deps, record, outcome);
   const waitedSeconds = Math.round((deps.now() - record.startedAt) / 1000);
   const fields = { outcome, reason: record.reason, waitedSeconds, completion: result };
   if (result === "not-active") {
+    if (outcomeApplied(outcome, await describeLifecycle(deps, record.instanceId))) {
+      // Another invocation delivered this very claim first: nothing went wrong, nothing to record.
+      deps.log.info("lifecycle action already completed with our outcome", fields);
+      return "completed-elsewhere";
+    }
     // Timed out or completed by someone else: record it, since our outcome did not take effect.
     deps.log.warn("lifecycle action was no longer active; our outcome did not apply", fields);
     await deps.store.save(

@@ -1,10 +1,17 @@
+import type { RuntimeGroup } from "../config/runtime-config.js";
 import type { RecheckEvent } from "../events/gate-event.js";
-import { type ActiveWait, loadActiveWait } from "./active-wait.js";
+import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-wait.js";
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
-import { neverHealthy, notInUseNoListener, notInUseZone } from "./reasons.js";
-import { advance, type RegisteredTarget } from "./record.js";
+import {
+  gateDeadlinePassedUnhealthy,
+  healthyAtDeadline,
+  neverHealthy,
+  notInUseNoListener,
+  notInUseZone,
+} from "./reasons.js";
+import { advance, type GateRecord, type RegisteredTarget } from "./record.js";
 import { discoverTargetGroups, healthBudgetSeconds } from "./target-groups.js";
 import {
   ensureRegistered,
@@ -54,12 +61,18 @@ export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise
 
 /** A delayed health re-check arrived: CONTINUE once healthy everywhere, ABANDON on a known cause or deadline. */
 export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
-  const wait = await loadActiveWait(deps, event.instanceId, event.token, ["awaiting-health"]);
+  const wait = await loadActiveWait(
+    deps,
+    event.instanceId,
+    event.token,
+    ["awaiting-health"],
+    finishPastDeadline,
+  );
   const { record, group, lifecycle } = wait;
   const now = deps.now();
   const observations = await observeHealth(deps, record.instanceId, record.registered);
-  const waited = Math.round((now - (record.registeredAt ?? record.startedAt)) / 1000);
-  if (observations.every((o) => o.state === "healthy")) {
+  const waited = secondsSinceRegistration(record, now);
+  if (healthyEverywhere(observations)) {
     const names = record.registered.map((target) => target.name).join(", ");
     await continueLaunch(deps, record, `healthy in ${names} ${waited} s after registration`);
     return;
@@ -82,6 +95,40 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
   }
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
   await scheduleRecheck(deps, kept, "health", healthPace(record.registered), group);
+}
+
+/**
+ * Ends a wait found past its overall deadline. While waiting for health, look first: an instance
+ * that turned healthy in every target group since the last re-check is serving, and abandoning it
+ * would throw away a good instance (and its capacity) on a timing accident. Anything else abandons.
+ * Usable by any step that finds a wait past its deadline (the reconciler too).
+ */
+export async function finishPastDeadline(
+  deps: GateDeps,
+  record: GateRecord,
+  group: RuntimeGroup,
+): Promise<"CONTINUE" | "ABANDON"> {
+  if (record.phase !== "awaiting-health" || record.registered.length === 0) {
+    return abandonPastDeadline(deps, record, group);
+  }
+  const observations = await observeHealth(deps, record.instanceId, record.registered);
+  if (healthyEverywhere(observations)) {
+    const names = record.registered.map((target) => target.name);
+    const waited = secondsSinceRegistration(record, deps.now());
+    await continueLaunch(deps, record, healthyAtDeadline(names, group.gateTimeoutSeconds, waited));
+    return "CONTINUE";
+  }
+  await abandonLaunch(deps, record, gateDeadlinePassedUnhealthy(group.gateTimeoutSeconds, observations));
+  return "ABANDON";
+}
+
+/** CONTINUE needs `healthy` in every target group: traffic reaches the instance through each of them. */
+export function healthyEverywhere(observations: readonly HealthObservation[]): boolean {
+  return observations.every((observation) => observation.state === "healthy");
+}
+
+function secondsSinceRegistration(record: GateRecord, now: number): number {
+  return Math.round((now - (record.registeredAt ?? record.startedAt)) / 1000);
 }
 
 /**

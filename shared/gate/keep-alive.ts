@@ -15,23 +15,70 @@ export function recheckCeilingSeconds(heartbeatTimeoutSeconds: number): number {
   return Math.floor(heartbeatTimeoutSeconds / 3);
 }
 
+/**
+ * Who is keeping the wait alive. The event-driven re-check chain and the reconciler both heartbeat the
+ * hook, but only the chain's heartbeats prove the chain is alive (`chainSeenAt`): the reconciler must
+ * still be able to see a chain that died while it kept the hook alive on its own.
+ */
+export type HeartbeatSource = "chain" | "reconciler";
+
+export interface KeepAliveOptions {
+  /** Defaults to the chain: every step of the gate is part of it; only the reconciler says otherwise. */
+  readonly by?: HeartbeatSource;
+}
+
+/**
+ * Whether a heartbeat is due now. Anyone heartbeats once the hook's last heartbeat is a ceiling old.
+ * The chain also heartbeats once its own last one (or, before it, the phase start) is a ceiling old,
+ * however recently the reconciler heartbeated: that is what keeps `chainSeenAt` fresh while it lives.
+ */
+export function heartbeatDue(
+  record: Pick<GateRecord, "lastHeartbeatAt" | "chainSeenAt" | "phaseStartedAt">,
+  now: number,
+  heartbeatTimeoutSeconds: number,
+  by: HeartbeatSource,
+): boolean {
+  const ceilingMs = recheckCeilingSeconds(heartbeatTimeoutSeconds) * 1000;
+  if (now - record.lastHeartbeatAt >= ceilingMs) return true;
+  return by === "chain" && now - (record.chainSeenAt ?? record.phaseStartedAt) >= ceilingMs;
+}
+
 /** Records a heartbeat when one is due; returns the (possibly saved) newer record. */
 export async function keepAlive(
   deps: GateDeps,
   record: GateRecord,
   heartbeatTimeoutSeconds: number,
+  options: KeepAliveOptions = {},
 ): Promise<GateRecord> {
+  const by = options.by ?? "chain";
   const now = deps.now();
-  if (now - record.lastHeartbeatAt < recheckCeilingSeconds(heartbeatTimeoutSeconds) * 1000) return record;
-  if ((await recordHeartbeat(deps, record)) === "not-active") {
-    // The wait ended without us (timed out, or completed by someone else): say so in the record,
-    // rather than leave it showing a live phase nobody drives any more.
-    await recordGone(deps, record, await describeLifecycle(deps, record.instanceId));
-    throw new SkipEventError("hook no longer waiting; heartbeat refused", { phase: record.phase });
-  }
-  const updated = advance(record, { lastHeartbeatAt: now }, "", now);
+  if (!heartbeatDue(record, now, heartbeatTimeoutSeconds, by)) return record;
+  if ((await recordHeartbeat(deps, record)) === "not-active") await stopRefusedWait(deps, record);
+  const changes = by === "chain" ? { lastHeartbeatAt: now, chainSeenAt: now } : { lastHeartbeatAt: now };
+  const updated = advance(record, changes, "", now);
   await deps.store.save(updated);
   return updated;
+}
+
+/**
+ * The hook refused a heartbeat: the wait ended. If another invocation already moved the record on (it
+ * most likely completed the wait), it owns the record's story: stop quietly. Otherwise the wait ended
+ * without us (timed out, or completed by someone else): say so in the record, rather than leave it
+ * showing a live phase nobody drives any more.
+ */
+async function stopRefusedWait(deps: GateDeps, record: GateRecord): Promise<never> {
+  const stored = await deps.store.load(record.instanceId);
+  if (!stored || stored.version !== record.version || stored.token !== record.token) {
+    const phase = stored?.phase ?? "deleted";
+    throw new SkipEventError(
+      `hook no longer waiting; another invocation already moved the record to ${phase}`,
+      {
+        phase,
+      },
+    );
+  }
+  await recordGone(deps, record, await describeLifecycle(deps, record.instanceId));
+  throw new SkipEventError("hook no longer waiting; heartbeat refused", { phase: record.phase });
 }
 
 /** Delay before the next re-check: the step's natural pace, never past the heartbeat ceiling. */

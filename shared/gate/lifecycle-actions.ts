@@ -46,6 +46,26 @@ export function isNoActiveLifecycleAction(error: unknown): boolean {
   return /No active Lifecycle Action found/i.test(errorMessage(error));
 }
 
+/** Warm-pool states of an instance whose launch into the pool is not yet completed. */
+const BEFORE_WARM_OUTCOME: ReadonlySet<string> = new Set(["Warmed:Pending", "Warmed:Pending:Wait"]);
+
+/**
+ * Whether the instance's lifecycle shows `outcome` took effect, for when CompleteLifecycleAction says
+ * the action is no longer active: another invocation (or a retry of ours) completed it first. CONTINUE
+ * moves a launch on to Pending:Proceed and InService, or a warm-pool launch into the pool; ABANDON
+ * terminates the instance. A waiting state is a new wait, never our outcome (AWS-FACTS §1, §7).
+ */
+export function outcomeApplied(
+  outcome: "CONTINUE" | "ABANDON",
+  lifecycle: InstanceLifecycle | undefined,
+): boolean {
+  if (outcome === "ABANDON") return !lifecycle || /Terminat/.test(lifecycle.state);
+  if (!lifecycle) return false;
+  const { state } = lifecycle;
+  if (state === "Pending:Proceed" || state === "InService") return true;
+  return state.startsWith("Warmed:") && !BEFORE_WARM_OUTCOME.has(state) && !/Terminat/.test(state);
+}
+
 export type CompletionResult = "completed" | "not-active";
 
 /** Completes this wait with the given result; an action that is no longer active counts as done. */

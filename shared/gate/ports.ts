@@ -8,6 +8,12 @@ import type { GateRecord } from "./record.js";
 export interface GateStore {
   load(instanceId: string): Promise<GateRecord | undefined>;
   /**
+   * The records of many instances at once (strongly consistent), keyed by instance id; instances
+   * without a record are absent. The reconciler reads a whole group's waits with it, so its cost grows
+   * by one request per hundred waits rather than one per wait.
+   */
+  loadMany(instanceIds: readonly string[]): Promise<Map<string, GateRecord>>;
+  /**
    * Saves `record` only if the stored version is `record.version - 1` (or absent when the record is
    * new, version 1). Throws StaleRecordError when another writer got there first.
    */

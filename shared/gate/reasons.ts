@@ -73,18 +73,62 @@ export function notInUseZone(
   );
 }
 
-export function neverHealthy(observations: readonly HealthObservation[], waitedSeconds: number): string {
-  const parts = observations
+/**
+ * SSM refused the bootstrap outright: say which error, and point at what produces it — the launch
+ * function's IAM role, the deployed document, or the parameters launchgate sends.
+ */
+export function bootstrapNotSent(documentName: string, errorName: string, message: string): string {
+  return `bootstrap could not be sent (${errorName || "Error"}: ${outputTail(message)}): check ${sendRefusalAdvice(documentName, errorName)}`;
+}
+
+function sendRefusalAdvice(documentName: string, errorName: string): string {
+  const role = "the IAM role of the launch function allows ssm:SendCommand on the document and the instance";
+  const document = `SSM document ${documentName} exists in this account and region and its $LATEST version is valid (redeploy the stack)`;
+  if (/AccessDenied|Unauthorized/i.test(errorName)) return `that ${role}`;
+  if (errorName === "InvalidDocument" || errorName === "InvalidDocumentVersion") return `that ${document}`;
+  if (errorName === "InvalidParameters")
+    return `that the parameters launchgate sends (phase, trigger) match those of SSM document ${documentName}`;
+  if (errorName === "UnsupportedPlatformType")
+    return `that SSM document ${documentName} supports the instance's platform (a Linux shell document needs a Linux AMI)`;
+  return `that ${role}, that ${document}, and the parameters launchgate sends (phase, trigger)`;
+}
+
+/** One clause per target group not yet healthy: its state, ALB's reason, and the check it runs. */
+function unhealthyTargets(observations: readonly HealthObservation[]): string {
+  return observations
     .filter((o) => o.state !== "healthy")
     .map((o) => {
       const why = [o.reason, o.description].filter(Boolean).join(": ");
       return `target group ${o.target.name} still reports ${o.state}${why ? ` (${why})` : ""}; health check: ${o.target.healthCheck}`;
-    });
-  return `not healthy after ${waitedSeconds} s: ${parts.join("; ")}. Check the app's health endpoint and the security group path from the load balancer`;
+    })
+    .join("; ");
+}
+
+const HEALTH_ADVICE = "Check the app's health endpoint and the security group path from the load balancer";
+
+export function neverHealthy(observations: readonly HealthObservation[], waitedSeconds: number): string {
+  return `not healthy after ${waitedSeconds} s: ${unhealthyTargets(observations)}. ${HEALTH_ADVICE}`;
 }
 
 export function gateDeadlinePassed(seconds: number, phase: string): string {
   return `launch gate deadline of ${seconds} s passed while ${phase}: see the gate record history for the slow step`;
+}
+
+/** The overall deadline passed while waiting for health, and a last look found it still not healthy. */
+export function gateDeadlinePassedUnhealthy(
+  seconds: number,
+  observations: readonly HealthObservation[],
+): string {
+  return `launch gate deadline of ${seconds} s passed while awaiting-health: ${unhealthyTargets(observations)}. ${HEALTH_ADVICE}`;
+}
+
+/** The overall deadline passed, but the last look before abandoning found the instance healthy everywhere. */
+export function healthyAtDeadline(
+  targetNames: readonly string[],
+  seconds: number,
+  waitedSeconds: number,
+): string {
+  return `healthy in ${targetNames.join(", ")} at the launch gate deadline of ${seconds} s (${waitedSeconds} s after registration)`;
 }
 
 export function outputTail(text: string): string {

@@ -1,53 +1,42 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { errorMessage, SkipEventError } from "../errors.js";
+import { runBounded } from "./bounded-run.js";
 import type { GateDeps } from "./deps.js";
-import { abandonLaunch, resumeCompletion } from "./finish.js";
-import { keepAlive, recheckCeilingSeconds, scheduleRecheck } from "./keep-alive.js";
-import { recordHeartbeat } from "./lifecycle-actions.js";
-import type { RecheckStep } from "./ports.js";
-import { gateDeadlinePassed } from "./reasons.js";
-import { advance, type GatePhase, type GateRecord, TOKENLESS_WAIT_PREFIX } from "./record.js";
-import { openRecord } from "./start-gate.js";
+import { scheduleRecheck } from "./keep-alive.js";
+import { type FoundWait, type ReconcileAction, reconcileWait, STEP_FOR_PHASE } from "./reconcile-wait.js";
+import type { GateRecord } from "./record.js";
+import { adopt, sight } from "./sighting.js";
+
+export { COMPLETION_LEASE_SECONDS, type ReconcileAction } from "./reconcile-wait.js";
+export { ADOPT_AFTER_SECONDS } from "./sighting.js";
 
 /**
  * The reconciler: the level-triggered safety net under the event-driven gate. On a schedule, for each
  * configured group, it looks at every instance waiting at a launch hook and makes sure something is
- * driving it to an outcome:
- * - no record (lifecycle event lost, or the wait began before launchgate was deployed): the first run
- *   records a `sighted` placeholder and a heartbeat; a later run adopts it — unless the event arrived
- *   meanwhile, whose real token then replaces the placeholder;
- * - an outcome claimed but not delivered (crash between claim and CompleteLifecycleAction): deliver it;
+ * driving it to an outcome (reconcile-wait.ts):
+ * - no record (lifecycle event lost, or the wait began before launchgate was deployed): sight it, and
+ *   adopt it on a later run unless the event arrived meanwhile (sighting.ts);
+ * - an outcome claimed but not delivered (crash between claim and CompleteLifecycleAction): deliver it,
+ *   once the claimer's lease has passed;
  * - past its deadline: abandon with the reason;
  * - a live wait: record a heartbeat if due (so a dead chain cannot let the hook time out), and re-kick
- *   its re-check chain when nothing has moved for too long.
+ *   its re-check chain when the chain itself has shown no sign of life for too long.
  * Idempotent with the event-driven path: every write is conditional, and an extra re-check of a step
- * that already moved on is dropped as stale.
+ * that already moved on is dropped as stale. Its cost is bounded as groups grow: one batched read per
+ * hundred waits, a few waits at a time, the most urgent first, and it stops starting work before its
+ * own timeout.
  */
 
-/** How long a sighted wait is left to its lifecycle event before the reconciler adopts it. */
-export const ADOPT_AFTER_SECONDS = 240;
-/** Beyond the heartbeat ceiling: a re-check's pace (≤ 60 s), SQS visibility (180 s), and slack. */
-const STALL_SLACK_SECONDS = 300;
+/** Waits handled at once: enough to finish a thousand waits in minutes, few enough not to be throttled. */
+export const RECONCILE_CONCURRENCY = 8;
+/** No wait is started with less than this left of the run: a started wait takes seconds, a slow one ~30 s. */
+export const RECONCILE_SAFETY_MARGIN_MS = 60_000;
 
-const WAITING = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
-const STEP_FOR_PHASE: Partial<Record<GatePhase, RecheckStep>> = {
-  "awaiting-agent": "agent",
-  "sending-command": "agent",
-  bootstrapping: "command",
-  "awaiting-health": "health",
-};
-
-export type ReconcileAction =
-  | "sighted"
-  | "adopted"
-  | "completion-resumed"
-  | "abandoned"
-  | "kicked"
-  | "heartbeat"
-  | "in-progress"
-  | "stopped"
-  | "error";
+export interface ReconcileOptions {
+  /** Milliseconds left before the run is killed (the Lambda context's); absent: no time limit. */
+  readonly remainingMs?: () => number;
+}
 
 export interface ReconcileEntry {
   readonly group: string;
@@ -56,135 +45,81 @@ export interface ReconcileEntry {
   readonly detail?: string;
 }
 
-export async function reconcile(deps: GateDeps): Promise<ReconcileEntry[]> {
-  const entries: ReconcileEntry[] = [];
-  for (const group of deps.config.groups) {
-    const { AutoScalingGroups } = await deps.autoScaling.send(
-      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
-    );
-    for (const instance of AutoScalingGroups?.[0]?.Instances ?? []) {
-      const state = String(instance.LifecycleState ?? "");
-      if (!instance.InstanceId || !WAITING.has(state)) continue;
-      let entry: ReconcileEntry;
-      try {
-        entry = {
-          group: group.name,
-          instanceId: instance.InstanceId,
-          ...(await reconcileWait(deps, group, instance.InstanceId, state)),
-        };
-      } catch (error) {
-        // A skip is a normal stop (the wait ended meanwhile). Anything else is one instance's trouble,
-        // which must not stop the others; the next run tries again.
-        const action = error instanceof SkipEventError ? "stopped" : "error";
-        entry = { group: group.name, instanceId: instance.InstanceId, action, detail: errorMessage(error) };
-      }
-      deps.log[entry.action === "error" ? "error" : "info"]("reconciled waiting instance", { ...entry });
-      entries.push(entry);
-    }
-  }
-  return entries;
+const WAITING = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
+
+interface GroupWait extends FoundWait {
+  readonly group: RuntimeGroup;
+  /** Why the wait's record could not be read, when it could not. */
+  readonly loadError?: string;
 }
 
-type Outcome = { action: ReconcileAction; detail?: string };
-
-async function reconcileWait(
-  deps: GateDeps,
-  group: RuntimeGroup,
-  instanceId: string,
-  state: string,
-): Promise<Outcome> {
-  let record = await deps.store.load(instanceId);
-  if (record && (record.phase === "continued" || record.phase === "abandoned")) {
-    if ((await resumeCompletion(deps, record)) === "completed")
-      return { action: "completion-resumed", detail: record.outcome };
-    record = undefined; // that wait had ended: the instance is in a new wait we have no record of
-  }
-  if (!record || record.phase === "gone") return sight(deps, group, instanceId, state);
-  if (record.phase === "sighted") return adoptWhenDue(deps, group, record);
-  if (deps.now() > record.deadline) {
-    await abandonLaunch(deps, record, gateDeadlinePassed(group.gateTimeoutSeconds, record.phase));
-    return { action: "abandoned", detail: record.phase };
-  }
-  const stalled =
-    deps.now() - Math.max(record.phaseStartedAt, record.lastHeartbeatAt) > stallSeconds(group) * 1000;
-  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
-  const step = STEP_FOR_PHASE[record.phase];
-  if (stalled && step) {
-    await scheduleRecheck(deps, kept, step, 0, group, kept.commandId);
-    return { action: "kicked", detail: `${record.phase}: no progress for over ${stallSeconds(group)} s` };
-  }
-  return { action: kept === record ? "in-progress" : "heartbeat", detail: record.phase };
-}
-
-/** A wait with no record: keep its hook alive and leave its lifecycle event a chance to arrive. */
-async function sight(
-  deps: GateDeps,
-  group: RuntimeGroup,
-  instanceId: string,
-  state: string,
-): Promise<Outcome> {
-  const now = deps.now();
-  const warm = state === "Warmed:Pending:Wait";
-  const opened = openRecord(
-    deps,
-    {
-      kind: "launch",
-      instanceId,
-      groupName: group.name,
-      hookName: group.hookName,
-      // Unique per sighting, so a later sighting of a later wait is a new record.
-      token: `${TOKENLESS_WAIT_PREFIX}${instanceId}@${now}`,
-      origin: "EC2",
-      destination: warm ? "WarmPool" : "AutoScalingGroup",
+/** Reconciles every waiting instance of every configured group; one entry per wait, most urgent first. */
+export async function reconcile(deps: GateDeps, options: ReconcileOptions = {}): Promise<ReconcileEntry[]> {
+  const waits: GroupWait[] = [];
+  for (const group of deps.config.groups) waits.push(...(await findWaits(deps, group)));
+  const canStart = () => (options.remainingMs?.() ?? Number.POSITIVE_INFINITY) >= RECONCILE_SAFETY_MARGIN_MS;
+  return runBounded(
+    byUrgency(waits),
+    { concurrency: RECONCILE_CONCURRENCY, canStart },
+    (wait) => reconcileOne(deps, wait),
+    (wait) => {
+      const detail = `less than ${RECONCILE_SAFETY_MARGIN_MS / 1000} s of this run left; the next run takes it`;
+      return logged(deps, entry(wait, { action: "deferred", detail }));
     },
-    group,
   );
-  const sighted: GateRecord = {
-    ...opened,
-    phase: "sighted",
-    history: [
-      {
-        at: now,
-        phase: "sighted",
-        note: `found in ${state} with no lifecycle event; waiting ${ADOPT_AFTER_SECONDS} s for one`,
-      },
-    ],
-  };
-  if ((await recordHeartbeat(deps, sighted)) === "not-active")
-    return { action: "in-progress", detail: "wait ended meanwhile" };
-  await deps.store.save(sighted);
-  return { action: "sighted" };
 }
 
-async function adoptWhenDue(deps: GateDeps, group: RuntimeGroup, sighted: GateRecord): Promise<Outcome> {
-  if (deps.now() - sighted.startedAt < ADOPT_AFTER_SECONDS * 1000) {
-    await keepAlive(deps, sighted, group.heartbeatTimeoutSeconds);
-    return { action: "in-progress", detail: "sighted; waiting for its lifecycle event" };
+/** The group's waiting instances with their records, read in batches. */
+async function findWaits(deps: GateDeps, group: RuntimeGroup): Promise<GroupWait[]> {
+  const { AutoScalingGroups } = await deps.autoScaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
+  );
+  const found: { instanceId: string; state: string }[] = [];
+  for (const instance of AutoScalingGroups?.[0]?.Instances ?? []) {
+    const state = String(instance.LifecycleState ?? "");
+    if (instance.InstanceId && WAITING.has(state)) found.push({ instanceId: instance.InstanceId, state });
   }
-  await adopt(deps, group, sighted, "adopted by the reconciler: no lifecycle event arrived");
-  return { action: "adopted" };
+  if (found.length === 0) return [];
+  let records: Map<string, GateRecord>;
+  try {
+    records = await deps.store.loadMany(found.map((wait) => wait.instanceId));
+  } catch (error) {
+    // Reported per wait, as a failed single read was; the other groups carry on.
+    return found.map((wait) => ({ ...wait, group, record: undefined, loadError: errorMessage(error) }));
+  }
+  return found.map((wait) => ({ ...wait, group, record: records.get(wait.instanceId) }));
 }
 
-/** Opens the gate for a sighted wait. The hook was heartbeated at sighting; the gate's budget starts now. */
-async function adopt(deps: GateDeps, group: RuntimeGroup, sighted: GateRecord, note: string): Promise<void> {
-  const now = deps.now();
-  const adopted = advance(
-    sighted,
-    {
-      phase: "awaiting-agent",
-      startedAt: now,
-      deadline: now + group.gateTimeoutSeconds * 1000,
-      phaseDeadline: now + group.agentTimeoutSeconds * 1000,
-    },
-    note,
-    now,
-  );
-  await scheduleRecheck(deps, adopted, "agent", 0, group);
-  await deps.store.save(adopted);
+/**
+ * Oldest heartbeat first: those hooks are closest to timing out. A wait without a record has never
+ * been heartbeated by the gate, so it comes before all others.
+ */
+export function byUrgency<W extends { readonly record: GateRecord | undefined }>(waits: readonly W[]): W[] {
+  const heartbeat = (wait: W) => wait.record?.lastHeartbeatAt ?? Number.NEGATIVE_INFINITY;
+  return [...waits].sort((a, b) => heartbeat(a) - heartbeat(b));
 }
 
-function stallSeconds(group: RuntimeGroup): number {
-  return recheckCeilingSeconds(group.heartbeatTimeoutSeconds) + STALL_SLACK_SECONDS;
+async function reconcileOne(deps: GateDeps, wait: GroupWait): Promise<ReconcileEntry> {
+  if (wait.loadError !== undefined)
+    return logged(deps, entry(wait, { action: "error", detail: wait.loadError }));
+  try {
+    return logged(deps, entry(wait, await reconcileWait(deps, wait.group, wait)));
+  } catch (error) {
+    // A skip is a normal stop (the wait ended meanwhile). Anything else is one instance's trouble,
+    // which must not stop the others; the next run tries again.
+    const action = error instanceof SkipEventError ? "stopped" : "error";
+    return logged(deps, entry(wait, { action, detail: errorMessage(error) }));
+  }
+}
+
+function entry(wait: GroupWait, outcome: { action: ReconcileAction; detail?: string }): ReconcileEntry {
+  return { group: wait.group.name, instanceId: wait.instanceId, ...outcome };
+}
+
+function logged(deps: GateDeps, reconciled: ReconcileEntry): ReconcileEntry {
+  const level = reconciled.action === "error" ? "error" : reconciled.action === "deferred" ? "warn" : "info";
+  deps.log[level]("reconciled waiting instance", { ...reconciled });
+  return reconciled;
 }
 
 /**

@@ -50,6 +50,8 @@ export interface RegisteredTarget {
   readonly port: number;
   readonly intervalSeconds: number;
   readonly healthyThreshold: number;
+  /** Failed checks in a row that make a target unhealthy (absent in records written before it was kept). */
+  readonly unhealthyThreshold?: number;
   /** One line for operators, e.g. "HTTP GET traffic-port/health expecting 200, 5 passes 30 s apart". */
   readonly healthCheck: string;
   readonly loadBalancerArns: readonly string[];
@@ -74,7 +76,14 @@ export interface GateRecord {
   /** When the record entered its current phase. */
   readonly phaseStartedAt: number;
   readonly deadline: number;
+  /** The last heartbeat of the hook by anyone (the chain or the reconciler). */
   readonly lastHeartbeatAt: number;
+  /**
+   * When the event-driven re-check chain last recorded a heartbeat. Only the chain advances it, so the
+   * reconciler's own heartbeats cannot hide a dead chain from its stall check. Absent on records
+   * written before it existed, and until the chain's first heartbeat (phaseStartedAt stands in).
+   */
+  readonly chainSeenAt?: number;
   readonly phaseDeadline?: number;
   readonly commandId?: string;
   readonly registered: readonly RegisteredTarget[];

@@ -1,19 +1,19 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
-import { errorMessage, SkipEventError, StaleRecordError } from "../errors.js";
+import { awsErrorName, errorMessage, NotYetError, SkipEventError, StaleRecordError } from "../errors.js";
 import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
 import { loadActiveWait } from "./active-wait.js";
 import {
   agentPingStatus,
+  classifySendError,
   commandComment,
-  isInvalidInstanceId,
   sendBootstrapCommand,
 } from "./bootstrap-command.js";
 import { type GateDeps, groupConfig } from "./deps.js";
 import { abandonLaunch } from "./finish.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { launchModeFor } from "./launch-mode.js";
-import { describeLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
-import { agentNeverOnline } from "./reasons.js";
+import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
+import { agentNeverOnline, bootstrapNotSent } from "./reasons.js";
 import { advance, type GateRecord } from "./record.js";
 
 /** How often to look for the SSM agent: new agents register within seconds to a few minutes. */
@@ -34,6 +34,30 @@ export function bootstrapDeadline(group: RuntimeGroup, now: number): number {
 export const SEND_CLAIM_TTL_SECONDS = 45;
 
 /**
+ * How long after its wait began an event may still find the instance missing from
+ * DescribeAutoScalingInstances because the API has not caught up, rather than because it is gone.
+ */
+export const LIFECYCLE_LAG_SECONDS = 120;
+
+/** Lifecycle states an instance passes through just before a launch hook holds it (AWS-FACTS §1). */
+const BEFORE_WAIT_STATES = new Set(["Pending", "Warmed:Pending"]);
+
+/**
+ * True when the API's view of the instance may simply lag the launch event: Auto Scaling emits the
+ * event as the instance enters the wait, but DescribeAutoScalingInstances can still say `Pending`, or
+ * (for a young event) not list the instance at all. Such an event must be retried, not dropped: no
+ * other event will start this wait's gate.
+ */
+export function lifecycleLagsEvent(
+  lifecycle: InstanceLifecycle | undefined,
+  waitStartedAt: number | undefined,
+  now: number,
+): boolean {
+  if (lifecycle) return BEFORE_WAIT_STATES.has(lifecycle.state);
+  return waitStartedAt !== undefined && now - waitStartedAt < LIFECYCLE_LAG_SECONDS * 1000;
+}
+
+/**
  * A launch lifecycle action arrived: open the gate record for this wait and start its re-check chain.
  * The work happens in the chain (SQS: five receives, redelivered after a failure), not here (EventBridge:
  * three attempts), and a retried or duplicate event for a live wait kicks the chain again instead of
@@ -48,6 +72,11 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
     });
   }
   const lifecycle = await describeLifecycle(deps, event.instanceId);
+  if (lifecycleLagsEvent(lifecycle, event.waitStartedAt, deps.now())) {
+    throw new NotYetError("Auto Scaling does not show the instance waiting at the hook yet; retry", {
+      lifecycleState: lifecycle?.state ?? "absent",
+    });
+  }
   if (!isWaitingAtHook(lifecycle)) {
     throw new SkipEventError("instance is not waiting at the hook", {
       lifecycleState: lifecycle?.state ?? "absent",
@@ -70,24 +99,41 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
   await scheduleRecheck(deps, record, "agent", 0, group);
 }
 
-/** An agent re-check arrived: is the agent Online yet? */
+/**
+ * An agent re-check arrived: is the agent Online yet? A live send claim does not end the chain: the
+ * sender may yet fail, and its own reschedule with it (throttling hits both), so this re-check comes
+ * back just after the claim's lease ends; by then the sender has either moved the gate on (and this
+ * re-check drops as stale) or died (and this re-check takes over).
+ */
 export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
   const { record, group } = await loadActiveWait(deps, event.instanceId, event.token, [
     "awaiting-agent",
     "sending-command",
   ]);
-  if (!needsAgentStep(deps, record)) {
-    throw new SkipEventError("another invocation is sending the bootstrap", { phase: record.phase });
-  }
-  await checkAgent(deps, record, group);
+  const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
+  if (leaseLeft === undefined) return checkAgent(deps, record, group);
+  const delaySeconds = leaseLeft + 1;
+  deps.log.info("another invocation holds the send claim; re-checking when its lease ends", {
+    delaySeconds,
+    claimedAt: record.phaseStartedAt,
+  });
+  await scheduleRecheck(deps, record, "agent", delaySeconds, group, event.commandId);
+}
+
+/**
+ * Whole seconds left on a live `sending-command` claim, or undefined when there is none to respect:
+ * the gate is waiting for the agent, or the claim outlived SEND_CLAIM_TTL_SECONDS (its sender died).
+ */
+export function sendClaimLeaseSeconds(record: GateRecord, now: number): number | undefined {
+  if (record.phase !== "sending-command") return undefined;
+  const leftMs = SEND_CLAIM_TTL_SECONDS * 1000 - (now - record.phaseStartedAt);
+  return leftMs < 0 ? undefined : Math.ceil(leftMs / 1000);
 }
 
 /** Waiting for the agent, or a send claim left behind by an invocation that died. */
 function needsAgentStep(deps: GateDeps, record: GateRecord): boolean {
   if (record.phase === "awaiting-agent") return true;
-  return (
-    record.phase === "sending-command" && deps.now() - record.phaseStartedAt > SEND_CLAIM_TTL_SECONDS * 1000
-  );
+  return record.phase === "sending-command" && sendClaimLeaseSeconds(record, deps.now()) === undefined;
 }
 
 /** A new wait's record, counting its heartbeat and deadlines from when the wait began. */
@@ -134,8 +180,9 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
 /**
  * Claims the send (a conditional write: of two invocations only one sends), sends, schedules the
  * command re-check carrying the command id, and only then records the id — so whichever step fails,
- * something that can finish the job is already on its way. A failed send puts the gate back to
- * waiting for the agent.
+ * something that can finish the job is already on its way. A send that failed for a reason a retry
+ * can fix (agent not addressable yet, throttling, a server fault) puts the gate back to waiting for
+ * the agent; one SSM refused (permissions, document, parameters) abandons at once, saying why.
  */
 async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
   const claimed = advance(
@@ -155,9 +202,16 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
       comment: commandComment(record.token),
     });
   } catch (error) {
-    const why = isInvalidInstanceId(error)
-      ? "agent not yet addressable (InvalidInstanceId)"
-      : errorMessage(error);
+    const failure = classifySendError(error);
+    if (failure === "refused") {
+      const reason = bootstrapNotSent(group.documentName, awsErrorName(error), errorMessage(error));
+      await abandonLaunch(deps, claimed, reason);
+      return;
+    }
+    const why =
+      failure === "agent-not-addressable"
+        ? "agent not yet addressable (InvalidInstanceId)"
+        : `transient: ${awsErrorName(error) || "Error"}: ${errorMessage(error)}`;
     deps.log.warn("bootstrap send failed; will retry", { error: why });
     const back = advance(claimed, { phase: "awaiting-agent" }, `send failed: ${why}`, deps.now());
     await scheduleRecheck(deps, back, "agent", AGENT_PACE_SECONDS, group);

@@ -64,6 +64,7 @@ function toRegisteredTarget(tg: TargetGroup, name: string): RegisteredTarget {
     port: tg.Port ?? 80,
     intervalSeconds,
     healthyThreshold: threshold,
+    unhealthyThreshold: tg.UnhealthyThresholdCount ?? 2,
     healthCheck: `${protocol}${path} on ${port} expecting ${matcher}, timeout ${tg.HealthCheckTimeoutSeconds ?? 5} s, ${threshold} passes ${intervalSeconds} s apart`,
     loadBalancerArns: tg.LoadBalancerArns ?? [],
   };

@@ -9,6 +9,7 @@ import {
   bootstrapTimedOut,
   neverHealthy,
 } from "../gate/reasons.js";
+import type { RegisteredTarget } from "../gate/record.js";
 import { discoverTargetGroups, healthBudgetSeconds } from "../gate/target-groups.js";
 import { observeHealth } from "../gate/target-health.js";
 import { finishInstance, newOperation, nextVersion, type OperationRecord } from "./operation.js";
@@ -147,7 +148,14 @@ async function followCommand(deps: OpsDeps, op: OperationRecord): Promise<void> 
     const budget = healthBudgetSeconds(current.targets);
     const verifying = nextVersion(
       op,
-      { step: "verifying", current: { ...current, stepDeadline: now + budget * 1000 } },
+      {
+        step: "verifying",
+        current: {
+          ...current,
+          stepDeadline: now + (budget + detectionSeconds(current.targets)) * 1000,
+          verifyNotBefore: now + detectionSeconds(current.targets) * 1000,
+        },
+      },
       now,
     );
     await schedule(deps, verifying, healthPace(current.targets));
@@ -168,6 +176,10 @@ async function followCommand(deps: OpsDeps, op: OperationRecord): Promise<void> 
 async function verifyHealth(deps: OpsDeps, op: OperationRecord): Promise<void> {
   const current = op.current;
   if (!current) throw new SkipEventError("operation has no current instance");
+  if (deps.now() < (current.verifyNotBefore ?? 0)) {
+    await schedule(deps, op, Math.ceil(((current.verifyNotBefore ?? 0) - deps.now()) / 1000));
+    return;
+  }
   const observations = await observeHealth(deps, current.instanceId, current.targets);
   const now = deps.now();
   const waited = Math.round((now - current.startedAt) / 1000);
@@ -230,6 +242,15 @@ async function moveOn(deps: OpsDeps, next: OperationRecord, instanceId: string):
 async function schedule(deps: OpsDeps, op: OperationRecord, delaySeconds: number): Promise<void> {
   const instanceId = op.current?.instanceId ?? op.instanceIds[op.index] ?? op.instanceIds[0] ?? "";
   await deps.rechecks.schedule({ step: "operation", instanceId, token: op.operationId }, delaySeconds);
+}
+
+/**
+ * How long the load balancer needs to notice an app that went down during the command: its unhealthy
+ * threshold of failed checks, one interval apart, plus one interval of phase. A `healthy` read sooner
+ * proves nothing about the restarted app.
+ */
+export function detectionSeconds(targets: readonly RegisteredTarget[]): number {
+  return Math.max(0, ...targets.map((t) => t.intervalSeconds * ((t.unhealthyThreshold ?? 2) + 1)));
 }
 
 function healthPace(targets: readonly { intervalSeconds: number }[]): number {

@@ -26,6 +26,11 @@ export interface CurrentInstance {
   readonly commandId?: string;
   /** Past it, the step fails with a reason: the command's execution timeout, or the health budget. */
   readonly stepDeadline?: number;
+  /**
+   * A restart is only verified by health checks that could have seen it: before this, a `healthy` may
+   * be the load balancer's view from before the app went down.
+   */
+  readonly verifyNotBefore?: number;
   readonly targets: readonly RegisteredTarget[];
 }
 

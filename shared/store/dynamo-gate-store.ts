@@ -1,4 +1,6 @@
 import {
+  type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -8,6 +10,15 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { StaleRecordError } from "../errors.js";
 import type { GateStore } from "../gate/ports.js";
 import type { GateRecord } from "../gate/record.js";
+
+/** BatchGetItem's limit of keys per request. */
+export const BATCH_GET_LIMIT = 100;
+/** Rounds for keys DynamoDB left unprocessed (throttling, 16 MB limit) before giving up. */
+export const UNPROCESSED_RETRIES = 4;
+/** First pause before re-asking for unprocessed keys; doubles each round (AWS's advice: back off). */
+const UNPROCESSED_BACKOFF_MS = 50;
+
+type Key = Record<string, AttributeValue>;
 
 /** Records outlive their instance long enough for a post-mortem, then DynamoDB's TTL removes them. */
 export const RECORD_RETENTION_DAYS = 14;
@@ -22,6 +33,8 @@ export class DynamoGateStore implements GateStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    /** Injected so tests need not wait out the backoff. */
+    private readonly pause: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   async load(instanceId: string): Promise<GateRecord | undefined> {
@@ -32,9 +45,40 @@ export class DynamoGateStore implements GateStore {
         ConsistentRead: true,
       }),
     );
-    if (!Item) return undefined;
-    const { expiresAt: _ttl, ...record } = unmarshall(Item);
-    return record as GateRecord;
+    return Item ? toRecord(Item) : undefined;
+  }
+
+  async loadMany(instanceIds: readonly string[]): Promise<Map<string, GateRecord>> {
+    const found = new Map<string, GateRecord>();
+    const ids = [...new Set(instanceIds)]; // BatchGetItem refuses duplicate keys
+    for (let start = 0; start < ids.length; start += BATCH_GET_LIMIT) {
+      const keys = ids.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ instanceId: { S: id } }));
+      for (const item of await this.batchGet(keys)) {
+        const record = toRecord(item);
+        found.set(record.instanceId, record);
+      }
+    }
+    return found;
+  }
+
+  /** One BatchGetItem of at most 100 keys, re-asking for unprocessed keys with a doubling pause. */
+  private async batchGet(keys: Key[]): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let pending = keys;
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round > UNPROCESSED_RETRIES) {
+        throw new Error(`DynamoDB left ${pending.length} gate record reads unprocessed after ${round} tries`);
+      }
+      if (round > 0) await this.pause(UNPROCESSED_BACKOFF_MS * 2 ** (round - 1));
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      items.push(...(Responses?.[this.tableName] ?? []));
+      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return items;
   }
 
   async save(record: GateRecord): Promise<void> {
@@ -65,4 +109,10 @@ export class DynamoGateStore implements GateStore {
       throw error;
     }
   }
+}
+
+/** A stored item as a record: the TTL attribute is storage detail, not part of the record. */
+function toRecord(item: Record<string, AttributeValue>): GateRecord {
+  const { expiresAt: _ttl, ...record } = unmarshall(item);
+  return record as GateRecord;
 }

@@ -7,7 +7,13 @@ import {
   SetInstanceHealthCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetItemCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import {
   DeregisterTargetsCommand,
   DescribeLoadBalancersCommand,
@@ -25,17 +31,23 @@ import {
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { SDK_RETRY } from "../../shared/aws/clients.js";
+import { isAllowed } from "../deploy/policy.js";
 import type { World } from "../world.js";
-import { internalFailure, throttling } from "./sdk-errors.js";
+import { accessDeniedCode, accessRequests } from "./authorization.js";
+import { currentInvocation } from "./invocation.js";
+import { awsError, internalFailure, throttling } from "./sdk-errors.js";
 
 /**
  * SIMULATION — routes every AWS SDK call the real handlers make (on their module-scope clients) to the
  * world's models, counting each call per API and per instance, and injecting API faults. An API the
  * world does not model fails loudly instead of answering undefined.
  *
- * Replacing `send` bypasses the SDK's own retries, so the router re-applies them: up to
- * SDK_RETRY.maxAttempts attempts for throttling and 5xx, as shared/aws/clients.ts configures, with the
- * backoff collapsed to zero virtual time. A throttle reaches a handler only when every attempt failed.
+ * Each call is made as the function invocation it belongs to: it is checked against that function's
+ * role policy from the template (a denied call fails as AWS fails it, and is recorded), it takes
+ * virtual time (a few tens of milliseconds), and a call from an invocation Lambda already stopped at
+ * its timeout never happens. Replacing `send` bypasses the SDK's own retries, so the router re-applies
+ * them: up to SDK_RETRY.maxAttempts attempts for throttling and 5xx, with the SDK's exponential
+ * backoff (base 500 ms for throttling, 100 ms otherwise, jittered, capped at 20 s) in virtual time.
  */
 
 export interface ApiFaults {
@@ -52,6 +64,8 @@ export class AwsRouter {
   readonly callsByInstance = new Map<string, Map<string, number>>();
   throttled = 0;
   transientFailures = 0;
+  /** Every call IAM refused: "function: action on resource". */
+  readonly denied: string[] = [];
   private readonly restores: (() => void)[] = [];
 
   constructor(
@@ -141,6 +155,9 @@ export class AwsRouter {
       .on(PutItemCommand)
       .callsFake((input) => this.call("PutItem", input, () => dynamodb.putItem(input)));
     dynamoStub
+      .on(BatchGetItemCommand)
+      .callsFake((input) => this.call("BatchGetItem", input, () => dynamodb.batchGetItem(input)));
+    dynamoStub
       .on(DeleteItemCommand)
       .callsFake((input) => this.call("DeleteItem", input, () => dynamodb.deleteItem(input)));
 
@@ -160,17 +177,49 @@ export class AwsRouter {
   }
 
   private async call<T>(api: string, input: object, model: () => T): Promise<T> {
+    const invocation = currentInvocation();
+    if (!invocation) throw new Error(`simulation: ${api} called outside any function invocation`);
     const token = (input as { LifecycleActionToken?: string }).LifecycleActionToken;
     const instanceId =
       /i-0[0-9a-f]{16}/.exec(JSON.stringify(input))?.[0] ??
       (token && this.world.asg.instanceForToken(token)) ??
       "(none)";
     for (let attempt = 1; ; attempt++) {
+      await this.world.context.clock.sleep(this.latencyMs());
+      if (invocation.stopped) throw new Error("simulation: the invocation was stopped at its timeout");
       this.count(api, instanceId);
+      this.authorize(api, input as Record<string, unknown>, invocation.fn);
       const fault = this.fault(api);
       if (!fault) return model();
       if (attempt >= SDK_RETRY.maxAttempts) throw fault;
+      const base = fault.name === "InternalFailure" ? 100 : 500;
+      await this.world.context.clock.sleep(
+        Math.floor(Math.min(20_000, this.world.context.random.next() * base * 2 ** attempt)),
+      );
     }
+  }
+
+  private authorize(
+    api: string,
+    input: Record<string, unknown>,
+    fn: { readonly name: string; readonly roleArn: string; readonly policy: Parameters<typeof isAllowed>[0] },
+  ): void {
+    for (const request of accessRequests(api, input, this.world.directory)) {
+      if (isAllowed(fn.policy, request)) continue;
+      const role = fn.roleArn.split("/").at(-1);
+      this.denied.push(`${fn.name}: ${request.action} on ${request.resource}`);
+      throw awsError(
+        accessDeniedCode(api),
+        `User: arn:aws:sts::123456789012:assumed-role/${role}/${fn.name} is not authorized to perform: ${request.action} on resource: ${request.resource} because no identity-based policy allows the ${request.action} action`,
+        "client",
+        403,
+      );
+    }
+  }
+
+  /** One request's round trip inside a region: tens of milliseconds. */
+  private latencyMs(): number {
+    return Math.round(this.world.context.random.logNormal(40, 0.5, 5, 2000));
   }
 
   private fault(api: string): Error | undefined {

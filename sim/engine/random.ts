@@ -19,6 +19,21 @@ export class Random {
     return probability > 0 && this.next() < probability;
   }
 
+  /** Uniform in [from, to). */
+  uniform(from: number, to: number): number {
+    return from + (to - from) * this.next();
+  }
+
+  /**
+   * Log-normal around `median` (half the draws below it), `spread` the σ of its logarithm, clamped to
+   * [min, max]: the shape of boot and install times, with a long tail and no negative values.
+   */
+  logNormal(median: number, spread: number, min: number, max: number): number {
+    const u = Math.max(this.next(), Number.EPSILON);
+    const normal = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+    return Math.min(max, Math.max(min, median * Math.exp(spread * normal)));
+  }
+
   hex(length: number): string {
     let out = "";
     while (out.length < length) out += Math.floor(this.next() * 16).toString(16);

@@ -1,7 +1,10 @@
 /**
  * SIMULATION — a virtual clock with a queue of timed actions (a discrete-event simulation). Nothing
  * sleeps: time jumps to the next action. Actions due at the same instant run concurrently, as Lambda
- * invocations would, so races between them are exercised.
+ * invocations would, so races between them are exercised. An action may itself wait on virtual time
+ * (`sleep`: an AWS call's latency, a function's timeout): the clock moves on only once every running
+ * action is either finished or parked on such a wait, so invocations overlap and interleave as they
+ * would on AWS.
  */
 
 interface Entry {
@@ -14,6 +17,9 @@ export class VirtualClock {
   private current: number;
   private seq = 0;
   private readonly heap: Entry[] = [];
+  /** Bumped whenever a running action finishes or parks: the drain loop watches it. */
+  private progress = 0;
+  private failure: unknown;
 
   constructor(start: number) {
     this.current = start;
@@ -28,9 +34,20 @@ export class VirtualClock {
     this.push({ at: this.current + Math.max(0, delayMs), seq: this.seq++, action });
   }
 
+  /** Resolves after `delayMs` of virtual time; for code running inside an action. */
+  sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.progress += 1;
+      this.after(delayMs, () => {
+        this.progress += 1;
+        resolve();
+      });
+    });
+  }
+
   /**
    * Runs actions in time order until none is left or `until` (epoch ms) is reached. Returns the
-   * number of instants processed.
+   * number of instants processed. An action that throws stops the run with its error.
    */
   async run(until: number, afterInstant?: () => void): Promise<number> {
     let instants = 0;
@@ -38,13 +55,37 @@ export class VirtualClock {
       const next = this.heap[0];
       if (!next || next.at > until) break;
       this.current = next.at;
-      const batch: Entry[] = [];
-      while (this.heap.length > 0 && this.heap[0]?.at === this.current) batch.push(this.pop());
-      await Promise.all(batch.map(async (entry) => entry.action()));
+      while (this.heap.length > 0 && this.heap[0]?.at === this.current) this.start(this.pop());
+      await this.drain();
+      if (this.failure !== undefined) throw this.failure;
       afterInstant?.();
       instants += 1;
     }
     return instants;
+  }
+
+  private start(entry: Entry): void {
+    Promise.resolve()
+      .then(entry.action)
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      })
+      .finally(() => {
+        this.progress += 1;
+      });
+  }
+
+  /**
+   * Lets every started action run until it finishes or parks on `sleep`. Everything the world runs
+   * is promise microtasks (the SDK is stubbed, nothing does I/O), which a macrotask turn drains; the
+   * loop repeats while the turn made progress.
+   */
+  private async drain(): Promise<void> {
+    for (;;) {
+      const before = this.progress;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.progress === before) return;
+    }
   }
 
   pending(): number {

@@ -18,14 +18,25 @@ import type { InstanceBehaviour, WorldContext } from "../world-context.js";
  *   result (ABANDON) unless a heartbeat or a completion comes first;
  * - CONTINUE → the group registers the instance with its target groups → InService;
  * - ABANDON → terminate (deregistering from the target groups) → a replacement launches;
- * - completing a wait that is no longer active fails with "No active Lifecycle Action found".
- * Guess, marked: launch-to-event and CONTINUE-to-InService latencies (1 s), replacement delay (10 s).
+ * - completing a wait that is no longer active fails with "No active Lifecycle Action found";
+ * - the group's launch hook is the one the stack deployed: a group without one is not gated at all;
+ * - Describe* lag behind the lifecycle event by up to a few seconds (eventual consistency): a wait
+ *   can still be listed as `Pending` when its event arrives.
+ * Guess, marked: launch-to-event and CONTINUE-to-InService latencies (1 s), replacement delay (10 s),
+ * the Describe* lag (uniform 0–4 s).
  */
+
+export interface SimHook {
+  readonly name: string;
+  readonly heartbeatTimeoutSeconds: number;
+  readonly defaultResult: string;
+}
 
 export interface SimGroup {
   readonly name: string;
-  readonly hookName: string;
-  readonly heartbeatTimeoutSeconds: number;
+  readonly arn: string;
+  /** The launch hook the stack put on the group; absent: launches are not held at all. */
+  readonly hook?: SimHook;
   readonly targetGroupArns: readonly string[];
   desired: number;
   /** Cap on launches, so a scenario whose every launch fails still ends. */
@@ -42,6 +53,8 @@ export interface SimInstance {
   state: string;
   token?: string;
   hookExpiresAt?: number;
+  /** Until then, Describe* still list a new wait as `Pending`. */
+  waitListedAt?: number;
   completions: { at: number; result: string; token: string }[];
   inServiceAt?: number;
   terminatedAt?: number;
@@ -57,6 +70,8 @@ export interface AutoScalingPeers {
   deregisterFromGroupTargets(instance: SimInstance): void;
   /** Whether every target group of the group reports the instance healthy right now. */
   healthyInAllTargetGroups(instance: SimInstance): boolean;
+  /** A launch was completed with ABANDON (checked against what the load balancer last said). */
+  abandoned(instance: SimInstance): void;
 }
 
 export class AutoScalingModel {
@@ -111,7 +126,7 @@ export class AutoScalingModel {
         InstanceId: instance.id,
         AutoScalingGroupName: instance.group.name,
         AvailabilityZone: instance.behaviour.zone,
-        LifecycleState: instance.state as never,
+        LifecycleState: this.listedState(instance) as never,
         HealthStatus: "HEALTHY",
         ProtectedFromScaleIn: false,
       })),
@@ -141,7 +156,7 @@ export class AutoScalingModel {
           .map((instance) => ({
             InstanceId: instance.id,
             AvailabilityZone: instance.behaviour.zone,
-            LifecycleState: instance.state as never,
+            LifecycleState: this.listedState(instance) as never,
             HealthStatus: "Healthy",
             ProtectedFromScaleIn: false,
           })),
@@ -157,6 +172,7 @@ export class AutoScalingModel {
       input.LifecycleActionToken,
       input.InstanceId,
       input.AutoScalingGroupName,
+      input.LifecycleHookName,
     );
     attempt.accepted = true;
     if (result !== "CONTINUE" && result !== "ABANDON")
@@ -165,6 +181,7 @@ export class AutoScalingModel {
     instance.token = undefined;
     if (result === "ABANDON") {
       this.world.note("asg", "hook completed: ABANDON", instance.id);
+      this.peers.abandoned(instance);
       this.terminate(instance, "launch abandoned");
       return {};
     }
@@ -173,6 +190,12 @@ export class AutoScalingModel {
       this.world.violation(`${instance.id} got CONTINUE while not healthy in every target group`);
     }
     this.world.note("asg", "hook completed: CONTINUE", instance.id);
+    this.proceed(instance);
+    return {};
+  }
+
+  /** Pending:Proceed → the group registers the instance with its target groups → InService. */
+  private proceed(instance: SimInstance): void {
     instance.state = "Pending:Proceed";
     this.world.clock.after(1000, () => {
       if (instance.state !== "Pending:Proceed") return;
@@ -181,7 +204,13 @@ export class AutoScalingModel {
       instance.inServiceAt = this.world.clock.now();
       this.world.note("asg", "InService", instance.id);
     });
-    return {};
+  }
+
+  /** What Describe* report: a new wait shows as `Pending` until the API catches up with the event. */
+  private listedState(instance: SimInstance): string {
+    if (instance.state === "Pending:Wait" && this.world.clock.now() < (instance.waitListedAt ?? 0))
+      return "Pending";
+    return instance.state;
   }
 
   /** Unhealthy: Auto Scaling terminates the instance and launches a replacement (AWS-FACTS §8). */
@@ -201,8 +230,10 @@ export class AutoScalingModel {
       input.LifecycleActionToken,
       input.InstanceId,
       input.AutoScalingGroupName,
+      input.LifecycleHookName,
     );
-    instance.hookExpiresAt = this.world.clock.now() + instance.group.heartbeatTimeoutSeconds * 1000;
+    instance.hookExpiresAt =
+      this.world.clock.now() + (instance.group.hook?.heartbeatTimeoutSeconds ?? 0) * 1000;
     return {};
   }
 
@@ -238,10 +269,17 @@ export class AutoScalingModel {
 
   private enterWait(instance: SimInstance): void {
     if (instance.state !== "Pending") return;
+    const hook = instance.group.hook;
+    if (!hook) {
+      // No launch hook: nothing holds the instance, whatever it serves.
+      this.proceed(instance);
+      return;
+    }
     const token = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-4${this.world.random.hex(3)}-a${this.world.random.hex(3)}-${this.world.random.hex(12)}`;
     instance.state = "Pending:Wait";
     instance.token = token;
-    instance.hookExpiresAt = this.world.clock.now() + instance.group.heartbeatTimeoutSeconds * 1000;
+    instance.hookExpiresAt = this.world.clock.now() + hook.heartbeatTimeoutSeconds * 1000;
+    instance.waitListedAt = this.world.clock.now() + Math.round(this.world.random.uniform(0, 4000));
     this.world.note("asg", "Pending:Wait (launch hook holds it)", instance.id);
     this.peers.emit({
       version: "0",
@@ -255,7 +293,7 @@ export class AutoScalingModel {
       detail: {
         LifecycleActionToken: token,
         AutoScalingGroupName: instance.group.name,
-        LifecycleHookName: instance.group.hookName,
+        LifecycleHookName: hook.name,
         EC2InstanceId: instance.id,
         LifecycleTransition: LAUNCHING_TRANSITION,
       },
@@ -269,13 +307,15 @@ export class AutoScalingModel {
     this.world.clock.after(expiresAt - this.world.clock.now(), () => {
       if (instance.token !== token || instance.state !== "Pending:Wait") return;
       if ((instance.hookExpiresAt ?? 0) > this.world.clock.now()) return this.watchHeartbeat(instance, token);
+      const result = instance.group.hook?.defaultResult ?? "ABANDON";
       this.world.violation(
-        `${instance.id}: the hook timed out (default result ABANDON) without the gate deciding`,
+        `${instance.id}: the hook timed out (default result ${result}) without the gate deciding`,
       );
-      this.world.note("asg", "hook heartbeat timeout: default result ABANDON applied", instance.id);
+      this.world.note("asg", `hook heartbeat timeout: default result ${result} applied`, instance.id);
       instance.completions.push({ at: this.world.clock.now(), result: "TIMEOUT", token });
       instance.token = undefined;
-      this.terminate(instance, "hook timed out");
+      if (result === "CONTINUE") this.proceed(instance);
+      else this.terminate(instance, "hook timed out");
     });
   }
 
@@ -297,11 +337,13 @@ export class AutoScalingModel {
     token: string | undefined,
     instanceId: string | undefined,
     groupName: string | undefined,
+    hookName: string | undefined,
   ): SimInstance {
     const instance = [...this.instances.values()].find(
       (i) =>
         i.state === "Pending:Wait" &&
         i.group.name === groupName &&
+        i.group.hook?.name === hookName &&
         (token ? i.token === token : i.id === instanceId),
     );
     if (!instance) throw noActiveLifecycleAction(token ?? instanceId ?? "");

@@ -1,5 +1,7 @@
 import {
   type AttributeValue,
+  type BatchGetItemCommandInput,
+  type BatchGetItemCommandOutput,
   ConditionalCheckFailedException,
   type DeleteItemCommandInput,
   type DeleteItemCommandOutput,
@@ -11,7 +13,7 @@ import {
 import { evaluateCondition } from "../aws/condition-expression.js";
 
 /**
- * SIMULATION — the DynamoDB calls the stores make: GetItem, and conditional PutItem / DeleteItem, on
+ * SIMULATION — the DynamoDB calls the stores make: GetItem, BatchGetItem, and conditional PutItem / DeleteItem, on
  * tables with a single string partition key. A failed condition throws the SDK's own
  * ConditionalCheckFailedException, as the real client would, so the stores' `instanceof` checks run.
  */
@@ -34,6 +36,23 @@ export class DynamoDbModel {
     const { table, key } = this.locate(input.TableName, input.Key);
     const item = table.items.get(key);
     return { $metadata: {}, Item: item === undefined ? undefined : structuredClone(item) };
+  }
+
+  /** Up to 100 keys; every key is answered here (nothing left unprocessed). */
+  batchGetItem(input: BatchGetItemCommandInput): BatchGetItemCommandOutput {
+    const keys = Object.values(input.RequestItems ?? {}).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
+    if (keys > 100)
+      throw new Error("simulation: BatchGetItem with more than 100 keys is a ValidationException");
+    const responses = Object.fromEntries(
+      Object.entries(input.RequestItems ?? {}).map(([tableName, request]) => [
+        tableName,
+        (request.Keys ?? []).flatMap((key) => {
+          const item = this.getItem({ TableName: tableName, Key: key }).Item;
+          return item ? [item] : [];
+        }),
+      ]),
+    );
+    return { $metadata: {}, Responses: responses, UnprocessedKeys: {} };
   }
 
   putItem(input: PutItemCommandInput): PutItemCommandOutput {

@@ -15,12 +15,15 @@ import type { SimInstance } from "./auto-scaling.js";
 
 /**
  * SIMULATION — Elastic Load Balancing v2 target health (AWS-FACTS §2, §5):
- * - health checks every `interval` seconds from registration; a new target is `initial` until it has
- *   passed `healthyThreshold` checks in a row (the docs say one pass can suffice for a new target; we
- *   model the slower case AWS-FACTS tells us to plan for), `unhealthy` after `unhealthyThreshold` fails;
+ * - health checks run on the load balancer's own clock: every `interval` seconds, at a phase of each
+ *   target group's own (drawn at random), not timed to registration or to anyone's polling;
+ * - a newly registered target is `initial` until its first check: one pass makes it `healthy` ("it must
+ *   pass one health check to be considered healthy"); `unhealthyThreshold` fails in a row make it
+ *   `unhealthy`, and from there `healthyThreshold` passes in a row make it healthy again;
  * - `unused / Target.NotInUse` when the instance's zone is not enabled on the load balancer, or no
  *   load balancer uses the group;
- * - `unused / Target.NotRegistered` for 5 s after RegisterTargets (eventual consistency; 5 s is a guess);
+ * - `unused / Target.NotRegistered` for a few seconds after RegisterTargets (eventual consistency;
+ *   uniform 2–10 s is a guess);
  * - `draining` for the deregistration delay (300 s) after DeregisterTargets.
  */
 
@@ -32,6 +35,8 @@ export interface SimTargetGroup {
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
   readonly loadBalancerArns: readonly string[];
+  /** Where in its interval this group's checks fall (ms after each multiple of the interval). */
+  readonly phaseMs: number;
 }
 
 export interface SimLoadBalancer {
@@ -49,7 +54,6 @@ interface SimTarget {
 }
 
 const DEREGISTRATION_DELAY_MS = 300_000;
-const REGISTRATION_VISIBLE_AFTER_MS = 5000;
 
 export class Elbv2Model {
   readonly targetGroups = new Map<string, SimTargetGroup>();
@@ -60,6 +64,8 @@ export class Elbv2Model {
     private readonly world: WorldContext,
     /** Whether the instance's app answers health checks at a given time. */
     private readonly appHealthyAt: (instance: SimInstance, at: number) => boolean,
+    /** Called just before the gate deregisters an instance (for the "healthy abandoned" invariant). */
+    private readonly beforeGateDeregisters: (instance: SimInstance) => void = () => {},
   ) {}
 
   addTargetGroup(tg: SimTargetGroup): void {
@@ -86,7 +92,7 @@ export class Elbv2Model {
       instance,
       port,
       registeredAt: now,
-      visibleAt: now + REGISTRATION_VISIBLE_AFTER_MS,
+      visibleAt: now + Math.round(this.world.random.uniform(2000, 10_000)),
     });
     this.world.note("elb", `registered with ${this.required(tgArn).name} by ${by}`, instance.id);
   }
@@ -119,20 +125,26 @@ export class Elbv2Model {
     return this.checkedHealth(tg, target, now);
   }
 
-  /** Replays the health checks since registration (only the last few matter for the state). */
+  /**
+   * Replays the checks since the target became visible, on the group's own grid (only the last few
+   * matter for a long-registered target).
+   */
   private checkedHealth(tg: SimTargetGroup, target: SimTarget, now: number): TargetHealth {
     const interval = tg.intervalSeconds * 1000;
-    const checks = Math.floor((now - target.registeredAt) / interval);
-    if (checks === 0) return { State: "initial", Reason: "Elb.RegistrationInProgress" };
+    const checkAt = (k: number) => k * interval + tg.phaseMs;
+    const first = Math.ceil((target.visibleAt - tg.phaseMs) / interval);
+    const last = Math.floor((now - tg.phaseMs) / interval);
+    if (last < first) return { State: "initial", Reason: "Elb.RegistrationInProgress" };
     const window = 2 * (tg.healthyThreshold + tg.unhealthyThreshold);
-    let state: "initial" | "healthy" | "unhealthy" = checks > window ? "healthy" : "initial";
+    let state: "initial" | "healthy" | "unhealthy" = last - first + 1 > window ? "healthy" : "initial";
     let passes = 0;
     let fails = 0;
-    for (let k = Math.max(1, checks - window + 1); k <= checks; k++) {
-      if (this.appHealthyAt(target.instance, target.registeredAt + k * interval)) {
+    for (let k = Math.max(first, last - window + 1); k <= last; k++) {
+      if (this.appHealthyAt(target.instance, checkAt(k))) {
         passes += 1;
         fails = 0;
-        if (passes >= tg.healthyThreshold) state = "healthy";
+        // A new target needs one pass; an unhealthy one needs the healthy threshold.
+        if (state === "initial" || passes >= tg.healthyThreshold) state = "healthy";
       } else {
         fails += 1;
         passes = 0;
@@ -187,7 +199,12 @@ export class Elbv2Model {
 
   deregisterTargets(input: DeregisterTargetsCommandInput): Record<string, never> {
     const tg = this.required(input.TargetGroupArn ?? "");
-    for (const target of input.Targets ?? []) this.deregister(tg.arn, target.Id ?? "", "the gate");
+    for (const target of input.Targets ?? []) {
+      const registered = this.targetsOf(tg.arn).get(target.Id ?? "");
+      if (registered && registered.deregisteredAt === undefined)
+        this.beforeGateDeregisters(registered.instance);
+      this.deregister(tg.arn, target.Id ?? "", "the gate");
+    }
     return {};
   }
 

@@ -6,9 +6,9 @@ import type {
   SendCommandCommandInput,
   SendCommandCommandOutput,
 } from "@aws-sdk/client-ssm";
-import { DOCUMENT_PARAMETERS } from "../../infra/bootstrap/document-content.js";
 import { COMMAND_INVOCATION_DETAIL_TYPE } from "../../shared/events/patterns.js";
 import { awsError } from "../aws/sdk-errors.js";
+import type { DeployedDocument } from "../deploy/deployment.js";
 import type { WorldContext } from "../world-context.js";
 import type { SimInstance } from "./auto-scaling.js";
 
@@ -37,6 +37,8 @@ interface SimCommand {
 export interface SsmPeers {
   emit(event: Record<string, unknown>): void;
   appStarted(instance: SimInstance): void;
+  /** A command was accepted for an instance (with its comment), before it runs. */
+  commandSent(instance: SimInstance, comment: string): void;
 }
 
 const STEPS = [
@@ -57,8 +59,8 @@ export class SsmModel {
   constructor(
     private readonly world: WorldContext,
     private readonly peers: SsmPeers,
-    /** Execution timeout of each known document, by name (the document's timeoutSeconds). */
-    private readonly documents: ReadonlyMap<string, number>,
+    /** The documents the stack deployed, by name: their parameters' constraints and execution timeout. */
+    private readonly documents: ReadonlyMap<string, DeployedDocument>,
   ) {}
 
   /** An instance serving before the scenario starts: its agent is already Online. */
@@ -97,13 +99,21 @@ export class SsmModel {
     instances: ReadonlyMap<string, SimInstance>,
   ): SendCommandCommandOutput {
     const documentName = input.DocumentName ?? "";
-    const timeoutSeconds = this.documents.get(documentName);
-    if (timeoutSeconds === undefined)
-      throw awsError("InvalidDocument", `document ${documentName} does not exist`);
+    const document = this.documents.get(documentName);
+    if (document === undefined) throw awsError("InvalidDocument", `document ${documentName} does not exist`);
+    if (input.DocumentVersion !== undefined && !["$LATEST", "$DEFAULT", "1"].includes(input.DocumentVersion))
+      throw awsError(
+        "InvalidDocumentVersion",
+        `document ${documentName} has no version ${input.DocumentVersion}`,
+      );
+    const timeoutSeconds = document.executionTimeoutSeconds;
     for (const [name, values] of Object.entries(input.Parameters ?? {})) {
-      const allowed = (DOCUMENT_PARAMETERS as Record<string, { allowedValues: readonly string[] }>)[name]
-        ?.allowedValues;
-      if (!allowed || !values.every((value) => allowed.includes(value))) {
+      const constraint = document.parameters[name];
+      const pattern =
+        constraint?.allowedPattern === undefined ? undefined : new RegExp(constraint.allowedPattern);
+      const fits = (value: string) =>
+        (constraint?.allowedValues?.includes(value) ?? true) && (pattern?.test(value) ?? true);
+      if (!constraint || !values.every(fits)) {
         throw awsError(
           "InvalidParameters",
           `parameter ${name}=${values.join(",")} is not allowed by the document`,
@@ -116,8 +126,10 @@ export class SsmModel {
       throw awsError("InvalidInstanceId", "Instances not in a valid state for account");
     }
     const id = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-${this.world.random.hex(4)}-${this.world.random.hex(12)}`;
-    for (const instance of targets as SimInstance[])
+    for (const instance of targets as SimInstance[]) {
+      this.peers.commandSent(instance, input.Comment ?? "");
       this.run(id, instance, documentName, input.Comment ?? "", timeoutSeconds);
+    }
     return { $metadata: {}, Command: { CommandId: id, DocumentName: documentName, Status: "Pending" } };
   }
 

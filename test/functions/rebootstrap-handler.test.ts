@@ -1,5 +1,6 @@
 import { DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
 import { beforeEach, describe, expect, it } from "vitest";
+import { createHandler as createOperationsHandler } from "../../functions/operations/handler.js";
 import { createHandler } from "../../functions/rebootstrap/handler.js";
 import { InvalidInputError } from "../../shared/errors.js";
 import type { OpsDeps } from "../../shared/ops/advance-operation.js";
@@ -53,10 +54,11 @@ describe("rebootstrap handler", () => {
   it("with wait, returns when the operation is done, driving nothing itself", async () => {
     const handler = createHandler(
       () => deps,
-      async () => {
-        // While the caller sleeps, the operation's re-checks run (as SQS would deliver them).
+      async (ms) => {
+        // While the caller sleeps, time passes and the operation's re-checks run (as SQS would deliver them).
+        h.advanceSeconds(ms / 1000);
         const message = h.rechecks.last().message;
-        await createHandler(() => deps)({
+        await createOperationsHandler(() => deps)({
           Records: [{ messageId: "m", body: JSON.stringify(message), eventSource: "aws:sqs" }],
         });
       },
@@ -81,6 +83,17 @@ describe("rebootstrap handler", () => {
     };
     expect(sleeps).toBe(0);
     expect(result.operation.status).toBe("running");
+  });
+
+  it("leaves the operation's steps to the operations function: an SQS batch is refused as a request", async () => {
+    const batch = { Records: [{ messageId: "m", body: "{}", eventSource: "aws:sqs" }] };
+    await expect(createHandler(() => deps)(batch, context(60_000))).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it("the operations function refuses anything but its queue's batches", async () => {
+    await expect(createOperationsHandler(() => deps)({ instanceId: A })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
   });
 
   it("answers an operation's state by id", async () => {

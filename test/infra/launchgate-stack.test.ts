@@ -72,6 +72,40 @@ describe("EventBridge rules", () => {
   });
 });
 
+describe("queues", () => {
+  const queueArnOf = (logicalId: string) => ({ "Fn::GetAtt": [logicalId, "Arn"] });
+
+  it("every queue but the failure queue has a consumer, whose timeout its visibility allows six times over", () => {
+    const queues = defaultApp.template.findResources("AWS::SQS::Queue");
+    const mappings = Object.values(defaultApp.template.findResources("AWS::Lambda::EventSourceMapping"));
+    const functions = defaultApp.template.findResources("AWS::Lambda::Function");
+    const failureQueue = Object.keys(queues).filter((id) => id.includes("Failures"));
+    expect(failureQueue).toHaveLength(1);
+    for (const [id, queue] of Object.entries(queues)) {
+      const consumers = mappings.filter(
+        (m) => JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify(queueArnOf(id)),
+      );
+      if (failureQueue.includes(id)) {
+        expect(consumers, `${id} is read by operators, not a function`).toHaveLength(0);
+        continue;
+      }
+      expect(consumers, `queue ${id} has no event-source mapping: nobody reads it`).toHaveLength(1);
+      const [consumer] = consumers;
+      expect(consumer?.Properties.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+      const functionId = consumer?.Properties.FunctionName.Ref as string;
+      const timeout = functions[functionId]?.Properties.Timeout as number;
+      expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    }
+  });
+
+  it("the reconciler never runs twice at once", () => {
+    defaultApp.template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("drives every instance waiting"),
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+});
+
 describe("functions", () => {
   it("run nodejs22.x on arm64 with explicit memory, timeout, tracing and a failure destination", () => {
     defaultApp.template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 4);
@@ -95,14 +129,14 @@ describe("functions", () => {
         Timeout: 30,
         TracingConfig: { Mode: "Active" },
       },
-      2,
+      3, // launch, command-result, operation steps
     );
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::EventInvokeConfig",
       { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } }, MaximumRetryAttempts: 2 },
-      4,
+      5,
     );
-    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 4);
+    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 5);
   });
 
   it("receive the runtime config with the group, its hook, document and allow-list", () => {
@@ -125,7 +159,7 @@ describe("IAM is least privilege", () => {
 
   it("hook actions only on the configured group", () => {
     const [statement, ...others] = statementsWith("autoscaling:CompleteLifecycleAction");
-    expect(others).toHaveLength(3); // one per function
+    expect(others).toHaveLength(4); // one per function
     expect(asList(statement?.Action ?? [])).toEqual([
       "autoscaling:CompleteLifecycleAction",
       "autoscaling:RecordLifecycleActionHeartbeat",
@@ -152,7 +186,7 @@ describe("IAM is least privilege", () => {
     }
   });
 
-  it("gives SendCommand to the launch and rebootstrap functions only, RegisterTargets to command-result only", () => {
+  it("gives SendCommand to the launch and operations functions only, RegisterTargets to command-result only", () => {
     const roles = Object.entries(defaultApp.template.findResources("AWS::IAM::Policy"));
     const actionsOf = (prefix: string) =>
       roles
@@ -167,9 +201,11 @@ describe("IAM is least privilege", () => {
     expect(actionsOf("LaunchGateCommandResult")).not.toContain("ssm:SendCommand");
     expect(actionsOf("LaunchGateLaunch")).not.toContain("elasticloadbalancing:RegisterTargets");
     expect(actionsOf("LaunchGateLaunch")).toContain("ssm:SendCommand");
-    expect(actionsOf("LaunchGateRebootstrap")).toContain("ssm:SendCommand");
-    expect(actionsOf("LaunchGateRebootstrap")).not.toContain("elasticloadbalancing:RegisterTargets");
-    expect(actionsOf("LaunchGateRebootstrap")).toEqual(expect.arrayContaining(["dynamodb:DeleteItem"]));
+    expect(actionsOf("LaunchGateOperationSteps")).toContain("ssm:SendCommand");
+    expect(actionsOf("LaunchGateOperationSteps")).not.toContain("elasticloadbalancing:RegisterTargets");
+    expect(actionsOf("LaunchGateOperationSteps")).toEqual(expect.arrayContaining(["dynamodb:DeleteItem"]));
+    // The re-bootstrap function only starts operations: it runs no command itself.
+    expect(actionsOf("LaunchGateRebootstrap")).not.toContain("ssm:SendCommand");
     expect(actionsOf("LaunchGateLaunch")).not.toContain("dynamodb:DeleteItem");
   });
 

@@ -40,12 +40,13 @@ describe("simulated end-to-end scenarios", () => {
     expect(result.instances).toHaveLength(2);
     for (const instance of result.instances) {
       expect(served(instance)).toBe(true);
-      expect(instance.gate?.reason).toBe("healthy in cnt-backend-tg 150 s after registration");
-      // Registered by the gate while waiting, completed only after the health checks passed.
-      expect(instance.phases.registered).toBeLessThan(instance.phases.completed ?? 0);
-      expect((instance.phases.completed ?? 0) - (instance.phases.registered ?? 0)).toBeGreaterThanOrEqual(
-        150,
-      );
+      expect(instance.gate?.reason).toMatch(/^healthy in cnt-backend-tg \d+ s after registration$/);
+      // Registered by the gate while waiting, completed only after a passing check on the load
+      // balancer's own clock (the model flags any CONTINUE while not healthy): one check for a new
+      // target, so within about two 30 s intervals, never at registration.
+      const healthyAfter = (instance.phases.completed ?? 0) - (instance.phases.registered ?? 0);
+      expect(healthyAfter).toBeGreaterThan(0);
+      expect(healthyAfter).toBeLessThanOrEqual(75);
     }
   });
 
@@ -144,7 +145,12 @@ describe("simulated end-to-end scenarios", () => {
 
   it("handler-crash: crashed invocations are retried and every gate completes", async () => {
     const result = await run("handler-crash");
-    expect(result.functionErrors).toEqual({ launch: 1, "command-result": 2 });
+    const crashes = result.timeline.filter((e) => e.what.includes("simulated crash"));
+    expect(crashes.map((e) => e.what.split(":")[0])).toEqual([
+      "launch failed",
+      "command-result failed",
+      "command-result failed",
+    ]);
     expect(result.instances.every(served)).toBe(true);
   });
 
@@ -154,7 +160,10 @@ describe("simulated end-to-end scenarios", () => {
     expect(first).toMatchObject({
       finalState: "Terminated",
       hookResult: undefined,
-      gate: { phase: "gone", reason: "instance is no longer in the group" },
+      gate: {
+        phase: "gone",
+        reason: expect.stringMatching(/^instance is (now Terminat|no longer in the group)/),
+      },
     });
     expect(second && served(second)).toBe(true);
   });
@@ -172,7 +181,7 @@ describe("simulated end-to-end scenarios", () => {
     const realtime = result.instances.filter((i) => i.group === "cnt-realtime-asg");
     expect(realtime).toHaveLength(3);
     for (const instance of realtime)
-      expect(instance.gate?.reason).toBe("healthy in cnt-realtime-tg 150 s after registration");
+      expect(instance.gate?.reason).toMatch(/^healthy in cnt-realtime-tg \d+ s after registration$/);
   });
 
   it("burst-200: two hundred launches at once all pass the gate", async () => {

@@ -21,7 +21,7 @@ import {
   SendCommandCommand,
 } from "@aws-sdk/client-ssm";
 import { commandComment } from "../../shared/gate/bootstrap-command.js";
-import { type GateHarness, GROUP, INSTANCE_ID, LB_ARN, TG_ARN, TOKEN } from "./gate-harness.js";
+import { ADMIN_TG_ARN, type GateHarness, GROUP, INSTANCE_ID, LB_ARN, TG_ARN, TOKEN } from "./gate-harness.js";
 
 /** Shapes AWS answers as the real APIs do (field names and nesting from the SDK's output types). */
 
@@ -148,6 +148,57 @@ export function targetHealth(h: GateHarness, state: string, reason?: string, des
         TargetHealth: { State: state as never, Reason: reason as never, Description: description },
       },
     ],
+  });
+}
+
+/**
+ * DescribeTargetHealth's answer for one target group only (matched on TargetGroupArn), so a test can
+ * give each attached group its own state.
+ */
+export function targetHealthIn(
+  h: GateHarness,
+  targetGroupArn: string,
+  state: string,
+  reason?: string,
+  description?: string,
+): void {
+  h.elbv2Mock.on(DescribeTargetHealthCommand, { TargetGroupArn: targetGroupArn }).resolves({
+    TargetHealthDescriptions: [
+      {
+        Target: { Id: INSTANCE_ID, Port: 8000 },
+        HealthCheckPort: "8000",
+        TargetHealth: { State: state as never, Reason: reason as never, Description: description },
+      },
+    ],
+  });
+}
+
+/** A second allowed target group, behind the same load balancer, with a faster health check. */
+export const ADMIN_TARGET_GROUP: TargetGroup = {
+  ...CNT_TARGET_GROUP,
+  TargetGroupArn: ADMIN_TG_ARN,
+  TargetGroupName: "cnt-admin-tg",
+  HealthCheckPath: "/admin/health",
+  HealthCheckIntervalSeconds: 10,
+  HealthyThresholdCount: 3,
+};
+
+/**
+ * An error shaped as the SDK v3 throws a service's answer: `name` is the error code, `$fault` and
+ * `$metadata` as the SDK sets them; `extra` adds fields such as `$retryable`.
+ */
+export function awsServiceError(
+  name: string,
+  message: string,
+  fault: "client" | "server" = "client",
+  status = fault === "server" ? 500 : 400,
+  extra: Record<string, unknown> = {},
+): Error {
+  return Object.assign(new Error(message), {
+    name,
+    $fault: fault,
+    $metadata: { httpStatusCode: status },
+    ...extra,
   });
 }
 

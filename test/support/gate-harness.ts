@@ -15,6 +15,9 @@ export const HOOK = "launchgate-launch";
 export const DOCUMENT = "launchgate-cnt-backend-cnt-backend-asg-bootstrap";
 export const TG_ARN =
   "arn:aws:elasticloadbalancing:eu-west-2:123456789012:targetgroup/cnt-backend-tg/6d0ecf831eec9f09";
+/** A second target group, for gates that must see `healthy` in every group attached to the instance's group. */
+export const ADMIN_TG_ARN =
+  "arn:aws:elasticloadbalancing:eu-west-2:123456789012:targetgroup/cnt-admin-tg/0a1b2c3d4e5f6a7b";
 export const LB_ARN =
   "arn:aws:elasticloadbalancing:eu-west-2:123456789012:loadbalancer/app/cnt-alb/50dc6c495c0c9188";
 /** 2026-11-28T05:00:00Z, an arbitrary fixed start for the manual clock. */
@@ -50,6 +53,14 @@ export const RUNTIME_CONFIG: RuntimeConfig = {
     operations: "https://sqs/operations",
   },
 };
+
+/** The test configuration with the group's target-group allow-list replaced by `targetGroups`. */
+export function configWithTargetGroups(targetGroups: readonly string[]): RuntimeConfig {
+  return {
+    ...RUNTIME_CONFIG,
+    groups: RUNTIME_CONFIG.groups.map((group) => ({ ...group, targetGroups: [...targetGroups] })),
+  };
+}
 
 export class RecordingScheduler implements RecheckScheduler {
   readonly scheduled: { message: RecheckMessage; delaySeconds: number }[] = [];

@@ -10,10 +10,22 @@ import type { GateRecord } from "../../shared/gate/record.js";
 export class InMemoryGateStore implements GateStore {
   readonly records = new Map<string, GateRecord>();
   saves = 0;
+  /** How many loadMany calls were made: the reconciler's cost is counted in them. */
+  batchLoads = 0;
 
   async load(instanceId: string): Promise<GateRecord | undefined> {
     const record = this.records.get(instanceId);
     return record === undefined ? undefined : structuredClone(record);
+  }
+
+  async loadMany(instanceIds: readonly string[]): Promise<Map<string, GateRecord>> {
+    this.batchLoads += 1;
+    const found = new Map<string, GateRecord>();
+    for (const id of instanceIds) {
+      const record = this.records.get(id);
+      if (record) found.set(id, structuredClone(record));
+    }
+    return found;
   }
 
   async save(record: GateRecord): Promise<void> {

@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
 import {
+  ADMIN_TARGET_GROUP,
   agentPing,
   CNT_TARGET_GROUP,
   groupTargetGroups,
@@ -17,10 +18,13 @@ import {
   noActiveLifecycleAction,
   sendCommandReturns,
   targetHealth,
+  targetHealthIn,
 } from "../../support/aws-stubs.js";
 import { openGate } from "../../support/drive.js";
 import { commandFinished, launchEvent, recheck } from "../../support/events.js";
 import {
+  ADMIN_TG_ARN,
+  configWithTargetGroups,
   type GateHarness,
   GROUP,
   gateHarness,
@@ -33,16 +37,34 @@ import {
 let h: GateHarness;
 
 /** Drives a launch up to "registered, waiting for healthy". */
-async function registered(harness: GateHarness, zone = "eu-west-2a"): Promise<void> {
+async function registered(
+  harness: GateHarness,
+  zone = "eu-west-2a",
+  targetGroups = [CNT_TARGET_GROUP],
+): Promise<void> {
   lifecycleState(harness, "Pending:Wait", zone);
   hookAcceptsCompletion(harness);
   agentPing(harness, "Online");
   sendCommandReturns(harness, "cmd-1");
-  groupTargetGroups(harness);
+  groupTargetGroups(harness, targetGroups);
   targetHealth(harness, "unused", "Target.NotRegistered");
   await openGate(harness, launchEvent());
   invocation(harness, { status: "Success" });
   await onCommandFinished(harness.deps, commandFinished("cmd-1"));
+}
+
+/**
+ * A gate registered with a target group whose health budget, 300 s × (10 + 1) + 30 s = 3330 s, is
+ * capped at the gate's 2400 s deadline: only the overall deadline can end its health wait.
+ */
+async function slowHealthGate(): Promise<GateHarness> {
+  const slow = gateHarness();
+  await registered(slow, "eu-west-2a", [
+    { ...CNT_TARGET_GROUP, HealthCheckIntervalSeconds: 300, HealthyThresholdCount: 10 },
+  ]);
+  const record = slow.store.get(INSTANCE_ID);
+  expect(record.phaseDeadline).toBe(record.deadline);
+  return slow;
 }
 
 beforeEach(async () => {
@@ -191,21 +213,7 @@ describe("the health gate", () => {
   });
 
   it("abandons once the overall gate deadline has passed, when the health budget would run past it", async () => {
-    const slow = gateHarness();
-    lifecycleState(slow, "Pending:Wait");
-    hookAcceptsCompletion(slow);
-    agentPing(slow, "Online");
-    sendCommandReturns(slow, "cmd-1");
-    // 300 s × (10 + 1) + 30 s = 3330 s of health budget: capped at the gate's 2400 s deadline.
-    groupTargetGroups(slow, [
-      { ...CNT_TARGET_GROUP, HealthCheckIntervalSeconds: 300, HealthyThresholdCount: 10 },
-    ]);
-    targetHealth(slow, "unused", "Target.NotRegistered");
-    await openGate(slow, launchEvent());
-    invocation(slow, { status: "Success" });
-    await onCommandFinished(slow.deps, commandFinished("cmd-1"));
-    expect(slow.store.get(INSTANCE_ID).phaseDeadline).toBe(slow.store.get(INSTANCE_ID).deadline);
-
+    const slow = await slowHealthGate();
     targetHealth(slow, "initial", "Elb.InitialHealthChecking");
     slow.advanceSeconds(2401);
     await expect(onHealthRecheck(slow.deps, recheck("health"))).rejects.toThrow("gate deadline passed");
@@ -213,10 +221,33 @@ describe("the health gate", () => {
     expect(slow.store.get(INSTANCE_ID).reason).toMatch(
       /^launch gate deadline of 2400 s passed while awaiting-health/,
     );
+    expect(slow.store.get(INSTANCE_ID).reason).toContain(
+      "target group cnt-backend-tg still reports initial (Elb.InitialHealthChecking)",
+    );
     expect(slow.elbv2Mock).toHaveReceivedCommand(DeregisterTargetsCommand);
     expect(slow.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
       LifecycleActionResult: "ABANDON",
     });
+  });
+
+  it("continues, not abandons, an instance that turned healthy by the overall deadline", async () => {
+    const slow = await slowHealthGate();
+    targetHealth(slow, "healthy");
+    slow.advanceSeconds(2401);
+
+    await expect(onHealthRecheck(slow.deps, recheck("health"))).rejects.toThrow(
+      "gate deadline passed; continued",
+    );
+
+    expect(slow.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    expect(slow.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: "CONTINUE",
+    });
+    const record = slow.store.get(INSTANCE_ID);
+    expect(record).toMatchObject({ phase: "continued", outcome: "CONTINUE" });
+    expect(record.reason).toMatch(/^healthy in cnt-backend-tg at the launch gate deadline of 2400 s/);
+    expect(slow.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
   });
 
   it("finishes an interrupted completion: outcome claimed, hook still waiting", async () => {
@@ -245,5 +276,98 @@ describe("the health gate", () => {
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
     expect(h.autoScalingMock.commandCalls(DescribeAutoScalingInstancesCommand).length).toBe(calls + 1);
+  });
+});
+
+describe("the health gate with two target groups", () => {
+  let two: GateHarness;
+  beforeEach(async () => {
+    two = gateHarness(configWithTargetGroups(["cnt-backend-tg", "cnt-admin-tg"]));
+    await registered(two, "eu-west-2a", [CNT_TARGET_GROUP, ADMIN_TARGET_GROUP]);
+    expect(two.store.get(INSTANCE_ID).registered.map((target) => target.name)).toEqual([
+      "cnt-backend-tg",
+      "cnt-admin-tg",
+    ]);
+  });
+
+  it("does not continue while one group is healthy and the other still checking; re-checks instead", async () => {
+    targetHealthIn(two, TG_ARN, "healthy");
+    targetHealthIn(two, ADMIN_TG_ARN, "initial", "Elb.InitialHealthChecking");
+    two.advanceSeconds(20);
+    const before = two.rechecks.scheduled.length;
+
+    await onHealthRecheck(two.deps, recheck("health"));
+
+    expect(two.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(two.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
+    expect(two.rechecks.scheduled).toHaveLength(before + 1);
+    // Paced by the faster of the two health checks (10 s).
+    expect(two.rechecks.last()).toEqual({
+      message: { step: "health", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 10,
+    });
+  });
+
+  it("continues once healthy in both groups", async () => {
+    targetHealthIn(two, TG_ARN, "healthy");
+    targetHealthIn(two, ADMIN_TG_ARN, "healthy");
+    two.advanceSeconds(40);
+
+    await onHealthRecheck(two.deps, recheck("health"));
+
+    expect(two.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: "CONTINUE",
+    });
+    expect(two.store.get(INSTANCE_ID)).toMatchObject({
+      phase: "continued",
+      reason: "healthy in cnt-backend-tg, cnt-admin-tg 40 s after registration",
+    });
+  });
+
+  it("abandons past the health deadline when one group is healthy and the other unhealthy, naming the unhealthy one", async () => {
+    targetHealthIn(two, TG_ARN, "healthy");
+    targetHealthIn(
+      two,
+      ADMIN_TG_ARN,
+      "unhealthy",
+      "Target.ResponseCodeMismatch",
+      "Health checks failed with these codes: [404]",
+    );
+    two.advanceSeconds(210);
+
+    await onHealthRecheck(two.deps, recheck("health"));
+
+    expect(two.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "ABANDON",
+    });
+    const reason = two.store.get(INSTANCE_ID).reason ?? "";
+    expect(reason).toMatch(/^not healthy after 210 s: /);
+    expect(reason).toContain(
+      "target group cnt-admin-tg still reports unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
+    );
+    expect(reason).not.toContain("cnt-backend-tg still reports");
+    expect(two.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, { TargetGroupArn: TG_ARN });
+    expect(two.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, {
+      TargetGroupArn: ADMIN_TG_ARN,
+    });
+  });
+
+  it("abandons at the overall deadline when only one of the two groups is healthy", async () => {
+    targetHealthIn(two, TG_ARN, "healthy");
+    targetHealthIn(two, ADMIN_TG_ARN, "initial", "Elb.InitialHealthChecking");
+    two.advanceSeconds(2401);
+
+    await expect(onHealthRecheck(two.deps, recheck("health"))).rejects.toThrow(
+      "gate deadline passed; abandoned",
+    );
+
+    expect(two.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "ABANDON",
+    });
+    const reason = two.store.get(INSTANCE_ID).reason ?? "";
+    expect(reason).toMatch(/^launch gate deadline of 2400 s passed while awaiting-health/);
+    expect(reason).toContain("target group cnt-admin-tg still reports initial");
+    expect(reason).not.toContain("cnt-backend-tg still reports");
   });
 });

@@ -1,11 +1,13 @@
 import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { beforeEach, describe, expect, it } from "vitest";
 import { continueLaunch } from "../../../shared/gate/finish.js";
-import { reconcile } from "../../../shared/gate/reconcile.js";
+import { keepAlive } from "../../../shared/gate/keep-alive.js";
+import { COMPLETION_LEASE_SECONDS, reconcile } from "../../../shared/gate/reconcile.js";
 import { advance } from "../../../shared/gate/record.js";
 import { startGate } from "../../../shared/gate/start-gate.js";
 import {
@@ -102,12 +104,16 @@ describe("reconcile: a wait with a record", () => {
     await startGate(h.deps, launchEvent());
   });
 
-  it("delivers an outcome that was claimed but never sent", async () => {
+  /** Claims an outcome for the test wait, as continueLaunch/abandonLaunch do before completing. */
+  function claim(outcome: "CONTINUE" | "ABANDON"): void {
+    const phase = outcome === "CONTINUE" ? "continued" : "abandoned";
     const record = h.store.get(INSTANCE_ID);
-    h.store.records.set(
-      INSTANCE_ID,
-      advance(record, { phase: "continued", outcome: "CONTINUE", reason: "healthy" }, "healthy", h.now()),
-    );
+    h.store.records.set(INSTANCE_ID, advance(record, { phase, outcome, reason: "done" }, "done", h.now()));
+  }
+
+  it("delivers an outcome that was claimed but never sent, once the claimer's lease has passed", async () => {
+    claim("CONTINUE");
+    h.advanceSeconds(COMPLETION_LEASE_SECONDS);
 
     expect((await reconcile(h.deps))[0]?.action).toBe("completion-resumed");
     expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
@@ -116,12 +122,37 @@ describe("reconcile: a wait with a record", () => {
     });
   });
 
+  it("leaves an outcome claimed within the lease to its claimer: no second CompleteLifecycleAction", async () => {
+    claim("CONTINUE");
+    h.advanceSeconds(COMPLETION_LEASE_SECONDS - 1);
+
+    expect((await reconcile(h.deps))[0]).toMatchObject({
+      action: "in-progress",
+      detail: "CONTINUE claimed 59 s ago; being delivered",
+    });
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 0);
+  });
+
+  it("stops quietly when the claimed outcome turns out applied by its claimer meanwhile", async () => {
+    claim("CONTINUE");
+    h.advanceSeconds(COMPLETION_LEASE_SECONDS);
+    h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
+    lifecycleState(h, "InService");
+    const before = h.store.get(INSTANCE_ID);
+
+    expect((await reconcile(h.deps))[0]).toMatchObject({
+      action: "stopped",
+      detail: "CONTINUE already applied",
+    });
+    expect(h.store.get(INSTANCE_ID)).toEqual(before);
+    expect(h.logs.filter((line) => line.level === "warn").map((line) => line.message)).toEqual([
+      "resuming an interrupted completion",
+    ]);
+  });
+
   it("treats a finished record of an earlier wait as no record (a new wait whose event was missed)", async () => {
-    const record = h.store.get(INSTANCE_ID);
-    h.store.records.set(
-      INSTANCE_ID,
-      advance(record, { phase: "continued", outcome: "CONTINUE", reason: "healthy" }, "healthy", h.now()),
-    );
+    claim("CONTINUE");
+    h.advanceSeconds(COMPLETION_LEASE_SECONDS);
     h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
 
     expect((await reconcile(h.deps))[0]?.action).toBe("sighted");
@@ -158,6 +189,30 @@ describe("reconcile: a wait with a record", () => {
     });
   });
 
+  it("kicks a dead chain once its stall threshold passes, though the reconciler heartbeats it every run", async () => {
+    h.advanceSeconds(300);
+    expect((await reconcile(h.deps))[0]?.action).toBe("heartbeat");
+    h.advanceSeconds(300);
+    expect((await reconcile(h.deps))[0]).toMatchObject({
+      action: "kicked",
+      detail: "awaiting-agent: no progress for over 500 s",
+    });
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
+    expect(h.store.get(INSTANCE_ID).chainSeenAt).toBeUndefined();
+  });
+
+  it("never kicks a live chain, even when the reconciler's heartbeats came between the chain's", async () => {
+    const actions: string[] = [];
+    for (let second = 100; second <= 1800; second += 100) {
+      h.advanceSeconds(100);
+      await keepAlive(h.deps, h.store.get(INSTANCE_ID), 600); // the chain's re-check
+      if (second % 300 === 0) actions.push(...(await reconcile(h.deps)).map((entry) => entry.action));
+    }
+    expect(actions).toHaveLength(6);
+    expect(actions).not.toContain("kicked");
+    expect(h.store.get(INSTANCE_ID).chainSeenAt).toBe(h.now());
+  });
+
   it("reports a wait that ended meanwhile as stopped, not as an error", async () => {
     h.advanceSeconds(210);
     h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveLifecycleAction());
@@ -167,20 +222,52 @@ describe("reconcile: a wait with a record", () => {
     });
   });
 
+  it("stops quietly when its heartbeat is refused because another invocation just finished the wait", async () => {
+    h.advanceSeconds(210);
+    h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => {
+      claim("CONTINUE"); // the health gate completed the wait a moment before
+      throw noActiveLifecycleAction();
+    });
+    const describes = h.autoScalingMock.commandCalls(DescribeAutoScalingInstancesCommand).length;
+
+    expect((await reconcile(h.deps))[0]).toMatchObject({
+      action: "stopped",
+      detail: "hook no longer waiting; another invocation already moved the record to continued",
+    });
+    expect(h.store.get(INSTANCE_ID).phase).toBe("continued");
+    expect(h.autoScalingMock.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(describes);
+  });
+
   it("reports one instance's failure and carries on with the others", async () => {
     groupInstances([
       { id: INSTANCE_ID, state: "Pending:Wait" },
       { id: "i-0bbbbbbbbbbbbbbb2", state: "Pending:Wait" },
     ]);
-    const load = h.store.load.bind(h.store);
-    h.store.load = async (id) => {
-      if (id === INSTANCE_ID) throw new Error("DynamoDB throttled");
-      return load(id);
+    const save = h.store.save.bind(h.store);
+    h.store.save = async (record) => {
+      if (record.instanceId !== INSTANCE_ID) throw new Error("DynamoDB throttled");
+      return save(record);
     };
+    h.advanceSeconds(210);
     const entries = await reconcile(h.deps);
     expect(entries).toEqual([
-      { group: GROUP, instanceId: INSTANCE_ID, action: "error", detail: "DynamoDB throttled" },
-      { group: GROUP, instanceId: "i-0bbbbbbbbbbbbbbb2", action: "sighted" },
+      { group: GROUP, instanceId: "i-0bbbbbbbbbbbbbbb2", action: "error", detail: "DynamoDB throttled" },
+      { group: GROUP, instanceId: INSTANCE_ID, action: "heartbeat", detail: "awaiting-agent" },
     ]);
+  });
+
+  it("reports every wait of a group whose records cannot be read as an error", async () => {
+    groupInstances([
+      { id: INSTANCE_ID, state: "Pending:Wait" },
+      { id: "i-0bbbbbbbbbbbbbbb2", state: "Pending:Wait" },
+    ]);
+    h.store.loadMany = async () => {
+      throw new Error("DynamoDB throttled");
+    };
+    expect((await reconcile(h.deps)).map((entry) => [entry.action, entry.detail])).toEqual([
+      ["error", "DynamoDB throttled"],
+      ["error", "DynamoDB throttled"],
+    ]);
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 0);
   });
 });

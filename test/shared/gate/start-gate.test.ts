@@ -5,10 +5,12 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { SkipEventError } from "../../../shared/errors.js";
+import { NotYetError, SkipEventError } from "../../../shared/errors.js";
+import { classifySendError } from "../../../shared/gate/bootstrap-command.js";
 import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
+  awsServiceError,
   hookAcceptsCompletion,
   lifecycleState,
   noActiveLifecycleAction,
@@ -155,15 +157,69 @@ describe("startGate", () => {
       version: 2,
     });
 
-    await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow(
-      "another invocation is sending the bootstrap",
-    );
+    await onAgentRecheck(h.deps, recheck("agent"));
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("sending-command");
 
     h.advanceSeconds(46);
     await onAgentRecheck(h.deps, recheck("agent"));
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(h.store.get(INSTANCE_ID).phase).toBe("bootstrapping");
+  });
+
+  it("keeps the chain alive under a live send claim: the re-check reschedules itself for when the lease ends", async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+    await startGate(h.deps, launchEvent());
+    const record = h.store.get(INSTANCE_ID);
+    // The sender claimed 10 s ago; its SendCommand and its own reschedule were throttled, and this
+    // is the fast retry of the same re-check.
+    h.store.records.set(INSTANCE_ID, {
+      ...record,
+      phase: "sending-command",
+      phaseStartedAt: h.now() - 10_000,
+      version: 2,
+    });
+
+    await onAgentRecheck(h.deps, { ...recheck("agent"), attempt: 1 });
+
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 36,
+    });
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({
+        level: "info",
+        message: "another invocation holds the send claim; re-checking when its lease ends",
+      }),
+    );
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", version: 2 });
+
+    // Nobody finished the send: the rescheduled re-check takes the claim over and sends.
+    h.advanceSeconds(36);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-1" });
+  });
+
+  it("carries a re-check's command id along when it waits out a live send claim", async () => {
+    agentPing(h, "Online");
+    await startGate(h.deps, launchEvent());
+    const record = h.store.get(INSTANCE_ID);
+    h.store.records.set(INSTANCE_ID, {
+      ...record,
+      phase: "sending-command",
+      phaseStartedAt: h.now() - 45_000,
+      version: 2,
+    });
+
+    await onAgentRecheck(h.deps, { ...recheck("agent"), commandId: "cmd-9" });
+
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-9" },
+      delaySeconds: 1,
+    });
   });
 
   it("skips, touching nothing, a group that is not configured", async () => {
@@ -190,6 +246,90 @@ describe("startGate", () => {
   it("skips an instance that has disappeared", async () => {
     lifecycleState(h, undefined);
     await expect(startGate(h.deps, launchEvent())).rejects.toBeInstanceOf(SkipEventError);
+    await expect(startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 300_000 }))).rejects.toBeInstanceOf(
+      SkipEventError,
+    );
+    expect(h.store.records.size).toBe(0);
+  });
+
+  it("retries, not drops, an event that Auto Scaling's API still shows as Pending", async () => {
+    lifecycleState(h, "Pending");
+    const attempt = startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 5_000 }));
+    await expect(attempt).rejects.toBeInstanceOf(NotYetError);
+    await expect(attempt).rejects.not.toBeInstanceOf(SkipEventError);
+    await expect(attempt).rejects.toMatchObject({ name: "NotYetError" });
+    expect(h.store.records.size).toBe(0);
+    expect(h.rechecks.scheduled).toHaveLength(0);
+
+    // The redelivery finds the instance waiting and opens the gate.
+    lifecycleState(h, "Pending:Wait");
+    await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 5_000 }));
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+  });
+
+  it("retries a young event for an instance Auto Scaling does not list yet", async () => {
+    lifecycleState(h, undefined);
+    await expect(startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 30_000 }))).rejects.toBeInstanceOf(
+      NotYetError,
+    );
+    expect(h.store.records.size).toBe(0);
+  });
+
+  it("abandons at once, naming the error and the IAM role, when SendCommand is refused (AccessDeniedException)", async () => {
+    agentPing(h, "Online");
+    h.ssmMock
+      .on(SendCommandCommand)
+      .rejects(
+        awsServiceError(
+          "AccessDeniedException",
+          "User: arn:aws:sts::123456789012:assumed-role/launchgate-launch/fn is not authorized to perform: ssm:SendCommand",
+        ),
+      );
+
+    await openGate(h);
+
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionToken: TOKEN,
+      LifecycleActionResult: "ABANDON",
+    });
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.phase).toBe("abandoned");
+    expect(record.reason).toMatch(
+      /^bootstrap could not be sent \(AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role\/launchgate-launch\/fn is not authorized to perform: ssm:SendCommand\): check /,
+    );
+    expect(record.reason).toContain("IAM role of the launch function");
+    expect(h.rechecks.scheduled.filter((s) => s.message.step === "agent")).toHaveLength(1);
+  });
+
+  it("abandons at once, naming the document, when SendCommand says InvalidDocument", async () => {
+    agentPing(h, "Online");
+    h.ssmMock
+      .on(SendCommandCommand)
+      .rejects(awsServiceError("InvalidDocument", `document ${DOCUMENT} does not exist`));
+
+    await openGate(h);
+
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.phase).toBe("abandoned");
+    expect(record.reason).toMatch(
+      /^bootstrap could not be sent \(InvalidDocument: document .* does not exist\): check /,
+    );
+    expect(record.reason).toContain(`SSM document ${DOCUMENT}`);
+  });
+
+  it("retries a throttled SendCommand like an agent that is not addressable yet", async () => {
+    agentPing(h, "Online");
+    h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
+
+    await openGate(h);
+
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
+      delaySeconds: 15,
+    });
   });
 
   it("goes back to waiting when SendCommand says InvalidInstanceId (agent not yet addressable)", async () => {
@@ -281,5 +421,51 @@ describe("onAgentRecheck", () => {
     await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow("instance left the wait");
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "gone", reason: "instance is now Terminating" });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+});
+
+describe("classifySendError", () => {
+  it("treats InvalidInstanceId as an agent SSM cannot address yet", () => {
+    expect(classifySendError(awsServiceError("InvalidInstanceId", "Instances not in a valid state"))).toBe(
+      "agent-not-addressable",
+    );
+  });
+
+  it.each([["ThrottlingException"], ["TooManyRequestsException"], ["RequestLimitExceeded"], ["Throttling"]])(
+    "treats %s as transient",
+    (name) => {
+      expect(classifySendError(awsServiceError(name, "Rate exceeded"))).toBe("transient");
+    },
+  );
+
+  it("treats any error the SDK marks as throttling, and any server fault, as transient", () => {
+    expect(
+      classifySendError(
+        awsServiceError("SomethingNew", "slow down", "client", 400, { $retryable: { throttling: true } }),
+      ),
+    ).toBe("transient");
+    expect(classifySendError(awsServiceError("InternalServerError", "oops", "server"))).toBe("transient");
+    expect(classifySendError(awsServiceError("ServiceUnavailable", "busy", "client", 503))).toBe("transient");
+  });
+
+  it("treats a request that got no answer (timeout, connection reset) as transient", () => {
+    expect(classifySendError(Object.assign(new Error("timed out"), { name: "TimeoutError" }))).toBe(
+      "transient",
+    );
+    expect(classifySendError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(
+      "transient",
+    );
+  });
+
+  it.each([
+    ["AccessDeniedException"],
+    ["InvalidDocument"],
+    ["InvalidDocumentVersion"],
+    ["InvalidParameters"],
+    ["UnsupportedPlatformType"],
+  ])("treats %s as a refusal that retrying cannot fix", (name) => {
+    expect(classifySendError(awsServiceError(name, "refused"))).toBe("refused");
+    // Also when only the name is known (no $fault / $metadata on the error).
+    expect(classifySendError(Object.assign(new Error("refused"), { name }))).toBe("refused");
   });
 });

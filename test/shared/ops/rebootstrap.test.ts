@@ -257,15 +257,20 @@ describe("advanceOperation: one instance at a time, each verified healthy before
     await step();
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
 
+    // Healthy right after the command is the load balancer's view from before the restart: it proves
+    // nothing until the unhealthy threshold of checks (2 × 30 s) plus one interval could have seen it.
     targetHealth(h, "healthy");
     h.advanceSeconds(40);
+    await step();
+    expect(operations.only().results).toEqual([]);
+    h.advanceSeconds(50);
     await step();
     expect(operations.only().results).toEqual([
       {
         instanceId: A,
         outcome: "succeeded",
         commandId: "cmd-1",
-        seconds: 40,
+        seconds: 90,
         reason: "re-bootstrapped; healthy in cnt-backend-tg",
       },
     ]);
@@ -302,10 +307,10 @@ describe("advanceOperation: one instance at a time, each verified healthy before
       "Target.ResponseCodeMismatch",
       "Health checks failed with these codes: [502]",
     );
-    h.advanceSeconds(211);
+    h.advanceSeconds(301);
     await step();
     expect(operations.only().results[0]?.reason).toMatch(
-      /^not healthy after 211 s: target group cnt-backend-tg still reports unhealthy/,
+      /^not healthy after 301 s: target group cnt-backend-tg still reports unhealthy/,
     );
   });
 

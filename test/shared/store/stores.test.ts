@@ -1,4 +1,7 @@
 import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandInput,
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
@@ -67,6 +70,76 @@ describe("DynamoGateStore", () => {
     dynamo.on(GetItemCommand).resolves({ Item: marshall({ ...record, expiresAt: 123 }) });
     await expect(store.load(record.instanceId)).resolves.toEqual(record);
     expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, { ConsistentRead: true });
+  });
+});
+
+describe("DynamoGateStore.loadMany", () => {
+  const dynamo = mockClient(DynamoDBClient);
+  const pauses: number[] = [];
+  beforeEach(() => {
+    dynamo.reset();
+    pauses.length = 0;
+  });
+  const store = new DynamoGateStore(new DynamoDBClient({}), "state-table", async (ms) => {
+    pauses.push(ms);
+  });
+  const item = (instanceId: string) => marshall({ ...record, instanceId, expiresAt: 123 });
+  const keysOf = (input: BatchGetItemCommandInput) =>
+    (input.RequestItems?.["state-table"]?.Keys ?? []).map((key) => String(key.instanceId?.S));
+  /** Answers every key asked for that has a record (ids not starting "i-none"), leaving `unprocessed` out. */
+  function answer(unprocessed: (keys: string[], call: number) => string[] = () => []): void {
+    let call = 0;
+    dynamo.on(BatchGetItemCommand).callsFake((input: BatchGetItemCommandInput) => {
+      const keys = keysOf(input);
+      const left = unprocessed(keys, call++);
+      const served = keys.filter((id) => !left.includes(id) && !id.startsWith("i-none"));
+      const leftKeys: Record<string, AttributeValue>[] = left.map((id) => ({ instanceId: { S: id } }));
+      return {
+        Responses: { "state-table": served.map(item) },
+        ...(left.length > 0 ? { UnprocessedKeys: { "state-table": { Keys: leftKeys } } } : {}),
+      };
+    });
+  }
+
+  it("reads in batches of 100 distinct keys, strongly consistent, and drops the TTL attribute", async () => {
+    answer();
+    const ids = Array.from({ length: 250 }, (_, n) => `i-${n}`);
+    const found = await store.loadMany([...ids, "i-7", "i-none-1"]);
+    expect(dynamo.commandCalls(BatchGetItemCommand).map((c) => keysOf(c.args[0].input).length)).toEqual([
+      100, 100, 51,
+    ]);
+    expect(dynamo).toHaveReceivedCommandWith(BatchGetItemCommand, {
+      RequestItems: { "state-table": { Keys: expect.any(Array), ConsistentRead: true } },
+    });
+    expect(found.size).toBe(250);
+    expect(found.get("i-7")).toEqual({ ...record, instanceId: "i-7" });
+    expect(found.has("i-none-1")).toBe(false);
+  });
+
+  it("asks again for keys DynamoDB left unprocessed, pausing longer each time", async () => {
+    answer((keys, call) => (call < 2 ? keys.slice(0, 1) : []));
+    const found = await store.loadMany(["i-a", "i-b"]);
+    expect([...found.keys()].sort()).toEqual(["i-a", "i-b"]);
+    expect(dynamo.commandCalls(BatchGetItemCommand).map((c) => keysOf(c.args[0].input))).toEqual([
+      ["i-a", "i-b"],
+      ["i-a"],
+      ["i-a"],
+    ]);
+    expect(pauses).toEqual([50, 100]);
+  });
+
+  it("gives up, with an error, on keys that stay unprocessed", async () => {
+    answer((keys) => keys);
+    await expect(store.loadMany(["i-a"])).rejects.toThrow(
+      "DynamoDB left 1 gate record reads unprocessed after 5 tries",
+    );
+    expect(dynamo).toHaveReceivedCommandTimes(BatchGetItemCommand, 5);
+    expect(pauses).toEqual([50, 100, 200, 400]);
+  });
+
+  it("makes no request for no instances", async () => {
+    expect((await store.loadMany([])).size).toBe(0);
+    expect(dynamo).toHaveReceivedCommandTimes(BatchGetItemCommand, 0);
   });
 });
 

@@ -122,6 +122,7 @@ describe("the remediation ladder", () => {
     invocation(h, { status: "Success" });
     await step();
     world({ [SICK]: "healthy", [WELL]: "healthy" });
+    h.advanceSeconds(90);
     await step();
     expect(operations.only()).toMatchObject({
       status: "succeeded",
@@ -135,7 +136,7 @@ describe("the remediation ladder", () => {
     for (let attempt = 0; attempt < 2; attempt++) {
       await step(); // restart sent
       await step(); // command succeeded: verify
-      h.advanceSeconds(211);
+      h.advanceSeconds(301);
       await step(); // still unhealthy past the budget: next rung
     }
     await step();
@@ -166,6 +167,7 @@ describe("the remediation ladder", () => {
     invocation(h, { status: "Success" });
     await step();
     world({ [SICK]: "healthy", [WELL]: "healthy" });
+    h.advanceSeconds(90);
     await step();
     // It flaps: unhealthy again five minutes later, a new ALARM episode.
     world({ [SICK]: "unhealthy", [WELL]: "healthy" });

@@ -1,0 +1,116 @@
+import type { RuntimeGroup } from "../config/runtime-config.js";
+import type { GateDeps } from "./deps.js";
+import { abandonLaunch, resumeCompletion } from "./finish.js";
+import { keepAlive, recheckCeilingSeconds, scheduleRecheck } from "./keep-alive.js";
+import type { RecheckStep } from "./ports.js";
+import { gateDeadlinePassed } from "./reasons.js";
+import type { GatePhase, GateRecord } from "./record.js";
+import { adoptWhenDue, sight } from "./sighting.js";
+
+/**
+ * What the reconciler does for one instance waiting at a launch hook (see reconcile.ts): make sure
+ * something drives the wait to an outcome, without racing the event-driven gate that normally does.
+ */
+
+export type ReconcileAction =
+  | "sighted"
+  | "adopted"
+  | "completion-resumed"
+  | "abandoned"
+  | "kicked"
+  | "heartbeat"
+  | "in-progress"
+  | "stopped"
+  | "deferred"
+  | "error";
+
+export interface WaitOutcome {
+  readonly action: ReconcileAction;
+  readonly detail?: string;
+}
+
+/** A waiting instance as the reconciler found it: its lifecycle state and its record, if any. */
+export interface FoundWait {
+  readonly instanceId: string;
+  readonly state: string;
+  readonly record: GateRecord | undefined;
+}
+
+/**
+ * How long a claimed outcome belongs to the invocation that claimed it. Longer than a gate function's
+ * 30 s timeout: once it has passed, the claimer has certainly finished or died, and the reconciler may
+ * deliver the outcome without sending a second CompleteLifecycleAction alongside the claimer's.
+ */
+export const COMPLETION_LEASE_SECONDS = 60;
+/** Beyond the heartbeat ceiling: a re-check's pace (≤ 60 s), SQS visibility (180 s), and slack. */
+const STALL_SLACK_SECONDS = 300;
+
+/** The re-check that drives each live phase: what a kick of a stalled chain sends. */
+export const STEP_FOR_PHASE: Partial<Record<GatePhase, RecheckStep>> = {
+  "awaiting-agent": "agent",
+  "sending-command": "agent",
+  bootstrapping: "command",
+  "awaiting-health": "health",
+};
+
+export async function reconcileWait(
+  deps: GateDeps,
+  group: RuntimeGroup,
+  wait: FoundWait,
+): Promise<WaitOutcome> {
+  let record = wait.record;
+  if (record && (record.phase === "continued" || record.phase === "abandoned")) {
+    const resumed = await resumeClaimWhenDue(deps, record);
+    if (resumed) return resumed;
+    record = undefined; // that wait had ended: the instance is in a new wait we have no record of
+  }
+  if (!record || record.phase === "gone") return sight(deps, group, wait.instanceId, wait.state);
+  if (record.phase === "sighted") return adoptWhenDue(deps, group, record);
+  if (deps.now() > record.deadline) {
+    await abandonLaunch(deps, record, gateDeadlinePassed(group.gateTimeoutSeconds, record.phase));
+    return { action: "abandoned", detail: record.phase };
+  }
+  const stalled = chainStalled(record, deps.now(), group);
+  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds, { by: "reconciler" });
+  const step = STEP_FOR_PHASE[record.phase];
+  if (stalled && step) {
+    await scheduleRecheck(deps, kept, step, 0, group, kept.commandId);
+    return { action: "kicked", detail: `${record.phase}: no progress for over ${stallSeconds(group)} s` };
+  }
+  return { action: kept === record ? "in-progress" : "heartbeat", detail: record.phase };
+}
+
+/**
+ * An outcome claimed while the hook still waits. Within the lease the claimer is (most likely) about to
+ * deliver it: leave it alone. After it, deliver it. Undefined: the claimed wait had ended after all.
+ */
+async function resumeClaimWhenDue(deps: GateDeps, record: GateRecord): Promise<WaitOutcome | undefined> {
+  // The claim changed the phase, so phaseStartedAt is when the outcome was claimed.
+  const claimedMs = deps.now() - record.phaseStartedAt;
+  if (claimedMs < COMPLETION_LEASE_SECONDS * 1000) {
+    const ago = Math.round(claimedMs / 1000);
+    return { action: "in-progress", detail: `${record.outcome} claimed ${ago} s ago; being delivered` };
+  }
+  const result = await resumeCompletion(deps, record);
+  if (result === "completed") return { action: "completion-resumed", detail: record.outcome };
+  if (result === "completed-elsewhere")
+    return { action: "stopped", detail: `${record.outcome} already applied` };
+  return undefined;
+}
+
+/**
+ * Nothing has moved the wait for too long: no phase change and no heartbeat by the chain itself. The
+ * reconciler's own heartbeats do not count, or keeping the hook alive would hide the dead chain.
+ */
+export function chainStalled(
+  record: Pick<GateRecord, "phaseStartedAt" | "chainSeenAt">,
+  now: number,
+  group: RuntimeGroup,
+): boolean {
+  const lastSign = Math.max(record.phaseStartedAt, record.chainSeenAt ?? 0);
+  return now - lastSign > stallSeconds(group) * 1000;
+}
+
+function stallSeconds(group: RuntimeGroup): number {
+  return recheckCeilingSeconds(group.heartbeatTimeoutSeconds) + STALL_SLACK_SECONDS;
+}

@@ -1,0 +1,94 @@
+import type { RuntimeGroup } from "../config/runtime-config.js";
+import type { GateDeps } from "./deps.js";
+import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { recordHeartbeat } from "./lifecycle-actions.js";
+import type { WaitOutcome } from "./reconcile-wait.js";
+import { advance, type GateRecord, TOKENLESS_WAIT_PREFIX } from "./record.js";
+import { openRecord } from "./start-gate.js";
+
+/**
+ * Waits the gate learned of without their lifecycle event (lost, or begun before launchgate was
+ * deployed): the reconciler sights them first — a placeholder record and a heartbeat — and adopts them
+ * on a later run if the event still has not arrived, whose real token would otherwise replace the
+ * placeholder.
+ */
+
+/** How long a sighted wait is left to its lifecycle event before the reconciler adopts it. */
+export const ADOPT_AFTER_SECONDS = 240;
+
+/** A wait with no record: keep its hook alive and leave its lifecycle event a chance to arrive. */
+export async function sight(
+  deps: GateDeps,
+  group: RuntimeGroup,
+  instanceId: string,
+  state: string,
+): Promise<WaitOutcome> {
+  const now = deps.now();
+  const warm = state === "Warmed:Pending:Wait";
+  const opened = openRecord(
+    deps,
+    {
+      kind: "launch",
+      instanceId,
+      groupName: group.name,
+      hookName: group.hookName,
+      // Unique per sighting, so a later sighting of a later wait is a new record.
+      token: `${TOKENLESS_WAIT_PREFIX}${instanceId}@${now}`,
+      origin: "EC2",
+      destination: warm ? "WarmPool" : "AutoScalingGroup",
+    },
+    group,
+  );
+  const sighted: GateRecord = {
+    ...opened,
+    phase: "sighted",
+    history: [
+      {
+        at: now,
+        phase: "sighted",
+        note: `found in ${state} with no lifecycle event; waiting ${ADOPT_AFTER_SECONDS} s for one`,
+      },
+    ],
+  };
+  if ((await recordHeartbeat(deps, sighted)) === "not-active")
+    return { action: "in-progress", detail: "wait ended meanwhile" };
+  await deps.store.save(sighted);
+  return { action: "sighted" };
+}
+
+/** A sighted wait: adopt it once its lifecycle event had time to arrive; until then, keep it alive. */
+export async function adoptWhenDue(
+  deps: GateDeps,
+  group: RuntimeGroup,
+  sighted: GateRecord,
+): Promise<WaitOutcome> {
+  if (deps.now() - sighted.startedAt < ADOPT_AFTER_SECONDS * 1000) {
+    await keepAlive(deps, sighted, group.heartbeatTimeoutSeconds, { by: "reconciler" });
+    return { action: "in-progress", detail: "sighted; waiting for its lifecycle event" };
+  }
+  await adopt(deps, group, sighted, "adopted by the reconciler: no lifecycle event arrived");
+  return { action: "adopted" };
+}
+
+/** Opens the gate for a sighted wait. The hook was heartbeated at sighting; the gate's budget starts now. */
+export async function adopt(
+  deps: GateDeps,
+  group: RuntimeGroup,
+  sighted: GateRecord,
+  note: string,
+): Promise<void> {
+  const now = deps.now();
+  const adopted = advance(
+    sighted,
+    {
+      phase: "awaiting-agent",
+      startedAt: now,
+      deadline: now + group.gateTimeoutSeconds * 1000,
+      phaseDeadline: now + group.agentTimeoutSeconds * 1000,
+    },
+    note,
+    now,
+  );
+  await scheduleRecheck(deps, adopted, "agent", 0, group);
+  await deps.store.save(adopted);
+}

@@ -1,0 +1,100 @@
+import { SIM_ACCOUNT, SIM_REGION } from "../deploy/intrinsics.js";
+import type { AccessRequest } from "../deploy/policy.js";
+
+/**
+ * SIMULATION — what IAM evaluates for each API call a handler makes: the action, every resource the
+ * call touches (as ARNs), and the condition keys the model knows (AWS-FACTS §9). APIs without
+ * resource-level permissions are requested on "*".
+ */
+
+export interface ResourceDirectory {
+  groupArn(groupName: string): string;
+  groupOfInstance(instanceId: string): string | undefined;
+  queueArn(queueUrl: string): string;
+}
+
+const SERVICE: Readonly<Record<string, string>> = {
+  DescribeAutoScalingInstances: "autoscaling",
+  DescribeAutoScalingGroups: "autoscaling",
+  CompleteLifecycleAction: "autoscaling",
+  RecordLifecycleActionHeartbeat: "autoscaling",
+  SetInstanceHealth: "autoscaling",
+  DescribeInstanceInformation: "ssm",
+  SendCommand: "ssm",
+  GetCommandInvocation: "ssm",
+  DescribeTargetHealth: "elasticloadbalancing",
+  DescribeTargetGroups: "elasticloadbalancing",
+  DescribeLoadBalancers: "elasticloadbalancing",
+  RegisterTargets: "elasticloadbalancing",
+  DeregisterTargets: "elasticloadbalancing",
+  GetItem: "dynamodb",
+  PutItem: "dynamodb",
+  DeleteItem: "dynamodb",
+  BatchGetItem: "dynamodb",
+  SendMessage: "sqs",
+  DescribeAlarms: "cloudwatch",
+};
+
+const arn = (service: string, rest: string) => `arn:aws:${service}:${SIM_REGION}:${SIM_ACCOUNT}:${rest}`;
+
+export function accessRequests(
+  api: string,
+  input: Record<string, unknown>,
+  directory: ResourceDirectory,
+): AccessRequest[] {
+  const service = SERVICE[api];
+  if (!service) throw new Error(`simulation: no IAM mapping for ${api}`);
+  const action = `${service}:${api}`;
+  const on = (resource: string, context: Record<string, string | undefined> = {}): AccessRequest => ({
+    action,
+    resource,
+    context,
+  });
+  switch (api) {
+    case "CompleteLifecycleAction":
+    case "RecordLifecycleActionHeartbeat":
+      return [on(directory.groupArn(String(input.AutoScalingGroupName)))];
+    case "SetInstanceHealth": {
+      const group = directory.groupOfInstance(String(input.InstanceId));
+      return [on(group ? directory.groupArn(group) : arn("autoscaling", "autoScalingGroup:*"))];
+    }
+    case "SendCommand":
+      return [
+        on(arn("ssm", `document/${String(input.DocumentName)}`)),
+        ...((input.InstanceIds as string[] | undefined) ?? []).map((id) =>
+          on(arn("ec2", `instance/${id}`), {
+            "ssm:resourceTag/aws:autoscaling:groupName": directory.groupOfInstance(id),
+          }),
+        ),
+      ];
+    case "RegisterTargets":
+    case "DeregisterTargets":
+      return [on(String(input.TargetGroupArn))];
+    case "GetItem":
+    case "PutItem":
+    case "DeleteItem":
+      return [on(arn("dynamodb", `table/${String(input.TableName)}`))];
+    case "BatchGetItem":
+      return Object.keys((input.RequestItems as object | undefined) ?? {}).map((table) =>
+        on(arn("dynamodb", `table/${table}`)),
+      );
+    case "SendMessage":
+      return [on(directory.queueArn(String(input.QueueUrl)))];
+    case "DescribeAlarms": {
+      const names = (input.AlarmNames as string[] | undefined) ?? [];
+      return names.length === 0
+        ? [on(arn("cloudwatch", "alarm:*"))]
+        : names.map((n) => on(arn("cloudwatch", `alarm:${n}`)));
+    }
+    default:
+      return [on("*")];
+  }
+}
+
+/** The error code each service's protocol uses for a denied call. */
+export function accessDeniedCode(api: string): string {
+  const service = SERVICE[api];
+  return service === "autoscaling" || service === "elasticloadbalancing" || service === "cloudwatch"
+    ? "AccessDenied"
+    : "AccessDeniedException";
+}

@@ -1,0 +1,180 @@
+import type { Random } from "./engine/random.js";
+import { CNT_GROUP, type GroupSpec, type Scenario } from "./scenario.js";
+import type { World } from "./world.js";
+import type { InstanceBehaviour } from "./world-context.js";
+
+/**
+ * SIMULATION — the chaos families: each turns a seed into a scenario whose faults are drawn from that
+ * seed, so every seed is a different run of the same kind of trouble, and the seed alone reproduces it.
+ */
+
+export interface ChaosOptions {
+  /** New instances per scale-out (families that scale out). */
+  readonly instances?: number;
+  /** Probability that any AWS API attempt is throttled, for the first 15 minutes, in every family. */
+  readonly throttle?: number;
+}
+
+export interface ChaosFamily {
+  readonly name: string;
+  readonly what: string;
+  build(seed: number, random: Random, options: ChaosOptions): Scenario;
+}
+
+const scaled = (options: ChaosOptions, fallback: number): GroupSpec => {
+  const n = options.instances ?? fallback;
+  return { ...CNT_GROUP, servingAtStart: 1, scaleTo: 1 + n, maxLaunches: Math.ceil(n * 1.6) + 3 };
+};
+
+const base = (name: string, seed: number, options: ChaosOptions, groups: readonly GroupSpec[]): Scenario => ({
+  name: `chaos:${name}`,
+  title: `chaos family ${name}, seed ${seed}`,
+  seed,
+  groups,
+  limitSeconds: 7200,
+  ...(options.throttle
+    ? { apiFaults: { throttleRate: { "*": options.throttle }, window: { fromSeconds: 0, toSeconds: 900 } } }
+    : {}),
+});
+
+/** One launch's trouble, drawn per launch: mostly healthy, sometimes each of the ways a launch fails. */
+function troubledLaunch(random: Random): Partial<InstanceBehaviour> {
+  const roll = random.next();
+  if (roll < 0.7) return {};
+  if (roll < 0.76) return { agentOnlineAfterSeconds: null };
+  if (roll < 0.82)
+    return {
+      bootstrap: {
+        outcome: "Failed",
+        seconds: Math.round(random.uniform(20, 200)),
+        failedStep: "pull-images",
+        stderr: "toomanyrequests: You have reached your pull rate limit",
+      },
+    };
+  if (roll < 0.86) return { bootstrap: { outcome: "Hang" } };
+  if (roll < 0.92) return { appHealthyAfterSeconds: null };
+  if (roll < 0.96) return { zone: "eu-west-2c" };
+  // Slow but fine: the agent and the app take their time.
+  return { agentOnlineAfterSeconds: Math.round(random.uniform(200, 500)), appHealthyAfterSeconds: 90 };
+}
+
+export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
+  {
+    name: "scale-out",
+    what: "a scale-out with timings drawn from their distributions",
+    build: (seed, _random, options) => base("scale-out", seed, options, [scaled(options, 4)]),
+  },
+  {
+    name: "launch-failures",
+    what: "each launch may lose its agent, fail or hang its bootstrap, never serve, or land in a zone the load balancer does not enable",
+    build: (seed, _random, options) =>
+      base("launch-failures", seed, options, [
+        {
+          ...scaled(options, 5),
+          loadBalancerZones: ["eu-west-2a", "eu-west-2b"],
+          behaviour: (_index, random) => troubledLaunch(random),
+        },
+      ]),
+  },
+  {
+    name: "event-faults",
+    what: "lost, duplicated and late lifecycle and SSM events, at rates drawn per seed",
+    build: (seed, random, options) => ({
+      ...base("event-faults", seed, options, [scaled(options, 4)]),
+      deliveryFaults: {
+        duplicateRate: random.uniform(0, 0.5),
+        lostLaunchEventRate: random.uniform(0, 0.3),
+        lostCommandEventRate: random.uniform(0, 0.6),
+        commandEventDelaySeconds: Math.round(random.uniform(0, 240)),
+      },
+    }),
+  },
+  {
+    name: "handler-crashes",
+    what: "any invocation of any function may crash before its handler runs",
+    build: (seed, random, options) => ({
+      ...base("handler-crashes", seed, options, [scaled(options, 4)]),
+      deliveryFaults: { crashRate: random.uniform(0.02, 0.2) },
+    }),
+  },
+  {
+    name: "throttling",
+    what: "for 15 minutes, a share of every API attempt drawn per seed (30–70 %) is throttled",
+    build: (seed, random, options) => ({
+      ...base("throttling", seed, options, [scaled(options, 6)]),
+      apiFaults: {
+        throttleRate: { "*": options.throttle ?? random.uniform(0.3, 0.7) },
+        window: { fromSeconds: 0, toSeconds: 900 },
+      },
+    }),
+  },
+  {
+    name: "two-target-groups",
+    what: "a group behind two target groups with different health checks: CONTINUE needs both",
+    build: (seed, _random, options) =>
+      base("two-target-groups", seed, options, [
+        {
+          ...scaled(options, 3),
+          targetGroups: [
+            {
+              name: "cnt-backend-tg",
+              healthCheck: { intervalSeconds: 10, healthyThreshold: 3, unhealthyThreshold: 2 },
+            },
+            {
+              name: "cnt-admin-tg",
+              healthCheck: { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 },
+            },
+          ],
+          // The app answers late: one target group's checks may pass well before the other's.
+          behaviour: (_index, random) => ({ appHealthyAfterSeconds: Math.round(random.uniform(5, 60)) }),
+        },
+      ]),
+  },
+  {
+    name: "rebootstrap",
+    what: "an operator re-bootstraps a serving group while its restarts take a drawn time",
+    build: (seed, random, options) => ({
+      ...base("rebootstrap", seed, options, [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }]),
+      restartSeconds: Math.round(random.uniform(5, 90)),
+      actions: [
+        {
+          atSeconds: Math.round(random.uniform(10, 300)),
+          describe: "operator re-bootstraps every instance of the group",
+          run: (world: World) =>
+            world.invokeAsOperator("rebootstrap", {
+              autoScalingGroupName: CNT_GROUP.name,
+              all: true,
+              phase: "all",
+            }),
+        },
+      ],
+    }),
+  },
+  {
+    name: "remediation",
+    what: "an app dies on one of three instances; a restart may or may not fix it",
+    build: (seed, random, options) => {
+      const restartFixes = random.chance(0.5);
+      return {
+        ...base("remediation", seed, options, [
+          {
+            ...CNT_GROUP,
+            servingAtStart: 3,
+            scaleTo: 3,
+            remediation: { alarms: ["cnt-backend-unhealthy-hosts"] },
+          },
+        ]),
+        actions: [
+          {
+            atSeconds: Math.round(random.uniform(30, 400)),
+            describe: `the app on the first serving instance stops answering (restart ${restartFixes ? "fixes" : "does not fix"} it)`,
+            run: (world: World) => {
+              const instance = world.servingInstance(0);
+              if (instance) world.failApp(instance.id, { restartFixes });
+            },
+          },
+        ],
+      };
+    },
+  },
+];

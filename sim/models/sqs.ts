@@ -1,0 +1,188 @@
+import type { SendMessageCommandInput, SendMessageCommandOutput } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { awsError } from "../aws/sdk-errors.js";
+import type { DeployedMapping, DeployedQueue } from "../deploy/deployment.js";
+import { isAllowed } from "../deploy/policy.js";
+import type { WorldContext } from "../world-context.js";
+import type { LambdaModel } from "./lambda.js";
+
+/**
+ * SIMULATION — SQS queues and Lambda event-source mappings as the stack deploys them (AWS-FACTS §6):
+ * a message is visible after its delay; a mapping polls its queue and invokes its function with up to
+ * BatchSize visible messages; a received message is hidden for the queue's visibility timeout and
+ * deleted when the function succeeds (with ReportBatchItemFailures, all but the reported ones);
+ * otherwise it reappears, and after maxReceiveCount receives moves to the dead-letter queue. A queue
+ * with no mapping is read by nobody: its messages wait until their retention ends.
+ */
+
+interface Message {
+  readonly id: string;
+  readonly body: string;
+  readonly sentAt: number;
+  visibleAt: number;
+  receives: number;
+}
+
+interface Queue {
+  readonly deployed: DeployedQueue;
+  readonly messages: Map<string, Message>;
+  readonly mapping?: DeployedMapping;
+}
+
+export class SqsModel {
+  private readonly queues = new Map<string, Queue>();
+  private nextId = 0;
+
+  constructor(
+    private readonly world: WorldContext,
+    deployedQueues: readonly DeployedQueue[],
+    mappings: readonly DeployedMapping[],
+    private readonly lambda: LambdaModel,
+  ) {
+    for (const deployed of deployedQueues) {
+      const mapping = mappings.find((m) => m.queueArn === deployed.arn && m.enabled);
+      this.queues.set(deployed.url, { deployed, messages: new Map(), mapping });
+    }
+  }
+
+  /** Messages still in a queue (never consumed, or waiting to be): by queue's logical id. */
+  backlog(): Record<string, number> {
+    return Object.fromEntries([...this.queues.values()].map((q) => [q.deployed.logicalId, q.messages.size]));
+  }
+
+  /** Bodies of the messages in a queue (the failure queue, for the report). */
+  bodies(logicalIdPart: string): string[] {
+    return [...this.queues.values()]
+      .filter((q) => q.deployed.logicalId.includes(logicalIdPart))
+      .flatMap((q) => [...q.messages.values()].map((m) => m.body));
+  }
+
+  urlOfArn(arn: string): string | undefined {
+    return [...this.queues.values()].find((q) => q.deployed.arn === arn)?.deployed.url;
+  }
+
+  arnOfUrl(url: string): string | undefined {
+    return this.queues.get(url)?.deployed.arn;
+  }
+
+  sendMessage(input: SendMessageCommandInput): SendMessageCommandOutput {
+    const queue = this.queues.get(input.QueueUrl ?? "");
+    if (!queue)
+      throw awsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
+    const delay = input.DelaySeconds ?? queue.deployed.delaySeconds;
+    return { $metadata: {}, MessageId: this.enqueue(queue, input.MessageBody ?? "", delay) };
+  }
+
+  /** EventBridge sending to a dead-letter queue: allowed only by the queue's resource policy. */
+  sendAsEventBridge(queueArn: string, ruleArn: string, body: string): boolean {
+    const queue = [...this.queues.values()].find((q) => q.deployed.arn === queueArn);
+    if (!queue) return false;
+    const allowed = isAllowed(queue.deployed.policy, {
+      action: "sqs:SendMessage",
+      resource: queueArn,
+      context: { "aws:SourceArn": ruleArn, "aws:SecureTransport": "true" },
+      servicePrincipal: "events.amazonaws.com",
+    });
+    if (allowed) this.enqueue(queue, body, 0);
+    return allowed;
+  }
+
+  /** Lambda sending to an on-failure destination (its role was checked at deploy). */
+  sendAsLambda(queueArn: string, body: string): void {
+    const queue = [...this.queues.values()].find((q) => q.deployed.arn === queueArn);
+    if (queue) this.enqueue(queue, body, 0);
+  }
+
+  private enqueue(queue: Queue, body: string, delaySeconds: number): string {
+    const id = `msg-${++this.nextId}`;
+    const now = this.world.clock.now();
+    const message = { id, body, sentAt: now, visibleAt: now + delaySeconds * 1000, receives: 0 };
+    queue.messages.set(id, message);
+    this.schedulePoll(queue, message.visibleAt);
+    return id;
+  }
+
+  /**
+   * The mapping's pollers long-poll: a message is picked up within a fraction of a second of becoming
+   * visible, together with whatever else is visible then (up to the batch size).
+   */
+  private schedulePoll(queue: Queue, visibleAt: number): void {
+    if (!queue.mapping) return;
+    const latency = this.world.random.uniform(20, 500) + queue.mapping.batchingWindowSeconds * 1000;
+    this.world.clock.after(visibleAt + Math.round(latency) - this.world.clock.now(), () => this.poll(queue));
+  }
+
+  private async poll(queue: Queue): Promise<void> {
+    const mapping = queue.mapping;
+    if (!mapping) return;
+    const now = this.world.clock.now();
+    const retention = queue.deployed.retentionSeconds * 1000;
+    const visible: Message[] = [];
+    for (const message of queue.messages.values()) {
+      if (now - message.sentAt > retention) {
+        queue.messages.delete(message.id);
+        continue;
+      }
+      if (message.visibleAt > now) continue;
+      if (this.redrive(queue, message)) continue;
+      visible.push(message);
+    }
+    const batch = visible.slice(0, mapping.batchSize);
+    if (visible.length > batch.length) this.schedulePoll(queue, now);
+    if (batch.length === 0) return;
+    const hiddenUntil = now + queue.deployed.visibilityTimeoutSeconds * 1000;
+    for (const message of batch) {
+      message.receives += 1;
+      message.visibleAt = hiddenUntil;
+    }
+    const outcome = await this.lambda.invoke(mapping.functionName, this.event(queue, batch));
+    const failed = new Set(
+      !outcome.ok
+        ? batch.map((m) => m.id)
+        : mapping.reportBatchItemFailures
+          ? ((outcome.result as SQSBatchResponse | undefined)?.batchItemFailures ?? []).map(
+              (f) => f.itemIdentifier,
+            )
+          : [],
+    );
+    for (const message of batch) {
+      if (!failed.has(message.id)) queue.messages.delete(message.id);
+      else this.schedulePoll(queue, message.visibleAt);
+    }
+  }
+
+  /** Past maxReceiveCount, a message moves to the dead-letter queue instead of being received again. */
+  private redrive(queue: Queue, message: Message): boolean {
+    const redrive = queue.deployed.redrive;
+    if (!redrive || message.receives < redrive.maxReceiveCount) return false;
+    queue.messages.delete(message.id);
+    const target = [...this.queues.values()].find((q) => q.deployed.arn === redrive.deadLetterArn);
+    if (target) target.messages.set(message.id, { ...message, visibleAt: Number.POSITIVE_INFINITY });
+    this.world.note(
+      "events",
+      `re-check moved to the dead-letter queue after ${message.receives} receives: ${message.body}`,
+    );
+    return true;
+  }
+
+  private event(queue: Queue, batch: readonly Message[]): SQSEvent {
+    return {
+      Records: batch.map((message) => ({
+        messageId: message.id,
+        receiptHandle: `${message.id}-${message.receives}`,
+        body: message.body,
+        attributes: {
+          ApproximateReceiveCount: String(message.receives),
+          SentTimestamp: String(message.sentAt),
+          SenderId: "launchgate",
+          ApproximateFirstReceiveTimestamp: String(this.world.clock.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: queue.deployed.arn,
+        awsRegion: "eu-west-2",
+      })),
+    };
+  }
+}

@@ -1,0 +1,88 @@
+import { RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
+import { beforeEach, describe, expect, it } from "vitest";
+import { heartbeatDue, keepAlive } from "../../../shared/gate/keep-alive.js";
+import { chainStalled } from "../../../shared/gate/reconcile-wait.js";
+import type { GateRecord } from "../../../shared/gate/record.js";
+import { startGate } from "../../../shared/gate/start-gate.js";
+import { agentPing, hookAcceptsCompletion, lifecycleState } from "../../support/aws-stubs.js";
+import { launchEvent } from "../../support/events.js";
+import {
+  type GateHarness,
+  gateHarness,
+  INSTANCE_ID,
+  RUNTIME_CONFIG,
+  T0,
+} from "../../support/gate-harness.js";
+
+const GROUP_CONFIG = RUNTIME_CONFIG.groups[0] as (typeof RUNTIME_CONFIG.groups)[number];
+const times = (lastHeartbeatAt: number, chainSeenAt?: number) => ({
+  phaseStartedAt: T0,
+  lastHeartbeatAt,
+  ...(chainSeenAt === undefined ? {} : { chainSeenAt }),
+});
+
+describe("heartbeatDue (heartbeat timeout 600 s: ceiling 200 s)", () => {
+  it("is due for anyone once the hook's last heartbeat is a ceiling old", () => {
+    expect(heartbeatDue(times(T0), T0 + 200_000, 600, "reconciler")).toBe(true);
+    expect(heartbeatDue(times(T0), T0 + 199_000, 600, "reconciler")).toBe(false);
+    expect(heartbeatDue(times(T0), T0 + 200_000, 600, "chain")).toBe(true);
+  });
+
+  it("is due for the chain once its own heartbeat is a ceiling old, however recent the reconciler's", () => {
+    const record = times(T0 + 150_000, T0);
+    expect(heartbeatDue(record, T0 + 200_000, 600, "chain")).toBe(true);
+    expect(heartbeatDue(record, T0 + 200_000, 600, "reconciler")).toBe(false);
+  });
+
+  it("counts from the phase start before the chain's first heartbeat", () => {
+    expect(heartbeatDue({ ...times(T0 + 150_000), phaseStartedAt: T0 }, T0 + 200_000, 600, "chain")).toBe(
+      true,
+    );
+  });
+});
+
+describe("chainStalled (ceiling 200 s + 300 s slack)", () => {
+  it("counts the chain's heartbeats and phase changes, never the reconciler's heartbeats", () => {
+    expect(chainStalled(times(T0 + 600_000), T0 + 501_000, GROUP_CONFIG)).toBe(true);
+    expect(chainStalled(times(T0 + 600_000, T0 + 2_000), T0 + 501_000, GROUP_CONFIG)).toBe(false);
+    expect(chainStalled({ ...times(T0), phaseStartedAt: T0 + 2_000 }, T0 + 501_000, GROUP_CONFIG)).toBe(
+      false,
+    );
+    expect(chainStalled(times(T0), T0 + 500_000, GROUP_CONFIG)).toBe(false);
+  });
+});
+
+describe("keepAlive", () => {
+  let h: GateHarness;
+  let record: GateRecord;
+  beforeEach(async () => {
+    h = gateHarness();
+    lifecycleState(h, "Pending:Wait");
+    hookAcceptsCompletion(h);
+    agentPing(h, undefined);
+    await startGate(h.deps, launchEvent());
+    h.advanceSeconds(150);
+    await keepAlive(h.deps, h.store.get(INSTANCE_ID), 600, { by: "reconciler" }); // not due yet
+    h.advanceSeconds(60);
+    record = await keepAlive(h.deps, h.store.get(INSTANCE_ID), 600, { by: "reconciler" });
+  });
+
+  it("records the reconciler's heartbeat without counting it as a sign of the chain", () => {
+    expect(record.lastHeartbeatAt).toBe(T0 + 210_000);
+    expect(record.chainSeenAt).toBeUndefined();
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+  });
+
+  it("heartbeats for the chain (the default) on the chain's own clock, and notes it was seen", async () => {
+    h.advanceSeconds(10);
+    const kept = await keepAlive(h.deps, record, 600);
+    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 220_000, chainSeenAt: T0 + 220_000 });
+    expect(h.store.get(INSTANCE_ID)).toEqual(kept);
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
+  });
+
+  it("lets a reconciler whose heartbeat was recent skip the chain's due heartbeat", async () => {
+    h.advanceSeconds(10);
+    expect(await keepAlive(h.deps, record, 600, { by: "reconciler" })).toBe(record);
+  });
+});
