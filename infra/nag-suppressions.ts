@@ -17,7 +17,7 @@ export function acknowledgeNagFindings(gate: LaunchGate, config: LaunchgateConfi
   const common = [
     iam5(
       "*",
-      "Describe*/Get* reads (DescribeAutoScalingInstances, DescribeInstanceInformation, GetCommandInvocation, DescribeTargetHealth, DescribeTargetGroups, DescribeLoadBalancers) support no resource-level permissions.",
+      "Describe*/Get*/List* reads (DescribeAutoScalingInstances, DescribeInstanceInformation, GetCommandInvocation, ListCommands, DescribeTargetHealth, DescribeTargetGroups, DescribeLoadBalancers) support no resource-level permissions.",
     ),
     ...config.groups.map((group) =>
       iam5(

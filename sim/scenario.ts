@@ -16,7 +16,7 @@ export interface HealthCheckSpec {
 
 export interface TargetGroupSpec {
   readonly name: string;
-  /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (AWS-FACTS §5) */
+  /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (docs/aws-facts.md, load balancer registration and target health) */
   readonly healthCheck?: HealthCheckSpec;
 }
 
@@ -35,7 +35,7 @@ export interface GroupSpec {
   readonly scaleAtSeconds?: number;
   /** @default enough for the scale-out plus 3 replacements */
   readonly maxLaunches?: number;
-  /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (AWS-FACTS §5) */
+  /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (docs/aws-facts.md, load balancer registration and target health) */
   readonly healthCheck?: HealthCheckSpec;
   /** @default all three zones of eu-west-2 */
   readonly loadBalancerZones?: readonly string[];
@@ -46,9 +46,15 @@ export interface GroupSpec {
   readonly behaviour?: (index: number, random: Random) => Partial<InstanceBehaviour>;
   /**
    * Remediation config for the group. Each alarm named is simulated as an UnHealthyHostCount alarm on
-   * the group's target group (ALARM after 2 breaching minutes).
+   * the group's first target group (ALARM after 2 breaching minutes), unless `instanceAlarms` says it
+   * watches one instance.
    */
   readonly remediation?: Partial<RemediationConfig>;
+  /**
+   * Alarms (named in `remediation.alarms`) on one serving instance's own metric instead of the target
+   * group's UnHealthyHostCount: they breach when a scenario action says so, and name the instance.
+   */
+  readonly instanceAlarms?: readonly { readonly name: string; readonly servingIndex: number }[];
 }
 
 export interface ScenarioAction {

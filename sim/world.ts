@@ -4,7 +4,7 @@ import { ROOT } from "../infra/constructs/function-code.js";
 import { parseConfig } from "../shared/config/parse-config.js";
 import type { LaunchgateConfig } from "../shared/config/schema.js";
 import type { ResourceDirectory } from "./aws/authorization.js";
-import { installFunctionEnvironments } from "./aws/invocation.js";
+import { installFunctionEnvironments, installVirtualTimers } from "./aws/invocation.js";
 import { AwsRouter } from "./aws/route-clients.js";
 import { type Deployment, deploy } from "./deploy/deployment.js";
 import { SIM_ACCOUNT, SIM_REGION } from "./deploy/intrinsics.js";
@@ -50,6 +50,10 @@ export class World {
   private readonly appStartedAt = new Map<string, number>();
   /** Windows in which an app was down: restarted, or failed (a failure may be ended by a restart). */
   private readonly appDowntime = new Map<string, { from: number; to: number; restartFixes?: boolean }[]>();
+  /** Instance alarms whose metric currently breaches. */
+  private readonly breachingAlarms = new Set<string>();
+  /** Launch bootstrap commands accepted, by comment (one per wait). */
+  private readonly launchSends = new Map<string, number>();
   /** Instances the gate deregistered while every target group reported them healthy. */
   private readonly healthyWhenDeregistered = new Set<string>();
   /** The fewest healthy targets seen per target group, when the scenario tracks capacity. */
@@ -115,7 +119,7 @@ export class World {
       {
         emit: (event) => this.events.put(event),
         appStarted: (instance) => this.appStarted(instance),
-        commandSent: (instance, comment) => this.checkRemediationTarget(instance, comment),
+        commandSent: (instance, comment) => this.checkCommand(instance, comment),
       },
       new Map(deployment.documents.map((d) => [d.name, d])),
     );
@@ -174,6 +178,7 @@ export class World {
     const realNow = Date.now;
     Date.now = () => this.context.clock.now();
     const restoreEnvironment = installFunctionEnvironments(SIM_REGION);
+    const restoreTimers = installVirtualTimers((ms, action) => this.context.clock.after(ms, action));
     this.router.install();
     try {
       for (const spec of this.scenario.groups) {
@@ -201,6 +206,7 @@ export class World {
     } finally {
       this.router.restore();
       restoreEnvironment();
+      restoreTimers();
       Date.now = realNow;
     }
   }
@@ -258,8 +264,20 @@ export class World {
     return [...this.asg.instances.values()].filter((i) => i.launchIndex < 0)[k];
   }
 
-  /** Invariant: remediation never runs a command on the last healthy target of a target group. */
-  private checkRemediationTarget(instance: SimInstance, comment: string): void {
+  /**
+   * Invariants on every command accepted: a launch wait is sent its bootstrap once (a second would
+   * run the install twice, after the first), and remediation never runs a command on the last healthy
+   * target of a target group.
+   */
+  private checkCommand(instance: SimInstance, comment: string): void {
+    if (comment.startsWith("launchgate launch ")) {
+      const sends = (this.launchSends.get(comment) ?? 0) + 1;
+      this.launchSends.set(comment, sends);
+      if (sends > 1)
+        this.context.violation(
+          `${instance.id}: the bootstrap was sent ${sends} times for one wait (${comment})`,
+        );
+    }
     if (!comment.startsWith("launchgate remediate")) return;
     for (const arn of instance.group.targetGroupArns) {
       const healthy = this.healthyServing(arn);
@@ -318,15 +336,6 @@ export class World {
       });
       tgArns.push(arn);
     }
-    const [firstTg] = tgArns;
-    for (const alarm of spec.remediation?.alarms ?? []) {
-      this.cloudwatch.addAlarm({
-        name: alarm,
-        targetGroupName: targetGroupsOf(spec)[0]?.name ?? "",
-        targetGroupDimension: firstTg?.split(":").at(-1) ?? "",
-        datapoints: 2,
-      });
-    }
     const hook = this.deployment.hooks.find(
       (h) => h.groupName === spec.name && h.transition === "autoscaling:EC2_INSTANCE_LAUNCHING",
     );
@@ -344,12 +353,35 @@ export class World {
       launches: 0,
     };
     this.asg.addGroup(group);
+    const serving: SimInstance[] = [];
     for (let n = 0; n < spec.servingAtStart; n++) {
       const instance = this.asg.addServingInstance(group, this.behaviourFor(group, -1 - n));
       this.ssm.instanceServing(instance);
       this.appStartedAt.set(instance.id, START - 3_600_000);
       for (const arn of tgArns) this.elb.seedRegistered(arn, instance);
+      serving.push(instance);
     }
+    for (const name of spec.remediation?.alarms ?? []) {
+      const onInstance = spec.instanceAlarms?.find((alarm) => alarm.name === name);
+      const instance = onInstance && serving[onInstance.servingIndex];
+      this.cloudwatch.addAlarm({
+        name,
+        datapoints: 2,
+        source: instance
+          ? { kind: "instance", instanceId: instance.id, breaching: () => this.breachingAlarms.has(name) }
+          : {
+              kind: "target-group",
+              targetGroupName: targetGroupsOf(spec)[0]?.name ?? "",
+              dimension: tgArns[0]?.split(":").at(-1) ?? "",
+            },
+      });
+    }
+  }
+
+  /** An instance alarm's metric starts (or stops) breaching (a scenario action). */
+  setAlarmBreaching(name: string, breaching: boolean): void {
+    if (breaching) this.breachingAlarms.add(name);
+    else this.breachingAlarms.delete(name);
   }
 
   /**
@@ -362,7 +394,7 @@ export class World {
     const random = this.context.random;
     return {
       zone: zones[((index % zones.length) + zones.length) % zones.length] ?? "eu-west-2a",
-      // New agents register within seconds to a few minutes (AWS-FACTS §4).
+      // New agents register within seconds to a few minutes (docs/aws-facts.md, SSM Run Command).
       agentOnlineAfterSeconds: Math.round(random.logNormal(35, 0.5, 8, 400)),
       bootstrap: { outcome: "Success", seconds: Math.round(random.logNormal(170, 0.3, 60, 900)) },
       appHealthyAfterSeconds: Math.round(random.uniform(2, 25)),

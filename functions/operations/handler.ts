@@ -15,7 +15,8 @@ import { isSqsEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
  */
 export function createHandler(deps: () => OpsDeps) {
   const dispatch = async (event: GateEvent) => {
-    if (event.kind === "recheck" && event.step === "operation") await advanceOperation(deps(), event.token);
+    if (event.kind === "recheck" && event.step === "operation")
+      await advanceOperation(deps(), event.token, event.attempt);
   };
   return async (event: unknown): Promise<SQSBatchResponse> => {
     if (!isSqsEvent(event)) {

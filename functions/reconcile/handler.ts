@@ -9,7 +9,7 @@ export interface ReconcileContext {
 }
 
 /**
- * Reconcile function: run by an EventBridge schedule (every 5 minutes), or invoked by hand with `{}`.
+ * Reconcile function: run by an EventBridge schedule (every 2 minutes), or invoked by hand with `{}`.
  * The input carries nothing it needs; it returns what it did per waiting instance. Without a context
  * (a direct call, the simulation) the run has no time limit.
  */

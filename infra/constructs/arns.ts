@@ -1,7 +1,7 @@
 import { ArnFormat, Stack } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 
-/** ARNs for IAM resources, in this stack's partition, region and account (AWS-FACTS §9). */
+/** ARNs for IAM resources, in this stack's partition, region and account (docs/aws-facts.md, IAM scoping). */
 
 /** arn:…:autoscaling:REGION:ACCOUNT:autoScalingGroup:*:autoScalingGroupName/NAME */
 export function groupArn(scope: Construct, groupName: string): string {

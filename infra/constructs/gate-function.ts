@@ -21,6 +21,12 @@ export interface GateFunctionProps {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /**
+   * Asynchronous invocations: Lambda's retries after a function error and how old an event may get.
+   * Without a failure destination, an event that fails them is dropped.
+   * @default 2 retries, 1 hour, failures to `failureQueue`
+   */
+  readonly asyncInvocation?: { readonly retryAttempts: number; readonly maxEventAge: Duration };
   /** At most this many concurrent invocations (Lambda throttles the rest). @default unreserved */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -64,9 +70,11 @@ export class GateFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: "INFO",
         ...props.environment,
       },
-      onFailure: new SqsDestination(props.failureQueue),
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(1),
+      ...(props.asyncInvocation ?? {
+        onFailure: new SqsDestination(props.failureQueue),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
     });
   }
 }

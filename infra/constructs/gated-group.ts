@@ -21,8 +21,8 @@ export class GatedGroup extends Construct {
     super(scope, id);
     const { config, group } = props;
     // No notification target and no role: Auto Scaling sends lifecycle events to EventBridge by itself
-    // (AWS-FACTS §1). The default result is set explicitly: the service default is ABANDON, and CDK's
-    // docs wrongly say CONTINUE.
+    // (docs/aws-facts.md, lifecycle hooks). The default result is set explicitly: the service default is
+    // ABANDON, and CDK's docs wrongly say CONTINUE.
     new autoscaling.CfnLifecycleHook(this, "LaunchHook", {
       autoScalingGroupName: group.name,
       lifecycleHookName: group.hookName,

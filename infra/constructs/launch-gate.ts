@@ -34,10 +34,12 @@ export interface LaunchGateProps {
 const FUNCTION_TIMEOUT = Duration.seconds(30);
 
 /**
- * How often the reconciler runs. With heartbeats at a third of the heartbeat timeout, the reconciler
- * keeps a wait alive on its own when the timeout is at least 1.5 × this (450 s; the default is 600 s).
+ * How often the reconciler runs. It is the safety net for a wait whose event or chain failed, and it
+ * must get several chances before a hook times out: with the default 600 s heartbeat timeout, a run
+ * every 2 minutes gives four, so one or two throttled runs still leave time. A run costs one
+ * DescribeAutoScalingGroups and one batched read per group when nothing waits.
  */
-export const RECONCILE_INTERVAL_MINUTES = 5;
+export const RECONCILE_INTERVAL_MINUTES = 2;
 
 /**
  * The launch gate for every configured Auto Scaling group: hooks and documents per group, the state
@@ -124,12 +126,14 @@ export class LaunchGate extends Construct {
     this.reconcileFunction = new GateFunction(this, "Reconcile", {
       ...common,
       functionName: "reconcile",
-      description: "launchgate: every 5 minutes, drives every instance waiting at a gated hook to an outcome",
+      description: `launchgate: every ${RECONCILE_INTERVAL_MINUTES} minutes, drives every instance waiting at a gated hook to an outcome`,
       // One invocation walks every waiting instance of every group, within a time budget.
       timeout: Duration.minutes(5),
-      // Runs never overlap: a scheduled run while the last one is still going is throttled and dropped
-      // (the schedule target has no retries); the next one comes 5 minutes later.
+      // Runs never overlap: a scheduled run while the last one is still going is throttled, and Lambda
+      // retries it until its short maximum age, then drops it (no retries, no failure destination: a
+      // missed run is harmless, the next one comes minutes later).
       reservedConcurrentExecutions: 1,
+      asyncInvocation: { retryAttempts: 0, maxEventAge: Duration.seconds(RECONCILE_INTERVAL_MINUTES * 60) },
     });
     this.rebootstrapFunction = new GateFunction(this, "Rebootstrap", {
       ...common,
@@ -295,7 +299,7 @@ export class LaunchGate extends Construct {
         resources: allowedTargetGroupArns(this, config),
       }),
     );
-    // These read-only APIs support no resource-level permissions (AWS-FACTS §9).
+    // These read-only APIs support no resource-level permissions (docs/aws-facts.md, IAM scoping).
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "ReadOnlyDescribe",
@@ -304,6 +308,8 @@ export class LaunchGate extends Construct {
           "autoscaling:DescribeAutoScalingGroups",
           "ssm:DescribeInstanceInformation",
           "ssm:GetCommandInvocation",
+          // Only when taking over an expired send claim: was the bootstrap already sent?
+          "ssm:ListCommands",
           "elasticloadbalancing:DescribeTargetHealth",
           "elasticloadbalancing:DescribeTargetGroups",
           "elasticloadbalancing:DescribeLoadBalancers",

@@ -10,7 +10,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
  * Domain code never imports this module: handlers pass the clients in (see gate/deps.ts).
  *
  * Retries: AWS publishes no TPS quotas for SendCommand, GetCommandInvocation or
- * DescribeInstanceInformation (AWS-FACTS §4), and a burst of launches hits the same APIs at once, so
+ * DescribeInstanceInformation (docs/aws-facts.md, SSM Run Command), and a burst of launches hits the same APIs at once, so
  * every client uses the SDK's adaptive mode (client-side rate limiting on throttling) with more
  * attempts than the default 3.
  */

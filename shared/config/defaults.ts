@@ -1,5 +1,5 @@
 /**
- * The reference deployment, "cnt-backend" (see ../shared/DESIGN.md): the built-in default of every
+ * The reference deployment, "cnt-backend" (see README.md, "Why"): the built-in default of every
  * config field. FastAPI + Socket.io and LiveKit in Docker, both using the ElastiCache Redis below.
  */
 

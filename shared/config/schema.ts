@@ -145,7 +145,8 @@ export const configSchema = strictObject({
   config.groups.forEach((group, index) => {
     // Cross-field checks only make sense on fields that passed their own checks.
     if (!Number.isInteger(group.heartbeatTimeoutSeconds) || group.heartbeatTimeoutSeconds < 30) return;
-    // AWS-FACTS §1: the hook's global timeout is 48 h or 100 × heartbeat, whichever is smaller.
+    // The hook's global timeout is 48 h or 100 × heartbeat, whichever is smaller (docs/aws-facts.md,
+    // lifecycle hooks).
     const hookLimit = Math.min(172800, 100 * group.heartbeatTimeoutSeconds);
     if (group.gateTimeoutSeconds > hookLimit) {
       ctx.addIssue({

@@ -15,7 +15,10 @@ export interface LaunchEvent {
   readonly groupName: string;
   readonly hookName: string;
   readonly token: string;
-  /** Present only for groups with a warm pool (AWS-FACTS §3); absent means EC2 → AutoScalingGroup. */
+  /**
+   * Present only for groups with a warm pool (docs/aws-facts.md, events); absent means
+   * EC2 → AutoScalingGroup.
+   */
   readonly origin: WaitOrigin;
   readonly destination: WaitOrigin;
   /** When the instance started waiting (the event's `time`, epoch ms): the hook's heartbeat runs from here. */

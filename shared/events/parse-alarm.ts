@@ -4,7 +4,7 @@ import { InvalidInputError, SkipEventError } from "../errors.js";
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from "./patterns.js";
 
 /*
- * Sample (AWS-FACTS §3):
+ * Sample (docs/aws-facts.md, events):
  * {"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","time":"2026-11-28T06:00:00Z",
  *  "detail":{"alarmName":"cnt-backend-unhealthy-hosts","state":{"value":"ALARM","reason":"Threshold Crossed…",
  *   "timestamp":"2026-11-28T06:00:00.000+0000"},"previousState":{"value":"OK"},

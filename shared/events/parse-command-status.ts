@@ -6,7 +6,7 @@ import { INSTANCE_ID } from "./instance-id.js";
 import { COMMAND_INVOCATION_DETAIL_TYPE } from "./patterns.js";
 
 /*
- * Sample (AWS-FACTS §3):
+ * Sample (docs/aws-facts.md, events):
  * {"version":"0","id":"…","detail-type":"EC2 Command Invocation Status-change Notification","source":"aws.ssm",
  *  "account":"123456789012","time":"2026-11-28T05:00:00Z","region":"eu-west-2",
  *  "resources":["arn:aws:ec2:eu-west-2:123456789012:instance/i-0abc…"],

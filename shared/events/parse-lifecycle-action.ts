@@ -6,7 +6,7 @@ import { INSTANCE_ID } from "./instance-id.js";
 import { LAUNCH_LIFECYCLE_DETAIL_TYPE } from "./patterns.js";
 
 /*
- * Sample (AWS-FACTS §3):
+ * Sample (docs/aws-facts.md, events):
  * {"version":"0","id":"7bf73129-…","detail-type":"EC2 Instance-launch Lifecycle Action","source":"aws.autoscaling",
  *  "account":"123456789012","time":"2021-01-19T00:35:52.359Z","region":"us-west-2","resources":["arn:…"],
  *  "detail":{"LifecycleActionToken":"19cc4d4a-…","AutoScalingGroupName":"my-asg",

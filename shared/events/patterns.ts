@@ -7,7 +7,10 @@ export const LAUNCH_LIFECYCLE_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Actio
 export const COMMAND_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification";
 export const ALARM_STATE_CHANGE_DETAIL_TYPE = "CloudWatch Alarm State Change";
 
-/** SSM statuses that are known not to be final (AWS-FACTS §4); the full status list is UNCONFIRMED. */
+/**
+ * SSM statuses that are known not to be final (docs/aws-facts.md, SSM Run Command); the full status list
+ * is UNCONFIRMED.
+ */
 export const NON_TERMINAL_COMMAND_STATUSES = ["Pending", "InProgress", "Delayed", "Cancelling"] as const;
 
 /** A field's allowed values, or (for a nested field such as `state.value`) a pattern for its fields. */
@@ -51,7 +54,10 @@ function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
-/** Configured alarms going to ALARM (AWS-FACTS §3: delivery of alarm state changes is guaranteed). */
+/**
+ * Configured alarms going to ALARM (delivery of alarm state changes is guaranteed; docs/aws-facts.md,
+ * events).
+ */
 export function alarmPattern(alarmNames: readonly string[]): EventPattern {
   return {
     source: ["aws.cloudwatch"],

@@ -1,13 +1,14 @@
 import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
 } from "@aws-sdk/client-ssm";
 import { awsErrorName } from "../errors.js";
 import type { GateDeps } from "./deps.js";
-import type { BootstrapPhase } from "./record.js";
+import type { BootstrapPhase, GateRecord } from "./record.js";
 
-/** Final command statuses (AWS-FACTS §4). Anything else is treated as still running. */
+/** Final command statuses (docs/aws-facts.md, SSM Run Command). Anything else counts as running. */
 const TERMINAL_STATUSES = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
 
 /** How long SSM may take to *deliver* the command to an agent that is already Online. */
@@ -25,6 +26,22 @@ export async function agentPingStatus(deps: GateDeps, instanceId: string): Promi
 /** The comment ties a command to one wait, so a command sent just before a crash can be adopted. */
 export function commandComment(token: string): string {
   return `launchgate launch ${token}`;
+}
+
+/** SSM keeps at most this much of a command's comment (SendCommand's limit). */
+const COMMENT_LIMIT = 100;
+
+/**
+ * Whether a command's comment names this wait: under its token, or under the tokenless id it went by
+ * before its lifecycle event arrived (a command sent then is still this wait's bootstrap).
+ */
+export function isCommandOfWait(
+  record: Pick<GateRecord, "token" | "formerToken">,
+  comment: string | undefined,
+): boolean {
+  if (comment === undefined) return false;
+  const ids = record.formerToken === undefined ? [record.token] : [record.token, record.formerToken];
+  return ids.some((id) => commandComment(id).slice(0, COMMENT_LIMIT) === comment);
 }
 
 export interface SendBootstrapInput {
@@ -46,7 +63,7 @@ export async function sendBootstrapCommand(deps: GateDeps, input: SendBootstrapI
       DocumentVersion: "$LATEST",
       InstanceIds: [input.instanceId],
       Parameters: { phase: [input.bootstrapPhase], trigger: [input.trigger] },
-      Comment: input.comment.slice(0, 100),
+      Comment: input.comment.slice(0, COMMENT_LIMIT),
       TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
     }),
   );
@@ -54,7 +71,71 @@ export async function sendBootstrapCommand(deps: GateDeps, input: SendBootstrapI
   return Command.CommandId;
 }
 
-/** Before the agent registers, SendCommand fails with InvalidInstanceId (AWS-FACTS §4). */
+/** ListCommands' largest page. */
+const LIST_COMMANDS_PAGE_SIZE = 50;
+/**
+ * Pages of an instance's commands looked through before giving up. An instance in its launch wait has
+ * run a handful of commands at most: more pages mean something else is going on, and the caller must
+ * not conclude "nothing was sent".
+ */
+export const LIST_COMMANDS_MAX_PAGES = 4;
+/** Looked back beyond `sentAfter`, for any skew between our clock and SSM's. */
+const LIST_COMMANDS_SLACK_MS = 60_000;
+
+/** A command the gate found already sent for a wait. */
+export interface SentCommand {
+  readonly commandId: string;
+  /** When SSM took the request (epoch ms), when it says. */
+  readonly requestedAt?: number;
+}
+
+/**
+ * The newest command sent to the instance since `sentAfter` whose comment names this wait, found with
+ * ListCommands (filtered to the instance and the time since). Used only when taking over a send claim
+ * whose lease ran out: its sender may have sent and then failed to record it, and a second bootstrap
+ * while the first runs must never happen. Throws when the instance has more commands than it could
+ * look through, rather than answer "none" without knowing.
+ */
+export async function findSentCommand(
+  deps: GateDeps,
+  record: Pick<GateRecord, "instanceId" | "token" | "formerToken">,
+  sentAfter: number,
+): Promise<SentCommand | undefined> {
+  const invokedAfter = new Date(Math.floor((sentAfter - LIST_COMMANDS_SLACK_MS) / 1000) * 1000)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z");
+  const found: SentCommand[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < LIST_COMMANDS_MAX_PAGES; page += 1) {
+    const output = await deps.ssm.send(
+      new ListCommandsCommand({
+        InstanceId: record.instanceId,
+        Filters: [{ key: "InvokedAfter", value: invokedAfter }],
+        MaxResults: LIST_COMMANDS_PAGE_SIZE,
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+    );
+    for (const command of output?.Commands ?? []) {
+      if (command.CommandId && isCommandOfWait(record, command.Comment)) {
+        found.push({ commandId: command.CommandId, requestedAt: command.RequestedDateTime?.getTime() });
+      }
+    }
+    nextToken = output?.NextToken;
+    if (!nextToken) return newest(found);
+  }
+  throw new Error(
+    `more than ${LIST_COMMANDS_MAX_PAGES * LIST_COMMANDS_PAGE_SIZE} commands on ${record.instanceId} since the wait began; cannot rule out a bootstrap already sent`,
+  );
+}
+
+function newest(commands: readonly SentCommand[]): SentCommand | undefined {
+  return [...commands].sort((a, b) => (b.requestedAt ?? 0) - (a.requestedAt ?? 0))[0];
+}
+
+/**
+ * Before the agent registers, SendCommand fails with InvalidInstanceId (docs/aws-facts.md, SSM Run
+ * Command).
+ */
 export function isInvalidInstanceId(error: unknown): boolean {
   return awsErrorName(error) === "InvalidInstanceId";
 }
@@ -122,7 +203,8 @@ export interface CommandInvocation {
 
 /**
  * The invocation's authoritative status and output, or undefined while SSM does not know it yet
- * (InvocationDoesNotExist just after SendCommand is eventual consistency, AWS-FACTS §4).
+ * (InvocationDoesNotExist just after SendCommand is eventual consistency; docs/aws-facts.md, SSM Run
+ * Command).
  */
 export async function getInvocation(
   deps: GateDeps,

@@ -1,7 +1,7 @@
 import { SkipEventError } from "../errors.js";
 import type { CommandFinishedEvent, RecheckEvent } from "../events/gate-event.js";
 import { type ActiveWait, loadActiveWait } from "./active-wait.js";
-import { type CommandInvocation, commandComment, getInvocation } from "./bootstrap-command.js";
+import { type CommandInvocation, getInvocation, isCommandOfWait } from "./bootstrap-command.js";
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
 import { beginHealthGate } from "./health-gate.js";
@@ -57,7 +57,8 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
 
 /**
  * The event's command must be the gate's. A record still in `sending-command` means the process died
- * between SendCommand and saving its id: the command's comment carries the wait's token, so it is ours.
+ * between SendCommand and saving its id: the command's comment carries the wait's token (or the
+ * tokenless id it had when the command was sent), so it is ours.
  */
 async function adoptCommand(
   deps: GateDeps,
@@ -67,7 +68,7 @@ async function adoptCommand(
 ): Promise<ActiveWait> {
   const { record } = wait;
   if (record.commandId === commandId) return wait;
-  if (record.phase === "sending-command" && invocation?.comment === commandComment(record.token)) {
+  if (record.phase === "sending-command" && isCommandOfWait(record, invocation?.comment)) {
     const adopted = advance(
       record,
       { phase: "bootstrapping", commandId, phaseDeadline: bootstrapDeadline(wait.group, deps.now()) },

@@ -22,6 +22,13 @@ export interface GateDeps {
   readonly rechecks: RecheckScheduler;
   readonly now: Clock;
   readonly log: GateLog;
+  /** Pauses between retries within one invocation (the reconciler's); absent: a timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The injected pause, or a plain timer. */
+export function sleepOf(deps: Pick<GateDeps, "sleep">): (ms: number) => Promise<void> {
+  return deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
 }
 
 /** The configured group, or a skip: events of other groups are not ours. */

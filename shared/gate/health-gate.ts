@@ -16,19 +16,21 @@ import { discoverTargetGroups, healthBudgetSeconds } from "./target-groups.js";
 import {
   ensureRegistered,
   type HealthObservation,
+  isNotRegistered,
   loadBalancerZones,
   observeHealth,
 } from "./target-health.js";
 
 /**
- * Just after RegisterTargets, DescribeTargetHealth can still say Target.NotRegistered (AWS-FACTS §2);
- * only after this long do we believe it and register again.
+ * Just after RegisterTargets, DescribeTargetHealth can still say Target.NotRegistered (docs/aws-facts.md,
+ * load balancer registration and target health); only after this long do we believe it and register again.
  */
 const REGISTRATION_PROPAGATION_SECONDS = 30;
 
 /**
  * Bootstrap succeeded: register the instance with its target groups ourselves — Auto Scaling would only
- * do it after the hook completes (AWS-FACTS §2) — and start waiting for `healthy`. The first health
+ * do it after the hook completes (docs/aws-facts.md, load balancer registration and target health) — and
+ * start waiting for `healthy`. The first health
  * re-check is scheduled before the phase is saved, and the intent (which groups, by when) is saved
  * before registering: whichever step fails, the retry of this step or that re-check finishes the job.
  */
@@ -82,18 +84,28 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     await abandonLaunch(deps, record, cause);
     return;
   }
-  if (now >= (record.phaseDeadline ?? record.deadline)) {
+  // A target still unknown to its group was never registered (the call failed, e.g. throttled): its
+  // health checks have not started, so neither has its budget.
+  const unregistered = waited >= REGISTRATION_PROPAGATION_SECONDS && observations.some(isNotRegistered);
+  if (now >= (record.phaseDeadline ?? record.deadline) && !unregistered) {
     await abandonLaunch(deps, record, neverHealthy(observations, waited));
     return;
   }
-  if (waited >= REGISTRATION_PROPAGATION_SECONDS) {
+  let current = record;
+  if (unregistered) {
     const again = await ensureRegistered(deps, record.instanceId, observations);
-    if (again.length > 0)
-      deps.log.warn("target was not registered; registered again", {
-        targetGroups: again.map((t) => t.name),
-      });
+    const names = again.map((t) => t.name).join(", ");
+    deps.log.warn("target was not registered; registered again", { targetGroups: names });
+    const budget = healthBudgetSeconds(record.registered);
+    current = advance(
+      record,
+      { registeredAt: now, phaseDeadline: Math.min(record.deadline, now + budget * 1000) },
+      `registered again with ${names} (not registered ${waited} s after the first attempt); healthy expected within ${budget} s`,
+      now,
+    );
+    await deps.store.save(current);
   }
-  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+  const kept = await keepAlive(deps, current, group.heartbeatTimeoutSeconds);
   await scheduleRecheck(deps, kept, "health", healthPace(record.registered), group);
 }
 
@@ -133,7 +145,8 @@ function secondsSinceRegistration(record: GateRecord, now: number): number {
 
 /**
  * Target.NotInUse will not fix itself when its cause is configuration — no listener uses the group, or
- * the instance's zone is not enabled on the load balancer (the seed deployment's symptom, AWS-FACTS §5).
+ * the instance's zone is not enabled on the load balancer (the seed deployment's symptom; docs/aws-facts.md,
+ * load balancer registration and target health).
  * When we can name the cause we fail now; otherwise we keep waiting until the deadline.
  */
 async function explainNotInUse(

@@ -7,7 +7,7 @@ import { errorMessage } from "../errors.js";
 import type { GateDeps } from "./deps.js";
 import { type GateRecord, isTokenless } from "./record.js";
 
-/** Lifecycle states in which a launch hook holds the instance (AWS-FACTS §1). */
+/** Lifecycle states in which a launch hook holds the instance (docs/aws-facts.md, lifecycle hooks). */
 const WAITING_STATES = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
 
 export interface InstanceLifecycle {
@@ -26,7 +26,8 @@ export async function describeLifecycle(
   );
   const instance = AutoScalingInstances?.[0];
   if (!instance?.LifecycleState || !instance.AutoScalingGroupName) return undefined;
-  // LifecycleState is a plain string in some SDK shapes (AWS-FACTS §1): compare as strings only.
+  // LifecycleState is a plain string in some SDK shapes (docs/aws-facts.md, lifecycle hooks): compare as
+  // strings only.
   return {
     state: String(instance.LifecycleState),
     groupName: instance.AutoScalingGroupName,
@@ -40,7 +41,8 @@ export function isWaitingAtHook(lifecycle: InstanceLifecycle | undefined): boole
 
 /**
  * "No active Lifecycle Action found with token …" / "… with instance ID …": the action was already
- * completed or timed out. The SDK error name is UNCONFIRMED (AWS-FACTS §1), so we match the message.
+ * completed or timed out. The SDK error name is UNCONFIRMED (docs/aws-facts.md, lifecycle hooks), so we match
+ * the message.
  */
 export function isNoActiveLifecycleAction(error: unknown): boolean {
   return /No active Lifecycle Action found/i.test(errorMessage(error));
@@ -53,7 +55,8 @@ const BEFORE_WARM_OUTCOME: ReadonlySet<string> = new Set(["Warmed:Pending", "War
  * Whether the instance's lifecycle shows `outcome` took effect, for when CompleteLifecycleAction says
  * the action is no longer active: another invocation (or a retry of ours) completed it first. CONTINUE
  * moves a launch on to Pending:Proceed and InService, or a warm-pool launch into the pool; ABANDON
- * terminates the instance. A waiting state is a new wait, never our outcome (AWS-FACTS §1, §7).
+ * terminates the instance. A waiting state is a new wait, never our outcome (docs/aws-facts.md, lifecycle
+ * hooks and warm pools).
  */
 export function outcomeApplied(
   outcome: "CONTINUE" | "ABANDON",

@@ -1,4 +1,4 @@
-import type { GateRecord } from "./record.js";
+import type { GatePhase, GateRecord } from "./record.js";
 
 /**
  * The gate's collaborators that are not AWS service clients. Domain code depends on these interfaces;
@@ -14,11 +14,39 @@ export interface GateStore {
    */
   loadMany(instanceIds: readonly string[]): Promise<Map<string, GateRecord>>;
   /**
-   * Saves `record` only if the stored version is `record.version - 1` (or absent when the record is
-   * new, version 1). Throws StaleRecordError when another writer got there first.
+   * Saves `record` only if the store still holds what the writer based it on; throws StaleRecordError
+   * when another writer got there first:
+   * - `options.replacing` given: the stored record is exactly that one (same token and version) — a
+   *   record the writer read and means to replace, of another wait or under another id;
+   * - otherwise, version 1 (a new record): there is no record for the instance at all;
+   * - otherwise: the stored record is this wait's (same token) at `record.version - 1`.
+   * A new record never replaces one it was not shown: a stale read or a late event cannot overwrite
+   * a wait that began, or moved on, since.
    */
-  save(record: GateRecord): Promise<void>;
+  save(record: GateRecord, options?: SaveOptions): Promise<void>;
 }
+
+/** What a save was based on, when it is not the previous version of the same wait's record. */
+export interface SaveOptions {
+  readonly replacing?: RecordVersion;
+}
+
+/** One stored version of a wait's record: enough to make a write conditional on it. */
+export interface RecordVersion {
+  readonly token: string;
+  readonly version: number;
+}
+
+/**
+ * The re-check that drives each live phase: what kicks a chain that must (re)start — a stalled one
+ * (the reconciler) or one whose wait changed its id (startGate).
+ */
+export const CHAIN_STEP_FOR_PHASE: Partial<Record<GatePhase, RecheckStep>> = {
+  "awaiting-agent": "agent",
+  "sending-command": "agent",
+  bootstrapping: "command",
+  "awaiting-health": "health",
+};
 
 /**
  * The steps that wait: each re-check message names one and the instance it is about. `operation`

@@ -77,12 +77,17 @@ export function notInUseZone(
  * SSM refused the bootstrap outright: say which error, and point at what produces it — the launch
  * function's IAM role, the deployed document, or the parameters launchgate sends.
  */
-export function bootstrapNotSent(documentName: string, errorName: string, message: string): string {
-  return `bootstrap could not be sent (${errorName || "Error"}: ${outputTail(message)}): check ${sendRefusalAdvice(documentName, errorName)}`;
+export function bootstrapNotSent(
+  documentName: string,
+  errorName: string,
+  message: string,
+  sender: "launch" | "operations" = "launch",
+): string {
+  return `bootstrap could not be sent (${errorName || "Error"}: ${outputTail(message)}): check ${sendRefusalAdvice(documentName, errorName, sender)}`;
 }
 
-function sendRefusalAdvice(documentName: string, errorName: string): string {
-  const role = "the IAM role of the launch function allows ssm:SendCommand on the document and the instance";
+function sendRefusalAdvice(documentName: string, errorName: string, sender: string): string {
+  const role = `the IAM role of the ${sender} function allows ssm:SendCommand on the document and the instance`;
   const document = `SSM document ${documentName} exists in this account and region and its $LATEST version is valid (redeploy the stack)`;
   if (/AccessDenied|Unauthorized/i.test(errorName)) return `that ${role}`;
   if (errorName === "InvalidDocument" || errorName === "InvalidDocumentVersion") return `that ${document}`;

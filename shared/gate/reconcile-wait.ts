@@ -1,10 +1,10 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import type { GateDeps } from "./deps.js";
-import { abandonLaunch, resumeCompletion } from "./finish.js";
+import { resumeCompletion } from "./finish.js";
+import { finishPastDeadline } from "./health-gate.js";
 import { keepAlive, recheckCeilingSeconds, scheduleRecheck } from "./keep-alive.js";
-import type { RecheckStep } from "./ports.js";
-import { gateDeadlinePassed } from "./reasons.js";
-import type { GatePhase, GateRecord } from "./record.js";
+import { CHAIN_STEP_FOR_PHASE } from "./ports.js";
+import type { GateRecord } from "./record.js";
 import { adoptWhenDue, sight } from "./sighting.js";
 
 /**
@@ -17,6 +17,7 @@ export type ReconcileAction =
   | "adopted"
   | "completion-resumed"
   | "abandoned"
+  | "continued"
   | "kicked"
   | "heartbeat"
   | "in-progress"
@@ -45,34 +46,30 @@ export const COMPLETION_LEASE_SECONDS = 60;
 /** Beyond the heartbeat ceiling: a re-check's pace (≤ 60 s), SQS visibility (180 s), and slack. */
 const STALL_SLACK_SECONDS = 300;
 
-/** The re-check that drives each live phase: what a kick of a stalled chain sends. */
-export const STEP_FOR_PHASE: Partial<Record<GatePhase, RecheckStep>> = {
-  "awaiting-agent": "agent",
-  "sending-command": "agent",
-  bootstrapping: "command",
-  "awaiting-health": "health",
-};
-
 export async function reconcileWait(
   deps: GateDeps,
   group: RuntimeGroup,
   wait: FoundWait,
 ): Promise<WaitOutcome> {
   let record = wait.record;
+  // What the placeholder may replace: the record as read, unless resuming it wrote a newer version.
+  let basis: { seen: GateRecord | undefined } | undefined = { seen: wait.record };
   if (record && (record.phase === "continued" || record.phase === "abandoned")) {
     const resumed = await resumeClaimWhenDue(deps, record);
     if (resumed) return resumed;
     record = undefined; // that wait had ended: the instance is in a new wait we have no record of
+    basis = undefined;
   }
-  if (!record || record.phase === "gone") return sight(deps, group, wait.instanceId, wait.state);
+  if (!record || record.phase === "gone") return sight(deps, group, wait.instanceId, wait.state, basis);
   if (record.phase === "sighted") return adoptWhenDue(deps, group, record);
   if (deps.now() > record.deadline) {
-    await abandonLaunch(deps, record, gateDeadlinePassed(group.gateTimeoutSeconds, record.phase));
-    return { action: "abandoned", detail: record.phase };
+    // Waiting for health, it may have turned healthy since the last re-check: that continues.
+    const outcome = await finishPastDeadline(deps, record, group);
+    return { action: outcome === "CONTINUE" ? "continued" : "abandoned", detail: record.phase };
   }
   const stalled = chainStalled(record, deps.now(), group);
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds, { by: "reconciler" });
-  const step = STEP_FOR_PHASE[record.phase];
+  const step = CHAIN_STEP_FOR_PHASE[record.phase];
   if (stalled && step) {
     await scheduleRecheck(deps, kept, step, 0, group, kept.commandId);
     return { action: "kicked", detail: `${record.phase}: no progress for over ${stallSeconds(group)} s` };

@@ -2,11 +2,9 @@ import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { errorMessage, SkipEventError } from "../errors.js";
 import { runBounded } from "./bounded-run.js";
-import type { GateDeps } from "./deps.js";
-import { scheduleRecheck } from "./keep-alive.js";
-import { type FoundWait, type ReconcileAction, reconcileWait, STEP_FOR_PHASE } from "./reconcile-wait.js";
+import { type GateDeps, sleepOf } from "./deps.js";
+import { type FoundWait, type ReconcileAction, reconcileWait } from "./reconcile-wait.js";
 import type { GateRecord } from "./record.js";
-import { adopt, sight } from "./sighting.js";
 
 export { COMPLETION_LEASE_SECONDS, type ReconcileAction } from "./reconcile-wait.js";
 export { ADOPT_AFTER_SECONDS } from "./sighting.js";
@@ -32,6 +30,12 @@ export { ADOPT_AFTER_SECONDS } from "./sighting.js";
 export const RECONCILE_CONCURRENCY = 8;
 /** No wait is started with less than this left of the run: a started wait takes seconds, a slow one ~30 s. */
 export const RECONCILE_SAFETY_MARGIN_MS = 60_000;
+/**
+ * Waits that failed (throttling, mostly) are tried again within the same run, this many times, this
+ * long apart: the next run may come too late for a hook that needed this run's heartbeat.
+ */
+export const RECONCILE_RETRY_PASSES = 3;
+export const RECONCILE_RETRY_PAUSE_MS = 10_000;
 
 export interface ReconcileOptions {
   /** Milliseconds left before the run is killed (the Lambda context's); absent: no time limit. */
@@ -53,20 +57,66 @@ interface GroupWait extends FoundWait {
   readonly loadError?: string;
 }
 
-/** Reconciles every waiting instance of every configured group; one entry per wait, most urgent first. */
+/**
+ * Reconciles every waiting instance of every configured group; one entry per wait, most urgent first.
+ * With a time budget, waits that failed are retried in later passes of the same run.
+ */
 export async function reconcile(deps: GateDeps, options: ReconcileOptions = {}): Promise<ReconcileEntry[]> {
+  const remaining = () => options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
   const waits: GroupWait[] = [];
-  for (const group of deps.config.groups) waits.push(...(await findWaits(deps, group)));
-  const canStart = () => (options.remainingMs?.() ?? Number.POSITIVE_INFINITY) >= RECONCILE_SAFETY_MARGIN_MS;
+  const failedGroups: ReconcileEntry[] = [];
+  for (const group of deps.config.groups) {
+    try {
+      waits.push(...(await findWaits(deps, group)));
+    } catch (error) {
+      // One group's trouble (a throttled read) must not cost the others their run.
+      failedGroups.push(
+        logged(deps, { group: group.name, instanceId: "-", action: "error", detail: errorMessage(error) }),
+      );
+    }
+  }
+  let entries = await reconcilePass(deps, waits, remaining);
+  for (let pass = 1; pass <= RECONCILE_RETRY_PASSES && options.remainingMs; pass++) {
+    const failed = entries.filter((e) => e.action === "error");
+    if (failed.length === 0 || remaining() < RECONCILE_SAFETY_MARGIN_MS + RECONCILE_RETRY_PAUSE_MS) break;
+    await sleepOf(deps)(RECONCILE_RETRY_PAUSE_MS);
+    const retried = await reconcilePass(deps, await reread(deps, waits, failed), remaining);
+    const byId = new Map(retried.map((e) => [e.instanceId, e]));
+    entries = entries.map((e) => byId.get(e.instanceId) ?? e);
+  }
+  return [...failedGroups, ...entries];
+}
+
+function reconcilePass(
+  deps: GateDeps,
+  waits: readonly GroupWait[],
+  remaining: () => number,
+): Promise<ReconcileEntry[]> {
   return runBounded(
     byUrgency(waits),
-    { concurrency: RECONCILE_CONCURRENCY, canStart },
+    { concurrency: RECONCILE_CONCURRENCY, canStart: () => remaining() >= RECONCILE_SAFETY_MARGIN_MS },
     (wait) => reconcileOne(deps, wait),
     (wait) => {
       const detail = `less than ${RECONCILE_SAFETY_MARGIN_MS / 1000} s of this run left; the next run takes it`;
       return logged(deps, entry(wait, { action: "deferred", detail }));
     },
   );
+}
+
+/** The failed waits again, with their records read afresh (another invocation may have moved them). */
+async function reread(
+  deps: GateDeps,
+  waits: readonly GroupWait[],
+  failed: readonly ReconcileEntry[],
+): Promise<GroupWait[]> {
+  const ids = new Set(failed.map((e) => e.instanceId));
+  const again = waits.filter((w) => ids.has(w.instanceId));
+  try {
+    const records = await deps.store.loadMany(again.map((w) => w.instanceId));
+    return again.map((w) => ({ ...w, record: records.get(w.instanceId), loadError: undefined }));
+  } catch (error) {
+    return again.map((w) => ({ ...w, loadError: errorMessage(error) }));
+  }
 }
 
 /** The group's waiting instances with their records, read in batches. */
@@ -120,31 +170,4 @@ function logged(deps: GateDeps, reconciled: ReconcileEntry): ReconcileEntry {
   const level = reconciled.action === "error" ? "error" : reconciled.action === "deferred" ? "warn" : "info";
   deps.log[level]("reconciled waiting instance", { ...reconciled });
   return reconciled;
-}
-
-/**
- * An operator asked to re-bootstrap an instance that is waiting at its launch hook: resume its launch
- * gate instead — re-kick a live chain, or open the gate now for a wait no event told us about.
- */
-export async function resumeLaunchGate(
-  deps: GateDeps,
-  group: RuntimeGroup,
-  instanceId: string,
-  state: string,
-): Promise<string> {
-  const record = await deps.store.load(instanceId);
-  const step = record ? STEP_FOR_PHASE[record.phase] : undefined;
-  if (record && step) {
-    await scheduleRecheck(deps, record, step, 0, group, record.commandId);
-    return `launch gate re-kicked (it was ${record.phase})`;
-  }
-  const note = "opened on an operator's re-bootstrap request: no lifecycle event had arrived";
-  if (record?.phase === "sighted") {
-    await adopt(deps, group, record, note);
-  } else {
-    await sight(deps, group, instanceId, state);
-    const sighted = await deps.store.load(instanceId);
-    if (sighted?.phase === "sighted") await adopt(deps, group, sighted, note);
-  }
-  return "launch gate started for a wait no lifecycle event announced";
 }

@@ -29,6 +29,25 @@ export function isTokenless(record: Pick<GateRecord, "token">): boolean {
   return record.token.startsWith(TOKENLESS_WAIT_PREFIX);
 }
 
+/**
+ * The id of a wait the reconciler sighted at `sightedAt` without its lifecycle event. It names the
+ * sighting time, unique per sighting (a later sighting of a later wait is a new record), and lets a
+ * lifecycle event that arrives later tell whether it is of the sighted wait (see tokenlessSightedAt).
+ */
+export function tokenlessToken(instanceId: string, sightedAt: number): string {
+  return `${TOKENLESS_WAIT_PREFIX}${instanceId}@${sightedAt}`;
+}
+
+/**
+ * When a tokenless wait was sighted (its wait had begun by then), or undefined for a token that is not
+ * one of ours: the only bound on that wait's start the gate has, as no event told it.
+ */
+export function tokenlessSightedAt(token: string): number | undefined {
+  if (!token.startsWith(TOKENLESS_WAIT_PREFIX)) return undefined;
+  const at = /@(\d+)$/.exec(token)?.[1];
+  return at === undefined ? undefined : Number(at);
+}
+
 export const TERMINAL_PHASES: ReadonlySet<GatePhase> = new Set(["continued", "abandoned", "gone"]);
 
 /** Which part of the bootstrap document to run (see bootstrap/bootstrap.sh). */
@@ -85,6 +104,19 @@ export interface GateRecord {
    */
   readonly chainSeenAt?: number;
   readonly phaseDeadline?: number;
+  /**
+   * When the current `sending-command` claim was taken — by every claim, a takeover of a dead one
+   * included. The claim's lease runs from here, not from phaseStartedAt: a takeover does not change the
+   * phase, and a lease counted from the dead claim would be born expired, free for any duplicate
+   * re-check to take over and send again. Absent on records written before it existed.
+   */
+  readonly claimedAt?: number;
+  /**
+   * The tokenless id (TOKENLESS_WAIT_PREFIX) this wait went by before its lifecycle event arrived and
+   * gave it its token (startGate). A command sent under that id names it in its comment, and is still
+   * this wait's bootstrap.
+   */
+  readonly formerToken?: string;
   readonly commandId?: string;
   readonly registered: readonly RegisteredTarget[];
   /** When the gate registered the instance: "not registered" shortly after is eventual consistency. */

@@ -3,7 +3,7 @@ import type { GateDeps } from "./deps.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { recordHeartbeat } from "./lifecycle-actions.js";
 import type { WaitOutcome } from "./reconcile-wait.js";
-import { advance, type GateRecord, TOKENLESS_WAIT_PREFIX } from "./record.js";
+import { advance, type GateRecord, TERMINAL_PHASES, tokenlessToken } from "./record.js";
 import { openRecord } from "./start-gate.js";
 
 /**
@@ -16,13 +16,30 @@ import { openRecord } from "./start-gate.js";
 /** How long a sighted wait is left to its lifecycle event before the reconciler adopts it. */
 export const ADOPT_AFTER_SECONDS = 240;
 
-/** A wait with no record: keep its hook alive and leave its lifecycle event a chance to arrive. */
+/** What the reconciler based a sighting on: the instance's record as it read it. */
+export interface SightBasis {
+  /** The record read for the instance (undefined: it had none). */
+  readonly seen: GateRecord | undefined;
+}
+
+/**
+ * A wait with no live record: keep its hook alive and leave its lifecycle event a chance to arrive. The
+ * placeholder is created only over exactly what the caller saw — no record, or a finished one — so a
+ * record that appeared or moved on since (its event opened the gate meanwhile) is never overwritten:
+ * the save fails with StaleRecordError, and the next run looks again. Without `basis` the record is
+ * read here, at the last moment.
+ */
 export async function sight(
   deps: GateDeps,
   group: RuntimeGroup,
   instanceId: string,
   state: string,
+  basis?: SightBasis,
 ): Promise<WaitOutcome> {
+  const seen = basis ? basis.seen : await deps.store.load(instanceId);
+  if (seen && !TERMINAL_PHASES.has(seen.phase)) {
+    return { action: "in-progress", detail: `the gate already holds this wait (${seen.phase})` };
+  }
   const now = deps.now();
   const warm = state === "Warmed:Pending:Wait";
   const opened = openRecord(
@@ -32,8 +49,7 @@ export async function sight(
       instanceId,
       groupName: group.name,
       hookName: group.hookName,
-      // Unique per sighting, so a later sighting of a later wait is a new record.
-      token: `${TOKENLESS_WAIT_PREFIX}${instanceId}@${now}`,
+      token: tokenlessToken(instanceId, now),
       origin: "EC2",
       destination: warm ? "WarmPool" : "AutoScalingGroup",
     },
@@ -52,7 +68,7 @@ export async function sight(
   };
   if ((await recordHeartbeat(deps, sighted)) === "not-active")
     return { action: "in-progress", detail: "wait ended meanwhile" };
-  await deps.store.save(sighted);
+  await deps.store.save(sighted, seen ? { replacing: seen } : {});
   return { action: "sighted" };
 }
 

@@ -6,15 +6,24 @@ import {
   agentPingStatus,
   classifySendError,
   commandComment,
+  findSentCommand,
   sendBootstrapCommand,
 } from "./bootstrap-command.js";
-import { type GateDeps, groupConfig } from "./deps.js";
+import { type GateDeps, groupConfig, sleepOf } from "./deps.js";
 import { abandonLaunch } from "./finish.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { launchModeFor } from "./launch-mode.js";
 import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
+import { CHAIN_STEP_FOR_PHASE } from "./ports.js";
 import { agentNeverOnline, bootstrapNotSent } from "./reasons.js";
-import { advance, type GateRecord } from "./record.js";
+import {
+  advance,
+  type GateRecord,
+  isTokenless,
+  type LaunchMode,
+  TERMINAL_PHASES,
+  tokenlessSightedAt,
+} from "./record.js";
 
 /** How often to look for the SSM agent: new agents register within seconds to a few minutes. */
 export const AGENT_PACE_SECONDS = 15;
@@ -57,11 +66,30 @@ export function lifecycleLagsEvent(
   return waitStartedAt !== undefined && now - waitStartedAt < LIFECYCLE_LAG_SECONDS * 1000;
 }
 
+/** Pauses before asking Auto Scaling again when its API has not caught up with the event yet. */
+export const LIFECYCLE_LAG_PAUSES_MS = [1000, 2000, 4000] as const;
+
+/**
+ * The instance's lifecycle, asked again a few times, seconds apart, while Auto Scaling's API still lags
+ * the event: a retry by Lambda comes only a minute later, and costs one of the event's three attempts.
+ */
+async function lifecycleCaughtUp(deps: GateDeps, event: LaunchEvent): Promise<InstanceLifecycle | undefined> {
+  let lifecycle = await describeLifecycle(deps, event.instanceId);
+  for (const pause of LIFECYCLE_LAG_PAUSES_MS) {
+    if (!lifecycleLagsEvent(lifecycle, event.waitStartedAt, deps.now())) break;
+    await sleepOf(deps)(pause);
+    lifecycle = await describeLifecycle(deps, event.instanceId);
+  }
+  return lifecycle;
+}
+
 /**
  * A launch lifecycle action arrived: open the gate record for this wait and start its re-check chain.
  * The work happens in the chain (SQS: five receives, redelivered after a failure), not here (EventBridge:
  * three attempts), and a retried or duplicate event for a live wait kicks the chain again instead of
  * being dropped — so a failure anywhere after the record was saved cannot leave the wait undriven.
+ * A record the instance already has is judged first (judgeRecordFound) and only ever replaced exactly
+ * as read: a late event must not restart, or overwrite, a wait that is further along or newer.
  */
 export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<void> {
   const group = groupConfig(deps.config, event.groupName);
@@ -71,7 +99,7 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
       expected: group.hookName,
     });
   }
-  const lifecycle = await describeLifecycle(deps, event.instanceId);
+  const lifecycle = await lifecycleCaughtUp(deps, event);
   if (lifecycleLagsEvent(lifecycle, event.waitStartedAt, deps.now())) {
     throw new NotYetError("Auto Scaling does not show the instance waiting at the hook yet; retry", {
       lifecycleState: lifecycle?.state ?? "absent",
@@ -82,21 +110,144 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
       lifecycleState: lifecycle?.state ?? "absent",
     });
   }
-  const record = openRecord(deps, event, group);
-  try {
-    await deps.store.save(record);
-    deps.log.info("launch gate opened", { mode: record.mode, zone: lifecycle?.availabilityZone });
-  } catch (error) {
-    if (!(error instanceof StaleRecordError)) throw error;
-    const existing = await deps.store.load(event.instanceId);
-    if (!existing || existing.token !== event.token || !needsAgentStep(deps, existing)) {
-      throw new SkipEventError("duplicate launch event; the gate is already past its first step", {
-        phase: existing?.phase,
-      });
+  const opened = openRecord(deps, event, group);
+  const zone = lifecycle?.availabilityZone;
+  // Optimistic: most launches find no record. A lost race means another writer changed the record
+  // between our read and our write; read again and decide again.
+  let found: GateRecord | undefined;
+  for (let attempt = 1; attempt <= OPEN_ATTEMPTS; attempt += 1) {
+    try {
+      return await openOver(deps, group, event, opened, found, zone);
+    } catch (error) {
+      if (!(error instanceof StaleRecordError)) throw error;
+      found = await deps.store.load(event.instanceId);
     }
-    deps.log.info("duplicate launch event; re-kicking the gate's agent check", { phase: existing.phase });
   }
+  // Not a skip: the event must come back (EventBridge / Lambda retries), or nobody starts this wait.
+  throw new Error(`the gate record changed on each of ${OPEN_ATTEMPTS} attempts to open the gate; retry`);
+}
+
+/** Writes before an event gives up on a record that keeps changing under it, and is retried. */
+const OPEN_ATTEMPTS = 3;
+
+/**
+ * How a launch event relates to the record already held for its instance:
+ * - `this-wait`: the record is the event's own wait (a duplicate or retried event);
+ * - `placeholder`: the reconciler's sighting of this very wait, before anything started: replace it;
+ * - `tokenless`: this very wait, already adopted and driven by the reconciler without a token: keep
+ *   its progress (a command may be running), and give it its token;
+ * - `earlier-wait`: the record is of a wait that began before this one, so has ended (an instance is
+ *   in one wait at a time): replace it;
+ * - `later-wait`: the record is of a wait that began after this event's: the event is late (EventBridge
+ *   and Lambda retry for up to an hour) and its wait is over: drop it.
+ */
+export type RecordFound = "this-wait" | "placeholder" | "tokenless" | "earlier-wait" | "later-wait";
+
+/**
+ * Judges the record found for a launch event's instance (see RecordFound) by the one order both
+ * carry: when their waits began. A tokenless record knows only that its wait had begun by its
+ * sighting; a live one of the same mode whose sighting came after the event's wait began is that wait
+ * (a warm-pool instance waits twice, but its two waits differ in mode).
+ */
+export function judgeRecordFound(
+  found: GateRecord,
+  event: Pick<LaunchEvent, "token" | "waitStartedAt">,
+  mode: LaunchMode,
+): RecordFound {
+  if (found.token === event.token) return "this-wait";
+  const foundBegan = tokenlessSightedAt(found.token) ?? found.startedAt;
+  const eventBegan = event.waitStartedAt;
+  const eventNotLater = eventBegan === undefined || eventBegan <= foundBegan;
+  if (
+    isTokenless(found) &&
+    !TERMINAL_PHASES.has(found.phase) &&
+    sameMode(found.mode, mode) &&
+    eventNotLater
+  ) {
+    return found.phase === "sighted" ? "placeholder" : "tokenless";
+  }
+  return eventBegan !== undefined && eventBegan < foundBegan ? "later-wait" : "earlier-wait";
+}
+
+function sameMode(a: LaunchMode, b: LaunchMode): boolean {
+  return a.bootstrapPhase === b.bootstrapPhase && a.needsTraffic === b.needsTraffic;
+}
+
+/**
+ * Opens the gate over what the store held when last read (`found`; undefined: nothing, or not read
+ * yet). Every write is conditional on exactly that, so a record that changed since is never lost: the
+ * write fails with StaleRecordError and the caller reads again.
+ */
+async function openOver(
+  deps: GateDeps,
+  group: RuntimeGroup,
+  event: LaunchEvent,
+  opened: GateRecord,
+  found: GateRecord | undefined,
+  zone: string | undefined,
+): Promise<void> {
+  if (!found) {
+    await deps.store.save(opened);
+    deps.log.info("launch gate opened", { mode: opened.mode, zone });
+    return scheduleRecheck(deps, opened, "agent", 0, group);
+  }
+  const judged = judgeRecordFound(found, event, opened.mode);
+  switch (judged) {
+    case "this-wait":
+      return rekick(deps, group, found);
+    case "later-wait":
+      throw new SkipEventError("launch event of an earlier wait; the instance has moved on to a later one", {
+        current: found.token,
+        phase: found.phase,
+      });
+    case "tokenless":
+      return giveToken(deps, group, found, event.token);
+    case "placeholder":
+    case "earlier-wait":
+      await deps.store.save(opened, { replacing: found });
+      deps.log.info("launch gate opened", { mode: opened.mode, zone, replaced: found.token });
+      return scheduleRecheck(deps, opened, "agent", 0, group);
+  }
+}
+
+/** A duplicate or retried event of a wait the gate holds: re-kick its first step if it is still there. */
+async function rekick(deps: GateDeps, group: RuntimeGroup, record: GateRecord): Promise<void> {
+  if (!needsAgentStep(deps, record)) {
+    throw new SkipEventError("duplicate launch event; the gate is already past its first step", {
+      phase: record.phase,
+    });
+  }
+  deps.log.info("duplicate launch event; re-kicking the gate's agent check", { phase: record.phase });
   await scheduleRecheck(deps, record, "agent", 0, group);
+}
+
+/**
+ * The reconciler adopted this very wait before its event came, and may be well into it (a command
+ * running, targets registered): restarting would send a second bootstrap. Keep its progress and give
+ * it its token, which pins every later lifecycle call to this one wait. The chain restarts under the
+ * token before the save: re-checks carrying the old id will drop as an earlier wait's, and if the save
+ * fails, the new chain's re-check drops instead. The old id is kept (formerToken): a command sent
+ * under it is still this wait's.
+ */
+async function giveToken(
+  deps: GateDeps,
+  group: RuntimeGroup,
+  record: GateRecord,
+  token: string,
+): Promise<void> {
+  const now = deps.now();
+  const named = advance(
+    record,
+    { token, formerToken: record.token },
+    `lifecycle event arrived; the wait goes by its token from now on (was ${record.token})`,
+    now,
+  );
+  await scheduleRecheck(deps, named, CHAIN_STEP_FOR_PHASE[named.phase] ?? "agent", 0, group, named.commandId);
+  await deps.store.save(named, { replacing: record });
+  deps.log.info("lifecycle event arrived for a wait the reconciler adopted; keeping its progress", {
+    phase: named.phase,
+    formerToken: record.token,
+  });
 }
 
 /**
@@ -111,11 +262,14 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
     "sending-command",
   ]);
   const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
-  if (leaseLeft === undefined) return checkAgent(deps, record, group);
+  if (leaseLeft === undefined) {
+    if (record.phase === "sending-command") return takeOverClaim(deps, record, group);
+    return checkAgent(deps, record, group);
+  }
   const delaySeconds = leaseLeft + 1;
   deps.log.info("another invocation holds the send claim; re-checking when its lease ends", {
     delaySeconds,
-    claimedAt: record.phaseStartedAt,
+    claimedAt: claimTime(record),
   });
   await scheduleRecheck(deps, record, "agent", delaySeconds, group, event.commandId);
 }
@@ -126,8 +280,26 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
  */
 export function sendClaimLeaseSeconds(record: GateRecord, now: number): number | undefined {
   if (record.phase !== "sending-command") return undefined;
-  const leftMs = SEND_CLAIM_TTL_SECONDS * 1000 - (now - record.phaseStartedAt);
+  const leftMs = SEND_CLAIM_TTL_SECONDS * 1000 - (now - claimTime(record));
   return leftMs < 0 ? undefined : Math.ceil(leftMs / 1000);
+}
+
+/**
+ * When the current send claim was taken. Records written before claimedAt existed only have the
+ * phase start, which was the claim time for a first claim.
+ */
+function claimTime(record: GateRecord): number {
+  return record.claimedAt ?? record.phaseStartedAt;
+}
+
+/**
+ * Seconds until the first look at a command just sent: halfway through what is left of the send
+ * claim's lease. If saving the command id failed, this re-check adopts the command (onCommandRecheck)
+ * before an agent re-check can find the claim expired and take it over; half the time left also gives
+ * SSM a moment to make the invocation visible.
+ */
+export function firstCommandCheckSeconds(claimed: GateRecord, now: number): number {
+  return Math.max(1, Math.floor((sendClaimLeaseSeconds(claimed, now) ?? 0) / 2));
 }
 
 /** Waiting for the agent, or a send claim left behind by an invocation that died. */
@@ -178,6 +350,42 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
 }
 
 /**
+ * A send claim whose lease ran out: its sender died before sending — or after sending, before it could
+ * record the command (its save lost a race with a heartbeat, or was throttled). Sending blindly would
+ * run a second bootstrap alongside the first, so look first: a command of this wait already sent is
+ * adopted; only when there is none is the claim released and the agent checked (and the bootstrap
+ * sent) afresh. The only caller of ListCommands: it runs only after a sender died or lost its save.
+ */
+async function takeOverClaim(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
+  const sent = await findSentCommand(deps, record, record.startedAt);
+  const now = deps.now();
+  if (sent) {
+    const adopted = advance(
+      record,
+      { phase: "bootstrapping", commandId: sent.commandId, phaseDeadline: bootstrapDeadline(group, now) },
+      `adopted command ${sent.commandId}: sent under a send claim that expired before it was recorded`,
+      now,
+    );
+    // Look at it at once: it may have finished while nobody recorded it.
+    await scheduleRecheck(deps, adopted, "command", 0, group, sent.commandId);
+    await deps.store.save(adopted);
+    deps.log.warn("expired send claim had sent its command; adopted it instead of sending again", {
+      commandId: sent.commandId,
+    });
+    return;
+  }
+  const ageSeconds = Math.round((now - claimTime(record)) / 1000);
+  const released = advance(
+    record,
+    { phase: "awaiting-agent" },
+    `send claim taken ${ageSeconds} s ago expired with no command sent; checking the agent again`,
+    now,
+  );
+  await deps.store.save(released);
+  await checkAgent(deps, released, group);
+}
+
+/**
  * Claims the send (a conditional write: of two invocations only one sends), sends, schedules the
  * command re-check carrying the command id, and only then records the id — so whichever step fails,
  * something that can finish the job is already on its way. A send that failed for a reason a retry
@@ -185,11 +393,12 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
  * the agent; one SSM refused (permissions, document, parameters) abandons at once, saying why.
  */
 async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
+  const claimedAt = deps.now();
   const claimed = advance(
     record,
-    { phase: "sending-command" },
+    { phase: "sending-command", claimedAt },
     "agent online; sending bootstrap",
-    deps.now(),
+    claimedAt,
   );
   await deps.store.save(claimed);
   let commandId: string;
@@ -218,9 +427,11 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
     await deps.store.save(back);
     return;
   }
-  // The fallback for a lost status event (SSM delivers them best-effort, AWS-FACTS §3), and the
-  // heartbeat while the command runs.
-  await scheduleRecheck(deps, claimed, "command", COMMAND_PACE_SECONDS, group, commandId);
+  // The fallback for a lost status event (SSM delivers them best-effort, AWS-FACTS §3), the heartbeat
+  // while the command runs, and — coming before the claim's lease ends — the adopter of this command
+  // should the save below fail.
+  const firstCheck = firstCommandCheckSeconds(claimed, deps.now());
+  await scheduleRecheck(deps, claimed, "command", firstCheck, group, commandId);
   const now = deps.now();
   const sent = advance(
     claimed,

@@ -73,7 +73,8 @@ function toRegisteredTarget(tg: TargetGroup, name: string): RegisteredTarget {
 /**
  * How long a newly registered target may take to become healthy, derived from each group's own health
  * check: ALB docs say one passing check can suffice for a new target, but plan for interval × healthy
- * threshold (AWS-FACTS §5), plus one interval of phase offset and the registration slack.
+ * threshold (docs/aws-facts.md, load balancer registration and target health), plus one interval of phase
+ * offset and the registration slack.
  */
 export function healthBudgetSeconds(targets: readonly RegisteredTarget[]): number {
   const slowest = Math.max(0, ...targets.map((t) => t.intervalSeconds * (t.healthyThreshold + 1)));

@@ -10,7 +10,10 @@ import type { RegisteredTarget } from "./record.js";
 
 export interface HealthObservation {
   readonly target: RegisteredTarget;
-  /** initial | healthy | unhealthy | unused | draining | unavailable | … (AWS-FACTS §5) */
+  /**
+   * initial | healthy | unhealthy | unused | draining | unavailable | … (docs/aws-facts.md, load balancer
+   * registration and target health)
+   */
   readonly state: string;
   readonly reason?: string;
   readonly description?: string;
@@ -48,7 +51,8 @@ export function isNotRegistered(observation: HealthObservation): boolean {
 
 /**
  * Registers the instance where it is not registered yet. We check first because what a repeated
- * RegisterTargets with the same port does is UNCONFIRMED (AWS-FACTS §2).
+ * RegisterTargets with the same port does is UNCONFIRMED (docs/aws-facts.md, load balancer registration and
+ * target health).
  */
 export async function ensureRegistered(
   deps: GateDeps,
@@ -69,7 +73,8 @@ export async function ensureRegistered(
 
 /**
  * Removes the instance from every group the gate registered it with, before an ABANDON: whether Auto
- * Scaling deregisters a target it did not register is UNCONFIRMED (AWS-FACTS §2).
+ * Scaling deregisters a target it did not register is UNCONFIRMED (docs/aws-facts.md, load balancer
+ * registration and target health).
  */
 export async function deregisterAll(
   deps: GateDeps,

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { SkipEventError } from "../errors.js";
-import { getInvocation, sendBootstrapCommand } from "../gate/bootstrap-command.js";
+import { awsErrorName, errorMessage, NotYetError, SkipEventError } from "../errors.js";
+import { classifySendError, getInvocation, sendBootstrapCommand } from "../gate/bootstrap-command.js";
 import type { GateDeps } from "../gate/deps.js";
 import {
   bootstrapExecutionTimedOut,
   bootstrapFailed,
+  bootstrapNotSent,
   bootstrapTimedOut,
   neverHealthy,
 } from "../gate/reasons.js";
@@ -22,6 +23,9 @@ export interface OpsDeps extends GateDeps {
   readonly operations: OperationStore;
   readonly cloudwatch: CloudWatchClient;
 }
+
+/** Fast retries (5, 10, 20 s) of a first step that arrives before its operation was saved. */
+export const MISSING_OPERATION_RETRIES = 3;
 
 /** How often an operation looks at its current instance's command and health. */
 export const OPERATION_PACE_SECONDS = 15;
@@ -49,9 +53,15 @@ export async function launchOperation(
  * A re-bootstrap stops at the first failed instance. A remediation climbs its ladder instead: a
  * restart that does not restore health is followed by another, then by a replacement.
  */
-export async function advanceOperation(deps: OpsDeps, operationId: string): Promise<void> {
+export async function advanceOperation(deps: OpsDeps, operationId: string, attempt = 0): Promise<void> {
   const op = await deps.operations.load(operationId);
-  if (!op) throw new SkipEventError("no such operation", { operationId });
+  if (!op) {
+    // The first step is scheduled before the operation is saved, and SQS can deliver it before the
+    // save lands: wait a little for it. Still absent after that, the starter died before saving.
+    if (attempt < MISSING_OPERATION_RETRIES)
+      throw new NotYetError("operation not saved yet", { operationId });
+    throw new SkipEventError("no such operation", { operationId });
+  }
   if (op.status !== "running") throw new SkipEventError("operation already finished", { status: op.status });
   if (op.step === "starting") return startInstance(deps, op);
   if (op.step === "running") return followCommand(deps, op);
@@ -98,19 +108,42 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
       };
       return moveOn(deps, finishInstance(op, result, now), instanceId);
     }
-    await deps.operations.saveHistory(instanceId, {
-      restarts: [...history.restarts, now],
-      lastActionAt: now,
-    });
   }
 
-  const commandId = await sendBootstrapCommand(deps, {
-    documentName: group.documentName,
-    instanceId,
-    bootstrapPhase: op.kind === "remediate" ? "start" : op.bootstrapPhase,
-    trigger: op.kind === "remediate" ? "remediate" : "rebootstrap",
-    comment: `launchgate ${op.kind} ${op.operationId}`,
-  });
+  let commandId: string;
+  try {
+    commandId = await sendBootstrapCommand(deps, {
+      documentName: group.documentName,
+      instanceId,
+      bootstrapPhase: op.kind === "remediate" ? "start" : op.bootstrapPhase,
+      trigger: op.kind === "remediate" ? "remediate" : "rebootstrap",
+      comment: `launchgate ${op.kind} ${op.operationId}`,
+    });
+  } catch (error) {
+    const failure = classifySendError(error);
+    // Throttling and 5xx: this step is retried. Anything else will not fix itself by retrying.
+    if (failure === "transient") throw error;
+    if (failure === "agent-not-addressable") {
+      // A restart that could not even be delivered still counts on the ladder: the next rung follows.
+      if (op.kind === "remediate") await recordRestart(deps, instanceId, now);
+      return fail(
+        deps,
+        op,
+        instanceId,
+        `SSM agent on ${instanceId} is not reachable (InvalidInstanceId): the command could not be sent`,
+      );
+    }
+    const reason = bootstrapNotSent(
+      group.documentName,
+      awsErrorName(error),
+      errorMessage(error),
+      "operations",
+    );
+    return stop(deps, op, instanceId, reason);
+  }
+  // Counted only once the restart was really sent: a retried step must not see its own attempt as a
+  // past restart (and skip the instance for the cooldown).
+  if (op.kind === "remediate") await recordRestart(deps, instanceId, now);
   const running = nextVersion(
     op,
     {
@@ -218,16 +251,22 @@ async function fail(deps: OpsDeps, op: OperationRecord, instanceId: string, reas
     await deps.operations.save(retry);
     return;
   }
+  await stop(deps, op, instanceId, reason);
+}
+
+async function recordRestart(deps: OpsDeps, instanceId: string, now: number): Promise<void> {
+  const history = await deps.operations.loadHistory(instanceId);
+  await deps.operations.saveHistory(instanceId, { restarts: [...history.restarts, now], lastActionAt: now });
+}
+
+/** Records the instance as failed and stops the operation: the next instance is not touched. */
+async function stop(deps: OpsDeps, op: OperationRecord, instanceId: string, reason: string): Promise<void> {
   const failed = finishInstance(
     op,
     { instanceId, outcome: "failed", commandId: op.current?.commandId, reason },
-    now,
+    deps.now(),
   );
-  deps.log.error("re-bootstrap failed; operation stopped", {
-    operationId: op.operationId,
-    instanceId,
-    reason,
-  });
+  deps.log.error(`${op.kind} failed; operation stopped`, { operationId: op.operationId, instanceId, reason });
   await deps.operations.save(failed);
   await deps.operations.unlock(instanceId, op.operationId);
 }

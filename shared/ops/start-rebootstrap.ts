@@ -1,6 +1,6 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { InvalidInputError } from "../errors.js";
-import { resumeLaunchGate } from "../gate/reconcile.js";
+import { resumeLaunchGate } from "../gate/resume-launch-gate.js";
 import { launchOperation, type OpsDeps } from "./advance-operation.js";
 import type { OperationRecord } from "./operation.js";
 import { preflight } from "./preflight.js";

@@ -31,6 +31,7 @@ export function productionDeps(): GateDeps {
         rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),
         // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
         now: () => Date.now(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         log: {
           info: (message, extra = {}) => logger.info(message, extra),
           warn: (message, extra = {}) => logger.warn(message, extra),

@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { errorMessage, InvalidInputError, SkipEventError } from "../errors.js";
+import { errorMessage, InvalidInputError, NotYetError, SkipEventError } from "../errors.js";
 import type { GateEvent, RecheckEvent } from "../events/gate-event.js";
 import type { RecheckScheduler } from "../gate/ports.js";
 import { logger } from "../logger.js";
@@ -25,6 +25,10 @@ export async function runEvent(
     if (error instanceof InvalidInputError) {
       logger.warn("rejected invalid input", { error: error.message });
       return;
+    }
+    if (error instanceof NotYetError) {
+      logger.info(`not yet: ${error.message}; will be retried`, error.details);
+      throw error;
     }
     logger.error("event failed; will be retried", {
       error: errorMessage(error),

@@ -5,10 +5,11 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  type PutItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { StaleRecordError } from "../errors.js";
-import type { GateStore } from "../gate/ports.js";
+import type { GateStore, SaveOptions } from "../gate/ports.js";
 import type { GateRecord } from "../gate/record.js";
 
 /** BatchGetItem's limit of keys per request. */
@@ -81,34 +82,47 @@ export class DynamoGateStore implements GateStore {
     return items;
   }
 
-  async save(record: GateRecord): Promise<void> {
+  async save(record: GateRecord, options: SaveOptions = {}): Promise<void> {
     const expiresAt = Math.floor(record.startedAt / 1000) + RECORD_RETENTION_DAYS * 86400;
-    const isNew = record.version === 1;
+    const condition = saveCondition(record, options);
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: marshall({ ...record, expiresAt }, { removeUndefinedValues: true }),
-          // A new wait (version 1) may replace the record of an earlier wait of the same instance,
-          // never the record of this very wait.
-          ConditionExpression: isNew
-            ? "attribute_not_exists(instanceId) OR #token <> :token"
-            : "#version = :expected AND #token = :token",
-          ExpressionAttributeNames: isNew
-            ? { "#token": "token" }
-            : { "#version": "version", "#token": "token" },
-          ExpressionAttributeValues: isNew
-            ? { ":token": { S: record.token } }
-            : { ":expected": { N: String(record.version - 1) }, ":token": { S: record.token } },
+          ...condition,
         }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        throw new StaleRecordError(record.instanceId, record.version - 1);
+        throw new StaleRecordError(record.instanceId, options.replacing?.version ?? record.version - 1);
       }
       throw error;
     }
   }
+}
+
+type PutCondition = Pick<
+  PutItemCommandInput,
+  "ConditionExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues"
+>;
+
+/**
+ * The write's condition (see GateStore.save): a replacement names the exact item it replaces; a new
+ * record wants no item at all — never "any item of another token", which would let a stale read or a
+ * late event overwrite a wait that began or moved on since; an update wants the previous version of
+ * the same wait.
+ */
+export function saveCondition(record: GateRecord, options: SaveOptions = {}): PutCondition {
+  const base =
+    options.replacing ??
+    (record.version === 1 ? undefined : { token: record.token, version: record.version - 1 });
+  if (!base) return { ConditionExpression: "attribute_not_exists(instanceId)" };
+  return {
+    ConditionExpression: "#version = :expected AND #token = :token",
+    ExpressionAttributeNames: { "#version": "version", "#token": "token" },
+    ExpressionAttributeValues: { ":expected": { N: String(base.version) }, ":token": { S: base.token } },
+  };
 }
 
 /** A stored item as a record: the TTL attribute is storage detail, not part of the record. */

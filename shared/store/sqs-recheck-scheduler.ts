@@ -1,7 +1,10 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { RecheckMessage, RecheckScheduler, RecheckStep } from "../gate/ports.js";
 
-/** SQS caps DelaySeconds at 900 (AWS-FACTS §6); longer waits are made of several re-checks. */
+/**
+ * SQS caps DelaySeconds at 900 (docs/aws-facts.md, Lambda, EventBridge and SQS delivery); longer waits are
+ * made of several re-checks.
+ */
 export const MAX_DELAY_SECONDS = 900;
 
 /**

@@ -3,7 +3,7 @@ import type { AccessRequest } from "../deploy/policy.js";
 
 /**
  * SIMULATION — what IAM evaluates for each API call a handler makes: the action, every resource the
- * call touches (as ARNs), and the condition keys the model knows (AWS-FACTS §9). APIs without
+ * call touches (as ARNs), and the condition keys the model knows (docs/aws-facts.md, IAM scoping). APIs without
  * resource-level permissions are requested on "*".
  */
 
@@ -22,6 +22,7 @@ const SERVICE: Readonly<Record<string, string>> = {
   DescribeInstanceInformation: "ssm",
   SendCommand: "ssm",
   GetCommandInvocation: "ssm",
+  ListCommands: "ssm",
   DescribeTargetHealth: "elasticloadbalancing",
   DescribeTargetGroups: "elasticloadbalancing",
   DescribeLoadBalancers: "elasticloadbalancing",

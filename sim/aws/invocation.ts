@@ -78,3 +78,33 @@ export function installFunctionEnvironments(region: string): () => void {
     process.env = real;
   };
 }
+
+/**
+ * Timers set inside an invocation (a handler that pauses between retries, a caller waiting on an
+ * operation) run on the virtual clock: a real timer would let the world move on without them and make
+ * runs depend on the machine's speed. Outside invocations, timers are the process's own. Returns the
+ * restore function.
+ */
+export function installVirtualTimers(after: (ms: number, action: () => void) => void): () => void {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const cancelled = new WeakSet<object>();
+  const virtualSet = (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (!current.getStore()) return realSet(callback, ms, ...args);
+    const handle = { virtual: true, ref: () => handle, unref: () => handle, hasRef: () => true };
+    after(ms ?? 0, () => {
+      if (!cancelled.has(handle)) callback(...args);
+    });
+    return handle;
+  };
+  const virtualClear = (handle: unknown) => {
+    if (handle && typeof handle === "object" && "virtual" in handle) cancelled.add(handle);
+    else realClear(handle as Parameters<typeof clearTimeout>[0]);
+  };
+  globalThis.setTimeout = virtualSet as unknown as typeof setTimeout;
+  globalThis.clearTimeout = virtualClear as typeof clearTimeout;
+  return () => {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  };
+}

@@ -26,6 +26,7 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
 } from "@aws-sdk/client-ssm";
@@ -123,6 +124,10 @@ export class AwsRouter {
     ssmStub
       .on(GetCommandInvocationCommand)
       .callsFake((input) => this.call("GetCommandInvocation", input, () => ssm.getCommandInvocation(input)));
+
+    ssmStub
+      .on(ListCommandsCommand)
+      .callsFake((input) => this.call("ListCommands", input, () => ssm.listCommands(input)));
 
     const elbStub = mockClient(ElasticLoadBalancingV2Client);
     elbStub.onAnyCommand().rejects(new Error("simulation: unmodeled ELBv2 API"));

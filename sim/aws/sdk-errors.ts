@@ -15,7 +15,7 @@ export function awsError(
   return error;
 }
 
-/** What Auto Scaling answers for a token that is no longer active (AWS-FACTS §1; exact name UNCONFIRMED). */
+/** What Auto Scaling answers for a token that is no longer active (docs/aws-facts.md, lifecycle hooks; exact name UNCONFIRMED). */
 export function noActiveLifecycleAction(token: string): Error {
   return awsError("ValidationError", `No active Lifecycle Action found with token ${token}`);
 }

@@ -19,7 +19,7 @@ export function createPhysical(
   random: Random,
 ): PhysicalResource {
   const generated = (max: number) =>
-    `${stackName}-${logicalId}`.slice(0, max - 13) + `-${random.hex(12).toUpperCase()}`;
+    `${`${stackName}-${logicalId}`.slice(0, max - 13)}-${random.hex(12).toUpperCase()}`;
   const arn = (service: string, rest: string) => `arn:aws:${service}:${SIM_REGION}:${SIM_ACCOUNT}:${rest}`;
   const props = resource.Properties ?? {};
   switch (resource.Type) {

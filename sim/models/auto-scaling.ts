@@ -13,7 +13,7 @@ import { awsError, noActiveLifecycleAction } from "../aws/sdk-errors.js";
 import type { InstanceBehaviour, WorldContext } from "../world-context.js";
 
 /**
- * SIMULATION — EC2 Auto Scaling, as far as the gate touches it (AWS-FACTS §1, §2):
+ * SIMULATION — EC2 Auto Scaling, as far as the gate touches it (docs/aws-facts.md, lifecycle hooks; load balancer registration and target health):
  * - a launch waits in Pending:Wait with a token; the hook's heartbeat timeout applies its default
  *   result (ABANDON) unless a heartbeat or a completion comes first;
  * - CONTINUE → the group registers the instance with its target groups → InService;
@@ -213,7 +213,7 @@ export class AutoScalingModel {
     return instance.state;
   }
 
-  /** Unhealthy: Auto Scaling terminates the instance and launches a replacement (AWS-FACTS §8). */
+  /** Unhealthy: Auto Scaling terminates the instance and launches a replacement (docs/aws-facts.md, remediation APIs). */
   setInstanceHealth(input: SetInstanceHealthCommandInput): Record<string, never> {
     const instance = this.instances.get(input.InstanceId ?? "");
     if (!instance || instance.state === "Terminated")

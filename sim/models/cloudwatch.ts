@@ -3,16 +3,20 @@ import { ALARM_STATE_CHANGE_DETAIL_TYPE } from "../../shared/events/patterns.js"
 import type { WorldContext } from "../world-context.js";
 
 /**
- * SIMULATION — CloudWatch alarms on a target group's UnHealthyHostCount (Maximum, 60 s periods):
- * ALARM after `datapoints` consecutive periods with at least one unhealthy target, OK after one period
- * with none. Each transition is an EventBridge "CloudWatch Alarm State Change" (delivery guaranteed,
- * AWS-FACTS §3). The period and datapoints are the model's choice, like an operator's alarm settings.
+ * SIMULATION — CloudWatch alarms, evaluated every 60 s period: on a target group's UnHealthyHostCount
+ * (Maximum), breaching with at least one unhealthy target; or on one instance's metric (dimension
+ * InstanceId), breaching while the scenario says so. ALARM after `datapoints` consecutive breaching
+ * periods, OK after one period that does not breach. Each transition is an EventBridge "CloudWatch Alarm State Change" (delivery guaranteed,
+ * docs/aws-facts.md, events). The period and datapoints are the model's choice, like an operator's alarm settings.
  */
+
+export type AlarmSource =
+  | { readonly kind: "target-group"; readonly targetGroupName: string; readonly dimension: string }
+  | { readonly kind: "instance"; readonly instanceId: string; readonly breaching: () => boolean };
 
 export interface SimAlarm {
   readonly name: string;
-  readonly targetGroupName: string;
-  readonly targetGroupDimension: string;
+  readonly source: AlarmSource;
   readonly datapoints: number;
   state: "OK" | "ALARM";
   breaching: number;
@@ -51,14 +55,18 @@ export class CloudWatchModel {
   }
 
   private evaluate(alarm: SimAlarm): void {
-    const unhealthy = this.unhealthyCount(alarm.targetGroupName);
-    alarm.breaching = unhealthy > 0 ? alarm.breaching + 1 : 0;
-    const next = alarm.breaching >= alarm.datapoints ? "ALARM" : unhealthy === 0 ? "OK" : alarm.state;
+    const { source } = alarm;
+    const breaching =
+      source.kind === "target-group" ? this.unhealthyCount(source.targetGroupName) > 0 : source.breaching();
+    alarm.breaching = breaching ? alarm.breaching + 1 : 0;
+    const next = alarm.breaching >= alarm.datapoints ? "ALARM" : breaching ? alarm.state : "OK";
+    const unhealthy = source.kind === "target-group" ? this.unhealthyCount(source.targetGroupName) : 0;
     if (next === alarm.state) return;
     const previous = alarm.state;
     alarm.state = next;
     alarm.transitions += 1;
-    this.world.note("events", `alarm ${alarm.name}: ${previous} → ${next} (${unhealthy} unhealthy)`);
+    const why = source.kind === "target-group" ? `${unhealthy} unhealthy` : `instance ${source.instanceId}`;
+    this.world.note("events", `alarm ${alarm.name}: ${previous} → ${next} (${why})`);
     this.emit({
       version: "0",
       id: `${this.world.random.hex(8)}-alarm`,
@@ -72,7 +80,7 @@ export class CloudWatchModel {
         alarmName: alarm.name,
         state: {
           value: next,
-          reason: `${unhealthy} unhealthy target(s)`,
+          reason: source.kind === "target-group" ? `${unhealthy} unhealthy target(s)` : "threshold crossed",
           timestamp: new Date(this.world.clock.now()).toISOString(),
         },
         previousState: { value: previous },
@@ -81,11 +89,18 @@ export class CloudWatchModel {
             {
               id: "m1",
               metricStat: {
-                metric: {
-                  namespace: "AWS/ApplicationELB",
-                  name: "UnHealthyHostCount",
-                  dimensions: { TargetGroup: alarm.targetGroupDimension },
-                },
+                metric:
+                  source.kind === "target-group"
+                    ? {
+                        namespace: "AWS/ApplicationELB",
+                        name: "UnHealthyHostCount",
+                        dimensions: { TargetGroup: source.dimension },
+                      }
+                    : {
+                        namespace: "CWAgent",
+                        name: "app_errors",
+                        dimensions: { InstanceId: source.instanceId },
+                      },
                 period: 60,
                 stat: "Maximum",
               },

@@ -14,7 +14,7 @@ import type { WorldContext } from "../world-context.js";
 import type { SimInstance } from "./auto-scaling.js";
 
 /**
- * SIMULATION — Elastic Load Balancing v2 target health (AWS-FACTS §2, §5):
+ * SIMULATION — Elastic Load Balancing v2 target health (docs/aws-facts.md, load balancer registration and target health):
  * - health checks run on the load balancer's own clock: every `interval` seconds, at a phase of each
  *   target group's own (drawn at random), not timed to registration or to anyone's polling;
  * - a newly registered target is `initial` until its first check: one pass makes it `healthy` ("it must
@@ -189,7 +189,7 @@ export class Elbv2Model {
     const tg = this.required(input.TargetGroupArn ?? "");
     for (const target of input.Targets ?? []) {
       const instance = instances.get(target.Id ?? "");
-      // RegisterTargets needs a running instance (AWS-FACTS §2).
+      // RegisterTargets needs a running instance (docs/aws-facts.md, load balancer registration and target health).
       if (!instance || instance.state.startsWith("Terminat"))
         throw awsError("InvalidTarget", `${target.Id} is not a running instance`);
       this.register(tg.arn, instance, target.Port ?? tg.port, "the gate");

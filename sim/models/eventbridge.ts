@@ -4,7 +4,7 @@ import type { WorldContext } from "../world-context.js";
 import type { LambdaModel } from "./lambda.js";
 
 /**
- * SIMULATION — EventBridge with the stack's rules (AWS-FACTS §3, §6): each enabled rule whose pattern
+ * SIMULATION — EventBridge with the stack's rules (docs/aws-facts.md, events; Lambda, EventBridge and SQS delivery): each enabled rule whose pattern
  * matches delivers to its targets after a delivery latency (usually under a second, with a tail).
  * Invoking a function needs a Lambda permission for this rule; without one every attempt fails, is
  * retried per the target's retry policy, then goes to the target's dead-letter queue (if its queue

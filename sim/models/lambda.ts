@@ -4,7 +4,7 @@ import type { DeployedFunction } from "../deploy/deployment.js";
 import type { WorldContext } from "../world-context.js";
 
 /**
- * SIMULATION — AWS Lambda as the stack configures it (AWS-FACTS §6): each deployed function runs its
+ * SIMULATION — AWS Lambda as the stack configures it (docs/aws-facts.md, Lambda, EventBridge and SQS delivery): each deployed function runs its
  * real handler with its own environment and role, stops at its timeout, and is throttled beyond its
  * reserved concurrency. Asynchronous invocations (EventBridge) are retried after function errors
  * (1 and 2 minutes, up to the function's MaximumRetryAttempts and MaximumEventAgeInSeconds) and after

@@ -7,7 +7,7 @@ import type { WorldContext } from "../world-context.js";
 import type { LambdaModel } from "./lambda.js";
 
 /**
- * SIMULATION — SQS queues and Lambda event-source mappings as the stack deploys them (AWS-FACTS §6):
+ * SIMULATION — SQS queues and Lambda event-source mappings as the stack deploys them (docs/aws-facts.md, Lambda, EventBridge and SQS delivery):
  * a message is visible after its delay; a mapping polls its queue and invokes its function with up to
  * BatchSize visible messages; a received message is hidden for the queue's visibility timeout and
  * deleted when the function succeeds (with ReportBatchItemFailures, all but the reported ones);

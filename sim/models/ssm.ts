@@ -3,6 +3,8 @@ import type {
   DescribeInstanceInformationCommandOutput,
   GetCommandInvocationCommandInput,
   GetCommandInvocationCommandOutput,
+  ListCommandsCommandInput,
+  ListCommandsCommandOutput,
   SendCommandCommandInput,
   SendCommandCommandOutput,
 } from "@aws-sdk/client-ssm";
@@ -13,14 +15,16 @@ import type { WorldContext } from "../world-context.js";
 import type { SimInstance } from "./auto-scaling.js";
 
 /**
- * SIMULATION — SSM Run Command (AWS-FACTS §4):
+ * SIMULATION — SSM Run Command (docs/aws-facts.md, SSM Run Command):
  * - the agent registers after the instance's scripted delay (or never); before that SendCommand fails
  *   with InvalidInstanceId;
  * - GetCommandInvocation says InvocationDoesNotExist for a moment after SendCommand (eventual
  *   consistency; 2 s here, a guess);
  * - a command runs for its scripted duration and ends Success / Failed, or TimedOut at the document's
  *   execution timeout; each status change is an EventBridge event (delivery may be faulted);
- * - output is what bootstrap.sh prints: one line per step, "launchgate: FAILED step X (exit 1)" last.
+ * - output is what bootstrap.sh prints: one line per step, "launchgate: FAILED step X (exit 1)" last;
+ * - bootstrap.sh takes a lock on the instance: a second command waits for the first to finish (up to
+ *   its 900 s lock wait, then fails at step `lock`), so two overlapping bootstraps run one after the other.
  */
 
 interface SimCommand {
@@ -29,6 +33,7 @@ interface SimCommand {
   readonly documentName: string;
   readonly comment: string;
   readonly visibleAt: number;
+  readonly requestedAt: number;
   status: "Pending" | "InProgress" | "Success" | "Failed" | "TimedOut";
   stdout: string;
   stderr: string;
@@ -40,6 +45,9 @@ export interface SsmPeers {
   /** A command was accepted for an instance (with its comment), before it runs. */
   commandSent(instance: SimInstance, comment: string): void;
 }
+
+/** bootstrap.sh's LAUNCHGATE_LOCK_WAIT_SECONDS default. */
+const LOCK_WAIT_SECONDS = 900;
 
 const STEPS = [
   "lock",
@@ -55,6 +63,8 @@ const STEPS = [
 export class SsmModel {
   private readonly online = new Set<string>();
   readonly commands = new Map<string, SimCommand>();
+  /** Until when each instance's bootstrap lock is held by the commands sent so far. */
+  private readonly lockedUntil = new Map<string, number>();
 
   constructor(
     private readonly world: WorldContext,
@@ -133,6 +143,30 @@ export class SsmModel {
     return { $metadata: {}, Command: { CommandId: id, DocumentName: documentName, Status: "Pending" } };
   }
 
+  /** An instance's commands since `InvokedAfter`, newest first, in pages of MaxResults. */
+  listCommands(input: ListCommandsCommandInput): ListCommandsCommandOutput {
+    const after = input.Filters?.find((f) => f.key === "InvokedAfter")?.value;
+    const since = after === undefined ? 0 : Date.parse(after);
+    const matching = [...this.commands.values()]
+      .filter((c) => (!input.InstanceId || c.instance.id === input.InstanceId) && c.requestedAt >= since)
+      .sort((a, b) => b.requestedAt - a.requestedAt);
+    const start = Number(input.NextToken ?? 0);
+    const size = input.MaxResults ?? 50;
+    const page = matching.slice(start, start + size);
+    return {
+      $metadata: {},
+      Commands: page.map((c) => ({
+        CommandId: c.id,
+        Comment: c.comment,
+        DocumentName: c.documentName,
+        InstanceIds: [c.instance.id],
+        RequestedDateTime: new Date(c.requestedAt),
+        Status: c.status,
+      })),
+      NextToken: start + size < matching.length ? String(start + size) : undefined,
+    };
+  }
+
   getCommandInvocation(input: GetCommandInvocationCommandInput): GetCommandInvocationCommandOutput {
     const command = this.commands.get(`${input.CommandId}/${input.InstanceId}`);
     if (!command || this.world.clock.now() < command.visibleAt) {
@@ -165,6 +199,7 @@ export class SsmModel {
       documentName,
       comment,
       visibleAt: now + 2000,
+      requestedAt: now,
       status: "Pending",
       stdout: "",
       stderr: "",
@@ -173,11 +208,23 @@ export class SsmModel {
     this.world.note("ssm", `bootstrap command ${id.slice(0, 8)} received`, instance.id);
     this.world.clock.after(1000, () => this.setStatus(command, "InProgress"));
     const { bootstrap } = instance.behaviour;
+    const waitForLock = Math.max(0, (this.lockedUntil.get(instance.id) ?? 0) - now);
+    if (waitForLock > LOCK_WAIT_SECONDS * 1000) {
+      this.world.clock.after(LOCK_WAIT_SECONDS * 1000, () => {
+        command.stdout = "launchgate: step lock\n";
+        command.stderr = `launchgate: another bootstrap held the lock for ${LOCK_WAIT_SECONDS}s\nlaunchgate: FAILED step lock (exit 1)\n`;
+        this.setStatus(command, "Failed");
+      });
+      return;
+    }
     if (bootstrap.outcome === "Hang") {
+      this.lockedUntil.set(instance.id, now + timeoutSeconds * 1000);
       this.world.clock.after(timeoutSeconds * 1000, () => this.setStatus(command, "TimedOut"));
       return;
     }
-    this.world.clock.after(bootstrap.seconds * 1000, () => {
+    const runMs = waitForLock + bootstrap.seconds * 1000;
+    this.lockedUntil.set(instance.id, now + runMs);
+    this.world.clock.after(runMs, () => {
       if (instance.state.startsWith("Terminat")) return;
       if (bootstrap.outcome === "Success") {
         command.stdout = `${STEPS.map((step) => `launchgate: step ${step}`).join("\n")}\nlaunchgate: bootstrap finished (phase all)\n`;

@@ -60,9 +60,9 @@ describe("EventBridge rules", () => {
     }
   });
 
-  it("run the reconciler every 5 minutes", () => {
+  it("run the reconciler every 2 minutes", () => {
     defaultApp.template.hasResourceProperties("AWS::Events::Rule", {
-      ScheduleExpression: "rate(5 minutes)",
+      ScheduleExpression: "rate(2 minutes)",
       Targets: [
         Match.objectLike({
           Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^LaunchGateReconcileFunction"), "Arn"] },
@@ -134,8 +134,14 @@ describe("functions", () => {
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::EventInvokeConfig",
       { DestinationConfig: { OnFailure: { Destination: Match.anyValue() } }, MaximumRetryAttempts: 2 },
-      5,
+      4,
     );
+    // A missed reconciler run is harmless: no retries, no failure destination, a short maximum age.
+    defaultApp.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      DestinationConfig: Match.absent(),
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 120,
+    });
     defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 5);
   });
 
@@ -230,6 +236,7 @@ describe("IAM is least privilege", () => {
       "elasticloadbalancing:DescribeTargetHealth",
       "ssm:DescribeInstanceInformation",
       "ssm:GetCommandInvocation",
+      "ssm:ListCommands",
       "xray:PutTelemetryRecords",
       "xray:PutTraceSegments",
     ]);

@@ -18,6 +18,7 @@ import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvocationDoesNotExist,
+  ListCommandsCommand,
   SendCommandCommand,
 } from "@aws-sdk/client-ssm";
 import { commandComment } from "../../shared/gate/bootstrap-command.js";
@@ -72,6 +73,22 @@ export function agentPing(h: GateHarness, status: "Online" | "ConnectionLost" | 
 
 export function sendCommandReturns(h: GateHarness, commandId: string): void {
   h.ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: commandId, Status: "Pending" } });
+}
+
+/** ListCommands' answer for the test instance: these commands, newest first, as SSM lists them. */
+export function commandsOnInstance(
+  h: GateHarness,
+  commands: readonly { id: string; comment: string; requestedAt?: number; status?: string }[],
+): void {
+  h.ssmMock.on(ListCommandsCommand).resolves({
+    Commands: commands.map((command) => ({
+      CommandId: command.id,
+      Comment: command.comment,
+      InstanceIds: [INSTANCE_ID],
+      RequestedDateTime: new Date(command.requestedAt ?? 0),
+      Status: (command.status ?? "InProgress") as never,
+    })),
+  });
 }
 
 export interface InvocationStub {

@@ -1,7 +1,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { SSMClient } from "@aws-sdk/client-ssm";
+import { ListCommandsCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { RuntimeConfig } from "../../shared/config/runtime-config.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
@@ -88,6 +88,8 @@ export interface LogLine {
 export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
   const autoScalingMock = mockClient(AutoScalingClient);
   const ssmMock = mockClient(SSMClient);
+  // An instance that has run no commands, unless a test says otherwise (see aws-stubs' commandsOnInstance).
+  ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
   const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
   const cloudwatchMock = mockClient(CloudWatchClient);
   const store = new InMemoryGateStore();
@@ -102,6 +104,10 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
     store,
     rechecks,
     now: () => now,
+    // A pause moves the manual clock: nothing waits for real.
+    sleep: async (ms) => {
+      now += ms;
+    },
     log: {
       info: (message, extra) => logs.push({ level: "info", message, extra }),
       warn: (message, extra) => logs.push({ level: "warn", message, extra }),

@@ -1,12 +1,26 @@
 import { StaleRecordError } from "../../shared/errors.js";
-import type { GateStore } from "../../shared/gate/ports.js";
+import type { GateStore, SaveOptions } from "../../shared/gate/ports.js";
 import type { GateRecord } from "../../shared/gate/record.js";
 
 /**
- * GateStore with the same conditional semantics as DynamoGateStore (see its ConditionExpression):
- * a version-1 record may replace only a record of another wait; later versions need the stored
- * version to be exactly one less and the same token.
+ * Whether DynamoGateStore's condition (saveCondition) lets `record` overwrite `stored`: a replacement
+ * needs exactly the record it names; a new record (version 1) needs none at all; an update needs the
+ * same wait's previous version.
  */
+export function saveAllowed(
+  stored: GateRecord | undefined,
+  record: GateRecord,
+  options: SaveOptions = {},
+): boolean {
+  const { replacing } = options;
+  if (replacing) {
+    return stored !== undefined && stored.token === replacing.token && stored.version === replacing.version;
+  }
+  if (record.version === 1) return stored === undefined;
+  return stored !== undefined && stored.version === record.version - 1 && stored.token === record.token;
+}
+
+/** GateStore with the same conditional semantics as DynamoGateStore (see saveAllowed). */
 export class InMemoryGateStore implements GateStore {
   readonly records = new Map<string, GateRecord>();
   saves = 0;
@@ -28,13 +42,10 @@ export class InMemoryGateStore implements GateStore {
     return found;
   }
 
-  async save(record: GateRecord): Promise<void> {
-    const stored = this.records.get(record.instanceId);
-    const allowed =
-      record.version === 1
-        ? stored === undefined || stored.token !== record.token
-        : stored !== undefined && stored.version === record.version - 1 && stored.token === record.token;
-    if (!allowed) throw new StaleRecordError(record.instanceId, record.version - 1);
+  async save(record: GateRecord, options: SaveOptions = {}): Promise<void> {
+    if (!saveAllowed(this.records.get(record.instanceId), record, options)) {
+      throw new StaleRecordError(record.instanceId, options.replacing?.version ?? record.version - 1);
+    }
     this.saves += 1;
     this.records.set(record.instanceId, structuredClone(record));
   }

@@ -35,7 +35,8 @@ export async function isLastHealthy(
 
 /**
  * Marks the instance Unhealthy: Auto Scaling terminates and replaces it (scale-in protection does not
- * prevent it, AWS-FACTS §8), and the replacement passes the launch gate like any launch.
+ * prevent it; docs/aws-facts.md, remediation APIs), and the replacement passes the launch gate like any
+ * launch.
  */
 export async function replaceInstance(deps: OpsDeps, instanceId: string, reason: string): Promise<void> {
   await deps.autoScaling.send(

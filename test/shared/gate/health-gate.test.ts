@@ -184,6 +184,22 @@ describe("the health gate", () => {
     expect(h.elbv2Mock).toHaveReceivedCommandTimes(RegisterTargetsCommand, 2);
   });
 
+  it("does not spend the health budget of a target that was never registered: it registers again and restarts it", async () => {
+    targetHealth(h, "unused", "Target.NotRegistered");
+    h.advanceSeconds(211); // past the 210 s budget (30 s × (5 + 1) + 30 s)
+    await onHealthRecheck(h.deps, recheck("health"));
+    const record = h.store.get(INSTANCE_ID);
+    expect(record.phase).toBe("awaiting-health");
+    expect(record.phaseDeadline).toBe(h.now() + 210_000);
+    expect(record.history.at(-1)?.note).toMatch(/^registered again with cnt-backend-tg/);
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+
+    targetHealth(h, "unhealthy", "Target.FailedHealthChecks");
+    h.advanceSeconds(211);
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.store.get(INSTANCE_ID).outcome).toBe("ABANDON");
+  });
+
   it("treats 'No active Lifecycle Action' as already completed, and notes that our outcome did not apply", async () => {
     targetHealth(h, "healthy");
     h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());

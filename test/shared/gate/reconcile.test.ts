@@ -16,6 +16,7 @@ import {
   hookAcceptsCompletion,
   lifecycleState,
   noActiveLifecycleAction,
+  targetHealth,
 } from "../../support/aws-stubs.js";
 import { launchEvent } from "../../support/events.js";
 import {
@@ -24,6 +25,7 @@ import {
   gateHarness,
   HOOK,
   INSTANCE_ID,
+  TG_ARN,
   TOKEN,
 } from "../../support/gate-harness.js";
 
@@ -169,6 +171,34 @@ describe("reconcile: a wait with a record", () => {
     });
   });
 
+  it("continues, not abandons, a wait past its deadline that is healthy in every target group", async () => {
+    const record = h.store.get(INSTANCE_ID);
+    const target = {
+      targetGroupArn: TG_ARN,
+      name: "cnt-backend-tg",
+      port: 8000,
+      intervalSeconds: 30,
+      healthyThreshold: 5,
+      healthCheck: "HTTP /health",
+      loadBalancerArns: [],
+    };
+    h.store.records.set(
+      INSTANCE_ID,
+      advance(
+        record,
+        { phase: "awaiting-health", registered: [target], registeredAt: h.now() },
+        "registered",
+        h.now(),
+      ),
+    );
+    targetHealth(h, "healthy");
+    h.advanceSeconds(2401);
+    expect((await reconcile(h.deps))[0]).toMatchObject({ action: "continued", detail: "awaiting-health" });
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "CONTINUE",
+    });
+  });
+
   it("leaves a live chain alone, but records a heartbeat when one is due", async () => {
     expect((await reconcile(h.deps))[0]?.action).toBe("in-progress");
     h.advanceSeconds(210);
@@ -269,5 +299,36 @@ describe("reconcile: a wait with a record", () => {
       ["error", "DynamoDB throttled"],
     ]);
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 0);
+  });
+});
+
+describe("reconcile: trouble within one run", () => {
+  const throttled = () => Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+
+  it("tries a throttled wait again later in the same run, when it has a time budget", async () => {
+    let pauses = 0;
+    const deps = {
+      ...h.deps,
+      sleep: async () => {
+        pauses += 1;
+      },
+    };
+    h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejectsOnce(throttled()).resolves({});
+    const entries = await reconcile(deps, { remainingMs: () => 240_000 });
+    expect(entries).toEqual([{ group: GROUP, instanceId: INSTANCE_ID, action: "sighted" }]);
+    expect(pauses).toBe(1);
+  });
+
+  it("without a time budget, reports the error and leaves it to the next run", async () => {
+    h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(throttled());
+    const [entry] = await reconcile(h.deps);
+    expect(entry).toMatchObject({ action: "error", detail: "Rate exceeded" });
+  });
+
+  it("reports a group whose read fails instead of failing the whole run", async () => {
+    h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).rejects(throttled());
+    expect(await reconcile(h.deps)).toEqual([
+      { group: GROUP, instanceId: "-", action: "error", detail: "Rate exceeded" },
+    ]);
   });
 });

@@ -3,7 +3,7 @@ import {
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { NotYetError, SkipEventError } from "../../../shared/errors.js";
 import { classifySendError } from "../../../shared/gate/bootstrap-command.js";
@@ -12,6 +12,7 @@ import {
   agentPing,
   awsServiceError,
   hookAcceptsCompletion,
+  lifecycleOutput,
   lifecycleState,
   noActiveLifecycleAction,
   sendCommandReturns,
@@ -65,11 +66,14 @@ describe("startGate", () => {
       token: TOKEN,
       groupName: GROUP,
     });
+    // The first look comes halfway through the send claim's 45 s lease (see firstCommandCheckSeconds).
     expect(h.rechecks.last()).toEqual({
       message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
-      delaySeconds: 60,
+      delaySeconds: 22,
     });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    // Listing the instance's commands is for taking over a dead claim only, never the normal path.
+    expect(h.ssmMock).not.toHaveReceivedCommand(ListCommandsCommand);
   });
 
   it("waits for an agent that is not Online yet, without sending", async () => {
@@ -261,9 +265,21 @@ describe("startGate", () => {
     expect(h.store.records.size).toBe(0);
     expect(h.rechecks.scheduled).toHaveLength(0);
 
+    // It asked again, seconds apart, before giving the event back for a retry.
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(DescribeAutoScalingInstancesCommand, 4);
+
     // The redelivery finds the instance waiting and opens the gate.
     lifecycleState(h, "Pending:Wait");
     await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 5_000 }));
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+  });
+
+  it("waits a few seconds for Auto Scaling's API to catch up before giving the event back", async () => {
+    h.autoScalingMock
+      .on(DescribeAutoScalingInstancesCommand)
+      .resolvesOnce(lifecycleOutput("Pending"))
+      .resolves(lifecycleOutput("Pending:Wait"));
+    await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 1_000 }));
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
   });
 

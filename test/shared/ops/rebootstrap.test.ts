@@ -4,11 +4,12 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { InvalidInputError } from "../../../shared/errors.js";
+import { InvalidInputError, NotYetError, SkipEventError } from "../../../shared/errors.js";
 import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-operation.js";
 import { parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request.js";
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
 import {
+  awsServiceError,
   groupDescription,
   groupTargetGroups,
   hookAcceptsCompletion,
@@ -280,6 +281,32 @@ describe("advanceOperation: one instance at a time, each verified healthy before
     expect(h.ssmMock).toHaveReceivedNthCommandWith(SendCommandCommand, 2, { InstanceIds: [B] });
   });
 
+  it("stops with a reason naming the error when SendCommand is refused, and releases the lock", async () => {
+    h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("AccessDeniedException", "not authorized"));
+    await step();
+    const op = operations.only();
+    expect(op.status).toBe("failed");
+    expect(op.results[0]?.reason).toMatch(
+      /^bootstrap could not be sent \(AccessDeniedException: not authorized\): check that the IAM role of the operations function/,
+    );
+    expect(operations.locks.size).toBe(0);
+  });
+
+  it("fails the instance, naming the agent, when it is not reachable over SSM", async () => {
+    h.ssmMock
+      .on(SendCommandCommand)
+      .rejects(awsServiceError("InvalidInstanceId", "Instances not in a valid state"));
+    await step();
+    expect(operations.only()).toMatchObject({ status: "failed" });
+    expect(operations.only().results[0]?.reason).toMatch(/SSM agent on i-0aaaaaaaaaaaaaaa1 is not reachable/);
+  });
+
+  it("leaves a throttled send to be retried: the step throws and the operation keeps running", async () => {
+    h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
+    await expect(step()).rejects.toThrow("Rate exceeded");
+    expect(operations.only()).toMatchObject({ status: "running", step: "starting" });
+  });
+
   it("stops at the first failure and never touches the next instance", async () => {
     await step();
     invocation(h, { status: "Failed", stderr: "launchgate: FAILED step compose-up (exit 1)" });
@@ -344,3 +371,14 @@ async function seedRecord(instanceId: string) {
     group,
   );
 }
+
+describe("advanceOperation before its operation is saved", () => {
+  it("retries a first step that SQS delivered before the operation's save landed", async () => {
+    await expect(advanceOperation(deps, "not-saved-yet", 0)).rejects.toBeInstanceOf(NotYetError);
+    await expect(advanceOperation(deps, "not-saved-yet", 2)).rejects.toBeInstanceOf(NotYetError);
+  });
+
+  it("drops it once the starter has clearly died before saving", async () => {
+    await expect(advanceOperation(deps, "never-saved", 3)).rejects.toBeInstanceOf(SkipEventError);
+  });
+});

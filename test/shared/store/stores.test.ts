@@ -6,16 +6,20 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  type PutItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { StaleRecordError } from "../../../shared/errors.js";
+import type { SaveOptions } from "../../../shared/gate/ports.js";
 import type { GateRecord } from "../../../shared/gate/record.js";
 import { DynamoGateStore } from "../../../shared/store/dynamo-gate-store.js";
 import { SqsRecheckScheduler } from "../../../shared/store/sqs-recheck-scheduler.js";
+import { evaluateCondition } from "../../../sim/aws/condition-expression.js";
 import { T0 } from "../../support/gate-harness.js";
+import { InMemoryGateStore } from "../../support/in-memory-gate-store.js";
 
 const record: GateRecord = {
   instanceId: "i-0123456789abcdef0",
@@ -38,16 +42,26 @@ describe("DynamoGateStore", () => {
   beforeEach(() => dynamo.reset());
   const store = new DynamoGateStore(new DynamoDBClient({}), "state-table");
 
-  it("creates a wait's record only if none exists for that token", async () => {
+  it("creates a new record only where the instance has none: never over another wait's record", async () => {
     dynamo.on(PutItemCommand).resolves({});
     await store.save(record);
-    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+    const input = dynamo.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
       TableName: "state-table",
-      ConditionExpression: "attribute_not_exists(instanceId) OR #token <> :token",
-      ExpressionAttributeValues: { ":token": { S: "tok" } },
+      ConditionExpression: "attribute_not_exists(instanceId)",
     });
-    const item = dynamo.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
-    expect(item?.expiresAt).toEqual({ N: String(Math.floor(T0 / 1000) + 14 * 86400) });
+    expect(input?.ExpressionAttributeValues).toBeUndefined();
+    expect(input?.Item?.expiresAt).toEqual({ N: String(Math.floor(T0 / 1000) + 14 * 86400) });
+  });
+
+  it("replaces only exactly the record the writer read: its token and version", async () => {
+    dynamo.on(PutItemCommand).resolves({});
+    await store.save({ ...record, token: "new" }, { replacing: { token: "old", version: 7 } });
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: "#version = :expected AND #token = :token",
+      ExpressionAttributeNames: { "#version": "version", "#token": "token" },
+      ExpressionAttributeValues: { ":expected": { N: "7" }, ":token": { S: "old" } },
+    });
   });
 
   it("updates only from the previous version of the same wait", async () => {
@@ -70,6 +84,66 @@ describe("DynamoGateStore", () => {
     dynamo.on(GetItemCommand).resolves({ Item: marshall({ ...record, expiresAt: 123 }) });
     await expect(store.load(record.instanceId)).resolves.toEqual(record);
     expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, { ConsistentRead: true });
+  });
+});
+
+describe("DynamoGateStore and the tests' InMemoryGateStore accept the same writes", () => {
+  const dynamo = mockClient(DynamoDBClient);
+  beforeEach(() => dynamo.reset());
+  const store = new DynamoGateStore(new DynamoDBClient({}), "state-table");
+  const stored: GateRecord = { ...record, token: "a", version: 3 };
+  const write = (token: string, version: number): GateRecord => ({ ...record, token, version });
+  const cases: [string, GateRecord | undefined, GateRecord, SaveOptions | undefined, boolean][] = [
+    ["a new record where there is none", undefined, write("a", 1), undefined, true],
+    ["a new record over another wait's record", stored, write("b", 1), undefined, false],
+    ["a new record over the same wait's record", stored, write("a", 1), undefined, false],
+    ["the next version of the same wait", stored, write("a", 4), undefined, true],
+    ["a version that skips one", stored, write("a", 5), undefined, false],
+    ["the next version under another token", stored, write("b", 4), undefined, false],
+    ["a replacement of exactly the record read", stored, write("b", 1), { replacing: stored }, true],
+    ["a renaming of exactly the record read", stored, write("b", 4), { replacing: stored }, true],
+    [
+      "a replacement of a record that moved on since",
+      stored,
+      write("b", 1),
+      { replacing: write("a", 2) },
+      false,
+    ],
+    [
+      "a replacement of a record under another token",
+      stored,
+      write("b", 1),
+      { replacing: write("c", 3) },
+      false,
+    ],
+    ["a replacement of a record that is gone", undefined, write("b", 1), { replacing: stored }, false],
+  ];
+
+  /** Whether the write went through (false: StaleRecordError). */
+  const accepted = (attempt: Promise<void>) =>
+    attempt.then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof StaleRecordError) return false;
+        throw error;
+      },
+    );
+
+  it.each(cases)("%s", async (_, before, record, options, expected) => {
+    // DynamoDB's side: the condition the store sends, evaluated as DynamoDB does (the simulation's evaluator).
+    dynamo.on(PutItemCommand).callsFake((input: PutItemCommandInput) => {
+      const item = before ? marshall(before) : undefined;
+      const names = input.ExpressionAttributeNames;
+      if (!evaluateCondition(input.ConditionExpression ?? "", item, names, input.ExpressionAttributeValues)) {
+        throw new ConditionalCheckFailedException({ message: "failed", $metadata: {} });
+      }
+      return {};
+    });
+    const memory = new InMemoryGateStore();
+    if (before) memory.records.set(before.instanceId, before);
+
+    expect(await accepted(store.save(record, options))).toBe(expected);
+    expect(await accepted(memory.save(record, options))).toBe(expected);
   });
 });
 
