@@ -177,4 +177,66 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
       };
     },
   },
+  {
+    name: "tight-deadlines",
+    what: "the smallest gate timeout config allows, slow agents and bootstraps: waits reach their deadline, some while turning healthy",
+    build: (seed, _random, options) => ({
+      ...base("tight-deadlines", seed, options, [
+        {
+          ...scaled(options, 4),
+          timing: {
+            heartbeatTimeoutSeconds: 300,
+            agentTimeoutSeconds: 600,
+            bootstrapTimeoutSeconds: 1200,
+            gateTimeoutSeconds: 1800,
+          },
+          behaviour: (_index, random) => ({
+            agentOnlineAfterSeconds: Math.round(random.uniform(450, 590)),
+            bootstrap: { outcome: "Success", seconds: Math.round(random.uniform(1120, 1190)) },
+            appHealthyAfterSeconds: Math.round(random.uniform(0, 20)),
+          }),
+        },
+      ]),
+      // Each launch takes up to its 30-minute deadline: room for the replacements of those abandoned.
+      limitSeconds: 14_400,
+    }),
+  },
+  {
+    name: "remediation-last-healthy",
+    what: "an alarm names an instance while it may be the last healthy one: remediation must leave it alone",
+    build: (seed, random, options) => {
+      const alarm = "cnt-backend-instance-errors";
+      const otherFailsFirst = random.chance(0.7);
+      const failAt = Math.round(random.uniform(30, 300));
+      const alarmAt = otherFailsFirst
+        ? failAt + Math.round(random.uniform(60, 300))
+        : Math.max(0, failAt - 200);
+      return {
+        ...base("remediation-last-healthy", seed, options, [
+          {
+            ...CNT_GROUP,
+            servingAtStart: 2,
+            scaleTo: 2,
+            remediation: { alarms: [alarm] },
+            instanceAlarms: [{ name: alarm, servingIndex: 0 }],
+          },
+        ]),
+        actions: [
+          {
+            atSeconds: failAt,
+            describe: "the app on the second serving instance stops answering, for good",
+            run: (world: World) => {
+              const other = world.servingInstance(1);
+              if (other) world.failApp(other.id, { restartFixes: false });
+            },
+          },
+          {
+            atSeconds: alarmAt,
+            describe: `alarm ${alarm} (on the first serving instance) starts breaching`,
+            run: (world: World) => world.setAlarmBreaching(alarm, true),
+          },
+        ],
+      };
+    },
+  },
 ];

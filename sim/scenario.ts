@@ -1,4 +1,4 @@
-import type { RemediationConfig } from "../shared/config/schema.js";
+import type { GroupConfig, RemediationConfig } from "../shared/config/schema.js";
 import type { ApiFaults } from "./aws/route-clients.js";
 import type { Random } from "./engine/random.js";
 import type { EventFaults } from "./models/eventbridge.js";
@@ -55,6 +55,13 @@ export interface GroupSpec {
    * group's UnHealthyHostCount: they breach when a scenario action says so, and name the instance.
    */
   readonly instanceAlarms?: readonly { readonly name: string; readonly servingIndex: number }[];
+  /** The group's gate timings in config (hook heartbeat, deadlines); defaults: the config's. */
+  readonly timing?: Partial<
+    Pick<
+      GroupConfig,
+      "heartbeatTimeoutSeconds" | "gateTimeoutSeconds" | "agentTimeoutSeconds" | "bootstrapTimeoutSeconds"
+    >
+  >;
 }
 
 export interface ScenarioAction {

@@ -425,6 +425,7 @@ export function configFor(scenario: Scenario): LaunchgateConfig {
     groups: scenario.groups.map((group) => ({
       name: group.name,
       targetGroups: targetGroupsOf(group).map((tg) => tg.name),
+      ...group.timing,
       ...(group.remediation ? { remediation: group.remediation } : {}),
     })),
   });

@@ -1,8 +1,7 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
-import * as iam from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -14,9 +13,9 @@ import {
   type EventPattern,
   launchLifecyclePattern,
 } from "../../shared/events/patterns.js";
-import { groupArn, ssmDocumentArn, targetGroupArnPattern } from "./arns.js";
 import { bundledCode, type FunctionCode } from "./function-code.js";
 import { GateFunction } from "./gate-function.js";
+import { GateGrants } from "./gate-grants.js";
 import { GatedGroup } from "./gated-group.js";
 import { retentionDays } from "./retention.js";
 
@@ -171,57 +170,13 @@ export class LaunchGate extends Construct {
         this.remediateFunction,
         "configured alarms going to ALARM",
       );
-      this.grantOperations(this.remediateFunction.role);
-      // The operations function runs the remediation steps: read the alarm, mark an instance Unhealthy.
-      this.operationsFunction.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: "ReadConfiguredAlarms",
-          actions: ["cloudwatch:DescribeAlarms"],
-          resources: alarmNames.map((name) =>
-            Stack.of(this).formatArn({
-              service: "cloudwatch",
-              resource: "alarm",
-              resourceName: name,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ),
-        }),
-      );
-      this.operationsFunction.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: "ReplaceInstancesOfRemediatedGroups",
-          actions: ["autoscaling:SetInstanceHealth"],
-          resources: config.groups
-            .filter((g) => g.remediation.alarms.length > 0)
-            .map((group) => groupArn(this, group.name)),
-        }),
-      );
     }
 
-    const allRechecks = [launchRechecks, resultRechecks, operationRechecks];
-    const functions = [
-      this.launchFunction,
-      this.resultFunction,
-      this.reconcileFunction,
-      this.rebootstrapFunction,
-      this.operationsFunction,
-    ];
-    for (const gate of [...functions, ...(this.remediateFunction ? [this.remediateFunction] : [])]) {
-      this.grantCommon(gate.role, config, allRechecks);
-    }
-    this.grantSendCommand(this.launchFunction.role, config);
-    this.grantSendCommand(this.operationsFunction.role, config);
-    this.grantOperations(this.rebootstrapFunction.role);
-    this.grantOperations(this.operationsFunction.role);
-    this.grantRegisterTargets(this.resultFunction.role, config);
-    // The reconciler reads every waiting instance's record in batches of 100.
-    this.reconcileFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "ReadGateStateInBatches",
-        actions: ["dynamodb:BatchGetItem"],
-        resources: [this.stateTable.tableArn],
-      }),
-    );
+    this.grantWhatEachFunctionCalls(config, alarmNames, {
+      launchRechecks,
+      resultRechecks,
+      operationRechecks,
+    });
 
     this.launchFunction.function.addEventSource(
       new SqsEventSource(launchRechecks, { batchSize: 10, reportBatchItemFailures: true }),
@@ -275,95 +230,101 @@ export class LaunchGate extends Construct {
     });
   }
 
-  /** What both functions need: the state, the re-check queues, reading AWS state, completing hooks. */
-  private grantCommon(role: iam.IRole, config: LaunchgateConfig, queues: sqs.IQueue[]): void {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "GateState",
-        actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
-        resources: [this.stateTable.tableArn],
-      }),
-    );
-    for (const queue of queues) queue.grantSendMessages(role);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "CompleteOwnHooks",
-        actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
-        resources: config.groups.map((group) => groupArn(this, group.name)),
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "DeregisterFromAllowedTargetGroups",
-        actions: ["elasticloadbalancing:DeregisterTargets"],
-        resources: allowedTargetGroupArns(this, config),
-      }),
-    );
-    // These read-only APIs support no resource-level permissions (docs/aws-facts.md, IAM scoping).
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "ReadOnlyDescribe",
-        actions: [
-          "autoscaling:DescribeAutoScalingInstances",
-          "autoscaling:DescribeAutoScalingGroups",
-          "ssm:DescribeInstanceInformation",
-          "ssm:GetCommandInvocation",
-          // Only when taking over an expired send claim: was the bootstrap already sent?
-          "ssm:ListCommands",
-          "elasticloadbalancing:DescribeTargetHealth",
-          "elasticloadbalancing:DescribeTargetGroups",
-          "elasticloadbalancing:DescribeLoadBalancers",
-        ],
-        resources: ["*"],
-      }),
-    );
-  }
+  /**
+   * Each function's role allows exactly what its code calls (traced from its handler; the simulated
+   * world runs every scenario under these policies and fails on any denied call).
+   */
+  private grantWhatEachFunctionCalls(
+    config: LaunchgateConfig,
+    alarmNames: readonly string[],
+    queues: { launchRechecks: sqs.IQueue; resultRechecks: sqs.IQueue; operationRechecks: sqs.IQueue },
+  ): void {
+    const grants = new GateGrants(this, config, {
+      stateTable: this.stateTable,
+      operationsTable: this.operationsTable,
+      documentNames: this.groups.map((group) => group.documentName),
+    });
+    const { launchRechecks, resultRechecks, operationRechecks } = queues;
 
-  /** SendCommand: our documents only, and only on instances tagged with a gated group's name. */
-  private grantSendCommand(role: iam.IRole, config: LaunchgateConfig): void {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "SendOwnDocument",
-        actions: ["ssm:SendCommand"],
-        resources: this.groups.map((group) => ssmDocumentArn(this, group.documentName)),
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "SendToGatedInstances",
-        actions: ["ssm:SendCommand"],
-        resources: [Stack.of(this).formatArn({ service: "ec2", resource: "instance", resourceName: "*" })],
-        conditions: {
-          StringEquals: {
-            "ssm:resourceTag/aws:autoscaling:groupName": config.groups.map((group) => group.name),
-          },
-        },
-      }),
-    );
-  }
+    // launch: open the gate, wait for the agent, send the bootstrap (or abandon), schedule the next check.
+    const launch = this.launchFunction.role;
+    grants.gateState(launch, { write: true });
+    grants.rechecks(launch, launchRechecks, resultRechecks);
+    grants.completeHooks(launch);
+    grants.deregisterTargets(launch);
+    grants.sendCommand(launch);
+    grants.describe(launch, [
+      "autoscaling:DescribeAutoScalingInstances",
+      "ssm:DescribeInstanceInformation",
+      "ssm:ListCommands",
+    ]);
 
-  private grantOperations(role: iam.IRole): void {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "Operations",
-        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
-        resources: [this.operationsTable.tableArn],
-      }),
-    );
-  }
+    // command-result: the bootstrap's outcome, registration, the health gate, the hook's outcome.
+    const result = this.resultFunction.role;
+    grants.gateState(result, { write: true });
+    grants.rechecks(result, resultRechecks);
+    grants.completeHooks(result);
+    grants.registerTargets(result);
+    grants.deregisterTargets(result);
+    grants.describe(result, [
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeAutoScalingGroups",
+      "ssm:GetCommandInvocation",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeLoadBalancers",
+    ]);
 
-  private grantRegisterTargets(role: iam.IRole, config: LaunchgateConfig): void {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "RegisterWithAllowedTargetGroups",
-        actions: ["elasticloadbalancing:RegisterTargets"],
-        resources: allowedTargetGroupArns(this, config),
-      }),
-    );
-  }
-}
+    // reconcile: every waiting instance: sight, adopt, heartbeat, kick any step, resume or decide at the deadline.
+    const reconcile = this.reconcileFunction.role;
+    grants.gateState(reconcile, { write: true, batch: true });
+    grants.rechecks(reconcile, launchRechecks, resultRechecks);
+    grants.completeHooks(reconcile);
+    grants.deregisterTargets(reconcile);
+    grants.describe(reconcile, [
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeAutoScalingGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]);
 
-function allowedTargetGroupArns(scope: Construct, config: LaunchgateConfig): string[] {
-  const names = new Set(config.groups.flatMap((group) => group.targetGroups));
-  return [...names].map((name) => targetGroupArnPattern(scope, name));
+    // rebootstrap: check a request, start an operation, or resume the launch gate of a waiting instance.
+    const rebootstrap = this.rebootstrapFunction.role;
+    grants.gateState(rebootstrap, { write: true });
+    grants.operations(rebootstrap, "create");
+    grants.rechecks(rebootstrap, operationRechecks, launchRechecks, resultRechecks);
+    grants.heartbeatHooks(rebootstrap);
+    grants.describe(rebootstrap, [
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeAutoScalingGroups",
+    ]);
+
+    // operations: each step of a re-bootstrap or remediation: lock, send, follow, verify, escalate.
+    const operations = this.operationsFunction.role;
+    grants.gateState(operations, { write: false });
+    grants.operations(operations, "run");
+    grants.rechecks(operations, operationRechecks);
+    grants.sendCommand(operations);
+    grants.describe(operations, [
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeAutoScalingGroups",
+      "ssm:GetCommandInvocation",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeTargetGroups",
+    ]);
+
+    if (this.remediateFunction && alarmNames.length > 0) {
+      grants.readAlarms(operations, alarmNames);
+      grants.replaceInstances(operations);
+      // remediate: decide on an alarm and start the operation; it acts on nothing itself.
+      const remediate = this.remediateFunction.role;
+      grants.gateState(remediate, { write: false });
+      grants.operations(remediate, "create");
+      grants.rechecks(remediate, operationRechecks);
+      grants.describe(remediate, [
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeAutoScalingGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+      ]);
+    }
+  }
 }

@@ -163,16 +163,82 @@ describe("IAM is least privilege", () => {
   const statementsWith = (action: string) =>
     policyStatements(defaultApp.template).filter((statement) => asList(statement.Action).includes(action));
 
-  it("hook actions only on the configured group", () => {
-    const [statement, ...others] = statementsWith("autoscaling:CompleteLifecycleAction");
-    expect(others).toHaveLength(4); // one per function
-    expect(asList(statement?.Action ?? [])).toEqual([
-      "autoscaling:CompleteLifecycleAction",
-      "autoscaling:RecordLifecycleActionHeartbeat",
-    ]);
-    expect(JSON.stringify(statement?.Resource)).toContain(
-      ":autoScalingGroup:*:autoScalingGroupName/cnt-backend-asg",
+  it("hook actions only on the configured group, and only for the functions that decide a wait", () => {
+    const completing = statementsWith("autoscaling:CompleteLifecycleAction");
+    expect(completing).toHaveLength(3); // launch, command-result, reconcile
+    for (const statement of [
+      ...completing,
+      ...statementsWith("autoscaling:RecordLifecycleActionHeartbeat"),
+    ]) {
+      expect(JSON.stringify(statement.Resource)).toContain(
+        ":autoScalingGroup:*:autoScalingGroupName/cnt-backend-asg",
+      );
+    }
+    // The re-bootstrap function may keep a waiting hook alive (resuming a launch), never decide it.
+    expect(statementsWith("autoscaling:RecordLifecycleActionHeartbeat")).toHaveLength(4);
+  });
+
+  it("gives each function exactly the actions its code calls", () => {
+    const policies = Object.entries(defaultApp.template.findResources("AWS::IAM::Policy"));
+    const actionsOf = (prefix: string) =>
+      [
+        ...new Set(
+          policies
+            .filter(([id]) => id.startsWith(prefix))
+            .flatMap(([, policy]) =>
+              policy.Properties.PolicyDocument.Statement.flatMap((st: { Action: string | string[] }) =>
+                asList(st.Action),
+              ),
+            )
+            .filter((action) => !action.startsWith("logs:") && !action.startsWith("xray:")),
+        ),
+      ].sort();
+    const sqsSend = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"];
+    const sqsConsume = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"];
+    const sorted = (...actions: string[]) => [...new Set(actions)].sort();
+    expect(actionsOf("LaunchGateLaunch")).toEqual(
+      sorted(
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:RecordLifecycleActionHeartbeat",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "elasticloadbalancing:DeregisterTargets",
+        "ssm:DescribeInstanceInformation",
+        "ssm:ListCommands",
+        "ssm:SendCommand",
+        ...sqsSend,
+        ...sqsConsume,
+      ),
     );
+    expect(actionsOf("LaunchGateRebootstrap")).toEqual(
+      sorted(
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:RecordLifecycleActionHeartbeat",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        ...sqsSend,
+      ),
+    );
+    expect(actionsOf("LaunchGateOperationSteps")).toEqual(
+      sorted(
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "ssm:GetCommandInvocation",
+        "ssm:SendCommand",
+        ...sqsSend,
+        ...sqsConsume,
+      ),
+    );
+    for (const prefix of ["LaunchGateRebootstrap", "LaunchGateOperationSteps", "LaunchGateReconcile"])
+      expect(actionsOf(prefix)).not.toContain("elasticloadbalancing:RegisterTargets");
+    expect(actionsOf("LaunchGateOperationSteps")).not.toContain("autoscaling:CompleteLifecycleAction");
   });
 
   it("SendCommand only with our document, and only on instances tagged with the gated group", () => {

@@ -39,5 +39,22 @@ describe("remediation infrastructure", () => {
     );
     const describeAlarms = statements.find((s) => asList(s.Action).includes("cloudwatch:DescribeAlarms"));
     expect(JSON.stringify(describeAlarms?.Resource)).toContain(":alarm:cnt-backend-unhealthy-hosts");
+    // The alarm-triggered function decides and starts an operation: it can neither end a launch,
+    // nor pull a target out of its load balancer, nor run a command.
+    const remediateActions = Object.entries(template.findResources("AWS::IAM::Policy"))
+      .filter(([id]) => id.startsWith("LaunchGateRemediate"))
+      .flatMap(([, policy]) =>
+        policy.Properties.PolicyDocument.Statement.flatMap((st: { Action: string | string[] }) =>
+          asList(st.Action),
+        ),
+      );
+    expect(remediateActions).toContain("dynamodb:PutItem");
+    for (const forbidden of [
+      "autoscaling:CompleteLifecycleAction",
+      "autoscaling:SetInstanceHealth",
+      "elasticloadbalancing:DeregisterTargets",
+      "ssm:SendCommand",
+    ])
+      expect(remediateActions).not.toContain(forbidden);
   });
 });
