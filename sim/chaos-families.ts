@@ -132,11 +132,23 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
   },
   {
     name: "rebootstrap",
-    what: "an operator re-bootstraps a serving group while its restarts take a drawn time",
+    what: "an operator re-bootstraps a serving group while its restarts take a drawn time; an agent may be lost",
     build: (seed, random, options) => ({
       ...base("rebootstrap", seed, options, [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }]),
       restartSeconds: Math.round(random.uniform(5, 90)),
       actions: [
+        ...(random.chance(0.25)
+          ? [
+              {
+                atSeconds: 5,
+                describe: "the SSM agent of one serving instance stops answering",
+                run: (world: World) => {
+                  const instance = world.servingInstance(Math.floor(random.uniform(0, 3)));
+                  if (instance) world.ssm.agentLost(instance.id);
+                },
+              },
+            ]
+          : []),
         {
           atSeconds: Math.round(random.uniform(10, 300)),
           describe: "operator re-bootstraps every instance of the group",

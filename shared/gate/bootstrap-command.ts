@@ -143,11 +143,13 @@ export function isInvalidInstanceId(error: unknown): boolean {
 /**
  * What a failed SendCommand means for the wait:
  * - `agent-not-addressable`: the agent is not registered yet (InvalidInstanceId); keep waiting for it.
- * - `transient`: throttled, a server fault, or no answer at all; retrying will get through.
+ * - `transient`: throttled: SSM did not take the request; retrying will get through.
+ * - `unknown`: a server fault, or no answer at all: SSM may have taken the request. Sending again
+ *   could start a second bootstrap, so the sender must first find out (ListCommands, by comment).
  * - `refused`: SSM answered and said no (AccessDenied, InvalidDocument, InvalidParameters, …); no
  *   retry can change that, so waiting until the agent timeout would only hide the cause for minutes.
  */
-export type SendFailure = "agent-not-addressable" | "transient" | "refused";
+export type SendFailure = "agent-not-addressable" | "transient" | "unknown" | "refused";
 
 /** Error codes AWS uses for throttling (the SDK's own list also flags them with `$retryable.throttling`). */
 const THROTTLING_ERRORS = new Set([
@@ -181,14 +183,13 @@ export function classifySendError(error: unknown): SendFailure {
     code?: unknown;
   };
   const status = Number(shape.$metadata?.httpStatusCode ?? 0);
-  const transient =
-    THROTTLING_ERRORS.has(name) ||
-    shape.$retryable?.throttling === true ||
+  if (THROTTLING_ERRORS.has(name) || shape.$retryable?.throttling === true) return "transient";
+  const unknown =
     shape.$fault === "server" ||
     status >= 500 ||
     NO_ANSWER_ERRORS.has(name) ||
     NO_ANSWER_ERRORS.has(String(shape.code ?? ""));
-  return transient ? "transient" : "refused";
+  return unknown ? "unknown" : "refused";
 }
 
 export interface CommandInvocation {

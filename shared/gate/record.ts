@@ -21,7 +21,7 @@ export type GatePhase =
 /**
  * A wait the gate learned of without its lifecycle event has no token: its id is this prefix plus the
  * instance id, and lifecycle calls name the instance instead (CompleteLifecycleAction and
- * RecordLifecycleActionHeartbeat accept either, AWS-FACTS §1).
+ * RecordLifecycleActionHeartbeat accept either; docs/aws-facts.md, lifecycle hooks).
  */
 export const TOKENLESS_WAIT_PREFIX = "instance:";
 
@@ -55,7 +55,7 @@ export type BootstrapPhase = "all" | "prepare" | "start";
 
 /**
  * What this wait is for. A direct launch runs everything and must serve traffic; a launch into a warm
- * pool only prepares (no traffic); a warm instance moving into service only starts (AWS-FACTS §7).
+ * pool only prepares (no traffic); a warm instance moving into service only starts (docs/aws-facts.md, warm pools).
  */
 export interface LaunchMode {
   readonly bootstrapPhase: BootstrapPhase;

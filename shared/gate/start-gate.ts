@@ -48,7 +48,7 @@ export const SEND_CLAIM_TTL_SECONDS = 45;
  */
 export const LIFECYCLE_LAG_SECONDS = 120;
 
-/** Lifecycle states an instance passes through just before a launch hook holds it (AWS-FACTS §1). */
+/** Lifecycle states an instance passes through just before a launch hook holds it (docs/aws-facts.md, lifecycle hooks). */
 const BEFORE_WAIT_STATES = new Set(["Pending", "Warmed:Pending"]);
 
 /**
@@ -417,6 +417,16 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
       await abandonLaunch(deps, claimed, reason);
       return;
     }
+    if (failure === "unknown") {
+      // SSM may have taken it: keep the claim. Once its lease ends, the agent re-check takes it over
+      // and looks for this command (by its comment) before sending anything again.
+      const leaseLeft = sendClaimLeaseSeconds(claimed, deps.now()) ?? 0;
+      deps.log.warn("bootstrap send got no clear answer; checking for it once the claim's lease ends", {
+        error: `${awsErrorName(error) || "Error"}: ${errorMessage(error)}`,
+      });
+      await scheduleRecheck(deps, claimed, "agent", leaseLeft + 1, group);
+      return;
+    }
     const why =
       failure === "agent-not-addressable"
         ? "agent not yet addressable (InvalidInstanceId)"
@@ -427,7 +437,7 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
     await deps.store.save(back);
     return;
   }
-  // The fallback for a lost status event (SSM delivers them best-effort, AWS-FACTS §3), the heartbeat
+  // The fallback for a lost status event (SSM delivers them best-effort; docs/aws-facts.md, events), the heartbeat
   // while the command runs, and — coming before the claim's lease ends — the adopter of this command
   // should the save below fail.
   const firstCheck = firstCommandCheckSeconds(claimed, deps.now());

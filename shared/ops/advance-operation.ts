@@ -121,8 +121,9 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
     });
   } catch (error) {
     const failure = classifySendError(error);
-    // Throttling and 5xx: this step is retried. Anything else will not fix itself by retrying.
-    if (failure === "transient") throw error;
+    // Throttling, 5xx, no answer: this step is retried (an operation's command may then run twice:
+    // the bootstrap is idempotent and takes a lock). Anything else will not fix itself by retrying.
+    if (failure === "transient" || failure === "unknown") throw error;
     if (failure === "agent-not-addressable") {
       // A restart that could not even be delivered still counts on the ladder: the next rung follows.
       if (op.kind === "remediate") await recordRestart(deps, instanceId, now);

@@ -8,7 +8,7 @@ import type { LambdaModel } from "./lambda.js";
  * matches delivers to its targets after a delivery latency (usually under a second, with a tail).
  * Invoking a function needs a Lambda permission for this rule; without one every attempt fails, is
  * retried per the target's retry policy, then goes to the target's dead-letter queue (if its queue
- * policy lets EventBridge send) or is lost. Schedules fire every `rate`. Faults: lost, duplicated or
+ * policy lets EventBridge send) or is lost. Schedules fire every `rate`, at a random phase. Faults: lost, duplicated or
  * late events.
  */
 
@@ -84,7 +84,8 @@ export class EventBridgeModel {
         for (const target of rule.targets) this.deliver(rule, target, this.scheduledEvent(rule), 0);
         if (keepGoing()) this.world.clock.after(interval, tick);
       };
-      this.world.clock.after(interval, tick);
+      // A rate schedule counts from when the rule was created: its phase is anyone's guess.
+      this.world.clock.after(Math.floor(this.world.random.uniform(0, interval)), tick);
     }
   }
 

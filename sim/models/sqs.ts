@@ -11,7 +11,8 @@ import type { LambdaModel } from "./lambda.js";
  * a message is visible after its delay; a mapping polls its queue and invokes its function with up to
  * BatchSize visible messages; a received message is hidden for the queue's visibility timeout and
  * deleted when the function succeeds (with ReportBatchItemFailures, all but the reported ones);
- * otherwise it reappears, and after maxReceiveCount receives moves to the dead-letter queue. A queue
+ * otherwise it reappears, and after maxReceiveCount receives moves to the dead-letter queue. A mapping
+ * with a maximum concurrency has at most that many batches in flight. A queue
  * with no mapping is read by nobody: its messages wait until their retention ends.
  */
 
@@ -27,6 +28,8 @@ interface Queue {
   readonly deployed: DeployedQueue;
   readonly messages: Map<string, Message>;
   readonly mapping?: DeployedMapping;
+  /** Batches the mapping has in flight (bounded by its maximum concurrency, when it has one). */
+  inFlight: number;
 }
 
 export class SqsModel {
@@ -41,7 +44,7 @@ export class SqsModel {
   ) {
     for (const deployed of deployedQueues) {
       const mapping = mappings.find((m) => m.queueArn === deployed.arn && m.enabled);
-      this.queues.set(deployed.url, { deployed, messages: new Map(), mapping });
+      this.queues.set(deployed.url, { deployed, messages: new Map(), mapping, inFlight: 0 });
     }
   }
 
@@ -115,6 +118,11 @@ export class SqsModel {
   private async poll(queue: Queue): Promise<void> {
     const mapping = queue.mapping;
     if (!mapping) return;
+    if (mapping.maxConcurrency !== undefined && queue.inFlight >= mapping.maxConcurrency) {
+      // At its maximum concurrency the mapping stops polling until a batch finishes.
+      this.schedulePoll(queue, this.world.clock.now() + 1000);
+      return;
+    }
     const now = this.world.clock.now();
     const retention = queue.deployed.retentionSeconds * 1000;
     const visible: Message[] = [];
@@ -135,7 +143,9 @@ export class SqsModel {
       message.receives += 1;
       message.visibleAt = hiddenUntil;
     }
+    queue.inFlight += 1;
     const outcome = await this.lambda.invoke(mapping.functionName, this.event(queue, batch));
+    queue.inFlight -= 1;
     const failed = new Set(
       !outcome.ok
         ? batch.map((m) => m.id)

@@ -92,6 +92,12 @@ export class SsmModel {
     this.online.delete(instance.id);
   }
 
+  /** A serving instance's agent stops answering (crashed, or its route to SSM broke): a fault. */
+  agentLost(instanceId: string): void {
+    this.online.delete(instanceId);
+    this.world.note("fault", "SSM agent lost (ConnectionLost)", instanceId);
+  }
+
   describeInstanceInformation(
     input: DescribeInstanceInformationCommandInput,
   ): DescribeInstanceInformationCommandOutput {

@@ -58,7 +58,7 @@ export function hookAcceptsCompletion(h: GateHarness): void {
   h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
 }
 
-/** What Auto Scaling answers for a token that is no longer active (AWS-FACTS §1). */
+/** What Auto Scaling answers for a token that is no longer active (docs/aws-facts.md, lifecycle hooks). */
 export function noActiveLifecycleAction(): Error {
   const error = new Error(`No active Lifecycle Action found with token ${TOKEN}`);
   error.name = "ValidationError";

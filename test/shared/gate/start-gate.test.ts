@@ -11,6 +11,7 @@ import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
   awsServiceError,
+  commandsOnInstance,
   hookAcceptsCompletion,
   lifecycleOutput,
   lifecycleState,
@@ -348,6 +349,21 @@ describe("startGate", () => {
     });
   });
 
+  it("keeps the send claim after a send with no clear answer, and checks for the command before sending again", async () => {
+    agentPing(h, "Online");
+    h.ssmMock.on(SendCommandCommand).rejects(Object.assign(new Error("timed out"), { name: "TimeoutError" }));
+    await openGate(h);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("sending-command");
+    expect(h.rechecks.last()).toMatchObject({ message: { step: "agent" }, delaySeconds: 46 });
+
+    // The command had gone through: the takeover finds it by its comment and adopts it.
+    commandsOnInstance(h, [{ id: "cmd-sent", comment: `launchgate launch ${TOKEN}`, requestedAt: h.now() }]);
+    h.advanceSeconds(46);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-sent" });
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+
   it("goes back to waiting when SendCommand says InvalidInstanceId (agent not yet addressable)", async () => {
     agentPing(h, "Online");
     const error = new Error("Instances [[i-0123456789abcdef0]] not in a valid state");
@@ -454,22 +470,22 @@ describe("classifySendError", () => {
     },
   );
 
-  it("treats any error the SDK marks as throttling, and any server fault, as transient", () => {
+  it("treats any error the SDK marks as throttling as transient; a server fault's outcome is unknown", () => {
     expect(
       classifySendError(
         awsServiceError("SomethingNew", "slow down", "client", 400, { $retryable: { throttling: true } }),
       ),
     ).toBe("transient");
-    expect(classifySendError(awsServiceError("InternalServerError", "oops", "server"))).toBe("transient");
-    expect(classifySendError(awsServiceError("ServiceUnavailable", "busy", "client", 503))).toBe("transient");
+    expect(classifySendError(awsServiceError("InternalServerError", "oops", "server"))).toBe("unknown");
+    expect(classifySendError(awsServiceError("ServiceUnavailable", "busy", "client", 503))).toBe("unknown");
   });
 
-  it("treats a request that got no answer (timeout, connection reset) as transient", () => {
+  it("treats a request that got no answer (timeout, connection reset) as of unknown outcome", () => {
     expect(classifySendError(Object.assign(new Error("timed out"), { name: "TimeoutError" }))).toBe(
-      "transient",
+      "unknown",
     );
     expect(classifySendError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(
-      "transient",
+      "unknown",
     );
   });
 
