@@ -91,11 +91,15 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
   },
   {
     name: "handler-crashes",
-    what: "any invocation of any function may crash before its handler runs",
-    build: (seed, random, options) => ({
-      ...base("handler-crashes", seed, options, [scaled(options, 4)]),
-      deliveryFaults: { crashRate: random.uniform(0.02, 0.2) },
-    }),
+    what: "any invocation may crash before its handler runs; 1–5 % of API attempts fail with a 5xx, half of them after the service did the work",
+    build: (seed, random, options) => {
+      const scenario = base("handler-crashes", seed, options, [scaled(options, 4)]);
+      return {
+        ...scenario,
+        deliveryFaults: { crashRate: random.uniform(0.02, 0.2) },
+        apiFaults: { ...scenario.apiFaults, transientRate: random.uniform(0.01, 0.05) },
+      };
+    },
   },
   {
     name: "throttling",
@@ -197,7 +201,7 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
         {
           ...scaled(options, 4),
           timing: {
-            heartbeatTimeoutSeconds: 300,
+            heartbeatTimeoutSeconds: 360,
             agentTimeoutSeconds: 600,
             bootstrapTimeoutSeconds: 1200,
             gateTimeoutSeconds: 1800,

@@ -189,13 +189,8 @@ export class World {
       const limit = START + (this.scenario.limitSeconds ?? 3600) * 1000;
       // The stack's schedules (the reconciler) run until the world is quiet: nothing waiting at a hook
       // and nothing else pending — or the run would never end.
-      this.events.startSchedules(
-        () =>
-          this.context.clock.now() < limit &&
-          ([...this.asg.instances.values()].some((i) => i.state.endsWith("Pending:Wait")) ||
-            this.context.clock.pending() > 0),
-      );
-      this.cloudwatch.start(() => this.context.clock.now() < limit);
+      this.events.startSchedules(() => this.context.clock.now() < limit && this.busy());
+      this.cloudwatch.start(() => this.context.clock.now() < limit && this.busy());
       for (const action of this.scenario.actions ?? []) {
         this.context.clock.after(action.atSeconds * 1000, () => {
           this.context.note("fault", action.describe);
@@ -209,6 +204,20 @@ export class World {
       restoreTimers();
       Date.now = realNow;
     }
+  }
+
+  /**
+   * Something is still going on: an instance waits at a hook, an app is down, or work is queued. The
+   * stack's schedules and the alarms run while it is; once the world is quiet the run ends.
+   */
+  private busy(): boolean {
+    const now = this.context.clock.now();
+    const waiting = [...this.asg.instances.values()].some((i) => i.state.endsWith("Pending:Wait"));
+    const appDown = [...this.appDowntime.entries()].some(
+      ([id, windows]) =>
+        !this.asg.instances.get(id)?.state.startsWith("Terminat") && windows.some((w) => w.to > now),
+    );
+    return waiting || appDown || this.context.clock.pending() > 0;
   }
 
   /** An operator's direct invocation (`aws lambda invoke`) of the function deployed from functions/<folder>. */

@@ -19,6 +19,13 @@ export const SDK_RETRY = { retryMode: "adaptive", maxAttempts: 6 } as const;
 
 export const autoScaling = /* @__PURE__ */ new AutoScalingClient(SDK_RETRY);
 export const ssm = /* @__PURE__ */ new SSMClient(SDK_RETRY);
+/**
+ * For SendCommand only: no automatic retries. SendCommand has no idempotency token, so the SDK
+ * retrying a 5xx or a timeout could start a second bootstrap when the first request did go through.
+ * The gate retries throttling itself and, when the outcome is unknown, looks for the command before
+ * sending again (see classifySendError).
+ */
+export const ssmCommands = /* @__PURE__ */ new SSMClient({ ...SDK_RETRY, maxAttempts: 1 });
 export const elbv2 = /* @__PURE__ */ new ElasticLoadBalancingV2Client(SDK_RETRY);
 export const dynamodb = /* @__PURE__ */ new DynamoDBClient(SDK_RETRY);
 export const sqs = /* @__PURE__ */ new SQSClient(SDK_RETRY);

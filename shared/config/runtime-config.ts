@@ -13,7 +13,7 @@ const positiveInt = () => z.int().check(z.positive());
 export const runtimeGroupSchema = z.strictObject({
   name: nonEmpty(),
   hookName: nonEmpty(),
-  heartbeatTimeoutSeconds: z.int().check(z.minimum(30), z.maximum(7200)),
+  heartbeatTimeoutSeconds: z.int().check(z.minimum(360), z.maximum(7200)),
   gateTimeoutSeconds: positiveInt(),
   agentTimeoutSeconds: positiveInt(),
   bootstrapTimeoutSeconds: positiveInt(),

@@ -114,7 +114,11 @@ export const groupSchema = strictObject({
   hookName: matching(HOOK_NAME, "a lifecycle hook name (letters, digits, _, - and /)").default(
     CNT_BACKEND_GROUP.hookName,
   ),
-  heartbeatTimeoutSeconds: integerIn(30, 7200, "seconds").default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds),
+  /**
+   * At least 360 s: the reconciler (every 2 minutes) heartbeats a wait whose re-check chain died once a
+   * third of this has passed, and must be able to miss a run: this / 3 + 2 × 120 s < this.
+   */
+  heartbeatTimeoutSeconds: integerIn(360, 7200, "seconds").default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds),
   /** The gate's own overall deadline; past it the launch is abandoned with a reason. */
   gateTimeoutSeconds: integerIn(120, 172800, "seconds").default(CNT_BACKEND_GROUP.gateTimeoutSeconds),
   agentTimeoutSeconds: integerIn(60, 1800, "seconds").default(CNT_BACKEND_GROUP.agentTimeoutSeconds),
@@ -144,7 +148,7 @@ export const configSchema = strictObject({
 }).superRefine((config, ctx) => {
   config.groups.forEach((group, index) => {
     // Cross-field checks only make sense on fields that passed their own checks.
-    if (!Number.isInteger(group.heartbeatTimeoutSeconds) || group.heartbeatTimeoutSeconds < 30) return;
+    if (!Number.isInteger(group.heartbeatTimeoutSeconds) || group.heartbeatTimeoutSeconds < 360) return;
     // The hook's global timeout is 48 h or 100 × heartbeat, whichever is smaller (docs/aws-facts.md,
     // lifecycle hooks).
     const hookLimit = Math.min(172800, 100 * group.heartbeatTimeoutSeconds);

@@ -56,7 +56,7 @@ export interface SendBootstrapInput {
 
 /** Sends the bootstrap document; returns the command id. Throws the SDK error unchanged. */
 export async function sendBootstrapCommand(deps: GateDeps, input: SendBootstrapInput): Promise<string> {
-  const { Command } = await deps.ssm.send(
+  const { Command } = await (deps.ssmCommands ?? deps.ssm).send(
     new SendCommandCommand({
       DocumentName: input.documentName,
       // The stack updates the document in place with a new version; run what it deployed last.

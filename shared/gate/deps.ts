@@ -17,6 +17,8 @@ export interface GateDeps {
   readonly config: RuntimeConfig;
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
+  /** The client SendCommand goes through, without automatic retries (see shared/aws/clients.ts); absent: `ssm`. */
+  readonly ssmCommands?: SSMClient;
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly store: GateStore;
   readonly rechecks: RecheckScheduler;

@@ -63,28 +63,50 @@ interface GroupWait extends FoundWait {
  */
 export async function reconcile(deps: GateDeps, options: ReconcileOptions = {}): Promise<ReconcileEntry[]> {
   const remaining = () => options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
+  let found = await findAllWaits(deps, deps.config.groups);
+  let entries = await reconcilePass(deps, found.waits, remaining);
+  for (let pass = 1; pass <= RECONCILE_RETRY_PASSES && options.remainingMs; pass++) {
+    const failed = entries.filter((e) => e.action === "error");
+    if (failed.length === 0 && found.failedGroups.length === 0) break;
+    if (remaining() < RECONCILE_SAFETY_MARGIN_MS + RECONCILE_RETRY_PAUSE_MS) break;
+    await sleepOf(deps)(RECONCILE_RETRY_PAUSE_MS);
+    // Groups whose read failed are read again; their waits join this pass.
+    const again = await findAllWaits(
+      deps,
+      found.failedGroups.map((f) => f.group),
+    );
+    const retried = await reconcilePass(
+      deps,
+      [...(await reread(deps, found.waits, failed)), ...again.waits],
+      remaining,
+    );
+    // A retried wait's new entry replaces its earlier one; a wait of a group read only now is added.
+    const byId = new Map(entries.map((e) => [e.instanceId, e]));
+    for (const e of retried) byId.set(e.instanceId, e);
+    entries = [...byId.values()];
+    found = { waits: [...found.waits, ...again.waits], failedGroups: again.failedGroups };
+  }
+  const groupErrors = found.failedGroups.map((f) =>
+    logged(deps, { group: f.group.name, instanceId: "-", action: "error", detail: f.detail }),
+  );
+  return [...groupErrors, ...entries];
+}
+
+/** Every waiting instance of these groups; a group whose read fails is set aside, not the whole run. */
+async function findAllWaits(
+  deps: GateDeps,
+  groups: readonly RuntimeGroup[],
+): Promise<{ waits: GroupWait[]; failedGroups: { group: RuntimeGroup; detail: string }[] }> {
   const waits: GroupWait[] = [];
-  const failedGroups: ReconcileEntry[] = [];
-  for (const group of deps.config.groups) {
+  const failedGroups: { group: RuntimeGroup; detail: string }[] = [];
+  for (const group of groups) {
     try {
       waits.push(...(await findWaits(deps, group)));
     } catch (error) {
-      // One group's trouble (a throttled read) must not cost the others their run.
-      failedGroups.push(
-        logged(deps, { group: group.name, instanceId: "-", action: "error", detail: errorMessage(error) }),
-      );
+      failedGroups.push({ group, detail: errorMessage(error) });
     }
   }
-  let entries = await reconcilePass(deps, waits, remaining);
-  for (let pass = 1; pass <= RECONCILE_RETRY_PASSES && options.remainingMs; pass++) {
-    const failed = entries.filter((e) => e.action === "error");
-    if (failed.length === 0 || remaining() < RECONCILE_SAFETY_MARGIN_MS + RECONCILE_RETRY_PAUSE_MS) break;
-    await sleepOf(deps)(RECONCILE_RETRY_PAUSE_MS);
-    const retried = await reconcilePass(deps, await reread(deps, waits, failed), remaining);
-    const byId = new Map(retried.map((e) => [e.instanceId, e]));
-    entries = entries.map((e) => byId.get(e.instanceId) ?? e);
-  }
-  return [...failedGroups, ...entries];
+  return { waits, failedGroups };
 }
 
 function reconcilePass(

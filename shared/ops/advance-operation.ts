@@ -87,7 +87,9 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
 
   if (op.kind === "remediate") {
     const history = await deps.operations.loadHistory(instanceId);
-    const rung = nextRung(history, group, now, op.retrying === instanceId);
+    // The same episode: a failed restart climbing the ladder, or this very step retried after it acted.
+    const sameEpisode = op.retrying === instanceId || history.lastOperationId === op.operationId;
+    const rung = nextRung(history, group, now, sameEpisode);
     const release = () => deps.operations.unlock(instanceId, op.operationId);
     if (rung.rung === "skip") {
       await release();
@@ -99,7 +101,11 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
     }
     if (rung.rung === "replace") {
       await replaceInstance(deps, instanceId, rung.reason);
-      await deps.operations.saveHistory(instanceId, { restarts: history.restarts, lastActionAt: now });
+      await deps.operations.saveHistory(instanceId, {
+        restarts: history.restarts,
+        lastActionAt: now,
+        lastOperationId: op.operationId,
+      });
       await release();
       const result = {
         instanceId,
@@ -126,7 +132,7 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
     if (failure === "transient" || failure === "unknown") throw error;
     if (failure === "agent-not-addressable") {
       // A restart that could not even be delivered still counts on the ladder: the next rung follows.
-      if (op.kind === "remediate") await recordRestart(deps, instanceId, now);
+      if (op.kind === "remediate") await recordRestart(deps, op, instanceId, now);
       return fail(
         deps,
         op,
@@ -144,7 +150,7 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
   }
   // Counted only once the restart was really sent: a retried step must not see its own attempt as a
   // past restart (and skip the instance for the cooldown).
-  if (op.kind === "remediate") await recordRestart(deps, instanceId, now);
+  if (op.kind === "remediate") await recordRestart(deps, op, instanceId, now);
   const running = nextVersion(
     op,
     {
@@ -255,9 +261,18 @@ async function fail(deps: OpsDeps, op: OperationRecord, instanceId: string, reas
   await stop(deps, op, instanceId, reason);
 }
 
-async function recordRestart(deps: OpsDeps, instanceId: string, now: number): Promise<void> {
+async function recordRestart(
+  deps: OpsDeps,
+  op: OperationRecord,
+  instanceId: string,
+  now: number,
+): Promise<void> {
   const history = await deps.operations.loadHistory(instanceId);
-  await deps.operations.saveHistory(instanceId, { restarts: [...history.restarts, now], lastActionAt: now });
+  await deps.operations.saveHistory(instanceId, {
+    restarts: [...history.restarts, now],
+    lastActionAt: now,
+    lastOperationId: op.operationId,
+  });
 }
 
 /** Records the instance as failed and stops the operation: the next instance is not touched. */

@@ -1,4 +1,4 @@
-import { autoScaling, cloudwatch, dynamodb, elbv2, sqs, ssm } from "../aws/clients.js";
+import { autoScaling, cloudwatch, dynamodb, elbv2, sqs, ssm, ssmCommands } from "../aws/clients.js";
 import { RUNTIME_CONFIG_ENV, readRuntimeConfig } from "../config/runtime-config.js";
 import type { GateDeps } from "../gate/deps.js";
 import { logger } from "../logger.js";
@@ -26,6 +26,7 @@ export function productionDeps(): GateDeps {
         config,
         autoScaling,
         ssm,
+        ssmCommands,
         elbv2,
         store: new DynamoGateStore(dynamodb, config.stateTableName),
         rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),

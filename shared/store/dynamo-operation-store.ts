@@ -113,8 +113,8 @@ export class DynamoOperationStore implements OperationStore {
       }),
     );
     if (!Item) return { restarts: [] };
-    const { restarts = [], lastActionAt } = unmarshall(Item);
-    return { restarts, lastActionAt };
+    const { restarts = [], lastActionAt, lastOperationId } = unmarshall(Item);
+    return { restarts, lastActionAt, lastOperationId };
   }
 
   async saveHistory(instanceId: string, history: RemediationHistory): Promise<void> {

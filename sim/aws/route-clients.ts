@@ -30,7 +30,6 @@ import {
   SendCommandCommand,
   SSMClient,
 } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
 import { SDK_RETRY } from "../../shared/aws/clients.js";
 import { isAllowed } from "../deploy/policy.js";
 import type { World } from "../world.js";
@@ -60,6 +59,11 @@ export interface ApiFaults {
   readonly window?: { readonly fromSeconds: number; readonly toSeconds: number };
 }
 
+/** The part of an SDK client's resolved config the router reads: how many attempts it makes. */
+interface ClientWithRetries {
+  readonly config?: { readonly maxAttempts?: () => Promise<number> };
+}
+
 export class AwsRouter {
   readonly calls = new Map<string, number>();
   readonly callsByInstance = new Map<string, Map<string, number>>();
@@ -75,113 +79,72 @@ export class AwsRouter {
   ) {}
 
   install(): void {
-    const { asg, ssm, elb, dynamodb, sqs } = this.world;
-    const autoScaling = mockClient(AutoScalingClient);
-    autoScaling.onAnyCommand().rejects(new Error("simulation: unmodeled Auto Scaling API"));
-    autoScaling
-      .on(DescribeAutoScalingInstancesCommand)
-      .callsFake((input) =>
-        this.call("DescribeAutoScalingInstances", input, () => asg.describeAutoScalingInstances(input)),
-      );
-    autoScaling
-      .on(DescribeAutoScalingGroupsCommand)
-      .callsFake((input) =>
-        this.call("DescribeAutoScalingGroups", input, () => asg.describeAutoScalingGroups(input)),
-      );
-    autoScaling
-      .on(CompleteLifecycleActionCommand)
-      .callsFake((input) =>
-        this.call("CompleteLifecycleAction", input, () => asg.completeLifecycleAction(input)),
-      );
-    autoScaling
-      .on(RecordLifecycleActionHeartbeatCommand)
-      .callsFake((input) =>
-        this.call("RecordLifecycleActionHeartbeat", input, () => asg.recordLifecycleActionHeartbeat(input)),
-      );
-
-    autoScaling
-      .on(SetInstanceHealthCommand)
-      .callsFake((input) => this.call("SetInstanceHealth", input, () => asg.setInstanceHealth(input)));
-
-    const cloudwatchStub = mockClient(CloudWatchClient);
-    cloudwatchStub.onAnyCommand().rejects(new Error("simulation: unmodeled CloudWatch API"));
-    cloudwatchStub
-      .on(DescribeAlarmsCommand)
-      .callsFake((input) =>
-        this.call("DescribeAlarms", input, () => this.world.cloudwatch.describeAlarms(input)),
-      );
-
-    const ssmStub = mockClient(SSMClient);
-    ssmStub.onAnyCommand().rejects(new Error("simulation: unmodeled SSM API"));
-    ssmStub
-      .on(DescribeInstanceInformationCommand)
-      .callsFake((input) =>
-        this.call("DescribeInstanceInformation", input, () => ssm.describeInstanceInformation(input)),
-      );
-    ssmStub
-      .on(SendCommandCommand)
-      .callsFake((input) => this.call("SendCommand", input, () => ssm.sendCommand(input, asg.instances)));
-    ssmStub
-      .on(GetCommandInvocationCommand)
-      .callsFake((input) => this.call("GetCommandInvocation", input, () => ssm.getCommandInvocation(input)));
-
-    ssmStub
-      .on(ListCommandsCommand)
-      .callsFake((input) => this.call("ListCommands", input, () => ssm.listCommands(input)));
-
-    const elbStub = mockClient(ElasticLoadBalancingV2Client);
-    elbStub.onAnyCommand().rejects(new Error("simulation: unmodeled ELBv2 API"));
-    elbStub
-      .on(DescribeTargetHealthCommand)
-      .callsFake((input) => this.call("DescribeTargetHealth", input, () => elb.describeTargetHealth(input)));
-    elbStub
-      .on(DescribeTargetGroupsCommand)
-      .callsFake((input) => this.call("DescribeTargetGroups", input, () => elb.describeTargetGroups(input)));
-    elbStub
-      .on(DescribeLoadBalancersCommand)
-      .callsFake((input) =>
-        this.call("DescribeLoadBalancers", input, () => elb.describeLoadBalancers(input)),
-      );
-    elbStub
-      .on(RegisterTargetsCommand)
-      .callsFake((input) =>
-        this.call("RegisterTargets", input, () => elb.registerTargets(input, asg.instances)),
-      );
-    elbStub
-      .on(DeregisterTargetsCommand)
-      .callsFake((input) => this.call("DeregisterTargets", input, () => elb.deregisterTargets(input)));
-
-    const dynamoStub = mockClient(DynamoDBClient);
-    dynamoStub.onAnyCommand().rejects(new Error("simulation: unmodeled DynamoDB API"));
-    dynamoStub
-      .on(GetItemCommand)
-      .callsFake((input) => this.call("GetItem", input, () => dynamodb.getItem(input)));
-    dynamoStub
-      .on(PutItemCommand)
-      .callsFake((input) => this.call("PutItem", input, () => dynamodb.putItem(input)));
-    dynamoStub
-      .on(BatchGetItemCommand)
-      .callsFake((input) => this.call("BatchGetItem", input, () => dynamodb.batchGetItem(input)));
-    dynamoStub
-      .on(DeleteItemCommand)
-      .callsFake((input) => this.call("DeleteItem", input, () => dynamodb.deleteItem(input)));
-
-    const sqsStub = mockClient(SQSClient);
-    sqsStub.onAnyCommand().rejects(new Error("simulation: unmodeled SQS API"));
-    sqsStub
-      .on(SendMessageCommand)
-      .callsFake((input) => this.call("SendMessage", input, () => sqs.sendMessage(input)));
-
-    for (const stub of [autoScaling, cloudwatchStub, ssmStub, elbStub, dynamoStub, sqsStub])
-      this.restores.push(() => stub.restore());
+    const { asg, ssm, elb, dynamodb, sqs, cloudwatch } = this.world;
+    this.route(AutoScalingClient, "Auto Scaling", [
+      [DescribeAutoScalingInstancesCommand, (input) => asg.describeAutoScalingInstances(input)],
+      [DescribeAutoScalingGroupsCommand, (input) => asg.describeAutoScalingGroups(input)],
+      [CompleteLifecycleActionCommand, (input) => asg.completeLifecycleAction(input)],
+      [RecordLifecycleActionHeartbeatCommand, (input) => asg.recordLifecycleActionHeartbeat(input)],
+      [SetInstanceHealthCommand, (input) => asg.setInstanceHealth(input)],
+    ]);
+    this.route(CloudWatchClient, "CloudWatch", [
+      [DescribeAlarmsCommand, (input) => cloudwatch.describeAlarms(input)],
+    ]);
+    this.route(SSMClient, "SSM", [
+      [DescribeInstanceInformationCommand, (input) => ssm.describeInstanceInformation(input)],
+      [SendCommandCommand, (input) => ssm.sendCommand(input, asg.instances)],
+      [GetCommandInvocationCommand, (input) => ssm.getCommandInvocation(input)],
+      [ListCommandsCommand, (input) => ssm.listCommands(input)],
+    ]);
+    this.route(ElasticLoadBalancingV2Client, "ELBv2", [
+      [DescribeTargetHealthCommand, (input) => elb.describeTargetHealth(input)],
+      [DescribeTargetGroupsCommand, (input) => elb.describeTargetGroups(input)],
+      [DescribeLoadBalancersCommand, (input) => elb.describeLoadBalancers(input)],
+      [RegisterTargetsCommand, (input) => elb.registerTargets(input, asg.instances)],
+      [DeregisterTargetsCommand, (input) => elb.deregisterTargets(input)],
+    ]);
+    this.route(DynamoDBClient, "DynamoDB", [
+      [GetItemCommand, (input) => dynamodb.getItem(input)],
+      [BatchGetItemCommand, (input) => dynamodb.batchGetItem(input)],
+      [PutItemCommand, (input) => dynamodb.putItem(input)],
+      [DeleteItemCommand, (input) => dynamodb.deleteItem(input)],
+    ]);
+    this.route(SQSClient, "SQS", [[SendMessageCommand, (input) => sqs.sendMessage(input)]]);
   }
 
+  /**
+   * Replaces a client class's `send` with the routing table for as long as the world runs. Plain
+   * functions rather than a mocking library: a run makes hundreds of thousands of calls, and a
+   * library's call history would keep every one of them.
+   */
+  private route(
+    clientClass: { prototype: { send: unknown } },
+    service: string,
+    // biome-ignore lint/suspicious/noExplicitAny: each route's input is its command's own input type
+    routes: readonly (readonly [abstract new (...args: any[]) => object, (input: any) => unknown])[],
+  ): void {
+    const table = new Map(routes);
+    const proto = clientClass.prototype as { send: (command: { input: object }) => Promise<unknown> };
+    const original = proto.send;
+    const router = this;
+    proto.send = function send(this: ClientWithRetries, command: { input: object }) {
+      const model = table.get(command.constructor as never);
+      if (!model)
+        return Promise.reject(new Error(`simulation: unmodeled ${service} API ${command.constructor.name}`));
+      const api = command.constructor.name.replace(/Command$/, "");
+      return router.call(api, command.input, () => model(command.input), this);
+    };
+    this.restores.push(() => {
+      proto.send = original;
+    });
+  }
   restore(): void {
     for (const restore of this.restores) restore();
     this.restores.length = 0;
   }
 
-  private async call<T>(api: string, input: object, model: () => T): Promise<T> {
+  private async call<T>(api: string, input: object, model: () => T, client?: ClientWithRetries): Promise<T> {
+    const maxAttempts = (await client?.config?.maxAttempts?.()) ?? SDK_RETRY.maxAttempts;
     const invocation = currentInvocation();
     if (!invocation) throw new Error(`simulation: ${api} called outside any function invocation`);
     const token = (input as { LifecycleActionToken?: string }).LifecycleActionToken;
@@ -196,7 +159,9 @@ export class AwsRouter {
       this.authorize(api, input as Record<string, unknown>, invocation.fn);
       const fault = this.fault(api);
       if (!fault) return model();
-      if (attempt >= SDK_RETRY.maxAttempts) throw fault;
+      // A server fault may come after the service did the work: the answer is lost, not the request.
+      if (fault.name === "InternalFailure" && this.world.context.random.chance(0.5)) model();
+      if (attempt >= maxAttempts) throw fault;
       const base = fault.name === "InternalFailure" ? 100 : 500;
       await this.world.context.clock.sleep(
         Math.floor(Math.min(20_000, this.world.context.random.next() * base * 2 ** attempt)),

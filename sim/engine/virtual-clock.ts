@@ -11,6 +11,8 @@ interface Entry {
   readonly at: number;
   readonly seq: number;
   readonly action: () => Promise<void> | void;
+  /** Housekeeping (a schedule's next tick, a timeout that will likely not fire): not "work pending". */
+  readonly background: boolean;
 }
 
 export class VirtualClock {
@@ -19,6 +21,8 @@ export class VirtualClock {
   private readonly heap: Entry[] = [];
   /** Bumped whenever a running action finishes or parks: the drain loop watches it. */
   private progress = 0;
+  /** Entries queued that are real work (not background housekeeping). */
+  private foreground = 0;
   private failure: unknown;
 
   constructor(start: number) {
@@ -30,8 +34,10 @@ export class VirtualClock {
   }
 
   /** Runs `action` `delayMs` from now (at least the current instant). */
-  after(delayMs: number, action: () => Promise<void> | void): void {
-    this.push({ at: this.current + Math.max(0, delayMs), seq: this.seq++, action });
+  after(delayMs: number, action: () => Promise<void> | void, options: { background?: boolean } = {}): void {
+    const background = options.background ?? false;
+    if (!background) this.foreground += 1;
+    this.push({ at: this.current + Math.max(0, delayMs), seq: this.seq++, action, background });
   }
 
   /** Resolves after `delayMs` of virtual time; for code running inside an action. */
@@ -65,6 +71,7 @@ export class VirtualClock {
   }
 
   private start(entry: Entry): void {
+    if (!entry.background) this.foreground -= 1;
     Promise.resolve()
       .then(entry.action)
       .catch((error: unknown) => {
@@ -88,8 +95,9 @@ export class VirtualClock {
     }
   }
 
+  /** Real work still queued: background housekeeping (schedules, timeouts) does not count. */
   pending(): number {
-    return this.heap.length;
+    return this.foreground;
   }
 
   private push(entry: Entry): void {

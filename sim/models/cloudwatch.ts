@@ -41,10 +41,11 @@ export class CloudWatchModel {
   /** Evaluates every alarm each period while `active()` says the world still has something going on. */
   start(active: () => boolean): void {
     const tick = () => {
+      const more = active();
       for (const alarm of this.alarms.values()) this.evaluate(alarm);
-      if (active()) this.world.clock.after(PERIOD_MS, tick);
+      if (more) this.world.clock.after(PERIOD_MS, tick, { background: true });
     };
-    if (this.alarms.size > 0) this.world.clock.after(PERIOD_MS, tick);
+    if (this.alarms.size > 0) this.world.clock.after(PERIOD_MS, tick, { background: true });
   }
 
   describeAlarms(input: DescribeAlarmsCommandInput): DescribeAlarmsCommandOutput {

@@ -81,11 +81,13 @@ export class EventBridgeModel {
       if (!rule.enabled || rule.rateSeconds === undefined) continue;
       const interval = rule.rateSeconds * 1000;
       const tick = () => {
+        // Asked before this tick's own invocation queues work, or the schedule would keep itself going.
+        const more = keepGoing();
         for (const target of rule.targets) this.deliver(rule, target, this.scheduledEvent(rule), 0);
-        if (keepGoing()) this.world.clock.after(interval, tick);
+        if (more) this.world.clock.after(interval, tick, { background: true });
       };
       // A rate schedule counts from when the rule was created: its phase is anyone's guess.
-      this.world.clock.after(Math.floor(this.world.random.uniform(0, interval)), tick);
+      this.world.clock.after(Math.floor(this.world.random.uniform(0, interval)), tick, { background: true });
     }
   }
 

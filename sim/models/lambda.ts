@@ -146,10 +146,19 @@ export class LambdaModel {
       (result): InvokeOutcome => ({ ok: true, result }),
       (error: unknown): InvokeOutcome => ({ ok: false, error: error as Error }),
     );
-    const timedOut = this.world.clock.sleep(fn.deployed.timeoutSeconds * 1000).then((): InvokeOutcome => {
-      invocation.stopped = true;
-      return { ok: false, error: new Error(`Task timed out after ${fn.deployed.timeoutSeconds}.00 seconds`) };
-    });
+    const timedOut = new Promise<InvokeOutcome>((resolve) =>
+      this.world.clock.after(
+        fn.deployed.timeoutSeconds * 1000,
+        () => {
+          invocation.stopped = true;
+          resolve({
+            ok: false,
+            error: new Error(`Task timed out after ${fn.deployed.timeoutSeconds}.00 seconds`),
+          });
+        },
+        { background: true },
+      ),
+    );
     const outcome = await Promise.race([handled, timedOut]);
     if (!outcome.ok) {
       bump(invocation.stopped ? this.timeouts : this.errors, fn.folder);

@@ -153,8 +153,11 @@ export class SsmModel {
   listCommands(input: ListCommandsCommandInput): ListCommandsCommandOutput {
     const after = input.Filters?.find((f) => f.key === "InvokedAfter")?.value;
     const since = after === undefined ? 0 : Date.parse(after);
+    // Filtered by instance, a command not yet delivered to it (Pending) is not listed (UNCONFIRMED:
+    // the API refuses InstanceId with a Pending status filter; this model takes the cautious reading).
     const matching = [...this.commands.values()]
-      .filter((c) => (!input.InstanceId || c.instance.id === input.InstanceId) && c.requestedAt >= since)
+      .filter((c) => !input.InstanceId || (c.instance.id === input.InstanceId && c.status !== "Pending"))
+      .filter((c) => c.requestedAt >= since)
       .sort((a, b) => b.requestedAt - a.requestedAt);
     const start = Number(input.NextToken ?? 0);
     const size = input.MaxResults ?? 50;

@@ -81,6 +81,8 @@ export interface RemediationHistory {
   readonly restarts: readonly number[];
   /** When the last action (restart or replacement) was taken. */
   readonly lastActionAt?: number;
+  /** The operation that took it: a retried step of that same operation is not held back by the cooldown. */
+  readonly lastOperationId?: string;
 }
 
 export type Rung =

@@ -42,7 +42,7 @@ describe("parseConfig defaults", () => {
 describe("parseConfig errors name the field, the value and what is allowed", () => {
   it("wrong type", () => {
     expect(problemsOf(group({ heartbeatTimeoutSeconds: "600" }))).toEqual([
-      'groups[0].heartbeatTimeoutSeconds: got "600"; allowed: a whole number of seconds from 30 to 7200',
+      'groups[0].heartbeatTimeoutSeconds: got "600"; allowed: a whole number of seconds from 360 to 7200',
     ]);
   });
 
@@ -54,13 +54,13 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
 
   it("heartbeat timeout below 30 s", () => {
     expect(problemsOf(group({ heartbeatTimeoutSeconds: 20 }))).toEqual([
-      "groups[0].heartbeatTimeoutSeconds: got 20; allowed: a whole number of seconds from 30 to 7200",
+      "groups[0].heartbeatTimeoutSeconds: got 20; allowed: a whole number of seconds from 360 to 7200",
     ]);
   });
 
   it("heartbeat timeout above 7200 s", () => {
     expect(problemsOf(group({ heartbeatTimeoutSeconds: 7201 }))).toEqual([
-      "groups[0].heartbeatTimeoutSeconds: got 7201; allowed: a whole number of seconds from 30 to 7200",
+      "groups[0].heartbeatTimeoutSeconds: got 7201; allowed: a whole number of seconds from 360 to 7200",
     ]);
   });
 
@@ -80,8 +80,8 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
   });
 
   it("gate timeout beyond the hook's global timeout (100 × heartbeat)", () => {
-    expect(problemsOf(group({ heartbeatTimeoutSeconds: 30, gateTimeoutSeconds: 3600 }))).toEqual([
-      "groups[0].gateTimeoutSeconds: got 3600; allowed: at most 3000 seconds (the hook's global timeout: min(48 h, 100 × heartbeatTimeoutSeconds))",
+    expect(problemsOf(group({ heartbeatTimeoutSeconds: 360, gateTimeoutSeconds: 40000 }))).toEqual([
+      "groups[0].gateTimeoutSeconds: got 40000; allowed: at most 36000 seconds (the hook's global timeout: min(48 h, 100 × heartbeatTimeoutSeconds))",
     ]);
   });
 

@@ -325,6 +325,17 @@ describe("reconcile: trouble within one run", () => {
     expect(entry).toMatchObject({ action: "error", detail: "Rate exceeded" });
   });
 
+  it("reads a group again later in the run when its first read failed", async () => {
+    const deps = { ...h.deps, sleep: async () => {} };
+    h.autoScalingMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .rejectsOnce(throttled())
+      .resolves({ AutoScalingGroups: [groupDescription([{ id: INSTANCE_ID, state: "Pending:Wait" }])] });
+    expect(await reconcile(deps, { remainingMs: () => 240_000 })).toEqual([
+      { group: GROUP, instanceId: INSTANCE_ID, action: "sighted" },
+    ]);
+  });
+
   it("reports a group whose read fails instead of failing the whole run", async () => {
     h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).rejects(throttled());
     expect(await reconcile(h.deps)).toEqual([

@@ -152,6 +152,16 @@ describe("the remediation ladder", () => {
     });
   });
 
+  it("a step retried after its restart was sent is not held back by its own cooldown", async () => {
+    await step(); // restart sent and recorded for this operation
+    const op = operations.only();
+    // The save of the running step was lost (throttled): the same step runs again.
+    operations.operations.set(op.operationId, { ...op, step: "starting", current: undefined });
+    await step();
+    expect(operations.only().results).toEqual([]);
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 2);
+  });
+
   it("does nothing once the alarm has cleared", async () => {
     world({ [SICK]: "unhealthy", [WELL]: "healthy" }, "OK");
     await step();
