@@ -112,6 +112,12 @@ export interface GateRecord {
    */
   readonly claimedAt?: number;
   /**
+   * How long the current claim is its sender's, when not the usual SEND_CLAIM_TTL_SECONDS: a send
+   * whose outcome is unknown holds it past SSM's delivery timeout, so that a command still waiting to
+   * be delivered (which ListCommands by instance may not show) is found before anything is re-sent.
+   */
+  readonly claimLeaseSeconds?: number;
+  /**
    * The tokenless id (TOKENLESS_WAIT_PREFIX) this wait went by before its lifecycle event arrived and
    * gave it its token (startGate). A command sent under that id names it in its comment, and is still
    * this wait's bootstrap.

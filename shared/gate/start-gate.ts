@@ -6,6 +6,7 @@ import {
   agentPingStatus,
   classifySendError,
   commandComment,
+  DELIVERY_TIMEOUT_SECONDS,
   findSentCommand,
   sendBootstrapCommand,
 } from "./bootstrap-command.js";
@@ -41,6 +42,8 @@ export function bootstrapDeadline(group: RuntimeGroup, now: number): number {
  * out after 30 s): it may be taken over. A younger one belongs to a live sender.
  */
 export const SEND_CLAIM_TTL_SECONDS = 45;
+/** The claim of a send whose outcome is unknown: SSM's delivery timeout, and a minute to report. */
+export const UNKNOWN_SEND_LEASE_SECONDS = DELIVERY_TIMEOUT_SECONDS + 60;
 
 /**
  * How long after its wait began an event may still find the instance missing from
@@ -271,7 +274,9 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
     delaySeconds,
     claimedAt: claimTime(record),
   });
-  await scheduleRecheck(deps, record, "agent", delaySeconds, group, event.commandId);
+  // A long lease (a send of unknown outcome) outlasts a heartbeat period: keep the hook alive meanwhile.
+  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+  await scheduleRecheck(deps, kept, "agent", delaySeconds, group, event.commandId);
 }
 
 /**
@@ -280,7 +285,7 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
  */
 export function sendClaimLeaseSeconds(record: GateRecord, now: number): number | undefined {
   if (record.phase !== "sending-command") return undefined;
-  const leftMs = SEND_CLAIM_TTL_SECONDS * 1000 - (now - claimTime(record));
+  const leftMs = (record.claimLeaseSeconds ?? SEND_CLAIM_TTL_SECONDS) * 1000 - (now - claimTime(record));
   return leftMs < 0 ? undefined : Math.ceil(leftMs / 1000);
 }
 
@@ -377,7 +382,7 @@ async function takeOverClaim(deps: GateDeps, record: GateRecord, group: RuntimeG
   const ageSeconds = Math.round((now - claimTime(record)) / 1000);
   const released = advance(
     record,
-    { phase: "awaiting-agent" },
+    { phase: "awaiting-agent", claimLeaseSeconds: undefined },
     `send claim taken ${ageSeconds} s ago expired with no command sent; checking the agent again`,
     now,
   );
@@ -396,7 +401,7 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
   const claimedAt = deps.now();
   const claimed = advance(
     record,
-    { phase: "sending-command", claimedAt },
+    { phase: "sending-command", claimedAt, claimLeaseSeconds: undefined },
     "agent online; sending bootstrap",
     claimedAt,
   );
@@ -418,13 +423,21 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
       return;
     }
     if (failure === "unknown") {
-      // SSM may have taken it: keep the claim. Once its lease ends, the agent re-check takes it over
-      // and looks for this command (by its comment) before sending anything again.
-      const leaseLeft = sendClaimLeaseSeconds(claimed, deps.now()) ?? 0;
-      deps.log.warn("bootstrap send got no clear answer; checking for it once the claim's lease ends", {
-        error: `${awsErrorName(error) || "Error"}: ${errorMessage(error)}`,
+      // SSM may have taken it: keep the claim, past SSM's delivery timeout (a command not yet
+      // delivered may not be listed). Then the agent re-check takes it over and looks for this command
+      // (by its comment) before sending anything again.
+      const why = `${awsErrorName(error) || "Error"}: ${errorMessage(error)}`;
+      deps.log.warn("bootstrap send got no clear answer; looking for it once the claim's lease ends", {
+        error: why,
       });
-      await scheduleRecheck(deps, claimed, "agent", leaseLeft + 1, group);
+      const held = advance(
+        claimed,
+        { claimLeaseSeconds: UNKNOWN_SEND_LEASE_SECONDS },
+        `send got no clear answer (${why}); looking for the command before sending again`,
+        deps.now(),
+      );
+      await scheduleRecheck(deps, held, "agent", UNKNOWN_SEND_LEASE_SECONDS + 1, group);
+      await deps.store.save(held);
       return;
     }
     const why =

@@ -353,12 +353,19 @@ describe("startGate", () => {
     agentPing(h, "Online");
     h.ssmMock.on(SendCommandCommand).rejects(Object.assign(new Error("timed out"), { name: "TimeoutError" }));
     await openGate(h);
-    expect(h.store.get(INSTANCE_ID).phase).toBe("sending-command");
-    expect(h.rechecks.last()).toMatchObject({ message: { step: "agent" }, delaySeconds: 46 });
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", claimLeaseSeconds: 360 });
+    // Held past SSM's 300 s delivery timeout; re-checked within a third of the heartbeat timeout.
+    expect(h.rechecks.last()).toMatchObject({ message: { step: "agent" }, delaySeconds: 200 });
+
+    // Still within the lease: nothing is sent, the hook is kept alive, and it looks again later.
+    h.advanceSeconds(200);
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
 
     // The command had gone through: the takeover finds it by its comment and adopts it.
     commandsOnInstance(h, [{ id: "cmd-sent", comment: `launchgate launch ${TOKEN}`, requestedAt: h.now() }]);
-    h.advanceSeconds(46);
+    h.advanceSeconds(161);
     await onAgentRecheck(h.deps, recheck("agent"));
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-sent" });
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
