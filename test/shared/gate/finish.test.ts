@@ -2,15 +2,9 @@ import { CompleteLifecycleActionCommand } from "@aws-sdk/client-auto-scaling";
 import { beforeEach, describe, expect, it } from "vitest";
 import { abandonLaunch, continueLaunch } from "../../../shared/gate/finish.js";
 import { outcomeApplied } from "../../../shared/gate/lifecycle-actions.js";
-import { startGate } from "../../../shared/gate/start-gate.js";
-import {
-  agentPing,
-  hookAcceptsCompletion,
-  lifecycleState,
-  noActiveLifecycleAction,
-} from "../../support/aws-stubs.js";
-import { launchEvent } from "../../support/events.js";
-import { type GateHarness, GROUP, gateHarness, INSTANCE_ID } from "../../support/gate-harness.js";
+import { lifecycleState, noActiveLifecycleAction } from "../../support/aws-stubs.js";
+import { waitingGate } from "../../support/drive.js";
+import { type GateHarness, GROUP, INSTANCE_ID } from "../../support/gate-harness.js";
 
 const at = (state: string) => ({ state, groupName: GROUP, availabilityZone: "eu-west-2a" });
 
@@ -48,11 +42,7 @@ describe("outcomeApplied", () => {
 describe("completing a wait another invocation already completed", () => {
   let h: GateHarness;
   beforeEach(async () => {
-    h = gateHarness();
-    lifecycleState(h, "Pending:Wait");
-    hookAcceptsCompletion(h);
-    agentPing(h, undefined);
-    await startGate(h.deps, launchEvent());
+    h = await waitingGate();
     h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
   });
 

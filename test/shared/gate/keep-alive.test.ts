@@ -3,16 +3,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { heartbeatDue, keepAlive } from "../../../shared/gate/keep-alive.js";
 import { chainStalled } from "../../../shared/gate/reconcile-wait.js";
 import type { GateRecord } from "../../../shared/gate/record.js";
-import { startGate } from "../../../shared/gate/start-gate.js";
-import { agentPing, hookAcceptsCompletion, lifecycleState } from "../../support/aws-stubs.js";
-import { launchEvent } from "../../support/events.js";
-import {
-  type GateHarness,
-  gateHarness,
-  INSTANCE_ID,
-  RUNTIME_CONFIG,
-  T0,
-} from "../../support/gate-harness.js";
+import { waitingGate } from "../../support/drive.js";
+import { type GateHarness, INSTANCE_ID, RUNTIME_CONFIG, T0 } from "../../support/gate-harness.js";
 
 const GROUP_CONFIG = RUNTIME_CONFIG.groups[0] as (typeof RUNTIME_CONFIG.groups)[number];
 const times = (lastHeartbeatAt: number, chainSeenAt?: number) => ({
@@ -56,11 +48,7 @@ describe("keepAlive", () => {
   let h: GateHarness;
   let record: GateRecord;
   beforeEach(async () => {
-    h = gateHarness();
-    lifecycleState(h, "Pending:Wait");
-    hookAcceptsCompletion(h);
-    agentPing(h, undefined);
-    await startGate(h.deps, launchEvent());
+    h = await waitingGate();
     h.advanceSeconds(150);
     await keepAlive(h.deps, h.store.get(INSTANCE_ID), 600, { by: "reconciler" }); // not due yet
     h.advanceSeconds(60);

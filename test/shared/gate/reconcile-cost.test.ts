@@ -8,15 +8,9 @@ import {
   RECONCILE_SAFETY_MARGIN_MS,
   reconcile,
 } from "../../../shared/gate/reconcile.js";
-import { startGate } from "../../../shared/gate/start-gate.js";
-import {
-  agentPing,
-  groupDescription,
-  hookAcceptsCompletion,
-  lifecycleState,
-} from "../../support/aws-stubs.js";
-import { launchEvent } from "../../support/events.js";
-import { type GateHarness, gateHarness, INSTANCE_ID } from "../../support/gate-harness.js";
+import { groupDescription } from "../../support/aws-stubs.js";
+import { waitingGate } from "../../support/drive.js";
+import { type GateHarness, INSTANCE_ID } from "../../support/gate-harness.js";
 
 let h: GateHarness;
 const WAITS = 20;
@@ -24,11 +18,7 @@ const WAITS = 20;
 const ids = Array.from({ length: WAITS }, (_, n) => `i-w${String(n).padStart(2, "0")}`);
 
 beforeEach(async () => {
-  h = gateHarness();
-  lifecycleState(h, "Pending:Wait");
-  hookAcceptsCompletion(h);
-  agentPing(h, undefined);
-  await startGate(h.deps, launchEvent());
+  h = await waitingGate();
   const template = h.store.get(INSTANCE_ID);
   h.store.records.clear();
   for (const [n, id] of ids.entries()) {
