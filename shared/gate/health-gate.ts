@@ -93,17 +93,22 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
   }
   let current = record;
   if (unregistered) {
-    const again = await ensureRegistered(deps, record.instanceId, observations);
-    const names = again.map((t) => t.name).join(", ");
-    deps.log.warn("target was not registered; registered again", { targetGroups: names });
+    // The new budget is saved before registering, as beginHealthGate does: if the save fails nothing
+    // was registered and the retry sees the same; if registering fails, the next re-check does.
+    const names = observations
+      .filter(isNotRegistered)
+      .map((o) => o.target.name)
+      .join(", ");
     const budget = healthBudgetSeconds(record.registered);
     current = advance(
       record,
       { registeredAt: now, phaseDeadline: Math.min(record.deadline, now + budget * 1000) },
-      `registered again with ${names} (not registered ${waited} s after the first attempt); healthy expected within ${budget} s`,
+      `registering again with ${names} (not registered ${waited} s after the first attempt); healthy expected within ${budget} s`,
       now,
     );
     await deps.store.save(current);
+    await ensureRegistered(deps, record.instanceId, observations);
+    deps.log.warn("target was not registered; registered again", { targetGroups: names });
   }
   const kept = await keepAlive(deps, current, group.heartbeatTimeoutSeconds);
   await scheduleRecheck(deps, kept, "health", healthPace(record.registered), group);

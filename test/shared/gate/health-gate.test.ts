@@ -191,7 +191,7 @@ describe("the health gate", () => {
     const record = h.store.get(INSTANCE_ID);
     expect(record.phase).toBe("awaiting-health");
     expect(record.phaseDeadline).toBe(h.now() + 210_000);
-    expect(record.history.at(-1)?.note).toMatch(/^registered again with cnt-backend-tg/);
+    expect(record.history.at(-1)?.note).toMatch(/^registering again with cnt-backend-tg/);
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
 
     targetHealth(h, "unhealthy", "Target.FailedHealthChecks");
