@@ -201,7 +201,7 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
         {
           ...scaled(options, 4),
           timing: {
-            heartbeatTimeoutSeconds: 360,
+            heartbeatTimeoutSeconds: 600,
             agentTimeoutSeconds: 600,
             bootstrapTimeoutSeconds: 1200,
             gateTimeoutSeconds: 1800,

@@ -106,12 +106,16 @@ export class World {
       this.context,
       (instance, at) => this.appHealthyAt(instance, at),
       (instance) => {
-        if (
+        // Healthy for the last 10 s (observing, deciding, claiming and deregistering take well under
+        // that, throttling aside): what the gate observed said healthy, so abandoning was its mistake,
+        // not a race with the next health check.
+        const now = this.context.clock.now();
+        const healthyThroughout = [0, 2, 4, 6, 8, 10].every((ago) =>
           instance.group.targetGroupArns.every(
-            (arn) => this.elb.healthOf(arn, instance.id).State === "healthy",
-          )
-        )
-          this.healthyWhenDeregistered.add(instance.id);
+            (arn) => this.elb.healthOf(arn, instance.id, now - ago * 1000).State === "healthy",
+          ),
+        );
+        if (healthyThroughout) this.healthyWhenDeregistered.add(instance.id);
       },
     );
     this.ssm = new SsmModel(
@@ -143,7 +147,9 @@ export class World {
           ),
         abandoned: (instance) => {
           if (this.healthyWhenDeregistered.has(instance.id))
-            this.context.violation(`${instance.id} was abandoned although healthy in every target group`);
+            this.context.violation(
+              `${instance.id} was abandoned although healthy in every target group for the 10 s before`,
+            );
         },
       },
       (group, index) => this.behaviourFor(group, index),

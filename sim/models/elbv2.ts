@@ -104,12 +104,13 @@ export class Elbv2Model {
     this.world.note("elb", `deregistered from ${this.required(tgArn).name} by ${by} (draining)`, instanceId);
   }
 
-  healthOf(tgArn: string, instanceId: string): TargetHealth {
+  /** The target's health as DescribeTargetHealth would report it now (or at an earlier time `at`). */
+  healthOf(tgArn: string, instanceId: string, at?: number): TargetHealth {
     const tg = this.required(tgArn);
     const target = this.targetsOf(tgArn).get(instanceId);
-    const now = this.world.clock.now();
+    const now = at ?? this.world.clock.now();
     if (!target || now < target.visibleAt) return { State: "unused", Reason: "Target.NotRegistered" };
-    if (target.deregisteredAt !== undefined) {
+    if (target.deregisteredAt !== undefined && target.deregisteredAt <= now) {
       return now - target.deregisteredAt < DEREGISTRATION_DELAY_MS
         ? { State: "draining", Reason: "Target.DeregistrationInProgress" }
         : { State: "unused", Reason: "Target.NotRegistered" };
