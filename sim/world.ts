@@ -54,8 +54,10 @@ export class World {
   private readonly breachingAlarms = new Set<string>();
   /** Launch bootstrap commands accepted, by comment (one per wait). */
   private readonly launchSends = new Map<string, number>();
-  /** Instances the gate deregistered while every target group reported them healthy. */
-  private readonly healthyWhenDeregistered = new Set<string>();
+  /** Abandon decisions seen (instance/token), each judged once, when first saved. */
+  private readonly abandonDecisions = new Set<string>();
+  /** Instances the gate decided to abandon while every target group had reported them healthy for 10 s. */
+  private readonly healthyWhenAbandoned = new Set<string>();
   /** The fewest healthy targets seen per target group, when the scenario tracks capacity. */
   readonly minHealthy = new Map<string, number>();
   /** What operators' direct invocations returned (scenario actions), in order. */
@@ -102,22 +104,17 @@ export class World {
       this.sqs,
       faults,
     );
-    this.elb = new Elbv2Model(
-      this.context,
-      (instance, at) => this.appHealthyAt(instance, at),
-      (instance) => {
-        // Healthy for the last 10 s (observing, deciding, claiming and deregistering take well under
-        // that, throttling aside): what the gate observed said healthy, so abandoning was its mistake,
-        // not a race with the next health check.
-        const now = this.context.clock.now();
-        const healthyThroughout = [0, 2, 4, 6, 8, 10].every((ago) =>
-          instance.group.targetGroupArns.every(
-            (arn) => this.elb.healthOf(arn, instance.id, now - ago * 1000).State === "healthy",
-          ),
-        );
-        if (healthyThroughout) this.healthyWhenDeregistered.add(instance.id);
-      },
-    );
+    this.elb = new Elbv2Model(this.context, (instance, at) => this.appHealthyAt(instance, at));
+    // The gate decides to abandon when it saves the claim (phase "abandoned"): judge that moment, not
+    // the deregistration, which throttling can delay by many seconds while health moves on.
+    this.dynamodb.onPut = (tableName, item) => {
+      if (tableName !== this.deployment.outputs.GateStateTable || item.phase?.S !== "abandoned") return;
+      const decision = `${item.instanceId?.S}/${item.token?.S}`;
+      if (this.abandonDecisions.has(decision)) return; // a later save of the same decision
+      this.abandonDecisions.add(decision);
+      const instance = this.asg.instances.get(item.instanceId?.S ?? "");
+      if (instance && this.healthyForTheLast10Seconds(instance)) this.healthyWhenAbandoned.add(instance.id);
+    };
     this.ssm = new SsmModel(
       this.context,
       {
@@ -146,9 +143,9 @@ export class World {
             (arn) => this.elb.healthOf(arn, instance.id).State === "healthy",
           ),
         abandoned: (instance) => {
-          if (this.healthyWhenDeregistered.has(instance.id))
+          if (this.healthyWhenAbandoned.has(instance.id))
             this.context.violation(
-              `${instance.id} was abandoned although healthy in every target group for the 10 s before`,
+              `${instance.id} was abandoned although healthy in every target group for the 10 s before the decision`,
             );
         },
       },
@@ -277,6 +274,20 @@ export class World {
   /** The k-th instance that was serving before the scenario started. */
   servingInstance(k: number): SimInstance | undefined {
     return [...this.asg.instances.values()].filter((i) => i.launchIndex < 0)[k];
+  }
+
+  /**
+   * Healthy for the last 10 s: observing and deciding take well under that, so whatever the gate
+   * observed said healthy (a check passing between its observation and its decision is a race, not
+   * a mistake).
+   */
+  private healthyForTheLast10Seconds(instance: SimInstance): boolean {
+    const now = this.context.clock.now();
+    return [0, 2, 4, 6, 8, 10].every((ago) =>
+      instance.group.targetGroupArns.every(
+        (arn) => this.elb.healthOf(arn, instance.id, now - ago * 1000).State === "healthy",
+      ),
+    );
   }
 
   /**

@@ -59,8 +59,12 @@ export class DynamoDbModel {
     const { table, key } = this.locate(input.TableName, input.Item);
     this.check(input, table.items.get(key));
     table.items.set(key, structuredClone(input.Item ?? {}));
+    this.onPut?.(input.TableName ?? "", input.Item ?? {});
     return { $metadata: {} };
   }
+
+  /** Called after every successful PutItem (the world watches the gate's decisions as they are made). */
+  onPut?: (tableName: string, item: Record<string, AttributeValue>) => void;
 
   deleteItem(input: DeleteItemCommandInput): DeleteItemCommandOutput {
     const { table, key } = this.locate(input.TableName, input.Key);

@@ -64,8 +64,6 @@ export class Elbv2Model {
     private readonly world: WorldContext,
     /** Whether the instance's app answers health checks at a given time. */
     private readonly appHealthyAt: (instance: SimInstance, at: number) => boolean,
-    /** Called just before the gate deregisters an instance (for the "healthy abandoned" invariant). */
-    private readonly beforeGateDeregisters: (instance: SimInstance) => void = () => {},
   ) {}
 
   addTargetGroup(tg: SimTargetGroup): void {
@@ -200,12 +198,7 @@ export class Elbv2Model {
 
   deregisterTargets(input: DeregisterTargetsCommandInput): Record<string, never> {
     const tg = this.required(input.TargetGroupArn ?? "");
-    for (const target of input.Targets ?? []) {
-      const registered = this.targetsOf(tg.arn).get(target.Id ?? "");
-      if (registered && registered.deregisteredAt === undefined)
-        this.beforeGateDeregisters(registered.instance);
-      this.deregister(tg.arn, target.Id ?? "", "the gate");
-    }
+    for (const target of input.Targets ?? []) this.deregister(tg.arn, target.Id ?? "", "the gate");
     return {};
   }
 
