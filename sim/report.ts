@@ -119,7 +119,7 @@ function renderSummary(result: ScenarioResult): string[] {
     `  function invocations: ${invocations}; failed invocations (retried): ${errors}; throttled API attempts: ${result.throttledAttempts}`,
     `  sent to failure destinations: ${result.eventsToFailureDestination} events, ${result.rechecksToFailureQueue} re-checks`,
     result.violations.length === 0
-      ? "  invariants: all held — none InService without healthy targets, no hook left waiting, no conflicting or repeated completion"
+      ? "  invariants: all held — none InService without healthy targets, no hook left waiting or timed out undecided, no conflicting or repeated completion, no second bootstrap per wait, no healthy instance abandoned, no IAM denial, every operation finished"
       : `  INVARIANTS VIOLATED (${result.violations.length}):\n${result.violations.map((v) => `    - ${v}`).join("\n")}`,
   ];
 }
