@@ -65,7 +65,6 @@ export class GateFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
       environment: {
-        NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: "launchgate",
         POWERTOOLS_LOG_LEVEL: "INFO",
         ...props.environment,

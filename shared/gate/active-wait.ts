@@ -1,8 +1,7 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { SkipEventError } from "../errors.js";
 import { type GateDeps, groupConfig } from "./deps.js";
-import { abandonLaunch, recordGone, resumeCompletion } from "./finish.js";
-import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
+import { abandonLaunch } from "./finish.js";
 import { gateDeadlinePassed } from "./reasons.js";
 import { type GatePhase, type GateRecord, TERMINAL_PHASES } from "./record.js";
 
@@ -25,16 +24,20 @@ export const abandonPastDeadline: PastDeadline = async (deps, record, group) => 
 
 export interface ActiveWait {
   readonly record: GateRecord;
-  readonly lifecycle: InstanceLifecycle;
   readonly group: RuntimeGroup;
 }
 
 /**
  * The prologue of every step after the first: load the record and make sure this wait is still live,
  * still ours, in the phase the step expects, and within its overall deadline. Every "no" ends in a
- * SkipEventError (acknowledged, never retried), after doing whatever that "no" requires: stopping
- * quietly for an instance that left, finishing an interrupted completion, ending the wait past the
- * deadline (with `pastDeadline`).
+ * SkipEventError (acknowledged, never retried), after doing whatever that "no" requires: ending the
+ * wait past the deadline (with `pastDeadline`).
+ *
+ * It does not ask Auto Scaling whether the instance is still waiting: that would be one
+ * DescribeAutoScalingInstances per step, most of a launch's control-plane calls. A wait that ended
+ * without us shows itself anyway, within a heartbeat period: the hook refuses our next heartbeat or
+ * completion (keep-alive.ts, finish.ts), and the reconciler sees the instance's state. The steps that
+ * would act on the instance for the first time look first (sendBootstrap).
  */
 export async function loadActiveWait(
   deps: GateDeps,
@@ -48,14 +51,10 @@ export async function loadActiveWait(
   if (token !== undefined && record.token !== token) {
     throw new SkipEventError("re-check belongs to an earlier wait", { current: record.token });
   }
-  const lifecycle = await describeLifecycle(deps, instanceId);
   if (TERMINAL_PHASES.has(record.phase)) {
-    if (record.phase !== "gone" && isWaitingAtHook(lifecycle)) await resumeCompletion(deps, record);
+    // A completion that died after its claim is the reconciler's to deliver, once the claimer's
+    // lease has passed (reconcile-wait.ts): a late re-check delivering it too could race the claimer.
     throw new SkipEventError("gate already finished for this wait", { phase: record.phase });
-  }
-  if (!lifecycle || !isWaitingAtHook(lifecycle)) {
-    await recordGone(deps, record, lifecycle);
-    throw new SkipEventError("instance left the wait", { lifecycleState: lifecycle?.state });
   }
   if (!expected.includes(record.phase)) {
     throw new SkipEventError("gate is in another phase; this step is stale", {
@@ -68,5 +67,5 @@ export async function loadActiveWait(
     const outcome = await pastDeadline(deps, record, group);
     throw new SkipEventError(`gate deadline passed; ${outcome === "CONTINUE" ? "continued" : "abandoned"}`);
   }
-  return { record, lifecycle, group };
+  return { record, group };
 }

@@ -19,6 +19,12 @@ import { bootstrapDeadline, COMMAND_PACE_SECONDS } from "./start-gate.js";
 /** SSM reported a (possibly) final status for a command on an instance. */
 export async function onCommandFinished(deps: GateDeps, event: CommandFinishedEvent): Promise<void> {
   const wait = await loadActiveWait(deps, event.instanceId, undefined, ["bootstrapping", "sending-command"]);
+  if (event.status === "Success" && wait.record.commandId === event.commandId) {
+    // Only AWS can put `aws.ssm` events on the bus, so the status is SSM's own word; the gate's own
+    // command succeeding needs no output, so no GetCommandInvocation. A failure is read in full, for
+    // its reason; a command the record does not name yet is read for its comment (adoptCommand).
+    return settle(deps, wait, event.commandId, SUCCEEDED);
+  }
   const invocation = await getInvocation(deps, event.commandId, event.instanceId);
   const adopted = await adoptCommand(deps, wait, event.commandId, invocation);
   if (!invocation?.terminal) {
@@ -28,6 +34,17 @@ export async function onCommandFinished(deps: GateDeps, event: CommandFinishedEv
   }
   await settle(deps, adopted, event.commandId, invocation);
 }
+
+/** A success as the status-change event reports it: no output to read. */
+const SUCCEEDED: CommandInvocation = {
+  status: "Success",
+  statusDetails: "Success",
+  terminal: true,
+  succeeded: true,
+  stdout: "",
+  stderr: "",
+  comment: "",
+};
 
 /** Our periodic look at the running bootstrap: the fallback for a lost event, and the heartbeat. */
 export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {

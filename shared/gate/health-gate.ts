@@ -4,6 +4,7 @@ import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-w
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { describeLifecycle } from "./lifecycle-actions.js";
 import {
   gateDeadlinePassedUnhealthy,
   healthyAtDeadline,
@@ -19,6 +20,7 @@ import {
   isNotRegistered,
   loadBalancerZones,
   observeHealth,
+  registerTargets,
 } from "./target-health.js";
 
 /**
@@ -58,7 +60,9 @@ export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise
   );
   await scheduleRecheck(deps, registering, "health", healthPace(targets), group);
   await deps.store.save(registering);
-  await ensureRegistered(deps, record.instanceId, await observeHealth(deps, record.instanceId, targets));
+  // First time in this phase (the save above would have failed otherwise): nothing registered yet, so
+  // no need to look first. A registration lost after the save is redone by the health re-check.
+  await registerTargets(deps, record.instanceId, targets);
 }
 
 /** A delayed health re-check arrived: CONTINUE once healthy everywhere, ABANDON on a known cause or deadline. */
@@ -70,7 +74,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     ["awaiting-health"],
     finishPastDeadline,
   );
-  const { record, group, lifecycle } = wait;
+  const { record, group } = wait;
   const now = deps.now();
   const observations = await observeHealth(deps, record.instanceId, record.registered);
   const waited = secondsSinceRegistration(record, now);
@@ -79,7 +83,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     await continueLaunch(deps, record, `healthy in ${names} ${waited} s after registration`);
     return;
   }
-  const cause = await explainNotInUse(deps, observations, lifecycle.availabilityZone);
+  const cause = await explainNotInUse(deps, record.instanceId, observations);
   if (cause) {
     await abandonLaunch(deps, record, cause);
     return;
@@ -156,13 +160,16 @@ function secondsSinceRegistration(record: GateRecord, now: number): number {
  */
 async function explainNotInUse(
   deps: GateDeps,
+  instanceId: string,
   observations: readonly HealthObservation[],
-  instanceZone: string,
 ): Promise<string | undefined> {
+  let instanceZone: string | undefined;
   for (const observation of observations) {
     if (observation.reason !== "Target.NotInUse") continue;
     const { target } = observation;
     if (target.loadBalancerArns.length === 0) return notInUseNoListener(target.name);
+    // Looked up only here, where it is needed: a rare path, not one call per health re-check.
+    instanceZone ??= (await describeLifecycle(deps, instanceId))?.availabilityZone ?? "unknown";
     for (const lb of await loadBalancerZones(deps, target)) {
       if (!lb.zones.includes(instanceZone)) return notInUseZone(target.name, instanceZone, lb.name, lb.zones);
     }

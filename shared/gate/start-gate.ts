@@ -11,7 +11,7 @@ import {
   sendBootstrapCommand,
 } from "./bootstrap-command.js";
 import { type GateDeps, groupConfig, sleepOf } from "./deps.js";
-import { abandonLaunch } from "./finish.js";
+import { abandonLaunch, recordGone } from "./finish.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { launchModeFor } from "./launch-mode.js";
 import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
@@ -28,8 +28,13 @@ import {
 
 /** How often to look for the SSM agent: new agents register within seconds to a few minutes. */
 export const AGENT_PACE_SECONDS = 15;
-/** How often to look at a running bootstrap when its status event has not arrived (the fallback). */
-export const COMMAND_PACE_SECONDS = 60;
+/**
+ * How often to look at a running bootstrap ourselves. SSM's status-change event brings the outcome
+ * within seconds; this only bounds the delay when that event is lost (delivery is best-effort), and
+ * carries the heartbeat meanwhile — so it runs at the heartbeat's pace (capped by recheckDelay), not
+ * at the bootstrap's: looking every minute cost three calls a minute per launch to learn nothing.
+ */
+export const COMMAND_PACE_SECONDS = 180;
 /** Beyond the document's own execution timeout, time for SSM to report the outcome. */
 const COMMAND_REPORT_SLACK_SECONDS = 120;
 
@@ -102,19 +107,8 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
       expected: group.hookName,
     });
   }
-  const lifecycle = await lifecycleCaughtUp(deps, event);
-  if (lifecycleLagsEvent(lifecycle, event.waitStartedAt, deps.now())) {
-    throw new NotYetError("Auto Scaling does not show the instance waiting at the hook yet; retry", {
-      lifecycleState: lifecycle?.state ?? "absent",
-    });
-  }
-  if (!isWaitingAtHook(lifecycle)) {
-    throw new SkipEventError("instance is not waiting at the hook", {
-      lifecycleState: lifecycle?.state ?? "absent",
-    });
-  }
+  const zone = eventIsFresh(event, deps.now()) ? undefined : await confirmStillWaiting(deps, event);
   const opened = openRecord(deps, event, group);
-  const zone = lifecycle?.availabilityZone;
   // Optimistic: most launches find no record. A lost race means another writer changed the record
   // between our read and our write; read again and decide again.
   let found: GateRecord | undefined;
@@ -128,6 +122,35 @@ export async function startGate(deps: GateDeps, event: LaunchEvent): Promise<voi
   }
   // Not a skip: the event must come back (EventBridge / Lambda retries), or nobody starts this wait.
   throw new Error(`the gate record changed on each of ${OPEN_ATTEMPTS} attempts to open the gate; retry`);
+}
+
+/**
+ * A launch event this young speaks for a wait that is still on: the hook holds the instance for at
+ * least its heartbeat timeout (360 s or more), and Auto Scaling's API would only lag it (see
+ * lifecycleLagsEvent). Asking would cost one to four DescribeAutoScalingInstances per launch to learn
+ * nothing; a wait that did end meanwhile is caught before anything is sent to the instance (checkAgent).
+ */
+export function eventIsFresh(event: Pick<LaunchEvent, "waitStartedAt">, now: number): boolean {
+  return event.waitStartedAt !== undefined && now - event.waitStartedAt < LIFECYCLE_LAG_SECONDS * 1000;
+}
+
+/**
+ * An older event (an EventBridge or Lambda retry) may be of a wait that has ended: Auto Scaling must
+ * show the instance still waiting. Returns its zone.
+ */
+async function confirmStillWaiting(deps: GateDeps, event: LaunchEvent): Promise<string | undefined> {
+  const lifecycle = await lifecycleCaughtUp(deps, event);
+  if (lifecycleLagsEvent(lifecycle, event.waitStartedAt, deps.now())) {
+    throw new NotYetError("Auto Scaling does not show the instance waiting at the hook yet; retry", {
+      lifecycleState: lifecycle?.state ?? "absent",
+    });
+  }
+  if (!isWaitingAtHook(lifecycle)) {
+    throw new SkipEventError("instance is not waiting at the hook", {
+      lifecycleState: lifecycle?.state ?? "absent",
+    });
+  }
+  return lifecycle?.availabilityZone;
 }
 
 /** Writes before an event gives up on a record that keeps changing under it, and is retried. */
@@ -297,16 +320,6 @@ function claimTime(record: GateRecord): number {
   return record.claimedAt ?? record.phaseStartedAt;
 }
 
-/**
- * Seconds until the first look at a command just sent: halfway through what is left of the send
- * claim's lease. If saving the command id failed, this re-check adopts the command (onCommandRecheck)
- * before an agent re-check can find the claim expired and take it over; half the time left also gives
- * SSM a moment to make the invocation visible.
- */
-export function firstCommandCheckSeconds(claimed: GateRecord, now: number): number {
-  return Math.max(1, Math.floor((sendClaimLeaseSeconds(claimed, now) ?? 0) / 2));
-}
-
 /** Waiting for the agent, or a send claim left behind by an invocation that died. */
 function needsAgentStep(deps: GateDeps, record: GateRecord): boolean {
   if (record.phase === "awaiting-agent") return true;
@@ -345,7 +358,16 @@ export function openRecord(deps: GateDeps, event: LaunchEvent, group: RuntimeGro
 
 async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
   const ping = await agentPingStatus(deps, record.instanceId);
-  if (ping === "Online") return sendBootstrap(deps, record, group);
+  if (ping === "Online") {
+    // The steps before this one do not ask Auto Scaling (see loadActiveWait); the first thing done to
+    // the instance itself waits for its confirmation that the instance is still at the hook.
+    const lifecycle = await describeLifecycle(deps, record.instanceId);
+    if (!isWaitingAtHook(lifecycle)) {
+      await recordGone(deps, record, lifecycle);
+      throw new SkipEventError("instance left the wait", { lifecycleState: lifecycle?.state ?? "absent" });
+    }
+    return sendBootstrap(deps, record, group);
+  }
   if (deps.now() >= (record.phaseDeadline ?? record.deadline)) {
     await abandonLaunch(deps, record, agentNeverOnline(group.agentTimeoutSeconds, ping));
     return;
@@ -450,11 +472,11 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
     await deps.store.save(back);
     return;
   }
-  // The fallback for a lost status event (SSM delivers them best-effort; docs/aws-facts.md, events), the heartbeat
-  // while the command runs, and — coming before the claim's lease ends — the adopter of this command
-  // should the save below fail.
-  const firstCheck = firstCommandCheckSeconds(claimed, deps.now());
-  await scheduleRecheck(deps, claimed, "command", firstCheck, group, commandId);
+  // The fallback for a lost status event (SSM delivers them best-effort; docs/aws-facts.md, events) and
+  // the heartbeat while the command runs. Should the save below fail, the command is still adopted, not
+  // sent again: by its status event or this re-check (both read its comment), or by the agent re-check
+  // that retries this step, which finds the claim and looks the command up once the lease ends.
+  await scheduleRecheck(deps, claimed, "command", COMMAND_PACE_SECONDS, group, commandId);
   const now = deps.now();
   const sent = advance(
     claimed,

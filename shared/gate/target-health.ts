@@ -60,7 +60,17 @@ export async function ensureRegistered(
   observations: readonly HealthObservation[],
 ): Promise<RegisteredTarget[]> {
   const missing = observations.filter(isNotRegistered).map((observation) => observation.target);
-  for (const target of missing) {
+  await registerTargets(deps, instanceId, missing);
+  return missing;
+}
+
+/** Registers the instance with each target group, on the group's own port. */
+export async function registerTargets(
+  deps: GateDeps,
+  instanceId: string,
+  targets: readonly RegisteredTarget[],
+): Promise<void> {
+  for (const target of targets) {
     await deps.elbv2.send(
       new RegisterTargetsCommand({
         TargetGroupArn: target.targetGroupArn,
@@ -68,7 +78,6 @@ export async function ensureRegistered(
       }),
     );
   }
-  return missing;
 }
 
 /**

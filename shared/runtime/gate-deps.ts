@@ -11,6 +11,30 @@ let gate: { readonly raw: string | undefined; readonly deps: GateDeps } | undefi
 let ops: { readonly gate: GateDeps; readonly deps: OpsDeps } | undefined;
 
 /**
+ * The AWS clients as getters: a client is created when an invocation first calls it (see
+ * aws/clients.ts). Copied onto deps objects by descriptor, never by spreading, which would call them.
+ */
+const LAZY_GATE_CLIENTS = /* @__PURE__ */ Object.getOwnPropertyDescriptors({
+  get autoScaling() {
+    return autoScaling();
+  },
+  get ssm() {
+    return ssm();
+  },
+  get ssmCommands() {
+    return ssmCommands();
+  },
+  get elbv2() {
+    return elbv2();
+  },
+});
+const LAZY_OPS_CLIENTS = /* @__PURE__ */ Object.getOwnPropertyDescriptors({
+  get cloudwatch() {
+    return cloudwatch();
+  },
+});
+
+/**
  * The launch gate's production wiring, built on first use (not at import, so a broken
  * LAUNCHGATE_RUNTIME surfaces as an error with its message on the first event, not as an init crash)
  * and rebuilt only if the runtime config changes — never in Lambda; in the simulation, between
@@ -20,28 +44,28 @@ export function productionDeps(): GateDeps {
   const raw = process.env[RUNTIME_CONFIG_ENV];
   if (gate === undefined || gate.raw !== raw) {
     const config = readRuntimeConfig();
-    gate = {
-      raw,
-      deps: {
-        config,
-        autoScaling,
-        ssm,
-        ssmCommands,
-        elbv2,
-        store: new DynamoGateStore(dynamodb, config.stateTableName),
-        rechecks: new SqsRecheckScheduler(sqs, config.recheckQueueUrls),
-        // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
-        now: () => Date.now(),
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        log: {
-          info: (message, extra = {}) => logger.info(message, extra),
-          warn: (message, extra = {}) => logger.warn(message, extra),
-          error: (message, extra = {}) => logger.error(message, extra),
-        },
-      },
-    };
+    gate = { raw, deps: Object.defineProperties(gateWiring(config), LAZY_GATE_CLIENTS) as GateDeps };
   }
   return gate.deps;
+}
+
+/** Everything in GateDeps but the AWS clients. */
+function gateWiring(
+  config: GateDeps["config"],
+): Omit<GateDeps, "autoScaling" | "ssm" | "ssmCommands" | "elbv2"> {
+  return {
+    config,
+    store: new DynamoGateStore(dynamodb(), config.stateTableName),
+    rechecks: new SqsRecheckScheduler(sqs(), config.recheckQueueUrls),
+    // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    log: {
+      info: (message, extra = {}) => logger.info(message, extra),
+      warn: (message, extra = {}) => logger.warn(message, extra),
+      error: (message, extra = {}) => logger.error(message, extra),
+    },
+  };
 }
 
 /**
@@ -51,14 +75,19 @@ export function productionDeps(): GateDeps {
 export function productionOpsDeps(): OpsDeps {
   const base = productionDeps();
   if (ops === undefined || ops.gate !== base) {
-    ops = {
-      gate: base,
-      deps: {
-        ...base,
-        operations: new DynamoOperationStore(dynamodb, base.config.operationsTableName),
-        cloudwatch,
-      },
+    // Named fields only: spreading `base` would call its client getters.
+    const { config, store, rechecks, now, sleep, log } = base;
+    const wiring = {
+      config,
+      store,
+      rechecks,
+      now,
+      sleep,
+      log,
+      operations: new DynamoOperationStore(dynamodb(), config.operationsTableName),
     };
+    const descriptors = { ...LAZY_GATE_CLIENTS, ...LAZY_OPS_CLIENTS };
+    ops = { gate: base, deps: Object.defineProperties(wiring, descriptors) as unknown as OpsDeps };
   }
   return ops.deps;
 }

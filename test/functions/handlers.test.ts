@@ -1,5 +1,5 @@
 import { DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
-import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { DescribeInstanceInformationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createHandler as createCommandResultHandler } from "../../functions/command-result/handler.js";
@@ -7,7 +7,6 @@ import { createHandler as createLaunchHandler } from "../../functions/launch/han
 import {
   agentPing,
   hookAcceptsCompletion,
-  lifecycleOutput,
   lifecycleState,
   sendCommandReturns,
 } from "../support/aws-stubs.js";
@@ -22,10 +21,11 @@ beforeEach(() => {
 });
 
 /** The next DescribeAutoScalingInstances call (only) is throttled. (rejectsOnce binds to the first call ever.) */
-function throttleNextLifecycleCall(): void {
+/** The next look for the agent (an agent re-check's first AWS call) is throttled; later ones answer. */
+function throttleNextAgentLook(): void {
   let throttled = false;
-  h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async () => {
-    if (throttled) return lifecycleOutput("Pending:Wait");
+  h.ssmMock.on(DescribeInstanceInformationCommand).callsFake(async () => {
+    if (throttled) return { InstanceInformationList: [] };
     throttled = true;
     throw new Error("Rate exceeded");
   });
@@ -65,7 +65,9 @@ describe("launch handler", () => {
   });
 
   it("rethrows a transient failure so EventBridge retries it", async () => {
-    h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).rejects(new Error("Rate exceeded"));
+    h.deps.rechecks.schedule = async () => {
+      throw new Error("Rate exceeded");
+    };
     await expect(createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"))).rejects.toThrow(
       "Rate exceeded",
     );
@@ -74,7 +76,7 @@ describe("launch handler", () => {
   it("reschedules a failed re-check soon and acknowledges it; drops garbage; reports nothing", async () => {
     agentPing(h, undefined);
     await createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"));
-    throttleNextLifecycleCall();
+    throttleNextAgentLook();
 
     const good = JSON.stringify({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
     const before = h.rechecks.scheduled.length;
@@ -92,12 +94,12 @@ describe("launch handler", () => {
     agentPing(h, undefined);
     await createLaunchHandler(() => h.deps)(fixture("launch-lifecycle-action"));
     const exhausted = JSON.stringify({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN, attempt: 8 });
-    throttleNextLifecycleCall();
+    throttleNextAgentLook();
     expect(await createLaunchHandler(() => h.deps)(sqsEvent(exhausted))).toEqual({
       batchItemFailures: [{ itemIdentifier: "m-0" }],
     });
 
-    throttleNextLifecycleCall();
+    throttleNextAgentLook();
     h.deps.rechecks.schedule = async () => {
       throw new Error("SQS throttled too");
     };

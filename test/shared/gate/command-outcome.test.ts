@@ -2,8 +2,11 @@ import {
   CompleteLifecycleActionCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import {
+  DescribeTargetHealthCommand,
+  RegisterTargetsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished, onCommandRecheck } from "../../../shared/gate/command-outcome.js";
 import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
@@ -117,10 +120,19 @@ describe("a successful bootstrap", () => {
     expect(h.elbv2Mock).toHaveReceivedCommandTimes(RegisterTargetsCommand, 1);
   });
 
-  it("does not register again when the target group already knows the instance", async () => {
-    targetHealth(h, "initial", "Elb.RegistrationInProgress");
+  it("settles its own command's success from the event alone: no GetCommandInvocation, no look before registering", async () => {
     await onCommandFinished(h.deps, commandFinished("cmd-1"));
-    expect(h.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
+    expect(h.ssmMock).not.toHaveReceivedCommand(GetCommandInvocationCommand);
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(DescribeTargetHealthCommand);
+    expect(h.elbv2Mock).toHaveReceivedCommandTimes(RegisterTargetsCommand, 1);
+  });
+
+  it("reads a failure in full, whatever the event says, for its reason", async () => {
+    invocation(h, { status: "Failed", stderr: "launchgate: FAILED step compose-up (exit 1)\n" });
+    await onCommandFinished(h.deps, commandFinished("cmd-1", "Failed"));
+    expect(h.ssmMock).toHaveReceivedCommand(GetCommandInvocationCommand);
+    expect(h.store.get(INSTANCE_ID).reason).toMatch(/^bootstrap step "compose-up" failed/);
   });
 
   it("completes a warm-pool prepare with CONTINUE and registers nothing", async () => {
@@ -174,7 +186,7 @@ describe("events that are not the gate's business", () => {
 
   it("skips an event whose invocation SSM does not show yet; the re-check will follow it", async () => {
     invocationNotYetVisible(h);
-    await expect(onCommandFinished(h.deps, commandFinished("cmd-1"))).rejects.toThrow(
+    await expect(onCommandFinished(h.deps, commandFinished("cmd-1", "Failed"))).rejects.toThrow(
       "command not final yet",
     );
   });
@@ -258,7 +270,7 @@ describe("the command re-check (fallback and heartbeat)", () => {
     expect(h.autoScalingMock).toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
     expect(h.rechecks.last()).toEqual({
       message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
-      delaySeconds: 60,
+      delaySeconds: 180,
     });
   });
 

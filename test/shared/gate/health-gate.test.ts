@@ -1,8 +1,13 @@
 import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  DeregisterTargetsCommand,
+  DescribeTargetHealthCommand,
+  RegisterTargetsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
@@ -211,9 +216,24 @@ describe("the health gate", () => {
     expect(record.history.at(-1)?.note).toBe("hook no longer waiting when completing with CONTINUE");
   });
 
-  it("stops quietly and deregisters when the instance is terminated mid-run", async () => {
+  it("asks Auto Scaling nothing while waiting: a health re-check reads the record and the target health", async () => {
+    targetHealth(h, "initial", "Elb.InitialHealthChecking");
+    h.advanceSeconds(20);
+    h.autoScalingMock.resetHistory();
+    h.elbv2Mock.resetHistory();
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+    expect(h.elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 1);
+  });
+
+  it("learns at its next heartbeat that the instance was terminated mid-run: stops and deregisters", async () => {
+    targetHealth(h, "unhealthy", "Target.Timeout");
     lifecycleState(h, undefined);
-    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("instance left the wait");
+    h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveLifecycleAction());
+    h.advanceSeconds(200); // a heartbeat is due (a third of the 600 s heartbeat timeout)
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow(
+      "hook no longer waiting; heartbeat refused",
+    );
     expect(h.store.get(INSTANCE_ID)).toMatchObject({
       phase: "gone",
       reason: "instance is no longer in the group",
@@ -223,8 +243,12 @@ describe("the health gate", () => {
   });
 
   it("never deregisters an instance that someone else put InService", async () => {
+    targetHealth(h, "initial", "Elb.InitialHealthChecking");
     lifecycleState(h, "InService");
-    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("instance left the wait");
+    h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveLifecycleAction());
+    h.advanceSeconds(200);
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("heartbeat refused");
+    expect(h.store.get(INSTANCE_ID).phase).toBe("gone");
     expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
   });
 
@@ -266,7 +290,7 @@ describe("the health gate", () => {
     expect(slow.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
   });
 
-  it("finishes an interrupted completion: outcome claimed, hook still waiting", async () => {
+  it("leaves an interrupted completion to the reconciler: a late re-check does not race the claimer", async () => {
     targetHealth(h, "healthy");
     h.autoScalingMock
       .on(CompleteLifecycleActionCommand)
@@ -275,23 +299,20 @@ describe("the health gate", () => {
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("socket hang up");
     expect(h.store.get(INSTANCE_ID).phase).toBe("continued");
 
-    // The redelivered re-check finds the outcome claimed and the hook still waiting.
+    // The redelivered re-check finds the outcome claimed: the reconciler delivers it once the lease ends.
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
-    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
-    expect(h.autoScalingMock).toHaveReceivedNthCommandWith(CompleteLifecycleActionCommand, 2, {
-      LifecycleActionResult: "CONTINUE",
-    });
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
   });
 
-  it("does nothing more for a re-check after the gate finished and the instance moved on", async () => {
+  it("does nothing more for a re-check after the gate finished, and asks nobody", async () => {
     targetHealth(h, "healthy");
     await onHealthRecheck(h.deps, recheck("health"));
     lifecycleState(h, "InService");
-    const calls = h.autoScalingMock.commandCalls(DescribeAutoScalingInstancesCommand).length;
+    h.autoScalingMock.resetHistory();
 
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
-    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
-    expect(h.autoScalingMock.commandCalls(DescribeAutoScalingInstancesCommand).length).toBe(calls + 1);
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
   });
 });
 

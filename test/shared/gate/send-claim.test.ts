@@ -158,20 +158,18 @@ describe("taking over an expired send claim", () => {
   });
 });
 
-describe("the first command re-check", () => {
-  it("comes before the send claim's lease ends, and adopts the command if its id was not saved", async () => {
+describe("the command re-check of a command whose id was not saved", () => {
+  it("carries the command id, and adopts the command by its comment rather than sending again", async () => {
     await sendThenLoseTheSave();
     const first = h.rechecks.last();
     expect(first.message).toMatchObject({ step: "command", commandId: "cmd-1" });
-    expect(first.delaySeconds).toBeLessThan(SEND_CLAIM_TTL_SECONDS);
 
     h.advanceSeconds(first.delaySeconds);
-    invocation(h, { status: "InProgress" });
+    invocation(h, { status: "InProgress", comment: commandComment(TOKEN) });
     await onCommandRecheck(h.deps, { kind: "recheck", ...first.message });
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-1" });
 
-    // The agent re-check that comes when the lease ends finds the gate moved on.
-    h.advanceSeconds(SEND_CLAIM_TTL_SECONDS);
+    // An agent re-check arriving after that finds the gate moved on.
     await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow("gate is in another phase");
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(h.ssmMock).not.toHaveReceivedCommand(ListCommandsCommand);

@@ -67,10 +67,10 @@ describe("startGate", () => {
       token: TOKEN,
       groupName: GROUP,
     });
-    // The first look comes halfway through the send claim's 45 s lease (see firstCommandCheckSeconds).
+    // The status event is what moves the gate on; its own look is the fallback, at the heartbeat's pace.
     expect(h.rechecks.last()).toEqual({
       message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
-      delaySeconds: 22,
+      delaySeconds: 180,
     });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     // Listing the instance's commands is for taking over a dead claim only, never the normal path.
@@ -257,9 +257,18 @@ describe("startGate", () => {
     expect(h.store.records.size).toBe(0);
   });
 
-  it("retries, not drops, an event that Auto Scaling's API still shows as Pending", async () => {
+  it("trusts a fresh event without asking Auto Scaling: the instance is checked before anything is sent to it", async () => {
+    lifecycleState(h, "Pending"); // the API lags the event
+    agentPing(h, undefined);
+    await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 5_000 }));
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+  });
+
+  it("retries, not drops, an older event that Auto Scaling's API still shows as Pending", async () => {
     lifecycleState(h, "Pending");
-    const attempt = startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 5_000 }));
+    // An older event is checked (an EventBridge retry of a launch two minutes ago, say).
+    const attempt = startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 125_000 }));
     await expect(attempt).rejects.toBeInstanceOf(NotYetError);
     await expect(attempt).rejects.not.toBeInstanceOf(SkipEventError);
     await expect(attempt).rejects.toMatchObject({ name: "NotYetError" });
@@ -271,7 +280,7 @@ describe("startGate", () => {
 
     // The redelivery finds the instance waiting and opens the gate.
     lifecycleState(h, "Pending:Wait");
-    await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 5_000 }));
+    await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 126_000 }));
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
   });
 
@@ -284,12 +293,11 @@ describe("startGate", () => {
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
   });
 
-  it("retries a young event for an instance Auto Scaling does not list yet", async () => {
+  it("trusts a fresh event for an instance Auto Scaling does not list yet", async () => {
     lifecycleState(h, undefined);
-    await expect(startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 30_000 }))).rejects.toBeInstanceOf(
-      NotYetError,
-    );
-    expect(h.store.records.size).toBe(0);
+    agentPing(h, undefined);
+    await startGate(h.deps, launchEvent({ waitStartedAt: h.now() - 30_000 }));
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
   });
 
   it("abandons at once, naming the error and the IAM role, when SendCommand is refused (AccessDeniedException)", async () => {
@@ -455,11 +463,20 @@ describe("onAgentRecheck", () => {
     );
   });
 
-  it("stops quietly when the instance was terminated meanwhile", async () => {
+  it("stops quietly, sending nothing, when the agent is Online but the instance was terminated meanwhile", async () => {
+    agentPing(h, "Online");
     lifecycleState(h, "Terminating");
     await expect(onAgentRecheck(h.deps, recheck("agent"))).rejects.toThrow("instance left the wait");
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "gone", reason: "instance is now Terminating" });
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+  });
+
+  it("asks Auto Scaling nothing while the agent is not Online", async () => {
+    agentPing(h, undefined);
+    h.autoScalingMock.resetHistory();
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
   });
 });
 
