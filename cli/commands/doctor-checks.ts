@@ -1,3 +1,4 @@
+import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
 import type { GroupConfig } from "../../shared/config/schema.js";
 
 /**
@@ -33,6 +34,8 @@ export interface DoctorFacts {
   readonly agentsOnline: Fact<readonly string[]>;
   /** The remediation alarms the config names, and whether CloudWatch has them. */
   readonly alarms: Fact<readonly { name: string; exists: boolean }[]>;
+  /** The log group bootstrap commands send their full output to (shared/config/runtime-config.ts). */
+  readonly commandOutputLogGroup: string;
   /** IAM policy simulation for the instance role: action → allowed. */
   readonly instanceRole: Fact<{
     readonly roleArn: string;
@@ -54,7 +57,13 @@ const SSM_CORE_ACTIONS = [
   "ec2messages:GetMessages",
 ];
 export const SECRETS_ACTION = "ssm:GetParametersByPath";
-export const SIMULATED_ACTIONS = [...SSM_CORE_ACTIONS, SECRETS_ACTION];
+/**
+ * What the SSM agent calls, as the instance role, to stream command output to CloudWatch Logs: it
+ * creates the group first (tolerating "already exists") and streams nothing when that is denied
+ * (docs/aws-facts.md, SSM Run Command).
+ */
+export const COMMAND_OUTPUT_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"];
+export const SIMULATED_ACTIONS = [...SSM_CORE_ACTIONS, SECRETS_ACTION, ...COMMAND_OUTPUT_ACTIONS];
 
 type Check = (facts: DoctorFacts) => CheckResult;
 
@@ -163,6 +172,77 @@ export const secretsCheck: Check = (facts) =>
     return { id: "secrets", status: "pass", message: `instance role may read ${path}` };
   });
 
+/** Without these the bootstrap's full output is lost: SSM keeps only its first 24,000/8,000 characters. */
+export const commandOutputCheck: Check = (facts) =>
+  needs("command-output", facts.instanceRole, ({ roleArn, allowed }) => {
+    const group = facts.commandOutputLogGroup;
+    const denied = COMMAND_OUTPUT_ACTIONS.filter((action) => !allowed[action]);
+    if (denied.length > 0) {
+      return {
+        id: "command-output",
+        status: "warn",
+        message: `instance role ${roleArn} may not ${denied.join(", ")} on log group ${group}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); allow logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents and logs:DescribeLogStreams on arn:aws:logs:${facts.region}:<account>:log-group:${group}:* (see README)`,
+      };
+    }
+    return {
+      id: "command-output",
+      status: "pass",
+      message: `instance role may write bootstrap output to ${group}`,
+    };
+  });
+
+/**
+ * Images a launch pulls. `:latest` (or no tag) lets instances of one group run different builds, and
+ * Docker Hub limits anonymous pulls per source IP, which every instance behind one NAT gateway shares
+ * (docs/aws-facts.md, instance bootstrap). Config alone settles both: no AWS call.
+ */
+export const imagesCheck: Check = (facts) => {
+  const problems = facts.group.app.services.flatMap((service) => {
+    const image = service.image;
+    const found: string[] = [];
+    if (floatingTag(image)) {
+      found.push(
+        `${service.name} uses ${image}: a moving tag lets instances of one group run different builds; pin a version tag or a digest (@sha256:…)`,
+      );
+    }
+    if (fromDockerHub(image)) {
+      found.push(
+        `${service.name} pulls ${image} from Docker Hub, whose anonymous pull limit is per source IP (every instance behind one NAT gateway shares it): copy it to ECR, or create an ECR pull-through cache rule for Docker Hub (upstream registry-1.docker.io, credentials in a Secrets Manager secret named ecr-pullthroughcache/…) and use ${ECR_REGISTRY_PLACEHOLDER}/<prefix>/${dockerHubRepository(image)}`,
+      );
+    }
+    return found;
+  });
+  if (problems.length > 0) return { id: "images", status: "warn", message: problems.join("; ") };
+  return {
+    id: "images",
+    status: "pass",
+    message: "every image has a fixed tag or digest and none comes from Docker Hub",
+  };
+};
+
+/** No tag (which means latest) or `:latest`, and no digest. */
+function floatingTag(image: string): boolean {
+  if (image.includes("@sha256:")) return false;
+  const lastPart = image.split("/").at(-1) ?? image;
+  const tag = lastPart.includes(":") ? lastPart.slice(lastPart.indexOf(":") + 1) : "latest";
+  return tag === "latest";
+}
+
+/** An image name without a registry host in front is pulled from Docker Hub. */
+function fromDockerHub(image: string): boolean {
+  if (image.startsWith(`${ECR_REGISTRY_PLACEHOLDER}/`)) return false;
+  const first = image.split("/")[0] ?? "";
+  const hasRegistry =
+    image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  return !hasRegistry;
+}
+
+/** Docker Hub's repository path: official images live under library/. */
+function dockerHubRepository(image: string): string {
+  const name = image.split("@")[0] ?? image;
+  return name.includes("/") ? name : `library/${name}`;
+}
+
 /** The seed deployment's Target.NotInUse: the group launches in a zone the load balancer does not enable. */
 export const zonesCheck: Check = (facts) =>
   needs("zones", facts.groupZones, (zones) =>
@@ -268,5 +348,7 @@ export const CHECKS: readonly Check[] = [
   agentsCheck,
   instanceProfileCheck,
   secretsCheck,
+  commandOutputCheck,
+  imagesCheck,
   remediationCheck,
 ];

@@ -13,10 +13,17 @@ import {
 import { DescribeRuleCommand } from "@aws-sdk/client-eventbridge";
 import { GetInstanceProfileCommand, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { DescribeInstanceInformationCommand } from "@aws-sdk/client-ssm";
+import { commandLogGroupNameFor } from "../../shared/config/runtime-config.js";
 import type { GroupConfig } from "../../shared/config/schema.js";
 import type { CliContext } from "../context.js";
 import { explainAwsError } from "../errors.js";
-import { type DoctorFacts, type Fact, SECRETS_ACTION, SIMULATED_ACTIONS } from "./doctor-checks.js";
+import {
+  COMMAND_OUTPUT_ACTIONS,
+  type DoctorFacts,
+  type Fact,
+  SECRETS_ACTION,
+  SIMULATED_ACTIONS,
+} from "./doctor-checks.js";
 
 /** Reads everything the checks look at, once; each read that fails becomes an explained `{ error }`. */
 export async function gatherFacts(ctx: CliContext, group: GroupConfig): Promise<DoctorFacts> {
@@ -55,6 +62,7 @@ export async function gatherFacts(ctx: CliContext, group: GroupConfig): Promise<
   return {
     group,
     region: ctx.config.region,
+    commandOutputLogGroup: commandLogGroupNameFor(ctx.config),
     hooks: await fact(async () => {
       const { LifecycleHooks = [] } = await autoScaling.send(
         new DescribeLifecycleHooksCommand({ AutoScalingGroupName: group.name }),
@@ -163,13 +171,16 @@ async function simulateInstanceRole(ctx: CliContext, asg: AutoScalingGroup, grou
   if (!roleArn) throw new Error(`instance profile ${profileName} has no role`);
   const account = roleArn.split(":")[4] ?? "";
   const parameterArn = `arn:aws:ssm:${ctx.config.region}:${account}:parameter${group.app.secretsParameterPath}`;
+  const logGroupArn = `arn:aws:logs:${ctx.config.region}:${account}:log-group:${commandLogGroupNameFor(ctx.config)}:*`;
+  const resourceOf = (action: string) =>
+    action === SECRETS_ACTION ? parameterArn : COMMAND_OUTPUT_ACTIONS.includes(action) ? logGroupArn : "*";
   const allowed: Record<string, boolean> = {};
   for (const action of SIMULATED_ACTIONS) {
     const { EvaluationResults = [] } = await ctx.clients.iam.send(
       new SimulatePrincipalPolicyCommand({
         PolicySourceArn: roleArn,
         ActionNames: [action],
-        ResourceArns: [action === SECRETS_ACTION ? parameterArn : "*"],
+        ResourceArns: [resourceOf(action)],
       }),
     );
     allowed[action] = EvaluationResults[0]?.EvalDecision === "allowed";

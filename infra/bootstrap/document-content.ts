@@ -1,12 +1,20 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
+import {
+  BOOTSTRAP_STEP_NAME,
+  composeChecksums,
+  ECR_REGISTRY_PLACEHOLDER,
+} from "../../shared/config/defaults.js";
 import type { AppConfig } from "../../shared/config/schema.js";
 import { ROOT } from "../constructs/function-code.js";
 import { renderComposeFile } from "./compose-file.js";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(ROOT, "bootstrap", "bootstrap.sh");
+/** Turns the Parameter Store listing into the compose env file (see bootstrap/write-env.py). */
+export const ENV_WRITER_PATH = join(ROOT, "bootstrap", "write-env.py");
 const INSTANCE_DIR = "/opt/launchgate";
+/** Each command's own files, staged until its run holds the lock (bootstrap.sh moves them into place). */
+const RUNS_DIR = `${INSTANCE_DIR}/runs`;
 
 /** The document's parameters: fixed value lists only, so nothing reaching the shell is free text. */
 export const DOCUMENT_PARAMETERS = {
@@ -36,6 +44,7 @@ export interface DocumentInput {
 export function buildDocumentContent(input: DocumentInput) {
   const files = {
     "bootstrap.sh": readFileSync(BOOTSTRAP_SCRIPT_PATH, "utf8"),
+    "write-env.py": readFileSync(ENV_WRITER_PATH, "utf8"),
     "compose.yaml": renderComposeFile(input.app),
     "settings.env": renderSettings(input),
   };
@@ -43,13 +52,15 @@ export function buildDocumentContent(input: DocumentInput) {
     "#!/bin/bash",
     "set -euo pipefail",
     `install -d -m 0755 ${INSTANCE_DIR}`,
-    // Each file is written under a temporary name and moved into place: a run holding the lock never
-    // reads a half-written file, and bash keeps reading the script it started with.
+    `install -d -m 0700 ${RUNS_DIR}`,
+    // A directory of this command's own: a run still holding the lock keeps reading its own files, and
+    // this run's files replace the live ones only once it holds the lock (bootstrap.sh, install-files).
+    `run_dir=$(mktemp -d ${RUNS_DIR}/run.XXXXXXXX)`,
     ...Object.entries(files).map(
       ([name, content]) =>
-        `printf '%s' '${Buffer.from(content).toString("base64")}' | base64 -d > ${INSTANCE_DIR}/${name}.$$ && mv -f ${INSTANCE_DIR}/${name}.$$ ${INSTANCE_DIR}/${name}`,
+        `printf '%s' '${Buffer.from(content).toString("base64")}' | base64 -d > "$run_dir/${name}"`,
     ),
-    `exec bash ${INSTANCE_DIR}/bootstrap.sh --phase '{{ phase }}' --trigger '{{ trigger }}'`,
+    `exec bash "$run_dir/bootstrap.sh" --stage "$run_dir" --phase '{{ phase }}' --trigger '{{ trigger }}'`,
   ];
   return {
     schemaVersion: "2.2",
@@ -58,7 +69,7 @@ export function buildDocumentContent(input: DocumentInput) {
     mainSteps: [
       {
         action: "aws:runShellScript",
-        name: "bootstrap",
+        name: BOOTSTRAP_STEP_NAME,
         precondition: { StringEquals: ["platformType", "Linux"] },
         inputs: { timeoutSeconds: String(input.executionTimeoutSeconds), runCommand },
       },
@@ -69,6 +80,7 @@ export function buildDocumentContent(input: DocumentInput) {
 /** KEY=value settings read (not sourced) by bootstrap.sh; every value was validated by the config schema. */
 export function renderSettings(input: DocumentInput): string {
   const { app } = input;
+  const checksums = composeChecksums(app);
   const settings: Record<string, string> = {
     PROJECT: app.projectName,
     HEALTH_URL: app.healthCheckUrl,
@@ -76,7 +88,9 @@ export function renderSettings(input: DocumentInput): string {
     SECRETS_PATH: app.secretsParameterPath,
     AWS_REGION_NAME: input.region,
     COMPOSE_VERSION: app.composeVersion,
-    COMPOSE_SHA256: app.composeSha256 ?? "",
+    // Empty for an architecture nobody pinned: the bootstrap then refuses to download for it.
+    COMPOSE_SHA256_X86_64: checksums.x86_64 ?? "",
+    COMPOSE_SHA256_AARCH64: checksums.aarch64 ?? "",
     USES_ECR: String(
       app.services.some((service) => service.image.startsWith(`${ECR_REGISTRY_PLACEHOLDER}/`)),
     ),

@@ -3,9 +3,14 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { RUNTIME_CONFIG_ENV, toRuntimeConfig } from "../../shared/config/runtime-config.js";
+import {
+  commandLogGroupNameFor,
+  RUNTIME_CONFIG_ENV,
+  toRuntimeConfig,
+} from "../../shared/config/runtime-config.js";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
 import {
   alarmPattern,
@@ -56,6 +61,8 @@ export class LaunchGate extends Construct {
   readonly stateTable: dynamodb.TableV2;
   readonly operationsTable: dynamodb.TableV2;
   readonly failureQueue: sqs.Queue;
+  /** Every bootstrap command's full output (SSM keeps only its first 24,000/8,000 characters). */
+  readonly commandOutput: logs.LogGroup;
   readonly groups: GatedGroup[];
 
   constructor(scope: Construct, id: string, props: LaunchGateProps) {
@@ -93,7 +100,16 @@ export class LaunchGate extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    // The SSM agent on each instance writes here with the instance role (the user's: README lists the
+    // permissions it needs); the functions only name the group in SendCommand, which needs no logs access.
+    this.commandOutput = new logs.LogGroup(this, "CommandOutput", {
+      logGroupName: commandLogGroupNameFor(config),
+      retention: retentionDays(config.logRetentionDays),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     const runtime = toRuntimeConfig(config, {
+      commandOutputLogGroup: this.commandOutput.logGroupName,
       stateTableName: this.stateTable.tableName,
       operationsTableName: this.operationsTable.tableName,
       recheckQueueUrls: {

@@ -10,6 +10,45 @@
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal compose placeholder, not a JS template
 export const ECR_REGISTRY_PLACEHOLDER = "${ECR_REGISTRY}";
 
+/**
+ * SHA-256 of the docker compose release binaries (docker-compose-linux-<arch>), by release and by
+ * `uname -m`. Amazon Linux 2023 does not package the compose plugin, so the bootstrap downloads it and
+ * refuses a binary that does not match; a `composeVersion` missing here needs `app.composeSha256`.
+ * Values as published with each release (docs/aws-facts.md, instance bootstrap); never computed here.
+ */
+export const COMPOSE_SHA256: Readonly<Record<string, Readonly<Record<ComposeArch, string>>>> = {
+  "v2.29.7": {
+    x86_64: "383ce6698cd5d5bbf958d2c8489ed75094e34a77d340404d9f32c4ae9e12baf0",
+    aarch64: "6e9fbd5daa20dca5d7d89145081ae8155d68ef2928b497d9f85b54fe0f9dbb2c",
+  },
+};
+
+/**
+ * The SHA-256 each architecture's compose download must have: the user's `composeSha256` where given,
+ * else launchgate's pin for that release; undefined where neither knows one.
+ */
+export function composeChecksums(app: {
+  readonly composeVersion: string;
+  readonly composeSha256?: Partial<Record<ComposeArch, string>>;
+}): Record<ComposeArch, string | undefined> {
+  const pinned = COMPOSE_SHA256[app.composeVersion];
+  return {
+    x86_64: app.composeSha256?.x86_64 ?? pinned?.x86_64,
+    aarch64: app.composeSha256?.aarch64 ?? pinned?.aarch64,
+  };
+}
+
+/** The architectures docker compose publishes a Linux binary for that launchgate downloads (`uname -m`). */
+export const COMPOSE_ARCHES = ["x86_64", "aarch64"] as const;
+export type ComposeArch = (typeof COMPOSE_ARCHES)[number];
+
+/**
+ * The name of the bootstrap document's one step. SSM names the CloudWatch log streams of a command's
+ * output after it: <command-id>/<instance-id>/<step>/stdout and …/stderr (docs/aws-facts.md, SSM Run
+ * Command).
+ */
+export const BOOTSTRAP_STEP_NAME = "bootstrap";
+
 const REDIS_ENDPOINT = "cnt-redis-cluster.h94cmg.0001.euw2.cache.amazonaws.com:6379";
 
 export const CNT_BACKEND_APP = {

@@ -35,6 +35,11 @@ export const runtimeConfigSchema = z.strictObject({
   stateTableName: nonEmpty(),
   operationsTableName: nonEmpty(),
   recheckQueueUrls: z.strictObject({ launch: nonEmpty(), result: nonEmpty(), operations: nonEmpty() }),
+  /**
+   * The CloudWatch Logs group SSM streams every bootstrap command's full output to. Optional so that a
+   * deployment without it still sends commands (their output then lives only in SSM, truncated).
+   */
+  commandOutputLogGroup: z.optional(nonEmpty()),
 });
 
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
@@ -67,10 +72,21 @@ export function documentNameFor(config: Pick<LaunchgateConfig, "stackName">, gro
   return `${config.stackName}-${groupName}-bootstrap`.slice(0, 128);
 }
 
+/**
+ * The log group for bootstrap command output: deterministic, so the instance role's policy (which the
+ * user writes, see README) and `launchgate doctor` can name it without reading the stack.
+ */
+export function commandLogGroupNameFor(config: Pick<LaunchgateConfig, "stackName">): string {
+  return `/launchgate/${config.stackName}/bootstrap-output`;
+}
+
 /** Builds the runtime config from the validated user config and the stack's resource names. */
 export function toRuntimeConfig(
   config: LaunchgateConfig,
-  resources: Pick<RuntimeConfig, "stateTableName" | "operationsTableName" | "recheckQueueUrls">,
+  resources: Pick<
+    RuntimeConfig,
+    "stateTableName" | "operationsTableName" | "recheckQueueUrls" | "commandOutputLogGroup"
+  >,
 ): RuntimeConfig {
   return {
     groups: config.groups.map((group) => ({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CNT_BACKEND_APP, CNT_BACKEND_GROUP, ECR_REGISTRY_PLACEHOLDER } from "./defaults.js";
+import { CNT_BACKEND_APP, CNT_BACKEND_GROUP, COMPOSE_SHA256, ECR_REGISTRY_PLACEHOLDER } from "./defaults.js";
 import { integerIn, matching, oneOf, strictObject, uniqueList } from "./schema-helpers.js";
 
 /**
@@ -22,6 +22,24 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 const SECRET_LOOKING_NAME = /(PASSWORD|SECRET|TOKEN|API_?KEY|PRIVATE)/;
 const LOCAL_HEALTH_URL = /^http:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?\/[A-Za-z0-9/._~-]*$/;
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] as const;
+
+const SHA256 = matching(/^[a-f0-9]{64}$/, "a lower-case hex SHA-256");
+
+/** Per architecture, because each release binary has its own checksum. */
+const composeSha256Schema = z.union(
+  [
+    strictObject({ x86_64: SHA256.optional(), aarch64: SHA256.optional() }),
+    // A single checksum cannot say which binary it is for; say how to write it instead.
+    z.string().transform((_value, ctx): never => {
+      ctx.addIssue({
+        code: "custom",
+        message: 'an object per architecture, such as { "x86_64": "<sha256>", "aarch64": "<sha256>" }',
+      });
+      return z.NEVER;
+    }),
+  ],
+  { error: 'an object per architecture, such as { "x86_64": "<sha256>", "aarch64": "<sha256>" }' },
+);
 
 const environmentSchema = z
   .record(
@@ -81,8 +99,21 @@ export const appSchema = strictObject({
   composeVersion: matching(/^v\d+\.\d+\.\d+$/, 'a docker compose release tag such as "v2.29.7"').default(
     CNT_BACKEND_APP.composeVersion,
   ),
-  /** When set, the downloaded compose binary must have this SHA-256 (recommended). */
-  composeSha256: matching(/^[a-f0-9]{64}$/, "a lower-case hex SHA-256").optional(),
+  /**
+   * The SHA-256 of docker-compose-linux-<arch> for `composeVersion`, per `uname -m`, as published with
+   * the release. Needed for a release launchgate does not pin; overrides the pin where given.
+   */
+  composeSha256: composeSha256Schema.optional(),
+}).superRefine((app, ctx) => {
+  // An unverified binary would run as root on every instance: a release launchgate does not pin needs
+  // the user's checksums (checked here, at synth, rather than on a launching instance).
+  if (COMPOSE_SHA256[app.composeVersion] || app.composeSha256?.x86_64 || app.composeSha256?.aarch64) return;
+  ctx.addIssue({
+    code: "custom",
+    path: ["composeVersion"],
+    input: app.composeVersion,
+    message: `a release launchgate pins checksums for (${Object.keys(COMPOSE_SHA256).join(", ")}), or set app.composeSha256 { "x86_64": …, "aarch64": … } from that release's docker-compose-linux-<arch>.sha256 files`,
+  });
 });
 
 /**

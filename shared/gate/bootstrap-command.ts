@@ -65,6 +65,16 @@ export async function sendBootstrapCommand(deps: GateDeps, input: SendBootstrapI
       Parameters: { phase: [input.bootstrapPhase], trigger: [input.trigger] },
       Comment: input.comment.slice(0, COMMENT_LIMIT),
       TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+      // SSM keeps only the first 24,000/8,000 characters of stdout/stderr; the agent streams the full
+      // output here (docs/aws-facts.md, SSM Run Command), with the instance role's permissions.
+      ...(deps.config.commandOutputLogGroup
+        ? {
+            CloudWatchOutputConfig: {
+              CloudWatchOutputEnabled: true,
+              CloudWatchLogGroupName: deps.config.commandOutputLogGroup,
+            },
+          }
+        : {}),
     }),
   );
   if (!Command?.CommandId) throw new Error("SendCommand returned no command id");
@@ -194,12 +204,17 @@ export function classifySendError(error: unknown): SendFailure {
 
 export interface CommandInvocation {
   readonly status: string;
+  /** Why it ended: DeliveryTimedOut vs ExecutionTimedOut, Undeliverable, Terminated, … (see reasons.ts). */
   readonly statusDetails: string;
   readonly terminal: boolean;
   readonly succeeded: boolean;
+  /** SSM's copies: only the first 24,000 (stdout) and 8,000 (stderr) characters. */
   readonly stdout: string;
   readonly stderr: string;
   readonly comment: string;
+  readonly instanceId?: string;
+  /** The CloudWatch Logs group holding the full output, when the command sent it there. */
+  readonly outputLogGroup?: string;
 }
 
 /**
@@ -225,6 +240,11 @@ export async function getInvocation(
       stdout: output.StandardOutputContent ?? "",
       stderr: output.StandardErrorContent ?? "",
       comment: output.Comment ?? "",
+      instanceId,
+      ...(output.CloudWatchOutputConfig?.CloudWatchOutputEnabled &&
+      output.CloudWatchOutputConfig.CloudWatchLogGroupName
+        ? { outputLogGroup: output.CloudWatchOutputConfig.CloudWatchLogGroupName }
+        : {}),
     };
   } catch (error) {
     if (awsErrorName(error) === "InvocationDoesNotExist") return undefined;

@@ -1,4 +1,5 @@
-import type { CommandInvocation } from "./bootstrap-command.js";
+import { BOOTSTRAP_STEP_NAME } from "../config/defaults.js";
+import { type CommandInvocation, DELIVERY_TIMEOUT_SECONDS } from "./bootstrap-command.js";
 import type { HealthObservation } from "./target-health.js";
 
 /**
@@ -20,37 +21,120 @@ export function agentNeverOnline(timeoutSeconds: number, lastPing: string | unde
 
 /** The step the script names in its `launchgate: FAILED step <name>` line (see bootstrap/bootstrap.sh). */
 export function failedStep(invocation: CommandInvocation): string | undefined {
-  const match = /launchgate: FAILED step ([\w-]+)/.exec(`${invocation.stderr}\n${invocation.stdout}`);
-  return match?.[1];
+  const marks = [
+    ...`${invocation.stderr}\n${invocation.stdout}`.matchAll(/launchgate: FAILED step ([\w-]+)/g),
+  ];
+  return marks.at(-1)?.[1];
+}
+
+/**
+ * The last step the script announced on stdout (`launchgate: step <name>`): where it was when its output
+ * stopped. The script keeps stdout to its own short lines so that this survives SSM's cut.
+ */
+export function lastStartedStep(invocation: CommandInvocation): string | undefined {
+  const steps = [...invocation.stdout.matchAll(/^launchgate: step ([\w-]+)$/gm)];
+  return steps.at(-1)?.[1];
+}
+
+/** What the SSM agent puts at the end of a stream it cut (amazon-ssm-agent, pluginutil.StringPrefix). */
+const TRUNCATED_SUFFIX = "--output truncated--";
+/** GetCommandInvocation's limits (docs/aws-facts.md, SSM Run Command). */
+const STDERR_LIMIT = 8_000;
+const STDOUT_LIMIT = 24_000;
+
+function truncated(text: string, limit: number): boolean {
+  return text.endsWith(TRUNCATED_SUFFIX) || text.length >= limit;
+}
+
+/** Where the full output is: the command's CloudWatch Logs streams, when it sent its output there. */
+function fullOutput(commandId: string, invocation: CommandInvocation): string {
+  if (!invocation.outputLogGroup) return "";
+  const stream = `${commandId}/${invocation.instanceId ?? "<instance-id>"}/${BOOTSTRAP_STEP_NAME}`;
+  return `full output in CloudWatch Logs group ${invocation.outputLogGroup}, streams ${stream}/stdout and ${stream}/stderr`;
+}
+
+/**
+ * StatusDetails as the API spells it. The documentation writes "Delivery Timed Out"; SDK docs and
+ * responses use "DeliveryTimedOut": compare without spaces (docs/aws-facts.md, SSM Run Command).
+ */
+function details(invocation: CommandInvocation): string {
+  return invocation.statusDetails.replace(/\s+/g, "");
+}
+
+/**
+ * A command that SSM ended for a reason of its own, not the script's: never delivered, undeliverable,
+ * or terminated. Undefined for the script's own outcomes (Failed, ExecutionTimedOut), a cancellation
+ * (its status says it all) and details this code does not know.
+ */
+function endedBySsm(commandId: string, invocation: CommandInvocation): string | undefined {
+  switch (details(invocation)) {
+    case "DeliveryTimedOut":
+      return (
+        `bootstrap command ${commandId} was never delivered to the SSM agent within its delivery timeout of ${DELIVERY_TIMEOUT_SECONDS} s ` +
+        "(StatusDetails DeliveryTimedOut); nothing ran on the instance: its agent was offline or could not reach SSM " +
+        "(e.g. just after a warm-pool instance was started, or the route to the SSM endpoints broke)"
+      );
+    case "Undeliverable":
+      return (
+        `bootstrap command ${commandId} could not be delivered (StatusDetails Undeliverable); nothing ran: ` +
+        "the instance may no longer exist, or its SSM agent is not responding"
+      );
+    case "Terminated":
+      return `bootstrap command ${commandId} was terminated by SSM (StatusDetails Terminated: its parent command exceeded MaxErrors)`;
+    default:
+      return undefined;
+  }
 }
 
 export function bootstrapFailed(commandId: string, invocation: CommandInvocation): string {
-  const step = failedStep(invocation);
-  const what = step ? `bootstrap step "${step}" failed` : "bootstrap command failed";
-  const tail = outputTail(invocation.stderr || invocation.stdout);
-  return `${what} (command ${commandId}, status ${invocation.statusDetails})${tail ? `: ${tail}` : ""}`;
+  const ended = endedBySsm(commandId, invocation);
+  if (ended) return ended;
+  const marked = failedStep(invocation);
+  const step = marked ?? lastStartedStep(invocation);
+  const what = marked
+    ? `bootstrap step "${marked}" failed`
+    : step
+      ? `bootstrap failed during step "${step}"`
+      : "bootstrap command failed";
+  // A cut stderr ends in the middle of the tool output: the script's own lines for the step are then
+  // the only reliable ones (its reason, when it gave one, is among them).
+  const stderrCut = truncated(invocation.stderr, STDERR_LIMIT);
+  const tail = outputTail(stderrCut || !invocation.stderr ? stepLines(invocation.stdout) : invocation.stderr);
+  const where = fullOutput(commandId, invocation);
+  const notes = [
+    stderrCut && "SSM kept only the first 8,000 characters of stderr",
+    truncated(invocation.stdout, STDOUT_LIMIT) && "SSM kept only the first 24,000 characters of stdout",
+    where,
+  ].filter(Boolean);
+  return `${what} (command ${commandId}, status ${invocation.statusDetails})${tail ? `: ${tail}` : ""}${notes.length > 0 ? ` [${notes.join("; ")}]` : ""}`;
 }
 
-/** SSM ended the command at the document's execution timeout. */
+/** SSM ended the command with status TimedOut: at delivery, or at the document's execution timeout. */
 export function bootstrapExecutionTimedOut(
   commandId: string,
   seconds: number,
   invocation: CommandInvocation,
 ): string {
+  const ended = endedBySsm(commandId, invocation);
+  if (ended) return ended;
   const step = failedStep(invocation);
   const tail = outputTail(invocation.stdout.split("\n").filter(Boolean).at(-1) ?? "");
+  const where = fullOutput(commandId, invocation);
   return (
     `bootstrap command ${commandId} hit the document's execution timeout of ${seconds} s` +
     `${step ? ` in step "${step}"` : tail ? ` (last output: ${tail})` : ""}: ` +
-    "check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds"
+    "check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds" +
+    (where ? ` [${where}]` : "")
   );
 }
 
+/** Our own deadline passed with the command not final: say what SSM's status means for where it is. */
 export function bootstrapTimedOut(commandId: string, seconds: number, status: string): string {
-  return (
-    `bootstrap command ${commandId} did not finish within ${seconds} s (status ${status}): ` +
-    "check the instance's network path to the image registry and the document's step output in SSM Run Command"
-  );
+  const advice =
+    status === "Pending" || status === "Delayed"
+      ? "it never started: SSM has not delivered it to the instance's agent, so check that the agent is Online and reaches the SSM endpoints"
+      : "check the instance's network path to the image registry and the document's step output in SSM Run Command";
+  return `bootstrap command ${commandId} did not finish within ${seconds} s (status ${status}): ${advice}`;
 }
 
 export function notInUseNoListener(targetGroup: string): string {
@@ -134,6 +218,16 @@ export function healthyAtDeadline(
   waitedSeconds: number,
 ): string {
   return `healthy in ${targetNames.join(", ")} at the launch gate deadline of ${seconds} s (${waitedSeconds} s after registration)`;
+}
+
+/** The script's stdout lines after its last `launchgate: step` line, without the FAILED line. */
+function stepLines(stdout: string): string {
+  const lines = stdout.split("\n").filter(Boolean);
+  const start = lines.findLastIndex((line) => line.startsWith("launchgate: step "));
+  return lines
+    .slice(start + 1)
+    .filter((line) => !line.startsWith("launchgate: FAILED step "))
+    .join("\n");
 }
 
 export function outputTail(text: string): string {

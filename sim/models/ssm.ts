@@ -22,6 +22,8 @@ import type { SimInstance } from "./auto-scaling.js";
  *   consistency; 2 s here, a guess);
  * - a command runs for its scripted duration and ends Success / Failed, or TimedOut at the document's
  *   execution timeout; each status change is an EventBridge event (delivery may be faulted);
+ * - GetCommandInvocation's StatusDetails are the API's: Pending, InProgress, Success, Failed, and
+ *   ExecutionTimedOut for a timeout (its Status TimedOut); CloudWatchOutputConfig is echoed back as sent;
  * - output is what bootstrap.sh prints: one line per step, "launchgate: FAILED step X (exit 1)" last;
  * - bootstrap.sh takes a lock on the instance: a second command waits for the first to finish (up to
  *   its 900 s lock wait, then fails at step `lock`), so two overlapping bootstraps run one after the other.
@@ -35,6 +37,12 @@ interface SimCommand {
   readonly visibleAt: number;
   readonly requestedAt: number;
   status: "Pending" | "InProgress" | "Success" | "Failed" | "TimedOut";
+  /** Why it is in that status, as GetCommandInvocation says it (docs/aws-facts.md, SSM Run Command). */
+  statusDetails: string;
+  readonly cloudWatchOutput?: {
+    readonly CloudWatchLogGroupName?: string;
+    readonly CloudWatchOutputEnabled?: boolean;
+  };
   stdout: string;
   stderr: string;
 }
@@ -144,7 +152,7 @@ export class SsmModel {
     const id = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-${this.world.random.hex(4)}-${this.world.random.hex(12)}`;
     for (const instance of targets as SimInstance[]) {
       this.peers.commandSent(instance, input.Comment ?? "");
-      this.run(id, instance, documentName, input.Comment ?? "", timeoutSeconds);
+      this.run(id, instance, documentName, input.Comment ?? "", timeoutSeconds, input.CloudWatchOutputConfig);
     }
     return { $metadata: {}, Command: { CommandId: id, DocumentName: documentName, Status: "Pending" } };
   }
@@ -188,9 +196,10 @@ export class SsmModel {
       DocumentName: command.documentName,
       Comment: command.comment,
       Status: command.status,
-      StatusDetails: command.status,
+      StatusDetails: command.statusDetails,
       StandardOutputContent: command.stdout,
       StandardErrorContent: command.stderr,
+      ...(command.cloudWatchOutput ? { CloudWatchOutputConfig: command.cloudWatchOutput } : {}),
     };
   }
 
@@ -200,6 +209,7 @@ export class SsmModel {
     documentName: string,
     comment: string,
     timeoutSeconds: number,
+    cloudWatchOutput: SimCommand["cloudWatchOutput"],
   ): void {
     const now = this.world.clock.now();
     const command: SimCommand = {
@@ -210,6 +220,8 @@ export class SsmModel {
       visibleAt: now + 2000,
       requestedAt: now,
       status: "Pending",
+      statusDetails: "Pending",
+      ...(cloudWatchOutput ? { cloudWatchOutput } : {}),
       stdout: "",
       stderr: "",
     };
@@ -251,6 +263,8 @@ export class SsmModel {
   private setStatus(command: SimCommand, status: SimCommand["status"]): void {
     if (command.status === "Success" || command.status === "Failed" || command.status === "TimedOut") return;
     command.status = status;
+    // A command that reached the agent can only time out at the document's execution timeout here.
+    command.statusDetails = status === "TimedOut" ? "ExecutionTimedOut" : status;
     this.world.note("ssm", `bootstrap ${status}`, command.instance.id);
     this.peers.emit({
       version: "0",

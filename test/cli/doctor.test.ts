@@ -16,9 +16,11 @@ import { diagnose, renderDiagnosis } from "../../cli/commands/doctor.js";
 import {
   agentsCheck,
   CHECKS,
+  commandOutputCheck,
   type DoctorFacts,
   healthTimingCheck,
   hookCheck,
+  imagesCheck,
   instanceProfileCheck,
   remediationCheck,
   rulesCheck,
@@ -26,18 +28,32 @@ import {
   targetGroupsCheck,
   zonesCheck,
 } from "../../cli/commands/doctor-checks.js";
+import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
 import { parseConfig } from "../../shared/config/parse-config.js";
 import { CNT_TARGET_GROUP, groupDescription, LB_ARN_FOR_TESTS } from "../support/aws-stubs.js";
 import { cliHarness } from "./cli-harness.js";
 
 const group = parseConfig({}).groups[0] as DoctorFacts["group"];
+/** The default group with images a careful deployment would use: pinned, and from ECR. */
+const pinnedGroup: DoctorFacts["group"] = {
+  ...group,
+  app: {
+    ...group.app,
+    services: group.app.services.map((service) => ({
+      ...service,
+      image: `${ECR_REGISTRY_PLACEHOLDER}/${service.name}:v1.8.4`,
+    })),
+  },
+};
+const LOG_GROUP = "/launchgate/launchgate-cnt-backend/bootstrap-output";
 const ROLE = "arn:aws:iam::123456789012:role/cnt-backend-instance";
 
 /** Facts of a deployment where every check passes. */
 function healthyFacts(): DoctorFacts {
   return {
-    group,
+    group: pinnedGroup,
     region: "eu-west-2",
+    commandOutputLogGroup: LOG_GROUP,
     hooks: {
       value: [
         {
@@ -76,6 +92,9 @@ function healthyFacts(): DoctorFacts {
           "ssmmessages:CreateControlChannel": true,
           "ec2messages:GetMessages": true,
           "ssm:GetParametersByPath": true,
+          "logs:CreateLogGroup": true,
+          "logs:CreateLogStream": true,
+          "logs:PutLogEvents": true,
         },
       },
     },
@@ -187,6 +206,50 @@ describe("doctor checks fail with what to change", () => {
     );
   });
 
+  it("command output: an instance role that cannot write the bootstrap's output to CloudWatch Logs", () => {
+    const facts = healthyFacts();
+    const allowed = "value" in facts.instanceRole ? facts.instanceRole.value.allowed : {};
+    const result = commandOutputCheck({
+      ...facts,
+      instanceRole: { value: { roleArn: ROLE, allowed: { ...allowed, "logs:CreateLogGroup": false } } },
+    });
+    expect(result).toEqual({
+      id: "command-output",
+      status: "warn",
+      message: `instance role ${ROLE} may not logs:CreateLogGroup on log group ${LOG_GROUP}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); allow logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents and logs:DescribeLogStreams on arn:aws:logs:eu-west-2:<account>:log-group:${LOG_GROUP}:* (see README)`,
+    });
+  });
+
+  it("images: a moving tag, and Docker Hub behind a shared NAT, with what to do instead", () => {
+    // The reference deployment's own images: cnt-backend:latest from ECR, livekit from Docker Hub.
+    const result = imagesCheck({ ...healthyFacts(), group });
+    expect(result.status).toBe("warn");
+    expect(result.message).toBe(
+      `api uses ${ECR_REGISTRY_PLACEHOLDER}/cnt-backend:latest: a moving tag lets instances of one group run different builds; pin a version tag or a digest (@sha256:…); ` +
+        `livekit pulls livekit/livekit-server:v1.8.4 from Docker Hub, whose anonymous pull limit is per source IP (every instance behind one NAT gateway shares it): copy it to ECR, or create an ECR pull-through cache rule for Docker Hub (upstream registry-1.docker.io, credentials in a Secrets Manager secret named ecr-pullthroughcache/…) and use ${ECR_REGISTRY_PLACEHOLDER}/<prefix>/livekit/livekit-server:v1.8.4`,
+    );
+  });
+
+  it.each([
+    ["an untagged image is latest", "nginx", true, true],
+    ["an official image with a tag", "nginx:1.27", false, true],
+    ["a digest pins even without a tag", `nginx@sha256:${"a".repeat(64)}`, false, true],
+    ["another registry", "ghcr.io/org/app:1.0", false, false],
+    ["a registry with a port", "registry.local:5000/app:latest", true, false],
+  ])("images: %s", (_what, image, floating, dockerHub) => {
+    const facts = healthyFacts();
+    const withImage = {
+      ...facts,
+      group: {
+        ...facts.group,
+        app: { ...facts.group.app, services: [{ ...facts.group.app.services[0], image }] },
+      },
+    } as DoctorFacts;
+    const message = imagesCheck(withImage).message;
+    expect(message.includes("a moving tag lets")).toBe(floating);
+    expect(message.includes("from Docker Hub, whose")).toBe(dockerHub);
+  });
+
   it("remediation: a configured alarm that does not exist", () => {
     expect(
       remediationCheck({
@@ -295,6 +358,11 @@ describe("launchgate doctor against AWS (mocked)", () => {
       ActionNames: ["ssm:GetParametersByPath"],
       ResourceArns: ["arn:aws:ssm:eu-west-2:123456789012:parameter/cnt-backend/env"],
     });
+    expect(mocks.iam).toHaveReceivedCommandWith(SimulatePrincipalPolicyCommand, {
+      PolicySourceArn: ROLE,
+      ActionNames: ["logs:PutLogEvents"],
+      ResourceArns: [`arn:aws:logs:eu-west-2:123456789012:log-group:${LOG_GROUP}:*`],
+    });
     expect(lines[0]).toBe("doctor cnt-backend-asg");
     expect(lines).toContain(
       "  ✗ zones            the group launches in eu-west-2c but load balancer cnt-alb enables only eu-west-2a, eu-west-2b (instances there would be Target.NotInUse): enable eu-west-2c on cnt-alb, or remove those zones' subnets from the group",
@@ -302,7 +370,10 @@ describe("launchgate doctor against AWS (mocked)", () => {
     expect(lines).toContain(
       "  ✓ instance-profile instance role arn:aws:iam::123456789012:role/cnt-backend-instance carries the SSM core permissions",
     );
+    expect(lines).toContain(`  ✓ command-output   instance role may write bootstrap output to ${LOG_GROUP}`);
     expect(lines.filter((line) => line.startsWith("  ✗"))).toHaveLength(2);
-    expect(lines.at(-1)).toBe("9 checks: 2 failed, 0 warnings");
+    // The reference deployment's images: cnt-backend:latest, and livekit from Docker Hub.
+    expect(lines.filter((line) => line.startsWith("  ! images"))).toHaveLength(1);
+    expect(lines.at(-1)).toBe("11 checks: 2 failed, 1 warnings");
   });
 });

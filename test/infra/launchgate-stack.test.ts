@@ -142,7 +142,12 @@ describe("functions", () => {
       MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 120,
     });
-    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 5);
+    // One per function, and one for the bootstrap's own output (SSM's CloudWatchOutputConfig).
+    defaultApp.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 6);
+    defaultApp.template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: "/launchgate/launchgate-cnt-backend/bootstrap-output",
+      RetentionInDays: 30,
+    });
   });
 
   it("receive the runtime config with the group, its hook, document and allow-list", () => {

@@ -1,0 +1,193 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildDocumentContent } from "../../infra/bootstrap/document-content.js";
+import { ROOT } from "../../scripts/functions.js";
+import { parseConfig } from "../../shared/config/parse-config.js";
+import type { CommandInvocation } from "../../shared/gate/bootstrap-command.js";
+
+/**
+ * A stand-in EC2 instance for the bootstrap document: runs the document's own runCommand — as SSM
+ * would, with the parameters substituted — on this machine, with stand-ins for docker, dnf, apt-get,
+ * systemctl, curl, aws, cloud-init, snap and uname first on PATH (test/bootstrap-script/stand-ins).
+ * Only the instance directory, the lock, os-release and the plugin and snap directories are moved into
+ * a temp folder; everything else (bash, flock, python3, sha256sum, timeout, …) is the real tool.
+ */
+
+export const STAND_INS = join(ROOT, "test", "bootstrap-script", "stand-ins");
+
+/** What the curl stand-in downloads as "docker compose", and so its SHA-256. */
+export const FAKE_COMPOSE_BINARY = "#!/bin/sh\n";
+export const FAKE_COMPOSE_SHA256 = createHash("sha256").update(FAKE_COMPOSE_BINARY).digest("hex");
+
+/** SSM's GetCommandInvocation limits (docs/aws-facts.md, SSM Run Command). */
+export const SSM_STDOUT_LIMIT = 24_000;
+export const SSM_STDERR_LIMIT = 8_000;
+
+export const SECRETS = [
+  "livekit-secret-do-not-print-91c2",
+  "db-password-do-not-print-44b1",
+  "ecr-password-do-not-print-7f3a",
+];
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface InstanceOptions {
+  /** The os-release ID: amzn (the reference), ubuntu, or anything else. */
+  readonly os?: string;
+  /** Stand-ins left off PATH, as if the tool were not installed (e.g. "aws", "cloud-init"). */
+  readonly without?: readonly string[];
+  /** `uname -m` (x86_64 unless set). */
+  readonly arch?: string;
+  /** Raw app config merged over the default group's; composeSha256 defaults to the fake binary's. */
+  readonly app?: Record<string, unknown>;
+  /** Extra environment for the script (e.g. shorter waits). */
+  readonly env?: Record<string, string>;
+}
+
+export interface Instance {
+  readonly dir: string;
+  readonly state: string;
+  readonly root: string;
+  run(phase?: string): Promise<RunResult>;
+  calls(): string[];
+  scenario(marker: string, content?: string): void;
+  /** Files left in the instance directory, hidden ones included. */
+  files(): string[];
+}
+
+export function instance(options: InstanceOptions = {}): Instance {
+  const dir = mkdtempSync(join(tmpdir(), "launchgate-instance-"));
+  const state = join(dir, "state");
+  const root = join(dir, "opt-launchgate");
+  const bin = join(dir, "bin");
+  mkdirSync(state);
+  mkdirSync(bin);
+  for (const tool of readdirSync(STAND_INS)) {
+    if (!options.without?.includes(tool)) symlinkSync(join(STAND_INS, tool), join(bin, tool));
+  }
+  writeFileSync(join(dir, "os-release"), `ID=${options.os ?? "amzn"}\nVERSION_ID="2023"\n`);
+  const runCommand = documentRunCommand(options.app);
+  const env = {
+    // No /usr/local or user tool directories: a real AWS CLI or docker there must not stand in.
+    PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
+    STUB_STATE: state,
+    STUB_ARCH: options.arch ?? "x86_64",
+    LAUNCHGATE_ROOT: root,
+    LAUNCHGATE_LOCK_FILE: join(dir, "launchgate.lock"),
+    LAUNCHGATE_OS_RELEASE: join(dir, "os-release"),
+    LAUNCHGATE_COMPOSE_PLUGIN_DIR: join(dir, "cli-plugins"),
+    LAUNCHGATE_SNAP_BIN: join(dir, "snap-bin"),
+    LAUNCHGATE_CLOUD_INIT_WAIT_SECONDS: "5",
+    LAUNCHGATE_APT_RETRY_SECONDS: "0",
+    LAUNCHGATE_APT_LOCK_WAIT_SECONDS: "30",
+    ...options.env,
+  };
+  const script = (phase: string) =>
+    runCommand
+      .replaceAll("/opt/launchgate", root)
+      .replaceAll("{{ phase }}", phase)
+      .replaceAll("{{ trigger }}", "launch");
+  return {
+    dir,
+    state,
+    root,
+    run: (phase = "all") => runBash(script(phase), env),
+    calls: () =>
+      existsSync(join(state, "calls.log"))
+        ? readFileSync(join(state, "calls.log"), "utf8").trim().split("\n")
+        : [],
+    scenario: (marker, content = "") => writeFileSync(join(state, marker), content),
+    files: () => (existsSync(root) ? readdirSync(root) : []),
+  };
+}
+
+/** The document's runCommand for the default group, with `app` merged over its config. */
+function documentRunCommand(app: Record<string, unknown> = {}): string {
+  const defaults = parseConfig({}).groups[0];
+  if (!defaults) throw new Error("default config has a group");
+  const config = parseConfig({
+    groups: [
+      {
+        name: defaults.name,
+        targetGroups: [...defaults.targetGroups],
+        app: { composeSha256: { x86_64: FAKE_COMPOSE_SHA256, aarch64: FAKE_COMPOSE_SHA256 }, ...app },
+      },
+    ],
+  });
+  const group = config.groups[0];
+  if (!group) throw new Error("config has a group");
+  const document = buildDocumentContent({
+    groupName: group.name,
+    region: config.region,
+    app: group.app,
+    executionTimeoutSeconds: 60,
+  });
+  return document.mainSteps[0]?.inputs.runCommand.join("\n") ?? "";
+}
+
+function runBash(script: string, env: Record<string, string>): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-c", script], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** launchgate's step lines, in order. */
+export function stepsOf(result: RunResult): string[] {
+  return result.stdout
+    .split("\n")
+    .filter((line) => line.startsWith("launchgate: step "))
+    .map((line) => line.slice("launchgate: step ".length));
+}
+
+/** The last line of stdout: where the script names the step that failed. */
+export function lastLine(text: string): string | undefined {
+  return text.trim().split("\n").at(-1);
+}
+
+/** What the SSM agent puts at the end of a stream it cut (amazon-ssm-agent, pluginutil.StringPrefix). */
+const TRUNCATED = "--output truncated--";
+
+/**
+ * What GetCommandInvocation would return for this run: SSM keeps only the first 24,000 characters of
+ * stdout and 8,000 of stderr, the cut stream ending in the agent's suffix within that limit.
+ */
+export function asInvocation(
+  result: RunResult,
+  status = result.code === 0 ? "Success" : "Failed",
+): CommandInvocation {
+  const cut = (text: string, limit: number) =>
+    text.length >= limit ? `${text.slice(0, limit - TRUNCATED.length)}${TRUNCATED}` : text;
+  return {
+    status,
+    statusDetails: status,
+    terminal: true,
+    succeeded: status === "Success",
+    stdout: cut(result.stdout, SSM_STDOUT_LIMIT),
+    stderr: cut(result.stderr, SSM_STDERR_LIMIT),
+    comment: "",
+  };
+}
