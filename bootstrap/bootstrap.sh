@@ -11,6 +11,11 @@
 # staged files replace the live ones only once this run holds the lock, so a run never changes the
 # files of another one that is still going.
 #
+# Time. SSM kills the whole process group at the document's execution timeout (SIGKILL: no trap runs,
+# nothing is printed). So every wait here is bounded by a deadline kept a margin short of that timeout,
+# and the script always gets to print its own FAILED line. What a killed run leaves behind (its run
+# directory, a half-written temp file) is swept by the next run, under the lock.
+#
 # Output. stdout carries only launchgate's own lines: "launchgate: step <name>" as each step starts,
 # results, and on failure the reason and "launchgate: FAILED step <name> (exit <code>)" last. Every
 # tool's output goes to stderr. SSM keeps only the first 24,000 characters of stdout and 8,000 of stderr
@@ -22,6 +27,10 @@ umask 022
 ROOT=${LAUNCHGATE_ROOT:-/opt/launchgate}
 LOCK_FILE=${LAUNCHGATE_LOCK_FILE:-/var/lock/launchgate.lock}
 LOCK_WAIT_SECONDS=${LAUNCHGATE_LOCK_WAIT_SECONDS:-900}
+# Kept back from the execution timeout: time to print the reason and clean up before SSM's kill. A tool
+# cut short at the deadline gets KILL_AFTER_SECONDS more after its TERM, well inside the margin.
+DEADLINE_MARGIN_SECONDS=${LAUNCHGATE_DEADLINE_MARGIN_SECONDS:-15}
+KILL_AFTER_SECONDS=5
 OS_RELEASE=${LAUNCHGATE_OS_RELEASE:-/etc/os-release}
 COMPOSE_PLUGIN_DIR=${LAUNCHGATE_COMPOSE_PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}
 # Where snap puts the commands it installs (the AWS CLI on Ubuntu); not always on the agent's PATH.
@@ -30,6 +39,10 @@ SNAP_BIN=${LAUNCHGATE_SNAP_BIN:-/snap/bin}
 CLOUD_INIT_WAIT_SECONDS=${LAUNCHGATE_CLOUD_INIT_WAIT_SECONDS:-300}
 APT_LOCK_WAIT_SECONDS=${LAUNCHGATE_APT_LOCK_WAIT_SECONDS:-300}
 APT_RETRY_SECONDS=${LAUNCHGATE_APT_RETRY_SECONDS:-10}
+# snapd seeds itself on first boot and refuses `snap install` until it is done; the store can be slow.
+SNAP_WAIT_SECONDS=${LAUNCHGATE_SNAP_WAIT_SECONDS:-300}
+# A compose download that cannot even connect in this long will not: no route to github.com.
+DOWNLOAD_CONNECT_SECONDS=${LAUNCHGATE_DOWNLOAD_CONNECT_SECONDS:-20}
 COMPOSE_FILE="$ROOT/compose.yaml"
 ENV_FILE="$ROOT/app.env"
 RUNS_DIR="$ROOT/runs"
@@ -40,34 +53,38 @@ PHASE=""
 TRIGGER="launch"
 STAGE_DIR=""
 CURRENT_STEP="arguments"
-# Files holding decrypted or half-written data, and a half-downloaded binary: removed on any exit.
-PARAMETERS_TMP=""
+# Until the settings are read, no deadline is known: nothing before that waits.
+DEADLINE=""
+OS=""
+APT_UPDATED=""
+# Every temporary file lives in this run's own directory ($STAGE_DIR, 0700), which goes with the run
+# (or, for a killed run, with the next run's sweep). ENV_TMP is the env file being written.
 ENV_TMP=""
-DOWNLOAD_TMP=""
 
 # fd 3 is SSM's stdout (launchgate's own lines); fds 1 and 2 both go to SSM's stderr.
 exec 3>&1 1>&2
 
 say() { echo "launchgate: $*" >&3; }
 # The reason goes to both streams: stderr keeps it next to the tool output, stdout survives truncation.
-fail() {
+fail() { fail_with 1 "$@"; }
+fail_with() {
+  local code=$1
+  shift
   echo "launchgate: $*" >&2
   echo "launchgate: $*" >&3
-  exit 1
+  exit "$code"
 }
 step() {
   CURRENT_STEP=$1
   echo "launchgate: step $1" >&3
   echo "launchgate: step $1" >&2
 }
+own_run_dir() { case "$STAGE_DIR" in "$RUNS_DIR"/run.*) [ -d "$STAGE_DIR" ] ;; *) false ;; esac; }
 on_exit() {
   local code=$?
-  local file
-  for file in "$PARAMETERS_TMP" "$ENV_TMP" "$DOWNLOAD_TMP"; do
-    if [ -n "$file" ]; then rm -f "$file"; fi
-  done
+  if [ -n "$ENV_TMP" ]; then rm -f "$ENV_TMP"; fi
   # Only ever a directory the document made for this command under $RUNS_DIR.
-  case "$STAGE_DIR" in "$RUNS_DIR"/run.*) rm -rf "$STAGE_DIR" ;; esac
+  if own_run_dir; then rm -rf "$STAGE_DIR"; fi
   if [ "$code" -ne 0 ]; then
     echo "launchgate: FAILED step $CURRENT_STEP (exit $code)" >&2
     echo "launchgate: FAILED step $CURRENT_STEP (exit $code)" >&3
@@ -86,10 +103,23 @@ done
 case "$PHASE" in prepare|start|all) ;; *) fail "--phase must be prepare, start or all (got '$PHASE')" ;; esac
 case "$TRIGGER" in launch|rebootstrap|remediate) ;; *) fail "--trigger must be launch, rebootstrap or remediate" ;; esac
 
+# This run holds a lock on $STAGE_DIR/.alive for as long as it lives (fd 8; the kernel drops it when the
+# process group dies, SIGKILL included): a run directory whose .alive nobody holds belongs to a dead
+# run, and the next run removes it. The file is locked before it gets its name, so a sweep never sees
+# an unlocked .alive of a run that is still starting.
+claim_run_dir() {
+  if ! own_run_dir; then return; fi
+  exec 8>"$STAGE_DIR/.alive.new"
+  flock -n 8 || fail "cannot lock $STAGE_DIR/.alive.new"
+  mv -f "$STAGE_DIR/.alive.new" "$STAGE_DIR/.alive"
+}
+claim_run_dir
+
 # Settings are KEY=value lines written by the document from validated config. Read them as data,
 # never `source` them: only the known keys are taken.
 PROJECT="" HEALTH_URL="" HEALTH_TIMEOUT_SECONDS="" SECRETS_PATH="" AWS_REGION_NAME=""
 COMPOSE_VERSION="" COMPOSE_SHA256_X86_64="" COMPOSE_SHA256_AARCH64="" USES_ECR=""
+EXECUTION_TIMEOUT_SECONDS=""
 load_settings() {
   step settings
   if [ -z "$STAGE_DIR" ] || [ ! -d "$STAGE_DIR" ]; then
@@ -111,6 +141,7 @@ load_settings() {
       COMPOSE_SHA256_X86_64) COMPOSE_SHA256_X86_64=$value ;;
       COMPOSE_SHA256_AARCH64) COMPOSE_SHA256_AARCH64=$value ;;
       USES_ECR) USES_ECR=$value ;;
+      EXECUTION_TIMEOUT_SECONDS) EXECUTION_TIMEOUT_SECONDS=$value ;;
       ''|'#'*) ;;
       *) fail "unknown setting '$key' in $STAGE_DIR/settings.env" ;;
     esac
@@ -118,30 +149,97 @@ load_settings() {
   if [ -z "$PROJECT" ] || [ -z "$HEALTH_URL" ] || [ -z "$AWS_REGION_NAME" ]; then
     fail "incomplete settings.env: PROJECT, HEALTH_URL and AWS_REGION_NAME are required"
   fi
+  [[ "$EXECUTION_TIMEOUT_SECONDS" =~ ^[0-9]+$ ]] \
+    || fail "settings.env has no EXECUTION_TIMEOUT_SECONDS (the document's execution timeout)"
+  # SSM's clock starts when the agent starts the step, a moment before this script: SECONDS is 0 here.
+  DEADLINE=$((EXECUTION_TIMEOUT_SECONDS - DEADLINE_MARGIN_SECONDS))
 }
+
+# Sets WAIT to the smaller of $1 and the seconds left before the deadline; when none are left, fails
+# naming what could not start ($2).
+cap_wait() {
+  local left=$((DEADLINE - SECONDS))
+  if [ "$left" -lt 1 ]; then
+    fail "no time left for $2: the bootstrap document's execution timeout is ${EXECUTION_TIMEOUT_SECONDS}s; raise groups[].bootstrapTimeoutSeconds, or see the steps above for what was slow"
+  fi
+  if [ "$1" -lt "$left" ]; then WAIT=$1; else WAIT=$left; fi
+}
+
+# Runs a command for at most the time left (or $2 seconds, if fewer), failing with a clear reason when
+# that runs out; otherwise returns the command's own exit code. --foreground keeps the command in this
+# script's process group, so that SSM's kill still reaches it (timeout would otherwise make a group of
+# its own).
+run_bounded() {
+  local what=$1 limit=$2 code=0
+  shift 2
+  cap_wait "$limit" "$what"
+  timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$WAIT" "$@" || code=$?
+  case "$code" in
+    124 | 137) fail "$what did not finish within ${WAIT}s$(cut_by_deadline "$limit")" ;;
+  esac
+  return "$code"
+}
+# Why a bounded wait was as short as it was: its own bound, or the execution timeout.
+cut_by_deadline() {
+  if [ "$WAIT" -lt "$1" ]; then
+    echo " (all that was left of the bootstrap document's execution timeout of ${EXECUTION_TIMEOUT_SECONDS}s)"
+  fi
+}
+# The bound of a command that has no bound of its own: whatever time is left.
+UNBOUNDED=999999
 
 take_lock() {
   step lock
   mkdir -p "$(dirname "$LOCK_FILE")"
   exec 9>"$LOCK_FILE"
-  flock -w "$LOCK_WAIT_SECONDS" 9 || fail "another bootstrap held the lock for ${LOCK_WAIT_SECONDS}s"
+  cap_wait "$LOCK_WAIT_SECONDS" "taking the lock"
+  flock -w "$WAIT" 9 || fail "another bootstrap held the lock for ${WAIT}s$(cut_by_deadline "$LOCK_WAIT_SECONDS")"
 }
 
 # Under the lock: this run's files become the live ones (each copied beside its target, then renamed
-# over it), and directories left by runs that died without cleaning up are removed.
+# over it), and what runs killed before their cleanup left behind is removed.
 install_files() {
   step install-files
+  sweep_leftovers
   local name
   for name in "${STAGED_FILES[@]}"; do
     cp "$STAGE_DIR/$name" "$ROOT/.$name.new"
     mv -f "$ROOT/.$name.new" "$ROOT/$name"
   done
-  find "$RUNS_DIR" -mindepth 1 -maxdepth 1 -type d -name 'run.*' -mmin +1440 -exec rm -rf {} +
 }
 
-os_id() {
+# Only the lock holder writes secrets, so none of these belongs to a live run: the listing and env
+# temp files that earlier versions kept in $ROOT, and the run directories of dead runs (with any
+# half-written env file in them). A directory without .alive is one whose script never started (or an
+# earlier version's): it holds no secrets and is removed once it is surely abandoned.
+sweep_leftovers() {
+  rm -f "$ROOT"/.parameters.* "$ROOT"/app.env.?*
+  local dir
+  for dir in "$RUNS_DIR"/run.*; do
+    if [ ! -d "$dir" ] || [ "$dir" = "$STAGE_DIR" ]; then continue; fi
+    if [ -e "$dir/.alive" ]; then
+      if flock -n "$dir/.alive" true; then rm -rf "$dir"; fi
+    elif [ -n "$(find "$dir" -maxdepth 0 -mmin +1440)" ]; then
+      rm -rf "$dir"
+    fi
+  done
+}
+
+# Amazon Linux 2023 and Ubuntu only: what each step installs, and how, depends on it.
+check_platform() {
+  local id version
   # shellcheck disable=SC1090 # os-release is a system file of KEY=value lines
-  (. "$OS_RELEASE" && echo "${ID:-unknown}")
+  read -r id version < <(. "$OS_RELEASE" && echo "${ID:-unknown} ${VERSION_ID:-unknown}")
+  case "$id" in
+    amzn)
+      [ "$version" = 2023 ] \
+        || fail "Amazon Linux $version is not supported (Amazon Linux 2 has no dnf, and its Docker and compose differ): use Amazon Linux 2023 or Ubuntu"
+      ;;
+    ubuntu) ;;
+    debian) fail "Debian is not supported (its archive has no docker-compose-v2 package): use Ubuntu or Amazon Linux 2023" ;;
+    *) fail "unsupported OS '$id' $version: Amazon Linux 2023 and Ubuntu are supported" ;;
+  esac
+  OS=$id
 }
 
 needs_aws_cli() { [ -n "$SECRETS_PATH" ] || [ "$USES_ECR" = true ]; }
@@ -151,13 +249,14 @@ aws_usable() { command -v aws >/dev/null 2>&1 && aws --version >/dev/null 2>&1; 
 # while it does. Waiting for it is bounded: past the bound, the package steps still wait for the lock.
 wait_for_cloud_init() {
   if ! command -v cloud-init >/dev/null 2>&1; then return; fi
-  say "waiting up to ${CLOUD_INIT_WAIT_SECONDS}s for cloud-init to finish"
+  cap_wait "$CLOUD_INIT_WAIT_SECONDS" "waiting for cloud-init"
+  say "waiting up to ${WAIT}s for cloud-init to finish"
   local code=0
-  timeout "$CLOUD_INIT_WAIT_SECONDS" cloud-init status --wait >/dev/null || code=$?
+  timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$WAIT" cloud-init status --wait >/dev/null || code=$?
   case "$code" in
     0) say "cloud-init finished" ;;
     2) say "cloud-init finished with recoverable errors (exit 2); continuing" ;;
-    124) say "cloud-init still running after ${CLOUD_INIT_WAIT_SECONDS}s; continuing" ;;
+    124 | 137) say "cloud-init still running after ${WAIT}s; continuing" ;;
     *) say "cloud-init reported an error (exit $code); continuing: see /var/log/cloud-init-output.log" ;;
   esac
 }
@@ -167,23 +266,41 @@ wait_for_cloud_init() {
 ensure_aws_cli() {
   if aws_usable; then return; fi
   if [ -x "$SNAP_BIN/aws" ]; then PATH="$PATH:$SNAP_BIN"; fi
-  if ! aws_usable; then
-    case "$(os_id)" in
-      ubuntu|debian)
-        command -v snap >/dev/null 2>&1 \
-          || fail "the AWS CLI is missing and snap is not available to install it: install the AWS CLI v2 in the AMI"
-        say "installing the AWS CLI (snap aws-cli)"
-        snap install aws-cli --classic || fail "snap install aws-cli failed: install the AWS CLI v2 in the AMI"
-        PATH="$PATH:$SNAP_BIN"
-        ;;
-    esac
+  if ! aws_usable && [ "$OS" = ubuntu ]; then
+    command -v snap >/dev/null 2>&1 \
+      || fail "the AWS CLI is missing and snap is not available to install it: install the AWS CLI v2 in the AMI"
+    install_aws_cli_snap
+    PATH="$PATH:$SNAP_BIN"
   fi
   aws_usable || fail "the AWS CLI v2 is required (Parameter Store secrets, ECR login) but is not installed: add it to the AMI"
   say "AWS CLI: $(aws --version 2>&1 | head -n 1)"
 }
 
+# On first boot snapd refuses `snap install` until it has seeded ("too early for operation"), and the
+# store may be unreachable from a private subnet: both are bounded, and both fail here, saying so.
+install_aws_cli_snap() {
+  local code=0 store="the snap store (api.snapcraft.io) must be reachable from the instance's subnet, or install the AWS CLI v2 in the AMI"
+  say "waiting for snapd to be seeded"
+  cap_wait "$SNAP_WAIT_SECONDS" "waiting for snapd"
+  timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$WAIT" snap wait system seed.loaded || code=$?
+  case "$code" in
+    0) ;;
+    124 | 137) fail "snapd was still seeding after ${WAIT}s$(cut_by_deadline "$SNAP_WAIT_SECONDS"), so the AWS CLI snap cannot be installed: install the AWS CLI v2 in the AMI" ;;
+    *) fail "snap wait system seed.loaded failed (exit $code): install the AWS CLI v2 in the AMI" ;;
+  esac
+  say "installing the AWS CLI (snap aws-cli)"
+  cap_wait "$SNAP_WAIT_SECONDS" "snap install aws-cli"
+  timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$WAIT" snap install aws-cli --classic || code=$?
+  case "$code" in
+    0) ;;
+    124 | 137) fail "snap install aws-cli did not finish within ${WAIT}s$(cut_by_deadline "$SNAP_WAIT_SECONDS"): $store" ;;
+    *) fail "snap install aws-cli failed (exit $code): $store" ;;
+  esac
+}
+
 prerequisites() {
   step prerequisites
+  check_platform
   wait_for_cloud_init
   if needs_aws_cli; then ensure_aws_cli; fi
   if [ -n "$SECRETS_PATH" ]; then
@@ -194,26 +311,43 @@ prerequisites() {
 
 # apt-get waits for the dpkg lock itself (DPkg::Lock::Timeout, apt >= 1.9.11) but not for the lists
 # lock that `apt-get update` takes: a failure that names a lock is retried until the wait runs out.
+# Each call, and each lock wait, is bounded by the time left.
 apt_get() {
-  local deadline=$((SECONDS + APT_LOCK_WAIT_SECONDS)) errors code
-  errors=$(mktemp)
+  local until=$((SECONDS + APT_LOCK_WAIT_SECONDS)) errors="$STAGE_DIR/apt-get.err" code lock_wait
   while :; do
+    cap_wait "$APT_LOCK_WAIT_SECONDS" "apt-get $1"
+    lock_wait=$WAIT
+    cap_wait "$UNBOUNDED" "apt-get $1"
     code=0
-    DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_WAIT_SECONDS" -y -qq "$@" 2>"$errors" \
-      || code=$?
+    DEBIAN_FRONTEND=noninteractive timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$WAIT" \
+      apt-get -o "DPkg::Lock::Timeout=$lock_wait" -y -qq "$@" 2>"$errors" || code=$?
     cat "$errors" >&2
-    if [ "$code" -eq 0 ]; then rm -f "$errors"; return 0; fi
+    case "$code" in
+      0) return 0 ;;
+      124 | 137) fail "apt-get $1 did not finish within ${WAIT}s$(cut_by_deadline "$UNBOUNDED")" ;;
+    esac
     if ! grep -qiE 'could not get lock|unable to acquire the dpkg frontend lock|unable to lock' "$errors"; then
-      rm -f "$errors"
       fail "apt-get $1 failed (exit $code)"
     fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      rm -f "$errors"
+    if [ "$SECONDS" -ge "$until" ]; then
       fail "apt-get $1: the package manager stayed locked by another process for ${APT_LOCK_WAIT_SECONDS}s (unattended-upgrades?)"
+    fi
+    if [ $((DEADLINE - SECONDS)) -le "${APT_RETRY_SECONDS%.*}" ]; then
+      fail "apt-get $1: the package manager was still locked by another process when the bootstrap document's execution timeout of ${EXECUTION_TIMEOUT_SECONDS}s ran out (unattended-upgrades?)"
     fi
     say "apt-get $1: the package manager is locked by another process; retrying in ${APT_RETRY_SECONDS}s"
     sleep "$APT_RETRY_SECONDS"
   done
+}
+
+# The package lists once per run, before the first install: an AMI baked with docker.io can have lists
+# too old (or none) for the compose package.
+apt_install() {
+  if [ -z "$APT_UPDATED" ]; then
+    apt_get update
+    APT_UPDATED=yes
+  fi
+  apt_get install "$@"
 }
 
 install_docker() {
@@ -222,22 +356,20 @@ install_docker() {
     say "docker already installed; skipping"
     return
   fi
-  case "$(os_id)" in
-    amzn) dnf install -y -q docker ;;
-    ubuntu|debian)
-      apt_get update
-      apt_get install docker.io
-      ;;
-    *) fail "unsupported OS '$(os_id)': Amazon Linux 2023 and Ubuntu are supported" ;;
+  case "$OS" in
+    amzn) run_bounded "dnf install docker" "$UNBOUNDED" dnf install -y -q docker ;;
+    ubuntu) apt_install docker.io ;;
   esac
-  systemctl enable --now docker
+  run_bounded "systemctl enable --now docker" "$UNBOUNDED" systemctl enable --now docker
   docker info >/dev/null 2>&1 || fail "docker did not start"
 }
 
-# Amazon Linux 2023 does not package the compose plugin: the pinned release is downloaded and must
-# match its pinned SHA-256 before it is made executable. No checksum, no download.
+# Amazon Linux 2023 does not package the compose plugin: the pinned release is downloaded from GitHub
+# (the instance needs a route to github.com) into this run's directory, and only a file that matches
+# its pinned SHA-256 is copied into the plugin directory, under a temporary name renamed into place. No
+# checksum, no download; a killed download leaves nothing in the plugin directory.
 download_compose() {
-  local arch expected actual url
+  local arch expected actual url download="$STAGE_DIR/docker-compose.download" target
   arch=$(uname -m)
   case "$arch" in
     x86_64) expected=$COMPOSE_SHA256_X86_64 ;;
@@ -247,15 +379,22 @@ download_compose() {
   [[ "$expected" =~ ^[a-f0-9]{64}$ ]] \
     || fail "no SHA-256 is pinned for docker compose $COMPOSE_VERSION on $arch: set app.composeSha256.$arch from the release's docker-compose-linux-$arch.sha256"
   url="https://github.com/docker/compose/releases/download/${COMPOSE_VERSION}/docker-compose-linux-${arch}"
-  mkdir -p "$COMPOSE_PLUGIN_DIR"
-  DOWNLOAD_TMP=$(mktemp "$COMPOSE_PLUGIN_DIR/.docker-compose.XXXXXX")
-  curl -fsSL --retry 3 -o "$DOWNLOAD_TMP" "$url"
-  actual=$(sha256sum "$DOWNLOAD_TMP" | cut -d ' ' -f 1)
+  cap_wait "$UNBOUNDED" "downloading docker compose"
+  local code=0
+  run_bounded "downloading docker compose from $url" "$UNBOUNDED" \
+    curl -fsSL --retry 3 --connect-timeout "$DOWNLOAD_CONNECT_SECONDS" --max-time "$WAIT" -o "$download" "$url" \
+    || code=$?
+  [ "$code" -eq 0 ] \
+    || fail "downloading docker compose from $url failed (curl exit $code): the instance needs a route to github.com (NAT gateway or proxy)"
+  actual=$(sha256sum "$download" | cut -d ' ' -f 1)
   [ "$actual" = "$expected" ] \
     || fail "docker compose $COMPOSE_VERSION for $arch has SHA-256 $actual, not the pinned $expected: not installed"
-  chmod 0755 "$DOWNLOAD_TMP"
-  mv -f "$DOWNLOAD_TMP" "$COMPOSE_PLUGIN_DIR/docker-compose"
-  DOWNLOAD_TMP=""
+  mkdir -p "$COMPOSE_PLUGIN_DIR"
+  # Copies left by an earlier version that downloaded here, or by a run killed while copying.
+  rm -f "$COMPOSE_PLUGIN_DIR"/.docker-compose.*
+  target="$COMPOSE_PLUGIN_DIR/.docker-compose.$$"
+  install -m 0755 "$download" "$target"
+  mv -f "$target" "$COMPOSE_PLUGIN_DIR/docker-compose"
   say "docker compose $COMPOSE_VERSION ($arch) installed, SHA-256 verified"
 }
 
@@ -265,9 +404,9 @@ install_compose() {
     say "docker compose already installed; skipping"
     return
   fi
-  case "$(os_id)" in
-    ubuntu|debian) apt_get install docker-compose-v2 ;;
-    *) download_compose ;;
+  case "$OS" in
+    ubuntu) apt_install docker-compose-v2 ;;
+    amzn) download_compose ;;
   esac
   docker compose version >/dev/null 2>&1 || fail "docker compose is not usable after install"
 }
@@ -281,7 +420,8 @@ export_registry() {
     return
   fi
   local account
-  account=$(aws sts get-caller-identity --region "$AWS_REGION_NAME" --query Account --output text)
+  account=$(run_bounded "aws sts get-caller-identity" "$UNBOUNDED" \
+    aws sts get-caller-identity --region "$AWS_REGION_NAME" --query Account --output text)
   [[ "$account" =~ ^[0-9]{12}$ ]] || fail "sts get-caller-identity returned '$account', not an account id"
   export ECR_REGISTRY="${account}.dkr.ecr.${AWS_REGION_NAME}.amazonaws.com"
   say "registry $ECR_REGISTRY"
@@ -291,45 +431,66 @@ ecr_login() {
   step ecr-login
   if [ "$USES_ECR" != "true" ]; then say "no ECR images; skipping"; return; fi
   # The password goes from one process to the other through a pipe: never in argv, never printed.
-  aws ecr get-login-password --region "$AWS_REGION_NAME" \
-    | docker login --username AWS --password-stdin "$ECR_REGISTRY" >/dev/null
+  run_bounded "aws ecr get-login-password" "$UNBOUNDED" aws ecr get-login-password --region "$AWS_REGION_NAME" \
+    | run_bounded "docker login" "$UNBOUNDED" docker login --username AWS --password-stdin "$ECR_REGISTRY" >/dev/null
   say "logged in to $ECR_REGISTRY"
 }
 
-compose() { docker compose --project-name "$PROJECT" --file "$COMPOSE_FILE" "$@"; }
+compose() {
+  run_bounded "docker compose $1" "$UNBOUNDED" docker compose --project-name "$PROJECT" --file "$COMPOSE_FILE" "$@"
+}
+
+# compose before v2.37 resolves every service's env_file for every command, pull included, and fails on
+# a missing one (docker/compose#12081). The env file is written only at write-env, after the pull (and
+# never in the warm pool's prepare phase): until then an empty one (0600) stands in. An existing env
+# file is never touched here: appending nothing creates the file without truncating it.
+ensure_env_file() {
+  if [ ! -e "$ENV_FILE" ]; then
+    (umask 077 && : >>"$ENV_FILE")
+    echo "launchgate: created an empty $ENV_FILE (0600) for compose until write-env fills it" >&2
+  fi
+}
 
 pull_images() {
   step pull-images
+  ensure_env_file
   compose pull --quiet
 }
 
-# The listing (decrypted) and the env file being written live in 0600 files, removed on any exit; the
-# env file replaces the previous one only once complete. write-env.py quotes every value so compose
-# reads it back exactly, and refuses what it cannot write (naming the parameter, never the value).
+# The parameters under SECRETS_PATH as `aws ssm get-parameters-by-path` lists them (JSON).
+list_parameters() {
+  if [ -z "$SECRETS_PATH" ]; then echo '[]'; return; fi
+  run_bounded "aws ssm get-parameters-by-path" "$UNBOUNDED" \
+    aws ssm get-parameters-by-path --region "$AWS_REGION_NAME" --path "$SECRETS_PATH" \
+    --recursive --with-decryption --query 'Parameters[].[Name,Value]' --output json
+}
+
+# The decrypted listing never touches the disk: it goes from the AWS CLI to write-env.py through a
+# pipe. The env file is written into this run's 0600 directory and replaces the live one only once
+# complete; a run killed meanwhile leaves it there, and the next run's sweep removes it. write-env.py
+# quotes every value so compose reads it back exactly, and refuses what it cannot write (naming the
+# parameter, never the value).
 write_env() {
   step write-env
-  local count errors
-  PARAMETERS_TMP=$(umask 077 && mktemp "$ROOT/.parameters.XXXXXX")
-  ENV_TMP=$(umask 077 && mktemp "$ROOT/app.env.XXXXXX")
-  if [ -n "$SECRETS_PATH" ]; then
-    aws ssm get-parameters-by-path --region "$AWS_REGION_NAME" --path "$SECRETS_PATH" \
-      --recursive --with-decryption --query 'Parameters[].[Name,Value]' --output json > "$PARAMETERS_TMP"
-  else
-    echo '[]' > "$PARAMETERS_TMP"
+  local statuses out="$STAGE_DIR/write-env.out" errors="$STAGE_DIR/write-env.err"
+  ENV_TMP=$(umask 077 && mktemp "$STAGE_DIR/app.env.XXXXXX")
+  set +e
+  list_parameters | python3 "$STAGE_DIR/write-env.py" - "$ENV_TMP" >"$out" 2>"$errors"
+  statuses=("${PIPESTATUS[@]}")
+  set -e
+  # 141 (SIGPIPE) only means the writer stopped reading: its own error says why.
+  if [ "${statuses[0]}" -ne 0 ] && [ "${statuses[0]}" -ne 141 ]; then
+    fail_with "${statuses[0]}" "reading the parameters under $SECRETS_PATH failed (exit ${statuses[0]}): see the AWS CLI's error above"
   fi
-  errors=$(mktemp)
-  if ! count=$(python3 "$STAGE_DIR/write-env.py" "$PARAMETERS_TMP" "$ENV_TMP" 2>"$errors"); then
+  if [ "${statuses[1]}" -ne 0 ]; then
     local why
     why=$(head -c 2000 "$errors")
-    rm -f "$errors"
     fail "cannot write $ENV_FILE: ${why:-write-env.py failed}"
   fi
-  rm -f "$errors" "$PARAMETERS_TMP"
-  PARAMETERS_TMP=""
   chmod 0600 "$ENV_TMP"
   mv -f "$ENV_TMP" "$ENV_FILE"
   ENV_TMP=""
-  say "wrote $count variables from ${SECRETS_PATH:-nowhere} to $ENV_FILE (0600)"
+  say "wrote $(cat "$out") variables from ${SECRETS_PATH:-nowhere} to $ENV_FILE (0600)"
 }
 
 compose_up() {
@@ -339,11 +500,14 @@ compose_up() {
 
 wait_healthy() {
   step health-check
-  local deadline=$((SECONDS + ${HEALTH_TIMEOUT_SECONDS:-180}))
+  cap_wait "${HEALTH_TIMEOUT_SECONDS:-180}" "the health check"
+  local limit=$WAIT until=$((SECONDS + WAIT))
   until curl -fsS -o /dev/null --max-time 5 "$HEALTH_URL" 2>/dev/null; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      compose ps --format 'table {{.Service}}\t{{.State}}\t{{.Status}}' || true
-      fail "$HEALTH_URL did not answer 2xx within ${HEALTH_TIMEOUT_SECONDS}s"
+    if [ "$SECONDS" -ge "$until" ]; then
+      WAIT=$limit
+      timeout --foreground 5 docker compose --project-name "$PROJECT" --file "$COMPOSE_FILE" \
+        ps --format 'table {{.Service}}\t{{.State}}\t{{.Status}}' || true
+      fail "$HEALTH_URL did not answer 2xx within ${limit}s$(cut_by_deadline "${HEALTH_TIMEOUT_SECONDS:-180}")"
     fi
     sleep 3
   done

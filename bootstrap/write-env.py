@@ -4,9 +4,10 @@
     write-env.py LISTING ENV_FILE
 
 LISTING is the JSON that `aws ssm get-parameters-by-path --query 'Parameters[].[Name,Value]'
---output json` prints: a list of [name, value] pairs. Each parameter becomes one line `NAME=<quoted>`,
-NAME being the last part of its path. Prints the number of variables written. Values are never
-printed: a refusal names the parameter only.
+--output json` prints: a list of [name, value] pairs; `-` reads it from stdin, so that the decrypted
+listing never lands on disk. Each parameter becomes one line `NAME=<quoted>`, NAME being the last part
+of its path. Prints the number of variables written. Values are never printed: a refusal names the
+parameter only, and any other error only its kind (no traceback, whose message could quote a value).
 
 Why the quoting (compose's env-file parser, compose-go dotenv; docs/aws-facts.md, instance bootstrap):
 - an unquoted value loses everything from " #" on, its trailing spaces, and is interpolated (`$`);
@@ -54,9 +55,16 @@ def problem_with(name, key, value, seen):
 
 def env_lines(listing):
     """One `NAME=value` line per parameter, or the problems that prevent writing the file."""
+    if listing is None:
+        listing = []
+    if not isinstance(listing, list):
+        raise ValueError("not a list")
     lines, problems, seen = [], [], {}
-    for entry in listing or []:
-        name, value = entry[0], entry[1]
+    for entry in listing:
+        # Anything else is not the CLI's listing, and naming its parts could print part of a value.
+        if not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], str):
+            raise ValueError("not a [name, value] pair")
+        name, value = entry
         key = str(name).rsplit("/", 1)[-1]
         problem = problem_with(name, key, value, seen)
         if problem:
@@ -67,18 +75,33 @@ def env_lines(listing):
     return lines, problems
 
 
+def read_listing(path):
+    """The listing from a file, or from stdin for `-` (read as UTF-8 whatever the locale says)."""
+    if path == "-":
+        return json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    with open(path, encoding="utf-8") as listing_file:
+        return json.load(listing_file)
+
+
 def main(argv):
     if len(argv) != 3:
         print("usage: write-env.py LISTING ENV_FILE", file=sys.stderr)
         return 2
-    with open(argv[1], encoding="utf-8") as listing_file:
-        listing = json.load(listing_file)
-    lines, problems = env_lines(listing)
+    try:
+        lines, problems = env_lines(read_listing(argv[1]))
+    except Exception as error:  # noqa: BLE001 - its message, like a traceback, could quote a value
+        kind = type(error).__name__
+        print("the parameter listing is not a list of [name, value] pairs (%s)" % kind, file=sys.stderr)
+        return 1
     if problems:
         print("; ".join(problems), file=sys.stderr)
         return 1
-    with open(argv[2], "w", encoding="utf-8", newline="\n") as env_file:
-        env_file.write("".join(lines))
+    try:
+        with open(argv[2], "w", encoding="utf-8", newline="\n") as env_file:
+            env_file.write("".join(lines))
+    except OSError as error:
+        print("cannot write %s (%s)" % (argv[2], type(error).__name__), file=sys.stderr)
+        return 1
     print(len(lines))
     return 0
 

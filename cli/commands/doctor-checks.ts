@@ -1,4 +1,4 @@
-import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
+import { BOOTSTRAP_STEP_NAME, ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
 import type { GroupConfig } from "../../shared/config/schema.js";
 
 /**
@@ -58,12 +58,43 @@ const SSM_CORE_ACTIONS = [
 ];
 export const SECRETS_ACTION = "ssm:GetParametersByPath";
 /**
- * What the SSM agent calls, as the instance role, to stream command output to CloudWatch Logs: it
- * creates the group first (tolerating "already exists") and streams nothing when that is denied
- * (docs/aws-facts.md, SSM Run Command).
+ * What the SSM agent calls, as the instance role, to stream command output to CloudWatch Logs
+ * (docs/aws-facts.md, SSM Run Command): CreateLogGroup first (only "already exists" is tolerated),
+ * DescribeLogGroups to find the group (denied: nothing is streamed), then CreateLogStream,
+ * DescribeLogStreams (its sequence token) and PutLogEvents.
  */
-export const COMMAND_OUTPUT_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"];
+export const COMMAND_OUTPUT_ACTIONS = [
+  "logs:CreateLogGroup",
+  "logs:DescribeLogGroups",
+  "logs:CreateLogStream",
+  "logs:DescribeLogStreams",
+  "logs:PutLogEvents",
+];
 export const SIMULATED_ACTIONS = [...SSM_CORE_ACTIONS, SECRETS_ACTION, ...COMMAND_OUTPUT_ACTIONS];
+
+/**
+ * The resources IAM checks each command-output action against, as ARNs to simulate. Which ARN
+ * CloudWatch Logs presents for the group-level actions is UNCONFIRMED (the group's ARN, or
+ * `…:log-group:NAME:log-stream:` as denials show it): both must be allowed, as the README's policy
+ * does. Stream actions are checked against a stream such as the agent writes, so that a policy granting
+ * `…:log-group:NAME:log-stream:*` counts; DescribeLogGroups lists groups by prefix, on `…:log-group:*`.
+ */
+export function commandOutputResources(
+  region: string,
+  account: string,
+  logGroup: string,
+): Readonly<Record<string, readonly string[]>> {
+  const group = `arn:aws:logs:${region}:${account}:log-group:${logGroup}`;
+  const groupForms = [group, `${group}:log-stream:`];
+  const stream = `${group}:log-stream:00000000-0000-0000-0000-000000000000/i-00000000000000000/${BOOTSTRAP_STEP_NAME}/stdout`;
+  return {
+    "logs:CreateLogGroup": groupForms,
+    "logs:DescribeLogGroups": [`arn:aws:logs:${region}:${account}:log-group:*`],
+    "logs:CreateLogStream": [stream],
+    "logs:DescribeLogStreams": groupForms,
+    "logs:PutLogEvents": [stream],
+  };
+}
 
 type Check = (facts: DoctorFacts) => CheckResult;
 
@@ -176,12 +207,13 @@ export const secretsCheck: Check = (facts) =>
 export const commandOutputCheck: Check = (facts) =>
   needs("command-output", facts.instanceRole, ({ roleArn, allowed }) => {
     const group = facts.commandOutputLogGroup;
+    const logsArn = `arn:aws:logs:${facts.region}:${roleArn.split(":")[4] || "<account>"}`;
     const denied = COMMAND_OUTPUT_ACTIONS.filter((action) => !allowed[action]);
     if (denied.length > 0) {
       return {
         id: "command-output",
         status: "warn",
-        message: `instance role ${roleArn} may not ${denied.join(", ")} on log group ${group}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); allow logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents and logs:DescribeLogStreams on arn:aws:logs:${facts.region}:<account>:log-group:${group}:* (see README)`,
+        message: `instance role ${roleArn} may not ${denied.join(", ")} for log group ${group}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); allow logs:CreateLogGroup, logs:CreateLogStream, logs:DescribeLogStreams and logs:PutLogEvents on ${logsArn}:log-group:${group} and ${logsArn}:log-group:${group}:*, and logs:DescribeLogGroups on ${logsArn}:log-group:* (see README)`,
       };
     }
     return {
@@ -220,27 +252,52 @@ export const imagesCheck: Check = (facts) => {
   };
 };
 
-/** No tag (which means latest) or `:latest`, and no digest. */
-function floatingTag(image: string): boolean {
-  if (image.includes("@sha256:")) return false;
-  const lastPart = image.split("/").at(-1) ?? image;
-  const tag = lastPart.includes(":") ? lastPart.slice(lastPart.indexOf(":") + 1) : "latest";
-  return tag === "latest";
+/**
+ * An image reference split the way docker reads it: the first path part is a registry host when it has
+ * a dot or a port, or is localhost; the tag follows the last `:` of the last path part (a registry's
+ * port is not a tag); a digest follows `@`.
+ */
+function imageReference(image: string): {
+  registry: string | undefined;
+  repository: string;
+  tag: string | undefined;
+  digest: string | undefined;
+} {
+  const [name = image, digest] = image.split("@");
+  const parts = name.split("/");
+  const first = parts[0] ?? "";
+  const hasRegistry =
+    parts.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost");
+  const registry = hasRegistry ? first : undefined;
+  const path = hasRegistry ? parts.slice(1) : parts;
+  const last = path.at(-1) ?? "";
+  const colon = last.indexOf(":");
+  const tag = colon === -1 ? undefined : last.slice(colon + 1);
+  const repository = [...path.slice(0, -1), colon === -1 ? last : last.slice(0, colon)].join("/");
+  return { registry, repository, tag, digest };
 }
 
-/** An image name without a registry host in front is pulled from Docker Hub. */
+/** Docker Hub's names for itself: an image naming one of them is pulled from Docker Hub too. */
+const DOCKER_HUB_HOSTS = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+
+/** No tag (which means latest) or `:latest`, and no digest: a digest pins whatever the tag says. */
+function floatingTag(image: string): boolean {
+  const { tag, digest } = imageReference(image);
+  return !digest && (tag ?? "latest") === "latest";
+}
+
+/** No registry host in front, or one of Docker Hub's own. */
 function fromDockerHub(image: string): boolean {
   if (image.startsWith(`${ECR_REGISTRY_PLACEHOLDER}/`)) return false;
-  const first = image.split("/")[0] ?? "";
-  const hasRegistry =
-    image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
-  return !hasRegistry;
+  const { registry } = imageReference(image);
+  return registry === undefined || DOCKER_HUB_HOSTS.includes(registry);
 }
 
-/** Docker Hub's repository path: official images live under library/. */
+/** Docker Hub's repository path (official images live under library/), with the tag or digest kept. */
 function dockerHubRepository(image: string): string {
-  const name = image.split("@")[0] ?? image;
-  return name.includes("/") ? name : `library/${name}`;
+  const { repository, tag, digest } = imageReference(image);
+  const path = repository.includes("/") ? repository : `library/${repository}`;
+  return `${path}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
 }
 
 /** The seed deployment's Target.NotInUse: the group launches in a zone the load balancer does not enable. */

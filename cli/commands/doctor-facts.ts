@@ -18,7 +18,7 @@ import type { GroupConfig } from "../../shared/config/schema.js";
 import type { CliContext } from "../context.js";
 import { explainAwsError } from "../errors.js";
 import {
-  COMMAND_OUTPUT_ACTIONS,
+  commandOutputResources,
   type DoctorFacts,
   type Fact,
   SECRETS_ACTION,
@@ -145,7 +145,8 @@ async function stackRules(ctx: CliContext): Promise<{ name: string; state: strin
 /**
  * Asks IAM whether the group's instance role may do what the SSM agent and the bootstrap need:
  * launch template → instance profile → role → SimulatePrincipalPolicy (covers managed and inline
- * policies alike).
+ * policies alike). An action counts as allowed only when it is allowed on every resource it is
+ * simulated against.
  */
 async function simulateInstanceRole(ctx: CliContext, asg: AutoScalingGroup, group: GroupConfig) {
   const spec = asg.LaunchTemplate ?? asg.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
@@ -171,19 +172,23 @@ async function simulateInstanceRole(ctx: CliContext, asg: AutoScalingGroup, grou
   if (!roleArn) throw new Error(`instance profile ${profileName} has no role`);
   const account = roleArn.split(":")[4] ?? "";
   const parameterArn = `arn:aws:ssm:${ctx.config.region}:${account}:parameter${group.app.secretsParameterPath}`;
-  const logGroupArn = `arn:aws:logs:${ctx.config.region}:${account}:log-group:${commandLogGroupNameFor(ctx.config)}:*`;
-  const resourceOf = (action: string) =>
-    action === SECRETS_ACTION ? parameterArn : COMMAND_OUTPUT_ACTIONS.includes(action) ? logGroupArn : "*";
+  const logs = commandOutputResources(ctx.config.region, account, commandLogGroupNameFor(ctx.config));
+  const resourcesOf = (action: string) =>
+    action === SECRETS_ACTION ? [parameterArn] : (logs[action] ?? ["*"]);
   const allowed: Record<string, boolean> = {};
   for (const action of SIMULATED_ACTIONS) {
-    const { EvaluationResults = [] } = await ctx.clients.iam.send(
-      new SimulatePrincipalPolicyCommand({
-        PolicySourceArn: roleArn,
-        ActionNames: [action],
-        ResourceArns: [resourceOf(action)],
-      }),
-    );
-    allowed[action] = EvaluationResults[0]?.EvalDecision === "allowed";
+    let all = true;
+    for (const resource of resourcesOf(action)) {
+      const { EvaluationResults = [] } = await ctx.clients.iam.send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: roleArn,
+          ActionNames: [action],
+          ResourceArns: [resource],
+        }),
+      );
+      all &&= EvaluationResults[0]?.EvalDecision === "allowed";
+    }
+    allowed[action] = all;
   }
   return { roleArn, allowed };
 }

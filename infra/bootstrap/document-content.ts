@@ -94,6 +94,8 @@ export function renderSettings(input: DocumentInput): string {
     USES_ECR: String(
       app.services.some((service) => service.image.startsWith(`${ECR_REGISTRY_PLACEHOLDER}/`)),
     ),
+    // The step's own timeoutSeconds: the script ends every wait a margin before SSM kills it.
+    EXECUTION_TIMEOUT_SECONDS: String(input.executionTimeoutSeconds),
   };
   return `${Object.entries(settings)
     .map(([key, value]) => `${key}=${value}`)

@@ -63,8 +63,8 @@ function details(invocation: CommandInvocation): string {
 
 /**
  * A command that SSM ended for a reason of its own, not the script's: never delivered, undeliverable,
- * or terminated. Undefined for the script's own outcomes (Failed, ExecutionTimedOut), a cancellation
- * (its status says it all) and details this code does not know.
+ * refused (platform, access) or terminated. Undefined for the script's own outcomes (Failed,
+ * ExecutionTimedOut), a cancellation (its status says it all) and details this code does not know.
  */
 function endedBySsm(commandId: string, invocation: CommandInvocation): string | undefined {
   switch (details(invocation)) {
@@ -81,6 +81,17 @@ function endedBySsm(commandId: string, invocation: CommandInvocation): string | 
       );
     case "Terminated":
       return `bootstrap command ${commandId} was terminated by SSM (StatusDetails Terminated: its parent command exceeded MaxErrors)`;
+    case "InvalidPlatform":
+      return (
+        `bootstrap command ${commandId} was not run (StatusDetails InvalidPlatform): the instance's platform does not ` +
+        "match the document's precondition (platformType Linux); nothing ran: the group's launch template needs a Linux AMI"
+      );
+    case "AccessDenied":
+      return (
+        `bootstrap command ${commandId} was not run (StatusDetails AccessDenied): the role that sent it may not run ` +
+        "commands on this instance; nothing ran: check the launch and operations functions' ssm:SendCommand permission on " +
+        "the instance (its aws:autoscaling:groupName tag condition) and on the document"
+      );
     default:
       return undefined;
   }
@@ -117,12 +128,15 @@ export function bootstrapExecutionTimedOut(
 ): string {
   const ended = endedBySsm(commandId, invocation);
   if (ended) return ended;
-  const step = failedStep(invocation);
-  const tail = outputTail(invocation.stdout.split("\n").filter(Boolean).at(-1) ?? "");
+  // SSM kills the script outright (no FAILED line): the last step it announced is where it was.
+  const marked = failedStep(invocation);
+  const started = marked ? undefined : lastStartedStep(invocation);
+  const said = outputTail(started ? stepLines(invocation.stdout) : lastLine(invocation.stdout));
+  const output = said ? ` (last output: ${said})` : "";
   const where = fullOutput(commandId, invocation);
+  const during = marked ? ` in step "${marked}"` : started ? ` during step "${started}"${output}` : output;
   return (
-    `bootstrap command ${commandId} hit the document's execution timeout of ${seconds} s` +
-    `${step ? ` in step "${step}"` : tail ? ` (last output: ${tail})` : ""}: ` +
+    `bootstrap command ${commandId} hit the document's execution timeout of ${seconds} s${during}: ` +
     "check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds" +
     (where ? ` [${where}]` : "")
   );
@@ -218,6 +232,10 @@ export function healthyAtDeadline(
   waitedSeconds: number,
 ): string {
   return `healthy in ${targetNames.join(", ")} at the launch gate deadline of ${seconds} s (${waitedSeconds} s after registration)`;
+}
+
+function lastLine(text: string): string {
+  return text.split("\n").filter(Boolean).at(-1) ?? "";
 }
 
 /** The script's stdout lines after its last `launchgate: step` line, without the FAILED line. */

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { failedStep } from "../../shared/gate/reasons.js";
@@ -9,6 +10,7 @@ import {
   lastLine,
   type RunResult,
   SECRETS,
+  STAND_INS,
   stepsOf,
 } from "./instance.js";
 
@@ -174,13 +176,75 @@ describe("bootstrap document on Amazon Linux 2023", () => {
   });
 });
 
+describe("compose resolves env_file for every command, pull included (docker/compose#12081)", () => {
+  it("the docker stand-in is that strict: pull fails while the env file is missing", () => {
+    const compose = join(vm.dir, "compose.yaml");
+    const envFile = join(vm.dir, "app.env");
+    writeFileSync(compose, `services:\n  "api":\n    env_file: [${JSON.stringify(envFile)}]\n`);
+    for (const marker of ["docker-installed", "docker-running", "compose-installed"]) vm.scenario(marker);
+    const pull = () =>
+      spawnSync(join(STAND_INS, "docker"), ["compose", "--file", compose, "pull", "--quiet"], {
+        env: { ...process.env, STUB_STATE: vm.state },
+        encoding: "utf8",
+      });
+
+    expect(pull().status).toBe(1);
+    expect(pull().stderr).toContain(`env file ${envFile} not found`);
+    writeFileSync(envFile, "");
+    expect(pull().status).toBe(0);
+  });
+
+  it("a warm-pool prepare on a fresh instance pulls, with an empty 0600 env file until write-env", async () => {
+    const result = await vm.run("prepare");
+
+    expect(result.code).toBe(0);
+    expect(vm.calls().some((call) => call.includes(" pull "))).toBe(true);
+    const envFile = join(vm.root, "app.env");
+    expect(readFileSync(envFile, "utf8")).toBe("");
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+  });
+
+  it("an env file already written is never replaced by the empty stand-in", async () => {
+    await vm.run();
+    const written = readFileSync(join(vm.root, "app.env"), "utf8");
+    expect(written).toContain("LIVEKIT_API_SECRET=");
+
+    const result = await vm.run("prepare");
+
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(vm.root, "app.env"), "utf8")).toBe(written);
+  });
+});
+
 describe("bootstrap document refuses what it cannot run", () => {
-  it("refuses an unsupported OS at install-docker", async () => {
-    const other = instance({ os: "alpine" });
+  it("refuses an unsupported OS at prerequisites, before installing anything", async () => {
+    const other = instance({ os: "alpine", versionId: "3.20" });
     const result = await other.run();
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain("unsupported OS 'alpine'");
-    expect(lastLine(result.stdout)).toBe("launchgate: FAILED step install-docker (exit 1)");
+    expect(result.stdout).toContain(
+      "launchgate: unsupported OS 'alpine' 3.20: Amazon Linux 2023 and Ubuntu are supported",
+    );
+    expect(lastLine(result.stdout)).toBe("launchgate: FAILED step prerequisites (exit 1)");
+  });
+
+  it.each([
+    [
+      "Amazon Linux 2 (ID amzn too, but no dnf)",
+      { os: "amzn", versionId: "2" },
+      "launchgate: Amazon Linux 2 is not supported (Amazon Linux 2 has no dnf, and its Docker and compose differ): use Amazon Linux 2023 or Ubuntu",
+    ],
+    [
+      "Debian (no docker-compose-v2 package)",
+      { os: "debian" },
+      "launchgate: Debian is not supported (its archive has no docker-compose-v2 package): use Ubuntu or Amazon Linux 2023",
+    ],
+  ])("refuses %s at prerequisites, saying why", async (_what, os, reason) => {
+    const other = instance(os);
+    const result = await other.run();
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toContain(reason);
+    expect(lastLine(result.stdout)).toBe("launchgate: FAILED step prerequisites (exit 1)");
+    expect(other.calls().filter((call) => /^(dnf|apt-get|snap) /.test(call))).toEqual([]);
   });
 
   it("refuses a phase outside the document's allowed values", async () => {

@@ -132,6 +132,37 @@ describe("the writer refuses what an env file cannot hold, naming the parameter,
   });
 });
 
+describe("the writer names nothing but the kind of a malformed listing", () => {
+  it.each([
+    ["cut off mid-value (a CLI that died)", '[["/app/env/KEY", "secret-cut-off-here'],
+    ["a value where a pair should be", '["secret-not-a-pair"]'],
+    ["a pair the wrong way round", '[[{"secret-as-name": 1}, "secret-value"]]'],
+    ["not a list", '{"secret-key": "secret-value"}'],
+  ])("%s", (_what, listing) => {
+    const dir = mkdtempSync(join(tmpdir(), "launchgate-env-"));
+    const result = spawnSync("python3", [ENV_WRITER_PATH, "-", join(dir, "app.env")], {
+      input: listing,
+      encoding: "utf8",
+    });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^the parameter listing is not a list of \[name, value\] pairs \(\w+\)\n$/);
+    expect(result.stderr).not.toContain("secret");
+    expect(result.stderr).not.toContain("Traceback");
+  });
+
+  it("reads the listing from stdin, so that it never has to be a file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "launchgate-env-"));
+    const result = spawnSync("python3", [ENV_WRITER_PATH, "-", join(dir, "app.env")], {
+      input: JSON.stringify([["/app/env/GREETING", "héllo"]]),
+      encoding: "utf8",
+    });
+
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, "app.env"), "utf8")).toBe("GREETING='héllo'\n");
+  });
+});
+
 describe("the bootstrap writes such values through the same writer", () => {
   it("and compose reads back what Parameter Store holds", async () => {
     const vm = instance();

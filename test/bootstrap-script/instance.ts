@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -18,10 +19,12 @@ import type { CommandInvocation } from "../../shared/gate/bootstrap-command.js";
 
 /**
  * A stand-in EC2 instance for the bootstrap document: runs the document's own runCommand — as SSM
- * would, with the parameters substituted — on this machine, with stand-ins for docker, dnf, apt-get,
- * systemctl, curl, aws, cloud-init, snap and uname first on PATH (test/bootstrap-script/stand-ins).
- * Only the instance directory, the lock, os-release and the plugin and snap directories are moved into
- * a temp folder; everything else (bash, flock, python3, sha256sum, timeout, …) is the real tool.
+ * would, with the parameters substituted, in a process group of its own — on this machine, with
+ * stand-ins for docker, dnf, apt-get, systemctl, curl, aws, cloud-init, snap and uname first on PATH
+ * (test/bootstrap-script/stand-ins). Only the instance directory, the lock, os-release and the plugin
+ * and snap directories are moved into a temp folder (in the runCommand and in the compose file it
+ * stages, whose env_file the docker stand-in checks); everything else (bash, flock, python3,
+ * sha256sum, timeout, …) is the real tool.
  */
 
 export const STAND_INS = join(ROOT, "test", "bootstrap-script", "stand-ins");
@@ -49,6 +52,10 @@ export interface RunResult {
 export interface InstanceOptions {
   /** The os-release ID: amzn (the reference), ubuntu, or anything else. */
   readonly os?: string;
+  /** The os-release VERSION_ID; the current release of `os` unless set. */
+  readonly versionId?: string;
+  /** The document's execution timeout (its step's timeoutSeconds); 60 unless set. */
+  readonly executionTimeoutSeconds?: number;
   /** Stand-ins left off PATH, as if the tool were not installed (e.g. "aws", "cloud-init"). */
   readonly without?: readonly string[];
   /** `uname -m` (x86_64 unless set). */
@@ -64,11 +71,17 @@ export interface Instance {
   readonly state: string;
   readonly root: string;
   run(phase?: string): Promise<RunResult>;
+  /** Starts a run; `kill()` SIGKILLs its whole process group, as SSM does at the execution timeout. */
+  start(phase?: string): { result: Promise<RunResult>; kill(): void };
   calls(): string[];
   scenario(marker: string, content?: string): void;
   /** Files left in the instance directory, hidden ones included. */
   files(): string[];
+  /** Every file under the instance directory and the plugin directory, with its content. */
+  everyFile(): { path: string; content: string }[];
 }
+
+const VERSION_IDS: Record<string, string> = { amzn: "2023", ubuntu: "24.04", debian: "12" };
 
 export function instance(options: InstanceOptions = {}): Instance {
   const dir = mkdtempSync(join(tmpdir(), "launchgate-instance-"));
@@ -80,8 +93,12 @@ export function instance(options: InstanceOptions = {}): Instance {
   for (const tool of readdirSync(STAND_INS)) {
     if (!options.without?.includes(tool)) symlinkSync(join(STAND_INS, tool), join(bin, tool));
   }
-  writeFileSync(join(dir, "os-release"), `ID=${options.os ?? "amzn"}\nVERSION_ID="2023"\n`);
-  const runCommand = documentRunCommand(options.app);
+  const os = options.os ?? "amzn";
+  writeFileSync(
+    join(dir, "os-release"),
+    `ID=${os}\nVERSION_ID="${options.versionId ?? VERSION_IDS[os] ?? "1"}"\n`,
+  );
+  const runCommand = documentRunCommand(root, options.app, options.executionTimeoutSeconds ?? 60);
   const env = {
     // No /usr/local or user tool directories: a real AWS CLI or docker there must not stand in.
     PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
@@ -98,26 +115,40 @@ export function instance(options: InstanceOptions = {}): Instance {
     ...options.env,
   };
   const script = (phase: string) =>
-    runCommand
-      .replaceAll("/opt/launchgate", root)
-      .replaceAll("{{ phase }}", phase)
-      .replaceAll("{{ trigger }}", "launch");
+    runCommand.replaceAll("{{ phase }}", phase).replaceAll("{{ trigger }}", "launch");
   return {
     dir,
     state,
     root,
-    run: (phase = "all") => runBash(script(phase), env),
+    run: (phase = "all") => startBash(script(phase), env).result,
+    start: (phase = "all") => startBash(script(phase), env),
     calls: () =>
       existsSync(join(state, "calls.log"))
         ? readFileSync(join(state, "calls.log"), "utf8").trim().split("\n")
         : [],
     scenario: (marker, content = "") => writeFileSync(join(state, marker), content),
     files: () => (existsSync(root) ? readdirSync(root) : []),
+    everyFile: () =>
+      [root, join(dir, "cli-plugins")].flatMap((top) =>
+        existsSync(top)
+          ? readdirSync(top, { recursive: true, encoding: "utf8" })
+              .map((name) => join(top, name))
+              .filter((path) => statSync(path).isFile())
+              .map((path) => ({ path, content: readFileSync(path, "latin1") }))
+          : [],
+      ),
   };
 }
 
-/** The document's runCommand for the default group, with `app` merged over its config. */
-function documentRunCommand(app: Record<string, unknown> = {}): string {
+/**
+ * The document's runCommand for the default group, with `app` merged over its config and the instance
+ * directory moved to `root` — in the staged compose file too, which names the env file by its path.
+ */
+function documentRunCommand(
+  root: string,
+  app: Record<string, unknown> = {},
+  executionTimeoutSeconds = 60,
+): string {
   const defaults = parseConfig({}).groups[0];
   if (!defaults) throw new Error("default config has a group");
   const config = parseConfig({
@@ -135,14 +166,43 @@ function documentRunCommand(app: Record<string, unknown> = {}): string {
     groupName: group.name,
     region: config.region,
     app: group.app,
-    executionTimeoutSeconds: 60,
+    executionTimeoutSeconds,
   });
-  return document.mainSteps[0]?.inputs.runCommand.join("\n") ?? "";
+  const lines = document.mainSteps[0]?.inputs.runCommand ?? [];
+  return lines
+    .map((line) => (line.endsWith('> "$run_dir/compose.yaml"') ? movedPayload(line, root) : line))
+    .join("\n")
+    .replaceAll("/opt/launchgate", root);
 }
 
-function runBash(script: string, env: Record<string, string>): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn("bash", ["-c", script], { env, stdio: ["ignore", "pipe", "pipe"] });
+/** A `printf '%s' '<base64>' | base64 -d > FILE` line with /opt/launchgate moved to `root` in FILE. */
+function movedPayload(line: string, root: string): string {
+  const payload = /^printf '%s' '([A-Za-z0-9+/=]+)'/.exec(line)?.[1];
+  if (!payload) throw new Error(`not a staged file: ${line.slice(0, 80)}`);
+  const moved = Buffer.from(payload, "base64").toString("utf8").replaceAll("/opt/launchgate", root);
+  return line.replace(payload, Buffer.from(moved).toString("base64"));
+}
+
+/** Process groups of runs still going: a test that times out must not leave its run behind. */
+const running = new Set<number>();
+
+/** SIGKILLs every run still going (for afterEach in tests whose runs could hang without a fix). */
+export function killRunning(): void {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+
+/** Runs the script as SSM does: in a process group of its own, which `kill` ends with SIGKILL. */
+function startBash(script: string, env: Record<string, string>) {
+  const child = spawn("bash", ["-c", script], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  if (child.pid) running.add(child.pid);
+  const result = new Promise<RunResult>((resolve) => {
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -151,8 +211,17 @@ function runBash(script: string, env: Record<string, string>): Promise<RunResult
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
     });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code) => {
+      if (child.pid) running.delete(child.pid);
+      resolve({ code, stdout, stderr });
+    });
   });
+  return {
+    result,
+    kill: () => {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    },
+  };
 }
 
 /** launchgate's step lines, in order. */

@@ -21,7 +21,11 @@ describe("bootstrap document on a stock Ubuntu AMI", () => {
     const calls = vm.calls();
     expect(indexOfCall(calls, "cloud-init status --wait")).toBeGreaterThanOrEqual(0);
     expect(indexOfCall(calls, "cloud-init status --wait")).toBeLessThan(indexOfCall(calls, "apt-get"));
-    expect(calls).toContain("snap install aws-cli --classic");
+    // snapd refuses to install before it has seeded (first boot): the script waits for that first.
+    expect(indexOfCall(calls, "snap wait system seed.loaded")).toBeGreaterThanOrEqual(0);
+    expect(indexOfCall(calls, "snap wait system seed.loaded")).toBeLessThan(
+      indexOfCall(calls, "snap install aws-cli --classic"),
+    );
     expect(result.stdout).toContain("launchgate: installing the AWS CLI (snap aws-cli)");
     expect(calls.some((call) => call.startsWith("aws ssm get-parameters-by-path --region eu-west-2"))).toBe(
       true,
@@ -74,10 +78,53 @@ describe("bootstrap document on a stock Ubuntu AMI", () => {
 
     expect(result.code).not.toBe(0);
     expect(result.stdout).toContain(
-      "launchgate: snap install aws-cli failed: install the AWS CLI v2 in the AMI",
+      "launchgate: snap install aws-cli failed (exit 1): the snap store (api.snapcraft.io) must be reachable from the instance's subnet, or install the AWS CLI v2 in the AMI",
     );
     expect(lastLine(result.stdout)).toBe("launchgate: FAILED step prerequisites (exit 1)");
     expect(vm.calls().some((call) => call.startsWith("apt-get"))).toBe(false);
+  });
+
+  it("fails at prerequisites, saying why, when snapd is still seeding after the bound", async () => {
+    const vm = ubuntu({ without: ["aws"], env: { LAUNCHGATE_SNAP_WAIT_SECONDS: "1" } });
+    vm.scenario("snap-seeding-forever");
+
+    const result = await vm.run();
+
+    expect(result.stdout).toContain(
+      "launchgate: snapd was still seeding after 1s, so the AWS CLI snap cannot be installed: install the AWS CLI v2 in the AMI",
+    );
+    expect(lastLine(result.stdout)).toBe("launchgate: FAILED step prerequisites (exit 1)");
+    expect(vm.calls()).not.toContain("snap install aws-cli --classic");
+  });
+
+  it("an AMI baked with docker.io still updates the package lists before installing compose", async () => {
+    const vm = ubuntu();
+    vm.scenario("docker-installed");
+    vm.scenario("docker-running");
+
+    const result = await vm.run();
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("launchgate: docker already installed; skipping");
+    const apt = vm.calls().filter((call) => call.startsWith("apt-get"));
+    expect(apt.map((call) => call.split(" ").slice(-2).join(" "))).toEqual([
+      "-qq update",
+      "install docker-compose-v2",
+    ]);
+  });
+
+  it("updates the package lists once, however many packages it installs", async () => {
+    const vm = ubuntu();
+
+    const result = await vm.run();
+
+    expect(result.code).toBe(0);
+    const apt = vm.calls().filter((call) => call.startsWith("apt-get"));
+    expect(apt.map((call) => call.split(" ").slice(-2).join(" "))).toEqual([
+      "-qq update",
+      "install docker.io",
+      "install docker-compose-v2",
+    ]);
   });
 
   it("carries on after a cloud-init that reported errors (its user data is not ours to judge)", async () => {

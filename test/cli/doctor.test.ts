@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   DescribeAutoScalingGroupsCommand,
   DescribeLifecycleHooksCommand,
@@ -16,6 +18,7 @@ import { diagnose, renderDiagnosis } from "../../cli/commands/doctor.js";
 import {
   agentsCheck,
   CHECKS,
+  COMMAND_OUTPUT_ACTIONS,
   commandOutputCheck,
   type DoctorFacts,
   healthTimingCheck,
@@ -28,6 +31,7 @@ import {
   targetGroupsCheck,
   zonesCheck,
 } from "../../cli/commands/doctor-checks.js";
+import { ROOT } from "../../scripts/functions.js";
 import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
 import { parseConfig } from "../../shared/config/parse-config.js";
 import { CNT_TARGET_GROUP, groupDescription, LB_ARN_FOR_TESTS } from "../support/aws-stubs.js";
@@ -93,7 +97,9 @@ function healthyFacts(): DoctorFacts {
           "ec2messages:GetMessages": true,
           "ssm:GetParametersByPath": true,
           "logs:CreateLogGroup": true,
+          "logs:DescribeLogGroups": true,
           "logs:CreateLogStream": true,
+          "logs:DescribeLogStreams": true,
           "logs:PutLogEvents": true,
         },
       },
@@ -211,13 +217,23 @@ describe("doctor checks fail with what to change", () => {
     const allowed = "value" in facts.instanceRole ? facts.instanceRole.value.allowed : {};
     const result = commandOutputCheck({
       ...facts,
-      instanceRole: { value: { roleArn: ROLE, allowed: { ...allowed, "logs:CreateLogGroup": false } } },
+      instanceRole: {
+        value: {
+          roleArn: ROLE,
+          allowed: { ...allowed, "logs:CreateLogGroup": false, "logs:DescribeLogGroups": false },
+        },
+      },
     });
+    // The actions it names are the ones simulated, and the resources those the README's policy grants.
     expect(result).toEqual({
       id: "command-output",
       status: "warn",
-      message: `instance role ${ROLE} may not logs:CreateLogGroup on log group ${LOG_GROUP}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); allow logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents and logs:DescribeLogStreams on arn:aws:logs:eu-west-2:<account>:log-group:${LOG_GROUP}:* (see README)`,
+      message:
+        `instance role ${ROLE} may not logs:CreateLogGroup, logs:DescribeLogGroups for log group ${LOG_GROUP}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); ` +
+        `allow logs:CreateLogGroup, logs:CreateLogStream, logs:DescribeLogStreams and logs:PutLogEvents on arn:aws:logs:eu-west-2:123456789012:log-group:${LOG_GROUP} and arn:aws:logs:eu-west-2:123456789012:log-group:${LOG_GROUP}:*, ` +
+        "and logs:DescribeLogGroups on arn:aws:logs:eu-west-2:123456789012:log-group:* (see README)",
     });
+    for (const action of COMMAND_OUTPUT_ACTIONS) expect(result.message).toContain(action);
   });
 
   it("images: a moving tag, and Docker Hub behind a shared NAT, with what to do instead", () => {
@@ -236,6 +252,13 @@ describe("doctor checks fail with what to change", () => {
     ["a digest pins even without a tag", `nginx@sha256:${"a".repeat(64)}`, false, true],
     ["another registry", "ghcr.io/org/app:1.0", false, false],
     ["a registry with a port", "registry.local:5000/app:latest", true, false],
+    ["a registry's port is not a tag", "registry.local:5000/app", true, false],
+    ["a registry with a port, and a tag", "registry.local:5000/team/app:1.0", false, false],
+    ["localhost", "localhost/app:1.0", false, false],
+    ["Docker Hub named explicitly", "docker.io/library/nginx:1.27", false, true],
+    ["Docker Hub's index host", "index.docker.io/livekit/livekit-server:v1.8.4", false, true],
+    ["Docker Hub's registry host", "registry-1.docker.io/library/redis", true, true],
+    ["a tag and a digest: the digest pins", `nginx:latest@sha256:${"b".repeat(64)}`, false, true],
   ])("images: %s", (_what, image, floating, dockerHub) => {
     const facts = healthyFacts();
     const withImage = {
@@ -248,6 +271,18 @@ describe("doctor checks fail with what to change", () => {
     const message = imagesCheck(withImage).message;
     expect(message.includes("a moving tag lets")).toBe(floating);
     expect(message.includes("from Docker Hub, whose")).toBe(dockerHub);
+  });
+
+  it("images: an explicit Docker Hub name is suggested for ECR as Docker Hub's repository path", () => {
+    const facts = healthyFacts();
+    const service = { ...facts.group.app.services[0], image: "docker.io/nginx:1.27" };
+    const withImage = {
+      ...facts,
+      group: { ...facts.group, app: { ...facts.group.app, services: [service] } },
+    } as DoctorFacts;
+    expect(imagesCheck(withImage).message).toContain(
+      `use ${ECR_REGISTRY_PLACEHOLDER}/<prefix>/library/nginx:1.27`,
+    );
   });
 
   it("remediation: a configured alarm that does not exist", () => {
@@ -274,82 +309,136 @@ describe("doctor checks fail with what to change", () => {
   });
 });
 
+/** IAM's resource matching: `*` is any run of characters (`:` and `/` included), `?` one character. */
+function resourceMatches(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .split("")
+    .map((char) => (char === "*" ? ".*" : char === "?" ? "." : char.replace(/[.+^${}()|[\]\\/]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${regex}$`).test(arn);
+}
+
+interface Statement {
+  readonly Action: string | readonly string[];
+  readonly Resource: string | readonly string[];
+}
+
+/** SimulatePrincipalPolicy over these Allow statements: allowed only when one covers every resource. */
+function simulating(statements: readonly Statement[]) {
+  const list = (value: string | readonly string[]) => (typeof value === "string" ? [value] : value);
+  return async (input: { ActionNames: string[]; ResourceArns?: string[] }) => {
+    const action = input.ActionNames[0] ?? "";
+    const allowed = (input.ResourceArns ?? ["*"]).every((arn) =>
+      statements.some(
+        (statement) =>
+          list(statement.Action).includes(action) &&
+          list(statement.Resource).some((pattern) => resourceMatches(pattern, arn)),
+      ),
+    );
+    return {
+      EvaluationResults: [{ EvalActionName: action, EvalDecision: allowed ? "allowed" : "implicitDeny" }],
+    };
+  };
+}
+
+/** The instance-role statements README.md gives for the bootstrap output (its only JSON block). */
+function readmeLogsStatements(): Statement[] {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## The bootstrap on the instance"));
+  const block = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error("README: no policy under 'The bootstrap on the instance'");
+  return JSON.parse(block) as Statement[];
+}
+
+const SSM_CORE: Statement = {
+  Action: ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ec2messages:GetMessages"],
+  Resource: "*",
+};
+
+/** The reference deployment, as AWS describes it, with an instance role holding `statements`. */
+function deployment(statements: readonly Statement[]) {
+  const { ctx, mocks } = cliHarness();
+  mocks.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      groupDescription([{ id: "i-0aaaaaaaaaaaaaaa1", state: "InService" }], {
+        AvailabilityZones: ["eu-west-2a", "eu-west-2c"],
+        TargetGroupARNs: [CNT_TARGET_GROUP.TargetGroupArn ?? ""],
+        LaunchTemplate: { LaunchTemplateName: "cnt-backend-launch-template", Version: "$Latest" },
+      }),
+    ],
+  });
+  mocks.autoScaling.on(DescribeLifecycleHooksCommand).resolves({
+    LifecycleHooks: [
+      {
+        LifecycleHookName: "launchgate-launch",
+        LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        DefaultResult: "ABANDON",
+        HeartbeatTimeout: 600,
+      },
+    ],
+  });
+  mocks.elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [CNT_TARGET_GROUP] });
+  mocks.elbv2.on(DescribeLoadBalancersCommand).resolves({
+    LoadBalancers: [
+      {
+        LoadBalancerArn: LB_ARN_FOR_TESTS,
+        LoadBalancerName: "cnt-alb",
+        AvailabilityZones: [{ ZoneName: "eu-west-2a" }, { ZoneName: "eu-west-2b" }],
+      },
+    ],
+  });
+  mocks.cloudFormation.on(DescribeStackResourcesCommand).resolves({
+    StackResources: [
+      {
+        LogicalResourceId: "Rule",
+        PhysicalResourceId: "launchgate-rule-1",
+        ResourceType: "AWS::Events::Rule",
+        Timestamp: new Date(0),
+        ResourceStatus: "CREATE_COMPLETE",
+      },
+    ],
+  });
+  mocks.eventBridge.on(DescribeRuleCommand).resolves({ Name: "launchgate-rule-1", State: "ENABLED" });
+  mocks.ssm
+    .on(DescribeInstanceInformationCommand)
+    .resolves({ InstanceInformationList: [{ InstanceId: "i-0aaaaaaaaaaaaaaa1", PingStatus: "Online" }] });
+  mocks.ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+    LaunchTemplateVersions: [
+      {
+        LaunchTemplateData: {
+          IamInstanceProfile: { Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile" },
+        },
+      },
+    ],
+  });
+  mocks.iam.on(GetInstanceProfileCommand).resolves({
+    InstanceProfile: {
+      InstanceProfileName: "cnt-backend-profile",
+      InstanceProfileId: "AIPA",
+      Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile",
+      Path: "/",
+      CreateDate: new Date(0),
+      Roles: [
+        { RoleName: "cnt-backend-instance", RoleId: "AROA", Arn: ROLE, Path: "/", CreateDate: new Date(0) },
+      ],
+    },
+  });
+  mocks.iam.on(SimulatePrincipalPolicyCommand).callsFake(simulating(statements));
+  return { ctx, mocks };
+}
+
+async function commandOutputLine(statements: readonly Statement[]): Promise<string | undefined> {
+  const { ctx } = deployment(statements);
+  const lines = renderDiagnosis(await diagnose(ctx, ctx.config.groups));
+  return lines.find((line) => line.includes("command-output"));
+}
+
+const LOGS = "arn:aws:logs:eu-west-2:123456789012";
+
 describe("launchgate doctor against AWS (mocked)", () => {
   it("gathers the facts, simulates the instance role, and renders every check", async () => {
-    const { ctx, mocks } = cliHarness();
-    mocks.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [
-        groupDescription([{ id: "i-0aaaaaaaaaaaaaaa1", state: "InService" }], {
-          AvailabilityZones: ["eu-west-2a", "eu-west-2c"],
-          TargetGroupARNs: [CNT_TARGET_GROUP.TargetGroupArn ?? ""],
-          LaunchTemplate: { LaunchTemplateName: "cnt-backend-launch-template", Version: "$Latest" },
-        }),
-      ],
-    });
-    mocks.autoScaling.on(DescribeLifecycleHooksCommand).resolves({
-      LifecycleHooks: [
-        {
-          LifecycleHookName: "launchgate-launch",
-          LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-          DefaultResult: "ABANDON",
-          HeartbeatTimeout: 600,
-        },
-      ],
-    });
-    mocks.elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [CNT_TARGET_GROUP] });
-    mocks.elbv2.on(DescribeLoadBalancersCommand).resolves({
-      LoadBalancers: [
-        {
-          LoadBalancerArn: LB_ARN_FOR_TESTS,
-          LoadBalancerName: "cnt-alb",
-          AvailabilityZones: [{ ZoneName: "eu-west-2a" }, { ZoneName: "eu-west-2b" }],
-        },
-      ],
-    });
-    mocks.cloudFormation.on(DescribeStackResourcesCommand).resolves({
-      StackResources: [
-        {
-          LogicalResourceId: "Rule",
-          PhysicalResourceId: "launchgate-rule-1",
-          ResourceType: "AWS::Events::Rule",
-          Timestamp: new Date(0),
-          ResourceStatus: "CREATE_COMPLETE",
-        },
-      ],
-    });
-    mocks.eventBridge.on(DescribeRuleCommand).resolves({ Name: "launchgate-rule-1", State: "ENABLED" });
-    mocks.ssm
-      .on(DescribeInstanceInformationCommand)
-      .resolves({ InstanceInformationList: [{ InstanceId: "i-0aaaaaaaaaaaaaaa1", PingStatus: "Online" }] });
-    mocks.ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
-      LaunchTemplateVersions: [
-        {
-          LaunchTemplateData: {
-            IamInstanceProfile: { Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile" },
-          },
-        },
-      ],
-    });
-    mocks.iam.on(GetInstanceProfileCommand).resolves({
-      InstanceProfile: {
-        InstanceProfileName: "cnt-backend-profile",
-        InstanceProfileId: "AIPA",
-        Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile",
-        Path: "/",
-        CreateDate: new Date(0),
-        Roles: [
-          { RoleName: "cnt-backend-instance", RoleId: "AROA", Arn: ROLE, Path: "/", CreateDate: new Date(0) },
-        ],
-      },
-    });
-    mocks.iam.on(SimulatePrincipalPolicyCommand).callsFake(async (input) => ({
-      EvaluationResults: [
-        {
-          EvalActionName: input.ActionNames[0],
-          EvalDecision: input.ActionNames[0] === "ssm:GetParametersByPath" ? "implicitDeny" : "allowed",
-        },
-      ],
-    }));
+    // The instance role of the README, without read access to the secrets.
+    const { ctx, mocks } = deployment([SSM_CORE, ...readmeLogsStatements()]);
 
     const lines = renderDiagnosis(await diagnose(ctx, ctx.config.groups));
 
@@ -358,11 +447,21 @@ describe("launchgate doctor against AWS (mocked)", () => {
       ActionNames: ["ssm:GetParametersByPath"],
       ResourceArns: ["arn:aws:ssm:eu-west-2:123456789012:parameter/cnt-backend/env"],
     });
-    expect(mocks.iam).toHaveReceivedCommandWith(SimulatePrincipalPolicyCommand, {
-      PolicySourceArn: ROLE,
-      ActionNames: ["logs:PutLogEvents"],
-      ResourceArns: [`arn:aws:logs:eu-west-2:123456789012:log-group:${LOG_GROUP}:*`],
-    });
+    // Each logs action against the resources CloudWatch Logs checks it on.
+    const simulated = mocks.iam
+      .commandCalls(SimulatePrincipalPolicyCommand)
+      .map((call) => `${call.args[0].input.ActionNames?.[0]} ${call.args[0].input.ResourceArns?.[0]}`)
+      .filter((call) => call.startsWith("logs:"));
+    const stream = `${LOGS}:log-group:${LOG_GROUP}:log-stream:00000000-0000-0000-0000-000000000000/i-00000000000000000/bootstrap/stdout`;
+    expect(simulated).toEqual([
+      `logs:CreateLogGroup ${LOGS}:log-group:${LOG_GROUP}`,
+      `logs:CreateLogGroup ${LOGS}:log-group:${LOG_GROUP}:log-stream:`,
+      `logs:DescribeLogGroups ${LOGS}:log-group:*`,
+      `logs:CreateLogStream ${stream}`,
+      `logs:DescribeLogStreams ${LOGS}:log-group:${LOG_GROUP}`,
+      `logs:DescribeLogStreams ${LOGS}:log-group:${LOG_GROUP}:log-stream:`,
+      `logs:PutLogEvents ${stream}`,
+    ]);
     expect(lines[0]).toBe("doctor cnt-backend-asg");
     expect(lines).toContain(
       "  ✗ zones            the group launches in eu-west-2c but load balancer cnt-alb enables only eu-west-2a, eu-west-2b (instances there would be Target.NotInUse): enable eu-west-2c on cnt-alb, or remove those zones' subnets from the group",
@@ -375,5 +474,52 @@ describe("launchgate doctor against AWS (mocked)", () => {
     // The reference deployment's images: cnt-backend:latest, and livekit from Docker Hub.
     expect(lines.filter((line) => line.startsWith("  ! images"))).toHaveLength(1);
     expect(lines.at(-1)).toBe("11 checks: 2 failed, 1 warnings");
+  });
+
+  it("command output: a policy granting the streams as …:log-group:NAME:log-stream:* is enough", async () => {
+    const group = `${LOGS}:log-group:${LOG_GROUP}`;
+    expect(
+      await commandOutputLine([
+        SSM_CORE,
+        { Action: ["logs:CreateLogGroup", "logs:DescribeLogStreams"], Resource: [group, `${group}:*`] },
+        { Action: "logs:DescribeLogGroups", Resource: `${LOGS}:log-group:*` },
+        { Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${group}:log-stream:*` },
+      ]),
+    ).toBe(`  ✓ command-output   instance role may write bootstrap output to ${LOG_GROUP}`);
+  });
+
+  it("command output: the group's name alone does not cover its streams", async () => {
+    const group = `${LOGS}:log-group:${LOG_GROUP}`;
+    expect(
+      await commandOutputLine([
+        SSM_CORE,
+        {
+          Action: [
+            "logs:CreateLogGroup",
+            "logs:DescribeLogStreams",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+          ],
+          Resource: [group, `${group}:log-stream:`],
+        },
+        { Action: "logs:DescribeLogGroups", Resource: "*" },
+      ]),
+    ).toMatch(
+      /^ {2}! command-output {3}instance role \S+ may not logs:CreateLogStream, logs:PutLogEvents for log group /,
+    );
+  });
+
+  it("command output: DescribeLogGroups on the group alone is not enough (it is checked on log-group:*)", async () => {
+    const statements = readmeLogsStatements().filter(
+      (statement) => statement.Action !== "logs:DescribeLogGroups",
+    );
+    expect(statements).toHaveLength(readmeLogsStatements().length - 1);
+    expect(
+      await commandOutputLine([
+        SSM_CORE,
+        ...statements,
+        { Action: "logs:DescribeLogGroups", Resource: `${LOGS}:log-group:${LOG_GROUP}:*` },
+      ]),
+    ).toMatch(/^ {2}! command-output {3}instance role \S+ may not logs:DescribeLogGroups for log group /);
   });
 });

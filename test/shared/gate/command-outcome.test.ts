@@ -68,7 +68,7 @@ describe("a failed bootstrap", () => {
     });
     await onCommandFinished(h.deps, commandFinished("cmd-1", "TimedOut"));
     expect(h.store.get(INSTANCE_ID).reason).toBe(
-      "bootstrap command cmd-1 hit the document's execution timeout of 1200 s (last output: launchgate: step pull-images): check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds",
+      "bootstrap command cmd-1 hit the document's execution timeout of 1200 s during step \"pull-images\": check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds",
     );
   });
 

@@ -39,7 +39,7 @@ describe("timeouts say whether the command ever reached the instance (StatusDeta
     );
   });
 
-  it("ExecutionTimedOut: the script ran out of time, in the step it announced", () => {
+  it("ExecutionTimedOut: SSM killed the script (no FAILED line) in the step it announced last", () => {
     const reason = bootstrapExecutionTimedOut(
       "cmd-1",
       1200,
@@ -50,8 +50,52 @@ describe("timeouts say whether the command ever reached the instance (StatusDeta
       }),
     );
     expect(reason).toBe(
-      "bootstrap command cmd-1 hit the document's execution timeout of 1200 s (last output: launchgate: step pull-images): check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds",
+      "bootstrap command cmd-1 hit the document's execution timeout of 1200 s during step \"pull-images\": check the instance's network path to the image registry, or raise groups[].bootstrapTimeoutSeconds",
     );
+  });
+
+  it("ExecutionTimedOut: the step's own lines, and where the rest of the output is", () => {
+    const reason = bootstrapExecutionTimedOut(
+      "cmd-1",
+      1200,
+      invocation({
+        status: "TimedOut",
+        statusDetails: "ExecutionTimedOut",
+        stdout: "launchgate: step prerequisites\nlaunchgate: installing the AWS CLI (snap aws-cli)\n",
+        instanceId: "i-0abc",
+        outputLogGroup: "/launchgate/stack/bootstrap-output",
+      }),
+    );
+    expect(reason).toBe(
+      'bootstrap command cmd-1 hit the document\'s execution timeout of 1200 s during step "prerequisites" ' +
+        "(last output: launchgate: installing the AWS CLI (snap aws-cli)): check the instance's network path to the image registry, " +
+        "or raise groups[].bootstrapTimeoutSeconds [full output in CloudWatch Logs group /launchgate/stack/bootstrap-output, " +
+        "streams cmd-1/i-0abc/bootstrap/stdout and cmd-1/i-0abc/bootstrap/stderr]",
+    );
+  });
+
+  it("ExecutionTimedOut with the script's own FAILED line names that step; no output at all says so", () => {
+    expect(
+      bootstrapExecutionTimedOut(
+        "cmd-1",
+        1200,
+        invocation({
+          status: "TimedOut",
+          statusDetails: "ExecutionTimedOut",
+          stdout: "launchgate: step lock\nlaunchgate: step pull-images\n",
+          stderr: "launchgate: FAILED step pull-images (exit 1)\n",
+        }),
+      ),
+    ).toMatch(
+      /^bootstrap command cmd-1 hit the document's execution timeout of 1200 s in step "pull-images": /,
+    );
+    expect(
+      bootstrapExecutionTimedOut(
+        "cmd-1",
+        1200,
+        invocation({ status: "TimedOut", statusDetails: "ExecutionTimedOut" }),
+      ),
+    ).toMatch(/^bootstrap command cmd-1 hit the document's execution timeout of 1200 s: check/);
   });
 
   it("Undeliverable and Terminated, whichever status they come with", () => {
@@ -62,6 +106,21 @@ describe("timeouts say whether the command ever reached the instance (StatusDeta
       "bootstrap command cmd-1 was terminated by SSM (StatusDetails Terminated: its parent command exceeded MaxErrors)",
     );
   });
+
+  it.each(["InvalidPlatform", "Invalid Platform"])("%s: nothing ran, the AMI is not Linux", (details) => {
+    expect(bootstrapFailed("cmd-1", invocation({ statusDetails: details }))).toBe(
+      "bootstrap command cmd-1 was not run (StatusDetails InvalidPlatform): the instance's platform does not match the document's precondition (platformType Linux); nothing ran: the group's launch template needs a Linux AMI",
+    );
+  });
+
+  it.each(["AccessDenied", "Access Denied"])(
+    "%s: nothing ran, the sender may not reach the instance",
+    (details) => {
+      expect(bootstrapFailed("cmd-1", invocation({ statusDetails: details }))).toBe(
+        "bootstrap command cmd-1 was not run (StatusDetails AccessDenied): the role that sent it may not run commands on this instance; nothing ran: check the launch and operations functions' ssm:SendCommand permission on the instance (its aws:autoscaling:groupName tag condition) and on the document",
+      );
+    },
+  );
 
   it("our own deadline on a command SSM never delivered says so", () => {
     expect(bootstrapTimedOut("cmd-1", 1200, "Pending")).toBe(
