@@ -5,6 +5,7 @@ import { parseRecheck } from "../../shared/events/parse-recheck.js";
 import { onCommandFinished, onCommandRecheck } from "../../shared/gate/command-outcome.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
 import { onHealthRecheck } from "../../shared/gate/health-gate.js";
+import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionDeps } from "../../shared/runtime/gate-deps.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
 
@@ -13,21 +14,20 @@ import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-even
  * bootstrap documents, and its SQS queue bringing command and health re-checks.
  */
 export function createHandler(deps: () => GateDeps) {
-  const dispatch = async (event: GateEvent) => {
-    if (event.kind === "command-finished") return onCommandFinished(deps(), event);
-    if (event.kind === "recheck" && event.step === "command") return onCommandRecheck(deps(), event);
-    if (event.kind === "recheck" && event.step === "health") return onHealthRecheck(deps(), event);
+  const dispatch = (gate: GateDeps) => async (event: GateEvent) => {
+    if (event.kind === "command-finished") return onCommandFinished(gate, event);
+    if (event.kind === "recheck" && event.step === "command") return onCommandRecheck(gate, event);
+    if (event.kind === "recheck" && event.step === "health") return onHealthRecheck(gate, event);
   };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
       return runSqsBatch(
         event,
         (body) => parseRecheck(body, ["command", "health"]),
-        dispatch,
-        () => deps().rechecks,
+        gateBatch(deps, dispatch),
       );
     }
-    await runEvent(() => parseCommandStatus(event), dispatch);
+    await runEvent(() => parseCommandStatus(event), dispatch(deps()));
     return undefined;
   };
 }

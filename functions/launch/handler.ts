@@ -4,6 +4,7 @@ import { parseLifecycleAction } from "../../shared/events/parse-lifecycle-action
 import { parseRecheck } from "../../shared/events/parse-recheck.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
 import { onAgentRecheck, startGate } from "../../shared/gate/start-gate.js";
+import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionDeps } from "../../shared/runtime/gate-deps.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
 
@@ -12,20 +13,15 @@ import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-even
  * brings the agent re-checks. Parses, dispatches, maps the outcome — nothing else.
  */
 export function createHandler(deps: () => GateDeps) {
-  const dispatch = async (event: GateEvent) => {
-    if (event.kind === "launch") return startGate(deps(), event);
-    if (event.kind === "recheck") return onAgentRecheck(deps(), event);
+  const dispatch = (gate: GateDeps) => async (event: GateEvent) => {
+    if (event.kind === "launch") return startGate(gate, event);
+    if (event.kind === "recheck") return onAgentRecheck(gate, event);
   };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
-      return runSqsBatch(
-        event,
-        (body) => parseRecheck(body, ["agent"]),
-        dispatch,
-        () => deps().rechecks,
-      );
+      return runSqsBatch(event, (body) => parseRecheck(body, ["agent"]), gateBatch(deps, dispatch));
     }
-    await runEvent(() => parseLifecycleAction(event), dispatch);
+    await runEvent(() => parseLifecycleAction(event), dispatch(deps()));
     return undefined;
   };
 }

@@ -4,7 +4,7 @@ import type { GateEvent } from "../../shared/events/gate-event.js";
 import { parseRecheck } from "../../shared/events/parse-recheck.js";
 import { advanceOperation, type OpsDeps } from "../../shared/ops/advance-operation.js";
 import { productionOpsDeps } from "../../shared/runtime/gate-deps.js";
-import { isSqsEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
+import { isSqsEvent, plainBatch, runSqsBatch } from "../../shared/runtime/run-event.js";
 
 /**
  * Operations function: the consumer of the operations re-check queue. Each message advances one
@@ -27,8 +27,7 @@ export function createHandler(deps: () => OpsDeps) {
     return runSqsBatch(
       event,
       (body) => parseRecheck(body, ["operation"]),
-      dispatch,
-      () => deps().rechecks,
+      plainBatch(dispatch, () => deps().rechecks),
     );
   };
 }

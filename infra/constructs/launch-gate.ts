@@ -194,12 +194,16 @@ export class LaunchGate extends Construct {
       operationRechecks,
     });
 
-    this.launchFunction.function.addEventSource(
-      new SqsEventSource(launchRechecks, { batchSize: 10, reportBatchItemFailures: true }),
-    );
-    this.resultFunction.function.addEventSource(
-      new SqsEventSource(resultRechecks, { batchSize: 10, reportBatchItemFailures: true }),
-    );
+    // Polls are timed to a shared grid (shared/gate/keep-alive.ts) and a batch's waits share their reads
+    // (shared/runtime/batch-scope.ts); a second of batching window lets re-checks due together, which SQS
+    // makes visible within that second, arrive in one batch.
+    const pollBatches = {
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+    };
+    this.launchFunction.function.addEventSource(new SqsEventSource(launchRechecks, pollBatches));
+    this.resultFunction.function.addEventSource(new SqsEventSource(resultRechecks, pollBatches));
     this.operationsFunction.function.addEventSource(
       new SqsEventSource(operationRechecks, { batchSize: 10, reportBatchItemFailures: true }),
     );
@@ -264,7 +268,7 @@ export class LaunchGate extends Construct {
 
     // launch: open the gate, wait for the agent, send the bootstrap (or abandon), schedule the next check.
     const launch = this.launchFunction.role;
-    grants.gateState(launch, { write: true });
+    grants.gateState(launch, { write: true, batch: true });
     grants.rechecks(launch, launchRechecks, resultRechecks);
     grants.completeHooks(launch);
     grants.deregisterTargets(launch);
@@ -277,7 +281,7 @@ export class LaunchGate extends Construct {
 
     // command-result: the bootstrap's outcome, registration, the health gate, the hook's outcome.
     const result = this.resultFunction.role;
-    grants.gateState(result, { write: true });
+    grants.gateState(result, { write: true, batch: true });
     grants.rechecks(result, resultRechecks);
     grants.completeHooks(result);
     grants.registerTargets(result);

@@ -8,7 +8,7 @@ import { beginHealthGate } from "./health-gate.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { bootstrapExecutionTimedOut, bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
 import { advance } from "./record.js";
-import { bootstrapDeadline, COMMAND_PACE_SECONDS } from "./start-gate.js";
+import { bootstrapDeadline, commandPaceSeconds } from "./start-gate.js";
 
 /**
  * The bootstrap's outcome reaches us two ways: the SSM status-change event (fast, best-effort) and our
@@ -69,7 +69,7 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
     return;
   }
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
-  await scheduleRecheck(deps, kept, "command", COMMAND_PACE_SECONDS, group, commandId);
+  await scheduleRecheck(deps, kept, "command", commandPaceSeconds(kept, deps.now()), group, commandId);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { RuntimeConfig, RuntimeGroup } from "../config/runtime-config.js";
 import { SkipEventError } from "../errors.js";
+import type { BatchReads } from "./batch-reads.js";
 import type { Clock, GateStore, RecheckScheduler } from "./ports.js";
 
 /** The subset of the Powertools Logger the gate uses, so tests can pass a recorder. */
@@ -24,6 +25,8 @@ export interface GateDeps {
   readonly rechecks: RecheckScheduler;
   readonly now: Clock;
   readonly log: GateLog;
+  /** Reads shared by the re-checks of one SQS batch (batch-reads.ts); absent: each step reads alone. */
+  readonly batchReads?: BatchReads;
   /** Pauses between retries within one invocation (the reconciler's); absent: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
 }

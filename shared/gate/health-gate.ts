@@ -58,7 +58,7 @@ export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise
     `bootstrap succeeded; registering with ${names}; healthy expected within ${budget} s`,
     now,
   );
-  await scheduleRecheck(deps, registering, "health", healthPace(targets), group);
+  await scheduleRecheck(deps, registering, "health", healthPaceSeconds(registering, targets, now), group);
   await deps.store.save(registering);
   // First time in this phase (the save above would have failed otherwise): nothing registered yet, so
   // no need to look first. A registration lost after the save is redone by the health re-check.
@@ -115,7 +115,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     deps.log.warn("target was not registered; registered again", { targetGroups: names });
   }
   const kept = await keepAlive(deps, current, group.heartbeatTimeoutSeconds);
-  await scheduleRecheck(deps, kept, "health", healthPace(record.registered), group);
+  await scheduleRecheck(deps, kept, "health", healthPaceSeconds(kept, record.registered, deps.now()), group);
 }
 
 /**
@@ -177,7 +177,22 @@ async function explainNotInUse(
   return undefined;
 }
 
-/** Re-check at the pace of the fastest health check, but not more often than every 5 s. */
-function healthPace(targets: readonly RegisteredTarget[]): number {
-  return Math.max(5, Math.min(...targets.map((target) => target.intervalSeconds)));
+/** The dense pace of health re-checks, while a first passing check may come at any moment. */
+export const HEALTH_DENSE_PACE_SECONDS = 5;
+
+/**
+ * How soon to look at health again. A new target turns healthy at its first passing check, which the
+ * load balancer runs on its own clock: any time within one interval of the registration becoming
+ * visible. Over that window (plus the registration's propagation) the gate looks densely — the polls
+ * are shared by the waits of a batch — and after it, at the pace of the checks themselves.
+ */
+export function healthPaceSeconds(
+  record: Pick<GateRecord, "registeredAt" | "startedAt">,
+  targets: readonly RegisteredTarget[],
+  now: number,
+): number {
+  const interval = Math.min(...targets.map((target) => target.intervalSeconds));
+  const sinceRegistration = (now - (record.registeredAt ?? record.startedAt)) / 1000;
+  const denseFor = interval + REGISTRATION_PROPAGATION_SECONDS;
+  return sinceRegistration < denseFor ? Math.min(HEALTH_DENSE_PACE_SECONDS, interval) : Math.max(5, interval);
 }

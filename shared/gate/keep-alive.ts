@@ -86,7 +86,14 @@ export function recheckDelay(paceSeconds: number, heartbeatTimeoutSeconds: numbe
   return Math.max(1, Math.min(paceSeconds, recheckCeilingSeconds(heartbeatTimeoutSeconds)));
 }
 
-/** Asks for this wait's next re-check of `step`, paced by the step and bounded by the heartbeat. */
+/** The steps that poll: their re-checks are timed to a shared grid (see gridDelaySeconds). */
+const POLLING_STEPS: ReadonlySet<RecheckStep> = new Set(["agent", "health"]);
+
+/**
+ * Asks for this wait's next re-check of `step`, paced by the step and bounded by the heartbeat. A
+ * polling step's re-check is put on the grid of its pace, so the polls of a burst's waits come due
+ * together and share their reads (batch-reads.ts).
+ */
 export async function scheduleRecheck(
   deps: GateDeps,
   record: GateRecord,
@@ -95,8 +102,20 @@ export async function scheduleRecheck(
   group: RuntimeGroup,
   commandId?: string,
 ): Promise<void> {
+  const delay = paceSeconds === 0 ? 0 : recheckDelay(paceSeconds, group.heartbeatTimeoutSeconds);
   await deps.rechecks.schedule(
     { step, instanceId: record.instanceId, token: record.token, ...(commandId ? { commandId } : {}) },
-    paceSeconds === 0 ? 0 : recheckDelay(paceSeconds, group.heartbeatTimeoutSeconds),
+    delay > 0 && POLLING_STEPS.has(step) ? gridDelaySeconds(deps.now(), delay) : delay,
   );
+}
+
+/**
+ * The delay (whole seconds, as SQS takes it) to the grid point of `paceSeconds` nearest to one pace from
+ * now: between half and one and a half paces, a pace on average, and always on a multiple of the pace
+ * in epoch time — the same instants for every wait polling at that pace.
+ */
+export function gridDelaySeconds(nowMs: number, paceSeconds: number): number {
+  const now = nowMs / 1000;
+  const due = Math.ceil((now + paceSeconds / 2) / paceSeconds) * paceSeconds;
+  return Math.ceil(due - now);
 }

@@ -68,6 +68,16 @@ export interface RecheckMessage {
 export interface RecheckScheduler {
   /** Delivers `message` to the gate again after about `delaySeconds` (0–900). */
   schedule(message: RecheckMessage, delaySeconds: number): Promise<void>;
+  /**
+   * Schedules many at once, in fewer calls where the transport allows; returns the indexes of those
+   * that could not be scheduled. Absent: one `schedule` each.
+   */
+  scheduleMany?(rechecks: readonly ScheduledRecheck[]): Promise<number[]>;
+}
+
+export interface ScheduledRecheck {
+  readonly message: RecheckMessage;
+  readonly delaySeconds: number;
 }
 
 /** Epoch milliseconds; injected so tests and the simulation control time. */

@@ -2,8 +2,8 @@ import type { RuntimeGroup } from "../config/runtime-config.js";
 import { awsErrorName, errorMessage, NotYetError, SkipEventError, StaleRecordError } from "../errors.js";
 import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
 import { loadActiveWait } from "./active-wait.js";
+import { agentPing } from "./batch-reads.js";
 import {
-  agentPingStatus,
   classifySendError,
   commandComment,
   DELIVERY_TIMEOUT_SECONDS,
@@ -26,15 +26,36 @@ import {
   tokenlessSightedAt,
 } from "./record.js";
 
-/** How often to look for the SSM agent: new agents register within seconds to a few minutes. */
-export const AGENT_PACE_SECONDS = 15;
+/**
+ * How often to look for the SSM agent: every few seconds while it is likely to come (agents register
+ * within seconds to a couple of minutes of boot), then at a slower pace for the stragglers. Polls are
+ * shared by every wait of a batch (batch-reads.ts), so a dense pace costs a burst little per launch.
+ */
+export const AGENT_PACE_SECONDS = 5;
+export const AGENT_SLOW_PACE_SECONDS = 15;
+/** How long after the wait began the agent is looked for at the dense pace. */
+export const AGENT_DENSE_WINDOW_SECONDS = 120;
+
+export function agentPaceSeconds(record: Pick<GateRecord, "startedAt">, now: number): number {
+  return now - record.startedAt < AGENT_DENSE_WINDOW_SECONDS * 1000
+    ? AGENT_PACE_SECONDS
+    : AGENT_SLOW_PACE_SECONDS;
+}
 /**
  * How often to look at a running bootstrap ourselves. SSM's status-change event brings the outcome
- * within seconds; this only bounds the delay when that event is lost (delivery is best-effort), and
- * carries the heartbeat meanwhile — so it runs at the heartbeat's pace (capped by recheckDelay), not
- * at the bootstrap's: looking every minute cost three calls a minute per launch to learn nothing.
+ * within seconds; this only bounds the delay when that event is lost (delivery is best-effort) or its
+ * handling keeps failing (a throttling storm), and carries the heartbeat meanwhile — so it runs at the
+ * heartbeat's pace (capped by recheckDelay), not the bootstrap's: looking every minute cost three calls
+ * a minute per launch to learn nothing. Closer to the wait's deadline it looks more often, so a lost
+ * event never costs the wait its deadline: at least four looks in whatever time is left.
  */
 export const COMMAND_PACE_SECONDS = 180;
+const COMMAND_PACE_FLOOR_SECONDS = 20;
+
+export function commandPaceSeconds(record: Pick<GateRecord, "deadline">, now: number): number {
+  const leftSeconds = (record.deadline - now) / 1000;
+  return Math.max(COMMAND_PACE_FLOOR_SECONDS, Math.min(COMMAND_PACE_SECONDS, Math.floor(leftSeconds / 4)));
+}
 /** Beyond the document's own execution timeout, time for SSM to report the outcome. */
 const COMMAND_REPORT_SLACK_SECONDS = 120;
 
@@ -357,7 +378,7 @@ export function openRecord(deps: GateDeps, event: LaunchEvent, group: RuntimeGro
 }
 
 async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
-  const ping = await agentPingStatus(deps, record.instanceId);
+  const ping = await agentPing(deps, record.instanceId);
   if (ping === "Online") {
     // The steps before this one do not ask Auto Scaling (see loadActiveWait); the first thing done to
     // the instance itself waits for its confirmation that the instance is still at the hook.
@@ -373,7 +394,7 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
     return;
   }
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
-  await scheduleRecheck(deps, kept, "agent", AGENT_PACE_SECONDS, group);
+  await scheduleRecheck(deps, kept, "agent", agentPaceSeconds(kept, deps.now()), group);
 }
 
 /**
@@ -468,7 +489,7 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
         : `transient: ${awsErrorName(error) || "Error"}: ${errorMessage(error)}`;
     deps.log.warn("bootstrap send failed; will retry", { error: why });
     const back = advance(claimed, { phase: "awaiting-agent" }, `send failed: ${why}`, deps.now());
-    await scheduleRecheck(deps, back, "agent", AGENT_PACE_SECONDS, group);
+    await scheduleRecheck(deps, back, "agent", agentPaceSeconds(back, deps.now()), group);
     await deps.store.save(back);
     return;
   }
@@ -476,7 +497,7 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
   // the heartbeat while the command runs. Should the save below fail, the command is still adopted, not
   // sent again: by its status event or this re-check (both read its comment), or by the agent re-check
   // that retries this step, which finds the claim and looks the command up once the lease ends.
-  await scheduleRecheck(deps, claimed, "command", COMMAND_PACE_SECONDS, group, commandId);
+  await scheduleRecheck(deps, claimed, "command", commandPaceSeconds(claimed, deps.now()), group, commandId);
   const now = deps.now();
   const sent = advance(
     claimed,

@@ -3,8 +3,10 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
   RegisterTargetsCommand,
+  type TargetHealth,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { awsErrorName } from "../errors.js";
+import { sharedTargetHealth } from "./batch-reads.js";
 import type { GateDeps } from "./deps.js";
 import type { RegisteredTarget } from "./record.js";
 
@@ -27,13 +29,9 @@ export async function observeHealth(
 ): Promise<HealthObservation[]> {
   return Promise.all(
     targets.map(async (target) => {
-      const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
-        new DescribeTargetHealthCommand({
-          TargetGroupArn: target.targetGroupArn,
-          Targets: [{ Id: instanceId, Port: target.port }],
-        }),
-      );
-      const health = TargetHealthDescriptions[0]?.TargetHealth;
+      const health = (
+        sharedTargetHealth(deps, target, instanceId) ?? (await readHealth(deps, target, instanceId))
+      ).health;
       return {
         target,
         state: String(health?.State ?? "unused"),
@@ -42,6 +40,20 @@ export async function observeHealth(
       };
     }),
   );
+}
+
+async function readHealth(
+  deps: GateDeps,
+  target: RegisteredTarget,
+  instanceId: string,
+): Promise<{ readonly health: TargetHealth | undefined }> {
+  const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
+    new DescribeTargetHealthCommand({
+      TargetGroupArn: target.targetGroupArn,
+      Targets: [{ Id: instanceId, Port: target.port }],
+    }),
+  );
+  return { health: TargetHealthDescriptions[0]?.TargetHealth };
 }
 
 /** True when the target group does not know the target (yet): registration needed or still propagating. */

@@ -1,7 +1,7 @@
 import { autoScaling, cloudwatch, dynamodb, elbv2, sqs, ssm, ssmCommands } from "../aws/clients.js";
 import { RUNTIME_CONFIG_ENV, readRuntimeConfig } from "../config/runtime-config.js";
 import type { GateDeps } from "../gate/deps.js";
-import { logger } from "../logger.js";
+import { log } from "../logger.js";
 import type { OpsDeps } from "../ops/advance-operation.js";
 import { DynamoGateStore } from "../store/dynamo-gate-store.js";
 import { DynamoOperationStore } from "../store/dynamo-operation-store.js";
@@ -60,11 +60,7 @@ function gateWiring(
     // Read the clock at each call (not a captured Date.now), so a substituted clock is honoured.
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    log: {
-      info: (message, extra = {}) => logger.info(message, extra),
-      warn: (message, extra = {}) => logger.warn(message, extra),
-      error: (message, extra = {}) => logger.error(message, extra),
-    },
+    log,
   };
 }
 

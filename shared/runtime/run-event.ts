@@ -2,7 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { errorMessage, InvalidInputError, NotYetError, SkipEventError } from "../errors.js";
 import type { GateEvent, RecheckEvent } from "../events/gate-event.js";
 import type { RecheckScheduler } from "../gate/ports.js";
-import { logger } from "../logger.js";
+import { log, withCorrelation } from "../logger.js";
 
 /**
  * The retry policy, in one place. A skip is acknowledged and logged once at info; invalid input is
@@ -13,31 +13,40 @@ export async function runEvent(
   parse: () => GateEvent,
   handle: (event: GateEvent) => Promise<void>,
 ): Promise<void> {
+  let event: GateEvent;
   try {
-    const event = parse();
-    logger.appendKeys(correlationKeys(event));
-    await handle(event);
+    event = parse();
   } catch (error) {
-    if (error instanceof SkipEventError) {
-      logger.info(`skipped: ${error.message}`, error.details);
-      return;
-    }
-    if (error instanceof InvalidInputError) {
-      logger.warn("rejected invalid input", { error: error.message });
-      return;
-    }
-    if (error instanceof NotYetError) {
-      logger.info(`not yet: ${error.message}; will be retried`, error.details);
-      throw error;
-    }
-    logger.error("event failed; will be retried", {
-      error: errorMessage(error),
-      errorName: (error as Error).name,
-    });
-    throw error;
-  } finally {
-    logger.resetKeys();
+    return settleFailure(error);
   }
+  await withCorrelation(correlationKeys(event), async () => {
+    try {
+      await handle(event);
+    } catch (error) {
+      settleFailure(error);
+    }
+  });
+}
+
+/** Logs a failed event once, and rethrows what a retry may fix. */
+function settleFailure(error: unknown): void {
+  if (error instanceof SkipEventError) {
+    log.info(`skipped: ${error.message}`, error.details);
+    return;
+  }
+  if (error instanceof InvalidInputError) {
+    log.warn("rejected invalid input", { error: error.message });
+    return;
+  }
+  if (error instanceof NotYetError) {
+    log.info(`not yet: ${error.message}; will be retried`, error.details);
+    throw error;
+  }
+  log.error("event failed; will be retried", {
+    error: errorMessage(error),
+    errorName: (error as Error).name,
+  });
+  throw error;
 }
 
 /** Fast retries of a failed re-check before falling back to SQS redelivery (the visibility timeout). */
@@ -46,6 +55,19 @@ export const MAX_FAST_RETRIES = 8;
 /** 5 s, 10 s, 20 s, 40 s, then every 60 s. */
 export function retryDelaySeconds(attempt: number): number {
   return Math.min(60, 5 * 2 ** (attempt - 1));
+}
+
+/**
+ * How one SQS batch is handled: its steps, where their re-checks go, and what ends the batch. The gate
+ * functions share reads and batch their sends (batch-scope.ts); others handle each message plainly.
+ */
+export interface BatchHandling {
+  handle(event: GateEvent): Promise<void>;
+  readonly rechecks: RecheckScheduler;
+  /** Runs the handling of one SQS message (its steps run at the same time as the others'). */
+  within?(messageId: string, run: () => Promise<void>): Promise<void>;
+  /** Called once all messages are handled: the message ids whose re-checks could not be sent. */
+  finish?(): Promise<string[]>;
 }
 
 /**
@@ -58,34 +80,55 @@ export function retryDelaySeconds(attempt: number): number {
 export async function runSqsBatch(
   event: SQSEvent,
   parse: (body: string) => RecheckEvent,
-  handle: (event: GateEvent) => Promise<void>,
-  rechecks: () => RecheckScheduler,
+  open: (rechecks: readonly RecheckEvent[]) => Promise<BatchHandling>,
 ): Promise<SQSBatchResponse> {
-  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-  for (const record of event.Records) {
+  const failures = new Set<string>();
+  const batch = await open(event.Records.flatMap((record) => parsedOrNothing(parse, record.body)));
+  const runOne = async (messageId: string, body: string) => {
     let recheck: RecheckEvent | undefined;
     try {
       await runEvent(() => {
-        recheck = parse(record.body);
+        recheck = parse(body);
         return recheck;
-      }, handle);
+      }, batch.handle);
     } catch {
-      if (!(recheck && (await retrySoon(recheck, rechecks))))
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+      if (!(recheck && (await retrySoon(recheck, batch.rechecks)))) failures.add(messageId);
     }
-  }
-  return { batchItemFailures };
+  };
+  // The messages are of different waits, each step guarded by its record's conditional writes: run
+  // them at once. Under throttling one step can spend many seconds in the SDK's backoff; one after
+  // the other, ten such steps would outlast the function's timeout and fail the whole batch.
+  await Promise.all(
+    event.Records.map(({ messageId, body }) =>
+      batch.within ? batch.within(messageId, () => runOne(messageId, body)) : runOne(messageId, body),
+    ),
+  );
+  for (const messageId of (await batch.finish?.()) ?? []) failures.add(messageId);
+  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-async function retrySoon(recheck: RecheckEvent, rechecks: () => RecheckScheduler): Promise<boolean> {
+/** The plain way: each message's step with the function's own wiring, nothing shared. */
+export function plainBatch(handle: (event: GateEvent) => Promise<void>, rechecks: () => RecheckScheduler) {
+  return async (): Promise<BatchHandling> => ({ handle, rechecks: rechecks() });
+}
+
+function parsedOrNothing(parse: (body: string) => RecheckEvent, body: string): RecheckEvent[] {
+  try {
+    return [parse(body)];
+  } catch {
+    return []; // reported when its turn comes
+  }
+}
+
+async function retrySoon(recheck: RecheckEvent, rechecks: RecheckScheduler): Promise<boolean> {
   const attempt = (recheck.attempt ?? 0) + 1;
   if (attempt > MAX_FAST_RETRIES) return false;
   const { kind: _kind, ...message } = recheck;
   try {
-    await rechecks().schedule({ ...message, attempt }, retryDelaySeconds(attempt));
+    await rechecks.schedule({ ...message, attempt }, retryDelaySeconds(attempt));
     return true;
   } catch (error) {
-    logger.error("could not reschedule a failed re-check; leaving it to SQS redelivery", {
+    log.error("could not reschedule a failed re-check; leaving it to SQS redelivery", {
       error: errorMessage(error),
     });
     return false;

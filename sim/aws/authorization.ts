@@ -33,8 +33,15 @@ const SERVICE: Readonly<Record<string, string>> = {
   DeleteItem: "dynamodb",
   BatchGetItem: "dynamodb",
   SendMessage: "sqs",
+  SendMessageBatch: "sqs",
   DescribeAlarms: "cloudwatch",
 };
+
+/**
+ * APIs authorized by another action's name: SQS has no permission of its own for a batch send;
+ * sqs:SendMessage covers SendMessageBatch (docs/aws-facts.md, Lambda, EventBridge and SQS delivery).
+ */
+const IAM_ACTION_OF: Readonly<Record<string, string>> = { SendMessageBatch: "SendMessage" };
 
 const arn = (service: string, rest: string) => `arn:aws:${service}:${SIM_REGION}:${SIM_ACCOUNT}:${rest}`;
 
@@ -45,7 +52,7 @@ export function accessRequests(
 ): AccessRequest[] {
   const service = SERVICE[api];
   if (!service) throw new Error(`simulation: no IAM mapping for ${api}`);
-  const action = `${service}:${api}`;
+  const action = `${service}:${IAM_ACTION_OF[api] ?? api}`;
   const on = (resource: string, context: Record<string, string | undefined> = {}): AccessRequest => ({
     action,
     resource,
@@ -80,6 +87,7 @@ export function accessRequests(
         on(arn("dynamodb", `table/${table}`)),
       );
     case "SendMessage":
+    case "SendMessageBatch":
       return [on(directory.queueArn(String(input.QueueUrl)))];
     case "DescribeAlarms": {
       const names = (input.AlarmNames as string[] | undefined) ?? [];

@@ -90,10 +90,12 @@ export function installVirtualTimers(after: (ms: number, action: () => void) => 
   const realClear = globalThis.clearTimeout;
   const cancelled = new WeakSet<object>();
   const virtualSet = (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    if (!current.getStore()) return realSet(callback, ms, ...args);
+    const invocation = current.getStore();
+    if (!invocation) return realSet(callback, ms, ...args);
     const handle = { virtual: true, ref: () => handle, unref: () => handle, hasRef: () => true };
+    // A timer's callback runs in the invocation that set it, as Node's async context carries it.
     after(ms ?? 0, () => {
-      if (!cancelled.has(handle)) callback(...args);
+      if (!cancelled.has(handle)) current.run(invocation, () => callback(...args));
     });
     return handle;
   };

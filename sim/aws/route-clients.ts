@@ -22,7 +22,7 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
@@ -67,6 +67,10 @@ interface ClientWithRetries {
 export class AwsRouter {
   readonly calls = new Map<string, number>();
   readonly callsByInstance = new Map<string, Map<string, number>>();
+  /** Every attempt's API and virtual time, in order, when asked for (the bench reads it; off otherwise). */
+  callLog?: { at: number; api: string }[];
+  /** The service each routed API belongs to ("Auto Scaling", "SSM", …), by API name. */
+  readonly serviceOf = new Map<string, string>();
   throttled = 0;
   transientFailures = 0;
   /** Every call IAM refused: "function: action on resource". */
@@ -109,7 +113,10 @@ export class AwsRouter {
       [PutItemCommand, (input) => dynamodb.putItem(input)],
       [DeleteItemCommand, (input) => dynamodb.deleteItem(input)],
     ]);
-    this.route(SQSClient, "SQS", [[SendMessageCommand, (input) => sqs.sendMessage(input)]]);
+    this.route(SQSClient, "SQS", [
+      [SendMessageCommand, (input) => sqs.sendMessage(input)],
+      [SendMessageBatchCommand, (input) => sqs.sendMessageBatch(input)],
+    ]);
   }
 
   /**
@@ -124,6 +131,7 @@ export class AwsRouter {
     routes: readonly (readonly [abstract new (...args: any[]) => object, (input: any) => unknown])[],
   ): void {
     const table = new Map(routes);
+    for (const [command] of routes) this.serviceOf.set(command.name.replace(/Command$/, ""), service);
     const proto = clientClass.prototype as { send: (command: { input: object }) => Promise<unknown> };
     const original = proto.send;
     const router = this;
@@ -211,6 +219,7 @@ export class AwsRouter {
 
   private count(api: string, instanceId: string): void {
     this.calls.set(api, (this.calls.get(api) ?? 0) + 1);
+    this.callLog?.push({ at: this.world.context.clock.now(), api });
     let perInstance = this.callsByInstance.get(instanceId);
     if (!perInstance) {
       perInstance = new Map();

@@ -125,6 +125,23 @@ export class Elbv2Model {
   }
 
   /**
+   * When the load balancer's own checks first found the target healthy after its current registration
+   * (the earliest a perfect gate could know), or undefined if no check up to `until` did. The bench
+   * measures the gate's reaction against this.
+   */
+  firstHealthyCheckAt(tgArn: string, instanceId: string, until: number): number | undefined {
+    const tg = this.required(tgArn);
+    const target = this.targetsOf(tgArn).get(instanceId);
+    if (!target) return undefined;
+    const interval = tg.intervalSeconds * 1000;
+    for (let k = Math.ceil((target.visibleAt - tg.phaseMs) / interval); ; k++) {
+      const checkAt = k * interval + tg.phaseMs;
+      if (checkAt > until) return undefined;
+      if (this.healthOf(tgArn, instanceId, checkAt).State === "healthy") return checkAt;
+    }
+  }
+
+  /**
    * Replays the checks since the target became visible, on the group's own grid (only the last few
    * matter for a long-registered target).
    */

@@ -1,4 +1,9 @@
-import type { SendMessageCommandInput, SendMessageCommandOutput } from "@aws-sdk/client-sqs";
+import type {
+  SendMessageBatchCommandInput,
+  SendMessageBatchCommandOutput,
+  SendMessageCommandInput,
+  SendMessageCommandOutput,
+} from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { awsError } from "../aws/sdk-errors.js";
 import type { DeployedMapping, DeployedQueue } from "../deploy/deployment.js";
@@ -74,6 +79,31 @@ export class SqsModel {
       throw awsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
     const delay = input.DelaySeconds ?? queue.deployed.delaySeconds;
     return { $metadata: {}, MessageId: this.enqueue(queue, input.MessageBody ?? "", delay) };
+  }
+
+  /** Up to 10 messages in one call, each with its own delay (all succeed here; faults hit the call). */
+  sendMessageBatch(input: SendMessageBatchCommandInput): SendMessageBatchCommandOutput {
+    const queue = this.queues.get(input.QueueUrl ?? "");
+    if (!queue)
+      throw awsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
+    const entries = input.Entries ?? [];
+    if (entries.length === 0 || entries.length > 10)
+      throw awsError("AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "1 to 10 entries per batch");
+    if (new Set(entries.map((entry) => entry.Id)).size !== entries.length)
+      throw awsError("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "entry ids must be distinct");
+    return {
+      $metadata: {},
+      Successful: entries.map((entry) => ({
+        Id: entry.Id ?? "",
+        MessageId: this.enqueue(
+          queue,
+          entry.MessageBody ?? "",
+          entry.DelaySeconds ?? queue.deployed.delaySeconds,
+        ),
+        MD5OfMessageBody: "",
+      })),
+      Failed: [],
+    };
   }
 
   /** EventBridge sending to a dead-letter queue: allowed only by the queue's resource policy. */

@@ -338,11 +338,15 @@ describe("the health gate with two target groups", () => {
     expect(two.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(two.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
     expect(two.rechecks.scheduled).toHaveLength(before + 1);
-    // Paced by the faster of the two health checks (10 s).
+    // Densely while a first pass may come (the faster group's 10 s interval + 30 s propagation)…
     expect(two.rechecks.last()).toEqual({
       message: { step: "health", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 10,
+      delaySeconds: 5,
     });
+    // …then at the pace of the faster of the two health checks (50 s after registration: on its grid).
+    two.advanceSeconds(30);
+    await onHealthRecheck(two.deps, recheck("health"));
+    expect(two.rechecks.last().delaySeconds).toBe(10);
   });
 
   it("continues once healthy in both groups", async () => {

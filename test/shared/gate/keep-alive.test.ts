@@ -1,6 +1,6 @@
 import { RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
 import { beforeEach, describe, expect, it } from "vitest";
-import { heartbeatDue, keepAlive } from "../../../shared/gate/keep-alive.js";
+import { gridDelaySeconds, heartbeatDue, keepAlive } from "../../../shared/gate/keep-alive.js";
 import { chainStalled } from "../../../shared/gate/reconcile-wait.js";
 import type { GateRecord } from "../../../shared/gate/record.js";
 import { waitingGate } from "../../support/drive.js";
@@ -72,5 +72,23 @@ describe("keepAlive", () => {
   it("lets a reconciler whose heartbeat was recent skip the chain's due heartbeat", async () => {
     h.advanceSeconds(10);
     expect(await keepAlive(h.deps, record, 600, { by: "reconciler" })).toBe(record);
+  });
+});
+
+describe("gridDelaySeconds (polls of every wait fall on the same instants)", () => {
+  const at = (seconds: number) => seconds * 1000;
+
+  it("lands on a multiple of the pace, between half and one and a half paces away", () => {
+    expect(gridDelaySeconds(at(1000), 5)).toBe(5); // on the grid: the next point
+    expect(gridDelaySeconds(at(1002), 5)).toBe(3); // 1005
+    expect(gridDelaySeconds(at(1003), 5)).toBe(7); // 1005 is under half a pace away: 1010
+    expect(gridDelaySeconds(at(1002.4), 5)).toBe(3); // whole seconds, rounded up: visible at 1005.4
+  });
+
+  it("puts waits that ask a moment apart on the same point", () => {
+    const due = (nowSeconds: number) => nowSeconds + gridDelaySeconds(at(nowSeconds), 5);
+    expect(new Set([1001, 1001.3, 1001.9, 1002.4].map((now) => Math.floor(due(now))))).toEqual(
+      new Set([1005]),
+    );
   });
 });

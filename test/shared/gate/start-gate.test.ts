@@ -86,7 +86,7 @@ describe("startGate", () => {
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 15,
+      delaySeconds: 5, // the dense agent pace, on its grid (T0 is on it)
     });
   });
 
@@ -353,7 +353,7 @@ describe("startGate", () => {
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 15,
+      delaySeconds: 5, // the dense agent pace, on its grid (T0 is on it)
     });
   });
 
@@ -390,7 +390,7 @@ describe("startGate", () => {
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 15,
+      delaySeconds: 5, // the dense agent pace, on its grid (T0 is on it)
     });
 
     sendCommandReturns(h, "cmd-2");

@@ -8,7 +8,7 @@ import {
   PutItemCommand,
   type PutItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -238,5 +238,40 @@ describe("SqsRecheckScheduler", () => {
       QueueUrl: "result-url",
       DelaySeconds: 900,
     });
+  });
+
+  it("sends many in batches of ten per queue, rounding delays up, and returns what SQS did not take", async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(async (input) => ({
+      Successful: [],
+      Failed: input.QueueUrl === "result-url" ? [{ Id: input.Entries?.[0]?.Id, SenderFault: false }] : [],
+    }));
+    const agent = (n: number) => ({
+      message: { step: "agent" as const, instanceId: `i-0${String(n).padStart(16, "0")}`, token: "t" },
+      delaySeconds: 4.2,
+    });
+    const health = {
+      message: { step: "health" as const, instanceId: "i-0123456789abcdef0", token: "t" },
+      delaySeconds: 0,
+    };
+    const failed = await scheduler.scheduleMany([...Array.from({ length: 12 }, (_, n) => agent(n)), health]);
+
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 3);
+    const calls = sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input);
+    expect(calls.map((input) => [input.QueueUrl, input.Entries?.length])).toEqual([
+      ["launch-url", 10],
+      ["launch-url", 2],
+      ["result-url", 1],
+    ]);
+    expect(calls[0]?.Entries?.[0]?.DelaySeconds).toBe(5);
+    expect(failed).toEqual([12]);
+  });
+
+  it("counts every entry of a batch call that failed outright as not sent", async () => {
+    sqs.on(SendMessageBatchCommand).rejects(new Error("Rate exceeded"));
+    const entry = {
+      message: { step: "agent" as const, instanceId: "i-0123456789abcdef0", token: "t" },
+      delaySeconds: 5,
+    };
+    await expect(scheduler.scheduleMany([entry, entry])).resolves.toEqual([0, 1]);
   });
 });

@@ -1,0 +1,142 @@
+import { DescribeTargetHealthCommand, type TargetHealth } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeInstanceInformationCommand } from "@aws-sdk/client-ssm";
+import { errorMessage } from "../errors.js";
+import { agentPingStatus } from "./bootstrap-command.js";
+import type { GateDeps } from "./deps.js";
+import type { RecheckMessage } from "./ports.js";
+import type { GateRecord, RegisteredTarget } from "./record.js";
+
+/**
+ * What the re-checks of one SQS batch need to read of the world, read once for all of them: one
+ * DescribeInstanceInformation for every wait looking for its agent, one DescribeTargetHealth per target
+ * group for every wait looking for health. Re-checks are timed to a shared grid (keep-alive.ts), so the
+ * waits of a burst arrive together and a poll's cost is shared instead of paid per wait.
+ */
+export interface BatchReads {
+  /** Agent ping status by instance id; undefined: SSM does not know the instance (yet). */
+  readonly agentPings: ReadonlyMap<string, string | undefined>;
+  /** Target health by healthKey(target group, instance). */
+  readonly targetHealth: ReadonlyMap<string, TargetHealth | undefined>;
+}
+
+/** DescribeInstanceInformation's most results per page, and instance ids per filter. */
+const INSTANCE_INFORMATION_PAGE = 50;
+
+export function healthKey(targetGroupArn: string, instanceId: string): string {
+  return `${targetGroupArn} ${instanceId}`;
+}
+
+/** The agent's ping status: from the batch's shared read when it has one, else asked alone. */
+export async function agentPing(deps: GateDeps, instanceId: string): Promise<string | undefined> {
+  const shared = deps.batchReads?.agentPings;
+  if (shared?.has(instanceId)) return shared.get(instanceId);
+  return agentPingStatus(deps, instanceId);
+}
+
+/** The shared read of a target's health, or undefined when the batch did not read it. */
+export function sharedTargetHealth(
+  deps: GateDeps,
+  target: RegisteredTarget,
+  instanceId: string,
+): { readonly health: TargetHealth | undefined } | undefined {
+  const shared = deps.batchReads?.targetHealth;
+  const key = healthKey(target.targetGroupArn, instanceId);
+  return shared?.has(key) ? { health: shared.get(key) } : undefined;
+}
+
+/**
+ * Reads, once for the batch, what its re-checks will ask: only for waits whose record (read for the
+ * batch) is in the phase the re-check serves, so nothing is read for a stale re-check. A read that
+ * fails is left out, and each re-check then asks for itself.
+ */
+export async function readForBatch(
+  deps: GateDeps,
+  rechecks: readonly RecheckMessage[],
+  records: ReadonlyMap<string, GateRecord | undefined>,
+): Promise<BatchReads> {
+  const live = (step: RecheckMessage["step"], phase: GateRecord["phase"]) =>
+    rechecks.flatMap((recheck) => {
+      const record = records.get(recheck.instanceId);
+      return recheck.step === step && record?.token === recheck.token && record.phase === phase
+        ? [record]
+        : [];
+    });
+  const [agentPings, targetHealth] = await Promise.all([
+    readAgentPings(deps, unique(live("agent", "awaiting-agent").map((record) => record.instanceId))),
+    readTargetHealth(deps, live("health", "awaiting-health")),
+  ]);
+  return { agentPings, targetHealth };
+}
+
+async function readAgentPings(
+  deps: GateDeps,
+  instanceIds: readonly string[],
+): Promise<Map<string, string | undefined>> {
+  const pings = new Map<string, string | undefined>();
+  try {
+    for (let start = 0; start < instanceIds.length; start += INSTANCE_INFORMATION_PAGE) {
+      const ids = instanceIds.slice(start, start + INSTANCE_INFORMATION_PAGE);
+      const found = new Map<string, string>();
+      let nextToken: string | undefined;
+      do {
+        const page = await deps.ssm.send(
+          new DescribeInstanceInformationCommand({
+            Filters: [{ Key: "InstanceIds", Values: ids }],
+            MaxResults: INSTANCE_INFORMATION_PAGE,
+            NextToken: nextToken,
+          }),
+        );
+        for (const info of page.InstanceInformationList ?? []) {
+          if (info.InstanceId && info.PingStatus) found.set(info.InstanceId, String(info.PingStatus));
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+      for (const id of ids) pings.set(id, found.get(id));
+    }
+  } catch (error) {
+    deps.log.warn("shared agent read failed; each re-check asks for itself", { error: errorMessage(error) });
+    return new Map();
+  }
+  return pings;
+}
+
+async function readTargetHealth(
+  deps: GateDeps,
+  waits: readonly GateRecord[],
+): Promise<Map<string, TargetHealth | undefined>> {
+  const byGroup = new Map<string, { target: RegisteredTarget; instanceIds: string[] }>();
+  for (const wait of waits) {
+    for (const target of wait.registered) {
+      const entry = byGroup.get(target.targetGroupArn) ?? { target, instanceIds: [] };
+      entry.instanceIds.push(wait.instanceId);
+      byGroup.set(target.targetGroupArn, entry);
+    }
+  }
+  const health = new Map<string, TargetHealth | undefined>();
+  await Promise.all(
+    [...byGroup.values()].map(async ({ target, instanceIds }) => {
+      try {
+        const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
+          new DescribeTargetHealthCommand({
+            TargetGroupArn: target.targetGroupArn,
+            Targets: unique(instanceIds).map((id) => ({ Id: id, Port: target.port })),
+          }),
+        );
+        const byInstance = new Map(
+          TargetHealthDescriptions.map((description) => [description.Target?.Id, description.TargetHealth]),
+        );
+        for (const id of instanceIds) health.set(healthKey(target.targetGroupArn, id), byInstance.get(id));
+      } catch (error) {
+        deps.log.warn("shared target health read failed; each re-check asks for itself", {
+          targetGroup: target.name,
+          error: errorMessage(error),
+        });
+      }
+    }),
+  );
+  return health;
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
