@@ -17,6 +17,8 @@ export default defineConfig({
       AWS_EC2_METADATA_DISABLED: "true",
       POWERTOOLS_LOG_LEVEL: "SILENT",
       CDK_DISABLE_CLI_TELEMETRY: "true",
+      // The functions run Node 22 in Lambda; the lock file pins an SDK that still runs on this Node 20.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
   },
 });

@@ -124,18 +124,26 @@ function renderSummary(result: ScenarioResult): string[] {
   ];
 }
 
-/** Median seconds per phase over the instances that went InService. */
+/**
+ * Median seconds per phase over the instances that went InService, in two kinds: what the simulated
+ * world took on its own (drawn from its models: no gate could be faster), and how long the gate took
+ * to react to each change (measured: the gate's doing).
+ */
 function phaseLine(phases: readonly PhaseTimes[]): string[] {
   if (phases.length === 0) return [];
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
   const of = (pick: (p: PhaseTimes) => number | undefined) =>
-    median(phases.map(pick).filter((v): v is number => v !== undefined));
-  const agent = of((p) => p.bootstrapSent);
-  const bootstrap = of((p) => (p.bootstrapFinished ?? 0) - (p.bootstrapSent ?? 0));
-  const health = of((p) => (p.completed ?? 0) - (p.registered ?? 0));
-  const total = of((p) => p.inService);
+    median(phases.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v))).toFixed(1);
+  const between = (from: keyof PhaseTimes, to: keyof PhaseTimes) => (p: PhaseTimes) =>
+    p[from] === undefined || p[to] === undefined ? undefined : (p[to] as number) - (p[from] as number);
   return [
-    `  time to InService, median of ${phases.length} (s): launch → bootstrap sent ${agent}, bootstrap ${bootstrap}, registered → healthy + CONTINUE ${health}; total ${total}`,
+    `  modelled by the world (medians of ${phases.length}, s): agent Online ${of((p) => p.agentOnline)} after launch, ` +
+      `bootstrap ${of(between("bootstrapSent", "bootstrapFinished"))}, ` +
+      `registration → first passing health check ${of(between("registered", "firstHealthyCheck"))}`,
+    `  the gate's reaction (measured, medians, s): agent Online → bootstrap sent ${of(between("agentOnline", "bootstrapSent"))}, ` +
+      `bootstrap done → registered ${of(between("bootstrapFinished", "registered"))}, ` +
+      `first passing check → hook completed ${of(between("firstHealthyCheck", "completed"))}; ` +
+      `launch → InService ${of((p) => p.inService)}`,
   ];
 }
 

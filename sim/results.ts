@@ -2,17 +2,20 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { GateRecord } from "../shared/gate/record.js";
 import type { OperationRecord } from "../shared/ops/operation.js";
 import { checkInvariants } from "./invariants.js";
+import type { SimInstance } from "./models/auto-scaling.js";
 import type { World } from "./world.js";
 import type { TimelineEntry } from "./world-context.js";
 
 /** SIMULATION — what a run produced, per instance and overall: the report and the tests read this. */
 
 export interface PhaseTimes {
-  /** Seconds after launch. */
+  /** Seconds after launch, to a tenth. */
   readonly agentOnline?: number;
   readonly bootstrapSent?: number;
   readonly bootstrapFinished?: number;
   readonly registered?: number;
+  /** The load balancer's first passing check after the gate's registration (every target group). */
+  readonly firstHealthyCheck?: number;
   readonly completed?: number;
   readonly inService?: number;
 }
@@ -63,6 +66,16 @@ export interface ScenarioResult {
   readonly minHealthy: Readonly<Record<string, number>>;
 }
 
+/** Seconds after launch of the load balancer's first passing check in every target group, if any. */
+function firstHealthyCheck(world: World, instance: SimInstance): number | undefined {
+  const now = world.context.clock.now();
+  const passes = instance.group.targetGroupArns.map((arn) =>
+    world.elb.firstHealthyCheckAt(arn, instance.id, now),
+  );
+  if (passes.length === 0 || passes.some((pass) => pass === undefined)) return undefined;
+  return Math.round((Math.max(...(passes as number[])) - instance.launchedAt) / 100) / 10;
+}
+
 export function collectResults(world: World): ScenarioResult {
   const records = new Map<string, GateRecord>();
   for (const item of world.dynamodb.items(world.tableFromOutput("GateStateTable"))) {
@@ -75,7 +88,7 @@ export function collectResults(world: World): ScenarioResult {
     const record = records.get(instance.id);
     const since = (match: RegExp) => {
       const entry = timeline.find((e) => e.instanceId === instance.id && match.test(e.what));
-      return entry === undefined ? undefined : Math.round((entry.at - instance.launchedAt) / 1000);
+      return entry === undefined ? undefined : Math.round((entry.at - instance.launchedAt) / 100) / 10;
     };
     return {
       id: instance.id,
@@ -95,6 +108,7 @@ export function collectResults(world: World): ScenarioResult {
         bootstrapSent: since(/^bootstrap command .* received/),
         bootstrapFinished: since(/^bootstrap (Success|Failed|TimedOut)/),
         registered: since(/^registered with .* by the gate/),
+        firstHealthyCheck: firstHealthyCheck(world, instance),
         completed: since(/^hook completed|^hook heartbeat timeout/),
         inService: since(/^InService/),
       },

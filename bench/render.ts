@@ -1,0 +1,122 @@
+import type { ModelledDurations, OverheadFigures } from "./launch-costs.js";
+
+/** BENCH — the figures `npm run bench -- --json FILE` writes, and the table it prints. */
+export interface Figures extends OverheadFigures {
+  readonly controlPlaneCallsPerLaunch: number;
+  readonly callsPerLaunch: number;
+  readonly callsPerLaunchThrottled: number;
+  readonly coldImportRatio: Readonly<Record<string, number>>;
+  readonly bundleKiB: Readonly<Record<string, number>>;
+}
+
+export interface BenchFigures extends Figures {
+  readonly baseline: Figures;
+}
+
+export interface RunFacts {
+  readonly launches: number;
+  readonly throttledLaunches: number;
+  readonly seeds: number;
+  readonly burst: number;
+  readonly pairs: number;
+  readonly byApi: Readonly<Record<string, number>>;
+  /** Calls per launch (control plane, all) by number of instances launched at once. */
+  readonly bySize: readonly { readonly burst: number; readonly controlPlane: number; readonly all: number }[];
+  readonly modelled: ModelledDurations;
+  readonly importMs: Readonly<Record<string, number>>;
+  readonly baselineImportMs: number;
+  readonly seconds: number;
+}
+
+/** The issue's goals, as predicates on the gate's figures. */
+const GOALS: readonly { readonly text: string; readonly met: (f: BenchFigures) => boolean }[] = [
+  { text: "control-plane calls per launch ≤ 12", met: (f) => f.controlPlaneCallsPerLaunch <= 12 },
+  { text: "all calls per launch ≤ 30", met: (f) => f.callsPerLaunch <= 30 },
+  { text: "throttled ≤ 2 × unthrottled", met: (f) => f.callsPerLaunchThrottled <= 2 * f.callsPerLaunch },
+  { text: "overhead ≤ 5 s mean per launch", met: (f) => f.overheadSecondsMean <= 5 },
+  {
+    text: "overhead ≤ 2 s mean per polled phase",
+    met: (f) => Object.values(f.phaseOverheadSeconds).every((seconds) => seconds <= 2),
+  },
+  {
+    text: "cold import ≤ 0.5 × naive, every function",
+    met: (f) => Object.values(f.coldImportRatio).every((ratio) => ratio <= 0.5),
+  },
+];
+
+const one = (n: number) => n.toFixed(1);
+const two = (n: number) => n.toFixed(2);
+
+export function renderBench(f: BenchFigures, facts: RunFacts): string {
+  const b = f.baseline;
+  const row = (name: string, ours: string, baseline: string, goal: string) =>
+    `  ${name.padEnd(44)} ${ours.padStart(10)} ${baseline.padStart(10)}   ${goal}`;
+  const lines = [
+    `launchgate bench — ${facts.launches} simulated launches (${facts.seeds} scale-outs of ${facts.burst}), ` +
+      `${facts.throttledLaunches} under 60 % throttling; cold imports: ${facts.pairs} paired runs per function`,
+    "",
+    row("figure", "launchgate", "baseline", "goal"),
+    row(
+      "control-plane calls per launch (ASG+SSM+ELB)",
+      one(f.controlPlaneCallsPerLaunch),
+      one(b.controlPlaneCallsPerLaunch),
+      "≤ 12",
+    ),
+    row("all calls per launch", one(f.callsPerLaunch), one(b.callsPerLaunch), "≤ 30"),
+    row(
+      "all calls per launch, 60 % throttled",
+      one(f.callsPerLaunchThrottled),
+      one(b.callsPerLaunchThrottled),
+      `≤ ${one(2 * f.callsPerLaunch)} (2 ×)`,
+    ),
+    row("gate overhead per launch, mean (s)", one(f.overheadSecondsMean), one(b.overheadSecondsMean), "≤ 5"),
+    row("gate overhead per launch, p95 (s)", one(f.overheadSecondsP95), one(b.overheadSecondsP95), ""),
+    row(
+      "  agent Online → bootstrap sent (s)",
+      one(f.phaseOverheadSeconds.agent),
+      one(b.phaseOverheadSeconds.agent),
+      "≤ 2",
+    ),
+    row(
+      "  bootstrap finished → registered (s)",
+      one(f.phaseOverheadSeconds.command),
+      one(b.phaseOverheadSeconds.command),
+      "≤ 2",
+    ),
+    row(
+      "  first passing check → hook completed (s)",
+      one(f.phaseOverheadSeconds.health),
+      one(b.phaseOverheadSeconds.health),
+      "≤ 2",
+    ),
+    "",
+    row("cold import, ratio to the naive bundle", "", "1.00", "≤ 0.5"),
+    ...Object.entries(f.coldImportRatio).map(([name, ratio]) =>
+      row(
+        `  ${name} (${one(facts.importMs[name] ?? 0)} ms)`,
+        two(ratio),
+        `${one(facts.baselineImportMs)} ms`,
+        "",
+      ),
+    ),
+    row("bundle size (KiB)", "", one(b.bundleKiB.naive ?? 0), ""),
+    ...Object.entries(f.bundleKiB).map(([name, size]) => row(`  ${name}`, one(size), "", "")),
+    "",
+    "goals:",
+    ...GOALS.map((goal) => `  ${goal.met(f) ? "met    " : "NOT MET"}  ${goal.text}`),
+    "",
+    "modelled by the simulation, not the gate's doing (means): agent Online " +
+      `${one(facts.modelled.agentOnlineAfterLaunch)} s after launch, bootstrap ${one(facts.modelled.bootstrap)} s, ` +
+      `registration → first passing check ${one(facts.modelled.registrationToFirstPassingCheck)} s`,
+    `calls per launch by burst size (control plane / all): ${facts.bySize
+      .map(({ burst, controlPlane, all }) => `${burst}: ${one(controlPlane)} / ${one(all)}`)
+      .join(", ")}`,
+    `calls per launch by API: ${Object.entries(facts.byApi)
+      .map(([api, n]) => `${api} ${one(n)}`)
+      .join(", ")}`,
+    "baseline: the common polling sample (one Lambda polling every 30 s from the lifecycle event), " +
+      "replayed on the same launches; its throttled figure is its calls × the SDK's mean attempts at 60 %.",
+    `(${one(facts.seconds)} s)`,
+  ];
+  return lines.join("\n");
+}
