@@ -1,7 +1,8 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { SkipEventError } from "../errors.js";
 import { type GateDeps, groupConfig } from "./deps.js";
-import { abandonLaunch } from "./finish.js";
+import { abandonLaunch, resumeCompletion } from "./finish.js";
+import { describeLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
 import { gateDeadlinePassed } from "./reasons.js";
 import { type GatePhase, type GateRecord, TERMINAL_PHASES } from "./record.js";
 
@@ -21,6 +22,17 @@ export const abandonPastDeadline: PastDeadline = async (deps, record, group) => 
   await abandonLaunch(deps, record, gateDeadlinePassed(group.gateTimeoutSeconds, record.phase));
   return "ABANDON";
 };
+
+/**
+ * How long a claimed outcome belongs to the invocation that claimed it: longer than a gate function's
+ * 30 s timeout, so past it the claimer has certainly finished or died. The reconciler honours it too.
+ */
+export const COMPLETION_LEASE_SECONDS = 60;
+
+/** The claim changed the phase, so phaseStartedAt is when the outcome was claimed. */
+export function claimLeasePassed(record: Pick<GateRecord, "phaseStartedAt">, now: number): boolean {
+  return now - record.phaseStartedAt >= COMPLETION_LEASE_SECONDS * 1000;
+}
 
 export interface ActiveWait {
   readonly record: GateRecord;
@@ -45,6 +57,8 @@ export async function loadActiveWait(
   token: string | undefined,
   expected: readonly GatePhase[],
   pastDeadline: PastDeadline = abandonPastDeadline,
+  /** This re-check is a retry of one that failed (its `attempt` is set): maybe in the middle of finishing. */
+  retried = false,
 ): Promise<ActiveWait> {
   const record = await deps.store.load(instanceId);
   if (!record) throw new SkipEventError("no gate record for this instance");
@@ -52,8 +66,12 @@ export async function loadActiveWait(
     throw new SkipEventError("re-check belongs to an earlier wait", { current: record.token });
   }
   if (TERMINAL_PHASES.has(record.phase)) {
-    // A completion that died after its claim is the reconciler's to deliver, once the claimer's
-    // lease has passed (reconcile-wait.ts): a late re-check delivering it too could race the claimer.
+    if (record.phase !== "gone" && (retried || claimLeasePassed(record, deps.now()))) {
+      // The completion may have died after its claim (a throttled CompleteLifecycleAction): deliver it
+      // if the hook still waits. A retry follows its own failed attempt; any other re-check waits out
+      // the claimer's lease, so as not to race it. The reconciler does the same on its rounds.
+      if (isWaitingAtHook(await describeLifecycle(deps, instanceId))) await resumeCompletion(deps, record);
+    }
     throw new SkipEventError("gate already finished for this wait", { phase: record.phase });
   }
   if (!expected.includes(record.phase)) {

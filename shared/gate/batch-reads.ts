@@ -116,14 +116,16 @@ async function readTargetHealth(
   await Promise.all(
     [...byGroup.values()].map(async ({ target, instanceIds }) => {
       try {
+        // Every target of the group, not a list: one target that no longer exists (terminated) would
+        // fail a listed call for all of them.
         const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
-          new DescribeTargetHealthCommand({
-            TargetGroupArn: target.targetGroupArn,
-            Targets: unique(instanceIds).map((id) => ({ Id: id, Port: target.port })),
-          }),
+          new DescribeTargetHealthCommand({ TargetGroupArn: target.targetGroupArn }),
         );
+        // An instance the group does not list is not registered (yet): as a listed call answers it.
         const byInstance = new Map(
-          TargetHealthDescriptions.map((description) => [description.Target?.Id, description.TargetHealth]),
+          TargetHealthDescriptions.filter((description) => description.Target?.Port === target.port).map(
+            (description) => [description.Target?.Id, description.TargetHealth],
+          ),
         );
         for (const id of instanceIds) health.set(healthKey(target.targetGroupArn, id), byInstance.get(id));
       } catch (error) {

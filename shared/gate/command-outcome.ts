@@ -1,6 +1,6 @@
 import { SkipEventError } from "../errors.js";
 import type { CommandFinishedEvent, RecheckEvent } from "../events/gate-event.js";
-import { type ActiveWait, loadActiveWait } from "./active-wait.js";
+import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-wait.js";
 import { type CommandInvocation, getInvocation, isCommandOfWait } from "./bootstrap-command.js";
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
@@ -48,7 +48,14 @@ const SUCCEEDED: CommandInvocation = {
 
 /** Our periodic look at the running bootstrap: the fallback for a lost event, and the heartbeat. */
 export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
-  let wait = await loadActiveWait(deps, event.instanceId, event.token, ["bootstrapping", "sending-command"]);
+  let wait = await loadActiveWait(
+    deps,
+    event.instanceId,
+    event.token,
+    ["bootstrapping", "sending-command"],
+    abandonPastDeadline,
+    event.attempt !== undefined,
+  );
   const commandId = wait.record.commandId ?? event.commandId ?? "";
   const invocation = await getInvocation(deps, commandId, wait.record.instanceId);
   if (wait.record.phase === "sending-command" && invocation) {

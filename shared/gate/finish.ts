@@ -60,10 +60,16 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResul
   const waitedSeconds = Math.round((deps.now() - record.startedAt) / 1000);
   const fields = { outcome, reason: record.reason, waitedSeconds, completion: result };
   if (result === "not-active") {
-    if (outcomeApplied(outcome, await describeLifecycle(deps, record.instanceId))) {
+    const lifecycle = await describeLifecycle(deps, record.instanceId);
+    if (outcomeApplied(outcome, lifecycle)) {
       // Another invocation delivered this very claim first: nothing went wrong, nothing to record.
       deps.log.info("lifecycle action already completed with our outcome", fields);
       return "completed-elsewhere";
+    }
+    // The steps do not ask Auto Scaling between the event and the end (active-wait.ts), so this may be
+    // the first sign the instance is going away: what the gate registered must not keep its traffic.
+    if (outcome === "CONTINUE" && (!lifecycle || lifecycle.state.startsWith("Terminat"))) {
+      await deregisterAll(deps, record.instanceId, record.registered);
     }
     // Timed out or completed by someone else: record it, since our outcome did not take effect.
     deps.log.warn("lifecycle action was no longer active; our outcome did not apply", fields);

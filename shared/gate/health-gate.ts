@@ -37,7 +37,10 @@ const REGISTRATION_PROPAGATION_SECONDS = 30;
  * before registering: whichever step fails, the retry of this step or that re-check finishes the job.
  */
 export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise<void> {
-  const { record, group } = wait;
+  const { group } = wait;
+  // Moving on is no reason to skip a heartbeat that is due: the first health re-check is seconds away,
+  // but a crash of its invocation costs SQS's visibility timeout.
+  const record = await keepAlive(deps, wait.record, group.heartbeatTimeoutSeconds);
   const discovery = await discoverTargetGroups(deps, group);
   if (!discovery.ok) {
     await abandonLaunch(deps, record, discovery.problem);
@@ -73,6 +76,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     event.token,
     ["awaiting-health"],
     finishPastDeadline,
+    event.attempt !== undefined,
   );
   const { record, group } = wait;
   const now = deps.now();

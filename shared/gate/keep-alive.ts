@@ -105,17 +105,26 @@ export async function scheduleRecheck(
   const delay = paceSeconds === 0 ? 0 : recheckDelay(paceSeconds, group.heartbeatTimeoutSeconds);
   await deps.rechecks.schedule(
     { step, instanceId: record.instanceId, token: record.token, ...(commandId ? { commandId } : {}) },
-    delay > 0 && POLLING_STEPS.has(step) ? gridDelaySeconds(deps.now(), delay) : delay,
+    delay > 0 && POLLING_STEPS.has(step)
+      ? gridDelaySeconds(deps.now(), delay, recheckCeilingSeconds(group.heartbeatTimeoutSeconds))
+      : delay,
   );
 }
 
 /**
  * The delay (whole seconds, as SQS takes it) to the grid point of `paceSeconds` nearest to one pace from
  * now: between half and one and a half paces, a pace on average, and always on a multiple of the pace
- * in epoch time — the same instants for every wait polling at that pace.
+ * in epoch time — the same instants for every wait polling at that pace. Never beyond `capSeconds` (the
+ * heartbeat's ceiling): then the latest grid point within it, or the cap itself.
  */
-export function gridDelaySeconds(nowMs: number, paceSeconds: number): number {
+export function gridDelaySeconds(
+  nowMs: number,
+  paceSeconds: number,
+  capSeconds = Number.POSITIVE_INFINITY,
+): number {
   const now = nowMs / 1000;
   const due = Math.ceil((now + paceSeconds / 2) / paceSeconds) * paceSeconds;
-  return Math.ceil(due - now);
+  if (due - now <= capSeconds) return Math.ceil(due - now);
+  const latest = Math.floor((now + capSeconds) / paceSeconds) * paceSeconds;
+  return latest > now ? Math.max(1, Math.floor(latest - now)) : Math.max(1, Math.floor(capSeconds));
 }

@@ -1,4 +1,5 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
+import { claimLeasePassed } from "./active-wait.js";
 import type { GateDeps } from "./deps.js";
 import { resumeCompletion } from "./finish.js";
 import { finishPastDeadline } from "./health-gate.js";
@@ -37,12 +38,6 @@ export interface FoundWait {
   readonly record: GateRecord | undefined;
 }
 
-/**
- * How long a claimed outcome belongs to the invocation that claimed it. Longer than a gate function's
- * 30 s timeout: once it has passed, the claimer has certainly finished or died, and the reconciler may
- * deliver the outcome without sending a second CompleteLifecycleAction alongside the claimer's.
- */
-export const COMPLETION_LEASE_SECONDS = 60;
 /** Beyond the heartbeat ceiling: a re-check's pace (≤ 60 s), SQS visibility (180 s), and slack. */
 const STALL_SLACK_SECONDS = 300;
 
@@ -82,9 +77,8 @@ export async function reconcileWait(
  * deliver it: leave it alone. After it, deliver it. Undefined: the claimed wait had ended after all.
  */
 async function resumeClaimWhenDue(deps: GateDeps, record: GateRecord): Promise<WaitOutcome | undefined> {
-  // The claim changed the phase, so phaseStartedAt is when the outcome was claimed.
   const claimedMs = deps.now() - record.phaseStartedAt;
-  if (claimedMs < COMPLETION_LEASE_SECONDS * 1000) {
+  if (!claimLeasePassed(record, deps.now())) {
     const ago = Math.round(claimedMs / 1000);
     return { action: "in-progress", detail: `${record.outcome} claimed ${ago} s ago; being delivered` };
   }

@@ -6,7 +6,8 @@ import { type GateDeps, sleepOf } from "./deps.js";
 import { type FoundWait, type ReconcileAction, reconcileWait } from "./reconcile-wait.js";
 import type { GateRecord } from "./record.js";
 
-export { COMPLETION_LEASE_SECONDS, type ReconcileAction } from "./reconcile-wait.js";
+export { COMPLETION_LEASE_SECONDS } from "./active-wait.js";
+export type { ReconcileAction } from "./reconcile-wait.js";
 export { ADOPT_AFTER_SECONDS } from "./sighting.js";
 
 /**

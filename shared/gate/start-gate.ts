@@ -1,7 +1,7 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { awsErrorName, errorMessage, NotYetError, SkipEventError, StaleRecordError } from "../errors.js";
 import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
-import { loadActiveWait } from "./active-wait.js";
+import { abandonPastDeadline, loadActiveWait } from "./active-wait.js";
 import { agentPing } from "./batch-reads.js";
 import {
   classifySendError,
@@ -35,6 +35,15 @@ export const AGENT_PACE_SECONDS = 5;
 export const AGENT_SLOW_PACE_SECONDS = 15;
 /** How long after the wait began the agent is looked for at the dense pace. */
 export const AGENT_DENSE_WINDOW_SECONDS = 120;
+
+/**
+ * When to look for the agent first. An instance coming out of a warm pool was running its agent before
+ * it stopped: look at once. A new instance is still booting when its event comes (agents register from
+ * about 15 s after launch): the first look joins the burst's grid, and its shared poll.
+ */
+export function firstAgentCheckSeconds(record: Pick<GateRecord, "mode">): number {
+  return record.mode.bootstrapPhase === "start" ? 0 : AGENT_PACE_SECONDS;
+}
 
 export function agentPaceSeconds(record: Pick<GateRecord, "startedAt">, now: number): number {
   return now - record.startedAt < AGENT_DENSE_WINDOW_SECONDS * 1000
@@ -236,7 +245,7 @@ async function openOver(
   if (!found) {
     await deps.store.save(opened);
     deps.log.info("launch gate opened", { mode: opened.mode, zone });
-    return scheduleRecheck(deps, opened, "agent", 0, group);
+    return scheduleRecheck(deps, opened, "agent", firstAgentCheckSeconds(opened), group);
   }
   const judged = judgeRecordFound(found, event, opened.mode);
   switch (judged) {
@@ -253,7 +262,7 @@ async function openOver(
     case "earlier-wait":
       await deps.store.save(opened, { replacing: found });
       deps.log.info("launch gate opened", { mode: opened.mode, zone, replaced: found.token });
-      return scheduleRecheck(deps, opened, "agent", 0, group);
+      return scheduleRecheck(deps, opened, "agent", firstAgentCheckSeconds(opened), group);
   }
 }
 
@@ -304,10 +313,14 @@ async function giveToken(
  * re-check drops as stale) or died (and this re-check takes over).
  */
 export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
-  const { record, group } = await loadActiveWait(deps, event.instanceId, event.token, [
-    "awaiting-agent",
-    "sending-command",
-  ]);
+  const { record, group } = await loadActiveWait(
+    deps,
+    event.instanceId,
+    event.token,
+    ["awaiting-agent", "sending-command"],
+    abandonPastDeadline,
+    event.attempt !== undefined,
+  );
   const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
   if (leaseLeft === undefined) {
     if (record.phase === "sending-command") return takeOverClaim(deps, record, group);
@@ -387,7 +400,8 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
       await recordGone(deps, record, lifecycle);
       throw new SkipEventError("instance left the wait", { lifecycleState: lifecycle?.state ?? "absent" });
     }
-    return sendBootstrap(deps, record, group);
+    // Moving on is no reason to skip a heartbeat that is due: the next re-check is a phase's pace away.
+    return sendBootstrap(deps, await keepAlive(deps, record, group.heartbeatTimeoutSeconds), group);
   }
   if (deps.now() >= (record.phaseDeadline ?? record.deadline)) {
     await abandonLaunch(deps, record, agentNeverOnline(group.agentTimeoutSeconds, ping));

@@ -18,6 +18,47 @@ export type Discovery =
  * with allowed groups.
  */
 export async function discoverTargetGroups(deps: GateDeps, group: RuntimeGroup): Promise<Discovery> {
+  const known = recentDiscoveries(deps);
+  const recent = known.get(group.name);
+  const age = deps.now() - (recent?.at ?? Number.NEGATIVE_INFINITY);
+  if (recent && age >= 0 && age < DISCOVERY_REUSE_MS) return { ok: true, targets: recent.targets };
+  const discovery = await discover(deps, group);
+  if (discovery.ok) known.set(group.name, { at: deps.now(), targets: discovery.targets });
+  return discovery;
+}
+
+/**
+ * How long a container reuses what it discovered of a group's target groups. A burst registers its
+ * instances within minutes of each other; asking Auto Scaling and ELB again for each would cost two
+ * control-plane calls per launch to learn the same. A target group attached or detached in the last
+ * minute reaches the next launch at most this much later; a launch registers with, watches and
+ * deregisters from one consistent set either way.
+ */
+const DISCOVERY_REUSE_MS = 60_000;
+
+/** Per container: per runtime config and client, so a test's or a simulated world's wiring never shares it. */
+const discoveries = new WeakMap<
+  object,
+  WeakMap<object, Map<string, { at: number; targets: readonly RegisteredTarget[] }>>
+>();
+
+function recentDiscoveries(
+  deps: GateDeps,
+): Map<string, { at: number; targets: readonly RegisteredTarget[] }> {
+  let byClient = discoveries.get(deps.config);
+  if (!byClient) {
+    byClient = new WeakMap();
+    discoveries.set(deps.config, byClient);
+  }
+  let known = byClient.get(deps.elbv2);
+  if (!known) {
+    known = new Map();
+    byClient.set(deps.elbv2, known);
+  }
+  return known;
+}
+
+async function discover(deps: GateDeps, group: RuntimeGroup): Promise<Discovery> {
   const { AutoScalingGroups } = await deps.autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
   );

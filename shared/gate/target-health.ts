@@ -47,13 +47,26 @@ async function readHealth(
   target: RegisteredTarget,
   instanceId: string,
 ): Promise<{ readonly health: TargetHealth | undefined }> {
-  const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
-    new DescribeTargetHealthCommand({
-      TargetGroupArn: target.targetGroupArn,
-      Targets: [{ Id: instanceId, Port: target.port }],
-    }),
-  );
-  return { health: TargetHealthDescriptions[0]?.TargetHealth };
+  try {
+    const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
+      new DescribeTargetHealthCommand({
+        TargetGroupArn: target.targetGroupArn,
+        Targets: [{ Id: instanceId, Port: target.port }],
+      }),
+    );
+    return { health: TargetHealthDescriptions[0]?.TargetHealth };
+  } catch (error) {
+    // The instance no longer exists (terminated): not healthy, and nothing to register again. The wait
+    // ends at the next heartbeat, which the hook refuses.
+    if (awsErrorName(error) !== "InvalidTarget") throw error;
+    return {
+      health: {
+        State: "unavailable",
+        Reason: "Target.InvalidState",
+        Description: "the instance no longer exists",
+      },
+    };
+  }
 }
 
 /** True when the target group does not know the target (yet): registration needed or still propagating. */

@@ -64,7 +64,7 @@ export function retryDelaySeconds(attempt: number): number {
 export interface BatchHandling {
   handle(event: GateEvent): Promise<void>;
   readonly rechecks: RecheckScheduler;
-  /** Runs the handling of one SQS message (its steps run at the same time as the others'). */
+  /** Runs the handling of one SQS message; given, the batch's messages run at the same time. */
   within?(messageId: string, run: () => Promise<void>): Promise<void>;
   /** Called once all messages are handled: the message ids whose re-checks could not be sent. */
   finish?(): Promise<string[]>;
@@ -95,14 +95,20 @@ export async function runSqsBatch(
       if (!(recheck && (await retrySoon(recheck, batch.rechecks)))) failures.add(messageId);
     }
   };
-  // The messages are of different waits, each step guarded by its record's conditional writes: run
-  // them at once. Under throttling one step can spend many seconds in the SDK's backoff; one after
-  // the other, ten such steps would outlast the function's timeout and fail the whole batch.
-  await Promise.all(
-    event.Records.map(({ messageId, body }) =>
-      batch.within ? batch.within(messageId, () => runOne(messageId, body)) : runOne(messageId, body),
-    ),
-  );
+  // A gate batch's messages are of different waits (or copies of one), each step guarded by its
+  // record's conditional writes and claims: run them at once. Under throttling one step can spend many
+  // seconds in the SDK's backoff; one after the other, ten such steps would outlast the function's
+  // timeout and fail the whole batch.
+  if (batch.within) {
+    const within = batch.within;
+    await Promise.all(
+      event.Records.map(({ messageId, body }) => within(messageId, () => runOne(messageId, body))),
+    );
+  } else {
+    // Without a scope of its own (the operations' steps, which send a command before any claim), two
+    // copies of one step must not run at once: one after the other.
+    for (const { messageId, body } of event.Records) await runOne(messageId, body);
+  }
   for (const messageId of (await batch.finish?.()) ?? []) failures.add(messageId);
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
 }

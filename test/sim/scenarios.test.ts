@@ -172,7 +172,9 @@ describe("simulated end-to-end scenarios", () => {
     const result = await run("throttling-storm");
     expect(result.throttledAttempts).toBeGreaterThan(100);
     expect(result.instances.filter(served)).toHaveLength(10);
-    expect(result.eventsToFailureDestination + result.rechecksToFailureQueue).toBe(0);
+    // No re-check chain is given up on. A lifecycle event may exhaust its three attempts in such a
+    // storm (and go to its failure destination); the reconciler adopts its wait, so it is served too.
+    expect(result.rechecksToFailureQueue).toBe(0);
   });
 
   it("two-groups: each group's instances pass through their own target group", async () => {

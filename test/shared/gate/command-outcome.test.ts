@@ -127,6 +127,8 @@ describe("a successful bootstrap", () => {
     expect(h.ssmMock).not.toHaveReceivedCommand(GetCommandInvocationCommand);
     expect(h.elbv2Mock).not.toHaveReceivedCommand(DescribeTargetHealthCommand);
     expect(h.elbv2Mock).toHaveReceivedCommandTimes(RegisterTargetsCommand, 1);
+    // 240 s since the wait's last heartbeat: moving on to health records the one that is due.
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
   });
 
   it("reads a failure in full, whatever the event says, for its reason", async () => {

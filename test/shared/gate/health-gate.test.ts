@@ -14,6 +14,7 @@ import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
 import {
   ADMIN_TARGET_GROUP,
   agentPing,
+  awsServiceError,
   CNT_TARGET_GROUP,
   groupTargetGroups,
   hookAcceptsCompletion,
@@ -216,6 +217,33 @@ describe("the health gate", () => {
     expect(record.history.at(-1)?.note).toBe("hook no longer waiting when completing with CONTINUE");
   });
 
+  it("deregisters what it registered when the hook is gone because the instance is terminating", async () => {
+    targetHealth(h, "healthy");
+    h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
+    lifecycleState(h, "Terminating:Wait");
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, { TargetGroupArn: TG_ARN });
+  });
+
+  it("takes a target the load balancer no longer knows (terminated) as not healthy, not as a failed step", async () => {
+    h.elbv2Mock
+      .on(DescribeTargetHealthCommand)
+      .rejects(awsServiceError("InvalidTarget", "The following targets are not in a running state"));
+    h.elbv2Mock.resetHistory();
+    h.advanceSeconds(20);
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
+  });
+
+  it("never deregisters when the hook is gone because someone else put the instance InService", async () => {
+    targetHealth(h, "healthy");
+    h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
+    lifecycleState(h, "InService");
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
+  });
+
   it("asks Auto Scaling nothing while waiting: a health re-check reads the record and the target health", async () => {
     targetHealth(h, "initial", "Elb.InitialHealthChecking");
     h.advanceSeconds(20);
@@ -290,7 +318,7 @@ describe("the health gate", () => {
     expect(slow.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
   });
 
-  it("leaves an interrupted completion to the reconciler: a late re-check does not race the claimer", async () => {
+  it("finishes an interrupted completion on the retry of the failed re-check, and no sooner on another", async () => {
     targetHealth(h, "healthy");
     h.autoScalingMock
       .on(CompleteLifecycleActionCommand)
@@ -299,9 +327,31 @@ describe("the health gate", () => {
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("socket hang up");
     expect(h.store.get(INSTANCE_ID).phase).toBe("continued");
 
-    // The redelivered re-check finds the outcome claimed: the reconciler delivers it once the lease ends.
+    // Another re-check within the claimer's lease leaves the claim alone: it could race the claimer.
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+
+    // The retry of the failed re-check follows its own attempt: it delivers the claimed outcome.
+    h.advanceSeconds(5);
+    await expect(onHealthRecheck(h.deps, { ...recheck("health"), attempt: 1 })).rejects.toThrow(
+      "gate already finished",
+    );
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
+    expect(h.autoScalingMock).toHaveReceivedNthCommandWith(CompleteLifecycleActionCommand, 2, {
+      LifecycleActionResult: "CONTINUE",
+    });
+  });
+
+  it("finishes an interrupted completion from any re-check once the claimer's lease has passed", async () => {
+    targetHealth(h, "healthy");
+    h.autoScalingMock
+      .on(CompleteLifecycleActionCommand)
+      .rejectsOnce(new Error("socket hang up"))
+      .resolves({});
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("socket hang up");
+    h.advanceSeconds(60);
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
   });
 
   it("does nothing more for a re-check after the gate finished, and asks nobody", async () => {

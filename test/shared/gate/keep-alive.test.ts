@@ -85,6 +85,12 @@ describe("gridDelaySeconds (polls of every wait fall on the same instants)", () 
     expect(gridDelaySeconds(at(1002.4), 5)).toBe(3); // whole seconds, rounded up: visible at 1005.4
   });
 
+  it("never goes past the heartbeat's ceiling: the latest grid point within it, or the cap", () => {
+    expect(gridDelaySeconds(at(1100), 300, 400)).toBe(400); // 1500 is within the cap
+    expect(gridDelaySeconds(at(1100), 300, 200)).toBe(100); // 1500 is past 1300: 1200 is the latest within
+    expect(gridDelaySeconds(at(1201), 300, 100)).toBe(100); // no multiple of 300 within 100 s: the cap
+  });
+
   it("puts waits that ask a moment apart on the same point", () => {
     const due = (nowSeconds: number) => nowSeconds + gridDelaySeconds(at(nowSeconds), 5);
     expect(new Set([1001, 1001.3, 1001.9, 1002.4].map((now) => Math.floor(due(now))))).toEqual(

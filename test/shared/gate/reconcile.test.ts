@@ -204,7 +204,9 @@ describe("reconcile: a wait with a record", () => {
     h.advanceSeconds(210);
     expect((await reconcile(h.deps))[0]?.action).toBe("heartbeat");
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
-    expect(h.rechecks.scheduled.filter((s) => s.delaySeconds === 0)).toHaveLength(1); // only startGate's kick
+    // Nothing kicked: the only re-check is startGate's first agent check (on the grid, a pace away).
+    expect(h.rechecks.scheduled.filter((s) => s.delaySeconds === 0)).toHaveLength(0);
+    expect(h.rechecks.scheduled).toHaveLength(1);
   });
 
   it("re-kicks a chain when nothing has moved for too long", async () => {

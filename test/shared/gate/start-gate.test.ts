@@ -38,16 +38,17 @@ beforeEach(() => {
 });
 
 describe("startGate", () => {
-  it("opens the gate and kicks the agent check at once; the check sends the bootstrap and watches it", async () => {
+  it("opens the gate and schedules the agent check on the burst's grid; the check sends the bootstrap and watches it", async () => {
     agentPing(h, "Online");
     sendCommandReturns(h, "cmd-1");
 
     await startGate(h.deps, launchEvent());
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+    // A new instance is still booting: its first look joins the grid (5 s from T0, which is on it).
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 0,
+      delaySeconds: 5,
     });
 
     await onAgentRecheck(h.deps, recheck("agent"));
@@ -75,6 +76,24 @@ describe("startGate", () => {
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     // Listing the instance's commands is for taking over a dead claim only, never the normal path.
     expect(h.ssmMock).not.toHaveReceivedCommand(ListCommandsCommand);
+  });
+
+  it("records a heartbeat that is due as it moves on to sending, not only while it waits", async () => {
+    agentPing(h, undefined);
+    await openGate(h);
+    h.autoScalingMock.resetHistory();
+    h.advanceSeconds(250); // re-checks were lost meanwhile: the last heartbeat is the wait's start
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+    await onAgentRecheck(h.deps, recheck("agent"));
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", lastHeartbeatAt: h.now() });
+  });
+
+  it("looks at once for the agent of an instance coming out of a warm pool (it was running before)", async () => {
+    lifecycleState(h, "Warmed:Pending:Wait");
+    await startGate(h.deps, launchEvent({ origin: "WarmPool", destination: "AutoScalingGroup" }));
+    expect(h.rechecks.last().delaySeconds).toBe(0);
   });
 
   it("waits for an agent that is not Online yet, without sending", async () => {
