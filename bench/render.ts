@@ -116,8 +116,8 @@ export function renderBench(f: BenchFigures, facts: RunFacts): string {
       .join(", ")}`,
     "baseline: the common polling sample (one Lambda polling every 30 s from the lifecycle event), " +
       "replayed on the same launches; its throttled figure is its calls × the SDK's mean attempts at 60 %.",
-    "caveat: the simulation runs one poller per queue mapping; Lambda runs several, which splits shared " +
-      "polls (docs/aws-facts.md, batch sends and batching windows): read the call figures as a lower bound.",
+    "the simulation deals each queue's due messages out among five pollers, as Lambda's mapping starts " +
+      "(docs/aws-facts.md, batch sends and batching windows); throttling is per attempt, not a token bucket.",
     `(${one(facts.seconds)} s)`,
   ];
   return lines.join("\n");

@@ -181,8 +181,11 @@ async function explainNotInUse(
   return undefined;
 }
 
-/** The dense pace of health re-checks, while a first passing check may come at any moment. */
-export const HEALTH_DENSE_PACE_SECONDS = 5;
+/**
+ * The dense pace of health re-checks, while a first passing check may come at any moment: a third of
+ * the default 30 s check interval. 5 s would cut the lag by 2 s for 20 % more calls (`npm run bench`).
+ */
+export const HEALTH_DENSE_PACE_SECONDS = 10;
 
 /**
  * How soon to look at health again. A new target turns healthy at its first passing check, which the

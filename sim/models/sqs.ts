@@ -13,13 +13,20 @@ import type { LambdaModel } from "./lambda.js";
 
 /**
  * SIMULATION — SQS queues and Lambda event-source mappings as the stack deploys them (docs/aws-facts.md, Lambda, EventBridge and SQS delivery):
- * a message is visible after its delay; a mapping polls its queue and invokes its function with up to
- * BatchSize visible messages; a received message is hidden for the queue's visibility timeout and
+ * a message is visible after its delay; a mapping's pollers (five at once) share out what is visible and
+ * each invokes the function with up to BatchSize messages; a received message is hidden for the queue's visibility timeout and
  * deleted when the function succeeds (with ReportBatchItemFailures, all but the reported ones);
  * otherwise it reappears, and after maxReceiveCount receives moves to the dead-letter queue. A mapping
  * with a maximum concurrency has at most that many batches in flight. A queue
  * with no mapping is read by nobody: its messages wait until their retention ends.
  */
+
+/**
+ * Pollers a Lambda SQS event-source mapping runs at once: it starts with five concurrent batches
+ * (docs/aws-facts.md, batch sends and batching windows), so messages due together are split among
+ * up to five batches rather than handed over in one.
+ */
+const ESM_POLLERS = 5;
 
 interface Message {
   readonly id: string;
@@ -165,9 +172,29 @@ export class SqsModel {
       if (this.redrive(queue, message)) continue;
       visible.push(message);
     }
-    const batch = visible.slice(0, mapping.batchSize);
-    if (visible.length > batch.length) this.schedulePoll(queue, now);
-    if (batch.length === 0) return;
+    // Several pollers receive at once, each a share of what is visible: the messages are dealt out at
+    // random, and each poller's share is a batch of its own (see ESM_POLLERS).
+    const pollers =
+      mapping.maxConcurrency === undefined
+        ? ESM_POLLERS
+        : Math.max(1, Math.min(ESM_POLLERS, mapping.maxConcurrency - queue.inFlight));
+    const shares = new Map<number, Message[]>();
+    for (const message of visible) {
+      const poller = Math.floor(this.world.random.next() * pollers);
+      shares.set(poller, [...(shares.get(poller) ?? []), message]);
+    }
+    const [first, ...others] = [...shares.values()].map((share) => share.slice(0, mapping.batchSize));
+    const taken = [first ?? [], ...others].reduce((sum, batch) => sum + batch.length, 0);
+    if (visible.length > taken) this.schedulePoll(queue, now);
+    if (!first) return;
+    for (const share of others) void this.deliver(queue, share, now);
+    await this.deliver(queue, first, now);
+  }
+
+  /** Invokes the mapping's function with one batch and settles its messages by the outcome. */
+  private async deliver(queue: Queue, batch: Message[], now: number): Promise<void> {
+    const mapping = queue.mapping;
+    if (!mapping) return;
     const hiddenUntil = now + queue.deployed.visibilityTimeoutSeconds * 1000;
     for (const message of batch) {
       message.receives += 1;

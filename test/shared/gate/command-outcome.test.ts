@@ -108,7 +108,7 @@ describe("a successful bootstrap", () => {
     // Densely while a first passing check may come at any moment (see healthPaceSeconds).
     expect(h.rechecks.last()).toEqual({
       message: { step: "health", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 5,
+      delaySeconds: 10,
     });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
   });

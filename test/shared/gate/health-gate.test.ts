@@ -244,6 +244,16 @@ describe("the health gate", () => {
     expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
   });
 
+  it("looks densely while a first pass may come, then at the checks' own 30 s pace", async () => {
+    targetHealth(h, "initial", "Elb.InitialHealthChecking");
+    h.advanceSeconds(20);
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.rechecks.last().delaySeconds).toBeLessThanOrEqual(15); // a 10 s pace, on its grid
+    h.advanceSeconds(60); // past one interval plus propagation
+    await onHealthRecheck(h.deps, recheck("health"));
+    expect(h.rechecks.last().delaySeconds).toBeGreaterThanOrEqual(15); // a 30 s pace, on its grid
+  });
+
   it("asks Auto Scaling nothing while waiting: a health re-check reads the record and the target health", async () => {
     targetHealth(h, "initial", "Elb.InitialHealthChecking");
     h.advanceSeconds(20);
@@ -388,15 +398,11 @@ describe("the health gate with two target groups", () => {
     expect(two.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(two.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
     expect(two.rechecks.scheduled).toHaveLength(before + 1);
-    // Densely while a first pass may come (the faster group's 10 s interval + 30 s propagation)…
+    // Paced by the faster of the two health checks (10 s), on its grid.
     expect(two.rechecks.last()).toEqual({
       message: { step: "health", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 5,
+      delaySeconds: 10,
     });
-    // …then at the pace of the faster of the two health checks (50 s after registration: on its grid).
-    two.advanceSeconds(30);
-    await onHealthRecheck(two.deps, recheck("health"));
-    expect(two.rechecks.last().delaySeconds).toBe(10);
   });
 
   it("continues once healthy in both groups", async () => {

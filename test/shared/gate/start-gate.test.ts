@@ -45,10 +45,10 @@ describe("startGate", () => {
     await startGate(h.deps, launchEvent());
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
-    // A new instance is still booting: its first look joins the grid (5 s from T0, which is on it).
+    // A new instance is still booting: its first look joins the grid (10 s from T0, which is on it).
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 5,
+      delaySeconds: 10,
     });
 
     await onAgentRecheck(h.deps, recheck("agent"));
@@ -105,7 +105,7 @@ describe("startGate", () => {
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 5, // the dense agent pace, on its grid (T0 is on it)
+      delaySeconds: 10, // the dense agent pace, on its grid (T0 is on it)
     });
   });
 
@@ -372,7 +372,7 @@ describe("startGate", () => {
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 5, // the dense agent pace, on its grid (T0 is on it)
+      delaySeconds: 10, // the dense agent pace, on its grid (T0 is on it)
     });
   });
 
@@ -409,7 +409,7 @@ describe("startGate", () => {
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 5, // the dense agent pace, on its grid (T0 is on it)
+      delaySeconds: 10, // the dense agent pace, on its grid (T0 is on it)
     });
 
     sendCommandReturns(h, "cmd-2");

@@ -147,8 +147,8 @@ describe("a batch of agent re-checks", () => {
     await createLaunchHandler(() => h.deps)(sqsEvent(...IDS.map(agentRecheck)));
     const atEnd = scheduler.batches.at(-1) ?? [];
     const first = atEnd.find((entry) => entry.message.instanceId === IDS[0]);
-    // Scheduled 5 s ahead, sent 4 s later (two slow saves): 1 s left.
-    expect(first?.delaySeconds).toBe(1);
+    // Scheduled 10 s ahead, sent 4 s later (two slow saves): 6 s left.
+    expect(first?.delaySeconds).toBe(6);
   });
 
   it("sends what is held every few seconds while a step is held up, not only at the end", async () => {
