@@ -16,39 +16,35 @@ export interface BaselineLaunch {
 /** A heartbeat every half of the default 600 s heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 300_000;
 
+/** The first poll at or after `readyAt`, polling every `pace` from `start` (at once if `first`). */
+function pollUntil(start: number, readyAt: number, pace: number, first: "at once" | "after a pace") {
+  let at = first === "at once" ? start : start + pace;
+  let polls = 1;
+  while (at < readyAt) {
+    at += pace;
+    polls += 1;
+  }
+  return { at, polls };
+}
+
 export function replayPolling(t: LaunchTimings, paceSeconds: number): BaselineLaunch {
   const pace = paceSeconds * 1000;
   // Agent: DescribeInstanceInformation at the start and every pace until Online.
-  let at = t.gateOpenedAt;
-  let agentPolls = 1;
-  while (at < t.agentOnlineAt) {
-    at += pace;
-    agentPolls += 1;
-  }
-  const sentAt = at;
-  const finishedAt = sentAt + (t.bootstrapFinishedAt - t.commandSentAt);
+  const agent = pollUntil(t.gateOpenedAt, t.agentOnlineAt, pace, "at once");
+  const finishedAt = agent.at + (t.bootstrapFinishedAt - t.commandSentAt);
   // Command: GetCommandInvocation every pace after sending until it is final.
-  let commandPolls = 0;
-  do {
-    at += pace;
-    commandPolls += 1;
-  } while (at < finishedAt);
-  const registeredAt = at;
-  const firstHealthyAt = registeredAt + (t.firstHealthyAt - t.registeredAt);
+  const command = pollUntil(agent.at, finishedAt, pace, "after a pace");
+  const firstHealthyAt = command.at + (t.firstHealthyAt - t.registeredAt);
   // Health: DescribeTargetHealth every pace after registering until healthy.
-  let healthPolls = 0;
-  do {
-    at += pace;
-    healthPolls += 1;
-  } while (at < firstHealthyAt);
-  const heartbeats = Math.floor((at - t.gateOpenedAt) / HEARTBEAT_EVERY_MS);
+  const health = pollUntil(command.at, firstHealthyAt, pace, "after a pace");
+  const heartbeats = Math.floor((health.at - t.gateOpenedAt) / HEARTBEAT_EVERY_MS);
   // SendCommand, RegisterTargets and CompleteLifecycleAction once each.
-  const calls = agentPolls + commandPolls + healthPolls + heartbeats + 3;
+  const calls = agent.polls + command.polls + health.polls + heartbeats + 3;
   return {
     overheads: {
-      agent: (sentAt - Math.max(t.agentOnlineAt, t.gateOpenedAt)) / 1000,
-      command: (registeredAt - finishedAt) / 1000,
-      health: (at - firstHealthyAt) / 1000,
+      agent: (agent.at - Math.max(t.agentOnlineAt, t.gateOpenedAt)) / 1000,
+      command: (command.at - finishedAt) / 1000,
+      health: (health.at - firstHealthyAt) / 1000,
     },
     calls,
   };

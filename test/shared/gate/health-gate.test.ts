@@ -328,13 +328,18 @@ describe("the health gate", () => {
     expect(slow.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
   });
 
-  it("finishes an interrupted completion on the retry of the failed re-check, and no sooner on another", async () => {
+  /** The app is healthy; the claim is saved, then CompleteLifecycleAction fails once (then works). */
+  async function completionInterruptedAfterItsClaim(): Promise<void> {
     targetHealth(h, "healthy");
     h.autoScalingMock
       .on(CompleteLifecycleActionCommand)
       .rejectsOnce(new Error("socket hang up"))
       .resolves({});
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("socket hang up");
+  }
+
+  it("finishes an interrupted completion on the retry of the failed re-check, and no sooner on another", async () => {
+    await completionInterruptedAfterItsClaim();
     expect(h.store.get(INSTANCE_ID).phase).toBe("continued");
 
     // Another re-check within the claimer's lease leaves the claim alone: it could race the claimer.
@@ -353,12 +358,7 @@ describe("the health gate", () => {
   });
 
   it("finishes an interrupted completion from any re-check once the claimer's lease has passed", async () => {
-    targetHealth(h, "healthy");
-    h.autoScalingMock
-      .on(CompleteLifecycleActionCommand)
-      .rejectsOnce(new Error("socket hang up"))
-      .resolves({});
-    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("socket hang up");
+    await completionInterruptedAfterItsClaim();
     h.advanceSeconds(60);
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
