@@ -16,6 +16,8 @@ export default defineConfig({
       AWS_REGION: "eu-west-2",
       AWS_EC2_METADATA_DISABLED: "true",
       POWERTOOLS_LOG_LEVEL: "SILENT",
+      // Metrics are embedded in the log output; tests that check them pass a sink (test/shared/metrics).
+      POWERTOOLS_METRICS_DISABLED: "true",
       CDK_DISABLE_CLI_TELEMETRY: "true",
       // The functions run Node 22 in Lambda; the lock file pins an SDK that still runs on this Node 20.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",

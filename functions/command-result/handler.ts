@@ -7,6 +7,7 @@ import type { GateDeps } from "../../shared/gate/deps.js";
 import { onHealthRecheck } from "../../shared/gate/health-gate.js";
 import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionDeps } from "../../shared/runtime/gate-deps.js";
+import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
 
 /**
@@ -32,4 +33,4 @@ export function createHandler(deps: () => GateDeps) {
   };
 }
 
-export const handler = createHandler(productionDeps);
+export const handler = withLambdaContext(createHandler(productionDeps));

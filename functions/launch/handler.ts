@@ -6,6 +6,7 @@ import type { GateDeps } from "../../shared/gate/deps.js";
 import { onAgentRecheck, startGate } from "../../shared/gate/start-gate.js";
 import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionDeps } from "../../shared/runtime/gate-deps.js";
+import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
 
 /**
@@ -26,4 +27,4 @@ export function createHandler(deps: () => GateDeps) {
   };
 }
 
-export const handler = createHandler(productionDeps);
+export const handler = withLambdaContext(createHandler(productionDeps));

@@ -4,6 +4,7 @@ import type { GateEvent } from "../../shared/events/gate-event.js";
 import { parseRecheck } from "../../shared/events/parse-recheck.js";
 import { advanceOperation, type OpsDeps } from "../../shared/ops/advance-operation.js";
 import { productionOpsDeps } from "../../shared/runtime/gate-deps.js";
+import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, plainBatch, runSqsBatch } from "../../shared/runtime/run-event.js";
 
 /**
@@ -32,4 +33,4 @@ export function createHandler(deps: () => OpsDeps) {
   };
 }
 
-export const handler = createHandler(productionOpsDeps);
+export const handler = withLambdaContext(createHandler(productionOpsDeps));

@@ -4,6 +4,7 @@ import { awaitOperation } from "../../shared/ops/await-operation.js";
 import { parseRebootstrapRequest } from "../../shared/ops/rebootstrap-request.js";
 import { startRebootstrap } from "../../shared/ops/start-rebootstrap.js";
 import { productionOpsDeps } from "../../shared/runtime/gate-deps.js";
+import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 
 /**
  * Re-bootstrap function. Invoked directly (`aws lambda invoke`, or `launchgate rebootstrap`) with a
@@ -29,4 +30,4 @@ export function createHandler(
   };
 }
 
-export const handler = createHandler(productionOpsDeps);
+export const handler = withLambdaContext(createHandler(productionOpsDeps));

@@ -2,6 +2,7 @@ import type { GateDeps } from "../../shared/gate/deps.js";
 import { type ReconcileEntry, reconcile } from "../../shared/gate/reconcile.js";
 import { logger } from "../../shared/logger.js";
 import { productionDeps } from "../../shared/runtime/gate-deps.js";
+import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 
 /** The part of the Lambda context the reconciler uses: its time left, so it stops before the timeout. */
 export interface ReconcileContext {
@@ -29,4 +30,4 @@ export function createHandler(deps: () => GateDeps) {
   };
 }
 
-export const handler = createHandler(productionDeps);
+export const handler = withLambdaContext(createHandler(productionDeps));

@@ -2,6 +2,7 @@ import { parseAlarm } from "../../shared/events/parse-alarm.js";
 import type { OpsDeps } from "../../shared/ops/advance-operation.js";
 import { startRemediation } from "../../shared/ops/remediation/start-remediation.js";
 import { productionOpsDeps } from "../../shared/runtime/gate-deps.js";
+import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { runEvent } from "../../shared/runtime/run-event.js";
 
 /**
@@ -20,4 +21,4 @@ export function createHandler(deps: () => OpsDeps) {
   };
 }
 
-export const handler = createHandler(productionOpsDeps);
+export const handler = withLambdaContext(createHandler(productionOpsDeps));

@@ -33,7 +33,7 @@ export interface GateFunctionProps {
 
 /**
  * The one way launchgate creates a Lambda: Node.js 22 on arm64, the code it is given (the bundle),
- * its own log group with retention, X-Ray tracing, source maps, a failure destination, and a role with
+ * its own log group with retention, a failure destination, and a role with
  * no managed policies (grants are added next to the resource they concern).
  */
 export class GateFunction extends Construct {
@@ -63,7 +63,9 @@ export class GateFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: lambda.Tracing.ACTIVE,
+      // No X-Ray: the SDK clients are not instrumented, so traces would show only the invocation, which
+      // the logs (request id, cold start) and the metrics already tell.
+      tracing: lambda.Tracing.DISABLED,
       environment: {
         POWERTOOLS_SERVICE_NAME: "launchgate",
         POWERTOOLS_LOG_LEVEL: "INFO",

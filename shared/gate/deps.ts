@@ -3,6 +3,7 @@ import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { RuntimeConfig, RuntimeGroup } from "../config/runtime-config.js";
 import { SkipEventError } from "../errors.js";
+import type { MetricsSink } from "../metrics/sink.js";
 import type { BatchReads } from "./batch-reads.js";
 import type { Clock, GateStore, RecheckScheduler } from "./ports.js";
 
@@ -27,6 +28,8 @@ export interface GateDeps {
   readonly log: GateLog;
   /** Reads shared by the re-checks of one SQS batch (batch-reads.ts); absent: each step reads alone. */
   readonly batchReads?: BatchReads;
+  /** Where milestones are counted (shared/metrics); absent: embedded metric format through Powertools. */
+  readonly metrics?: MetricsSink;
   /** Pauses between retries within one invocation (the reconciler's); absent: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
 }

@@ -1,3 +1,5 @@
+import { emitAll } from "../metrics/emit.js";
+import { launchCompletedMetrics, outcomeNotAppliedMetrics } from "../metrics/launch-metrics.js";
 import type { GateDeps } from "./deps.js";
 import {
   type CompletionResult,
@@ -58,7 +60,15 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResul
   if (outcome === "ABANDON") await deregisterAll(deps, record.instanceId, record.registered);
   const result = await completeLifecycleAction(deps, record, outcome);
   const waitedSeconds = Math.round((deps.now() - record.startedAt) / 1000);
-  const fields = { outcome, reason: record.reason, waitedSeconds, completion: result };
+  // The group by name on the line itself: re-check invocations' correlation keys do not carry it, and the
+  // saved "abandons" query groups by it.
+  const fields = {
+    outcome,
+    reason: record.reason,
+    waitedSeconds,
+    completion: result,
+    groupName: record.groupName,
+  };
   if (result === "not-active") {
     const lifecycle = await describeLifecycle(deps, record.instanceId);
     if (outcomeApplied(outcome, lifecycle)) {
@@ -73,6 +83,7 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResul
     }
     // Timed out or completed by someone else: record it, since our outcome did not take effect.
     deps.log.warn("lifecycle action was no longer active; our outcome did not apply", fields);
+    emitAll(deps, outcomeNotAppliedMetrics(record));
     await deps.store.save(
       advance(record, {}, `hook no longer waiting when completing with ${outcome}`, deps.now()),
     );
@@ -80,6 +91,7 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResul
   }
   if (outcome === "ABANDON") deps.log.error("launch abandoned", fields);
   else deps.log.info("launch continued", fields);
+  emitAll(deps, launchCompletedMetrics({ ...record, outcome }, deps.now()));
   return result;
 }
 

@@ -213,8 +213,15 @@ export function neverHealthy(observations: readonly HealthObservation[], waitedS
   return `not healthy after ${waitedSeconds} s: ${unhealthyTargets(observations)}. ${HEALTH_ADVICE}`;
 }
 
+const GATE_DEADLINE = "launch gate deadline of";
+
+/** Whether a reason is the overall deadline's (for the metrics' reason classes). */
+export function isGateDeadlineReason(reason: string): boolean {
+  return reason.startsWith(GATE_DEADLINE);
+}
+
 export function gateDeadlinePassed(seconds: number, phase: string): string {
-  return `launch gate deadline of ${seconds} s passed while ${phase}: see the gate record history for the slow step`;
+  return `${GATE_DEADLINE} ${seconds} s passed while ${phase}: see the gate record history for the slow step`;
 }
 
 /** The overall deadline passed while waiting for health, and a last look found it still not healthy. */
@@ -222,7 +229,7 @@ export function gateDeadlinePassedUnhealthy(
   seconds: number,
   observations: readonly HealthObservation[],
 ): string {
-  return `launch gate deadline of ${seconds} s passed while awaiting-health: ${unhealthyTargets(observations)}. ${HEALTH_ADVICE}`;
+  return `${GATE_DEADLINE} ${seconds} s passed while awaiting-health: ${unhealthyTargets(observations)}. ${HEALTH_ADVICE}`;
 }
 
 /** The overall deadline passed, but the last look before abandoning found the instance healthy everywhere. */

@@ -1,6 +1,9 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { errorMessage, SkipEventError } from "../errors.js";
+import { emitAll } from "../metrics/emit.js";
+import { rescueMetrics } from "../metrics/launch-metrics.js";
+import type { RescueAction } from "../metrics/metric-names.js";
 import { runBounded } from "./bounded-run.js";
 import { type GateDeps, sleepOf } from "./deps.js";
 import { type FoundWait, type ReconcileAction, reconcileWait } from "./reconcile-wait.js";
@@ -192,5 +195,16 @@ function entry(wait: GroupWait, outcome: { action: ReconcileAction; detail?: str
 function logged(deps: GateDeps, reconciled: ReconcileEntry): ReconcileEntry {
   const level = reconciled.action === "error" ? "error" : reconciled.action === "deferred" ? "warn" : "info";
   deps.log[level]("reconciled waiting instance", { ...reconciled });
+  const rescue = RESCUES[reconciled.action];
+  if (rescue) emitAll(deps, rescueMetrics(reconciled.group, rescue));
   return reconciled;
 }
+
+/** The reconciler's actions that did what the event-driven gate should have: each one is worth a look. */
+const RESCUES: Partial<Record<ReconcileAction, RescueAction>> = {
+  adopted: "adopted",
+  "completion-resumed": "completion-resumed",
+  kicked: "kicked",
+  continued: "decided-at-deadline",
+  abandoned: "decided-at-deadline",
+};

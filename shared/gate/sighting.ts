@@ -1,4 +1,6 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
+import { emitAll } from "../metrics/emit.js";
+import { launchStartedMetrics } from "../metrics/launch-metrics.js";
 import type { GateDeps } from "./deps.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { recordHeartbeat } from "./lifecycle-actions.js";
@@ -107,4 +109,5 @@ export async function adopt(
   );
   await scheduleRecheck(deps, adopted, "agent", 0, group);
   await deps.store.save(adopted);
+  emitAll(deps, launchStartedMetrics(group.name));
 }

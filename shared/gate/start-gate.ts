@@ -1,6 +1,8 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { awsErrorName, errorMessage, NotYetError, SkipEventError, StaleRecordError } from "../errors.js";
 import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
+import { emitAll } from "../metrics/emit.js";
+import { launchStartedMetrics } from "../metrics/launch-metrics.js";
 import { abandonPastDeadline, loadActiveWait } from "./active-wait.js";
 import { agentPing } from "./batch-reads.js";
 import {
@@ -246,6 +248,7 @@ async function openOver(
   if (!found) {
     await deps.store.save(opened);
     deps.log.info("launch gate opened", { mode: opened.mode, zone });
+    emitAll(deps, launchStartedMetrics(group.name));
     return scheduleRecheck(deps, opened, "agent", firstAgentCheckSeconds(opened), group);
   }
   const judged = judgeRecordFound(found, event, opened.mode);
@@ -263,6 +266,7 @@ async function openOver(
     case "earlier-wait":
       await deps.store.save(opened, { replacing: found });
       deps.log.info("launch gate opened", { mode: opened.mode, zone, replaced: found.token });
+      emitAll(deps, launchStartedMetrics(group.name));
       return scheduleRecheck(deps, opened, "agent", firstAgentCheckSeconds(opened), group);
   }
 }

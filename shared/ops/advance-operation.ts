@@ -13,6 +13,12 @@ import {
 import type { RegisteredTarget } from "../gate/record.js";
 import { discoverTargetGroups, healthBudgetSeconds } from "../gate/target-groups.js";
 import { observeHealth } from "../gate/target-health.js";
+import { emitAll } from "../metrics/emit.js";
+import {
+  operationFinishedMetrics,
+  remediationActionMetrics,
+  remediationRefusalMetrics,
+} from "../metrics/operation-metrics.js";
 import { finishInstance, newOperation, nextVersion, type OperationRecord } from "./operation.js";
 import type { OperationStore } from "./ports.js";
 import { preflight } from "./preflight.js";
@@ -97,10 +103,12 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
     }
     if (await isLastHealthy(deps, instanceId, discovery.targets)) {
       await release();
+      emitAll(deps, remediationRefusalMetrics(op.groupName, "last-healthy"));
       return skip("it is the last healthy instance: left alone");
     }
     if (rung.rung === "replace") {
       await replaceInstance(deps, instanceId, rung.reason);
+      emitAll(deps, remediationActionMetrics(op.groupName, "replace"));
       await deps.operations.saveHistory(instanceId, {
         restarts: history.restarts,
         lastActionAt: now,
@@ -150,7 +158,10 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
   }
   // Counted only once the restart was really sent: a retried step must not see its own attempt as a
   // past restart (and skip the instance for the cooldown).
-  if (op.kind === "remediate") await recordRestart(deps, op, instanceId, now);
+  if (op.kind === "remediate") {
+    await recordRestart(deps, op, instanceId, now);
+    emitAll(deps, remediationActionMetrics(op.groupName, "restart"));
+  }
   const running = nextVersion(
     op,
     {
@@ -284,14 +295,17 @@ async function stop(deps: OpsDeps, op: OperationRecord, instanceId: string, reas
   );
   deps.log.error(`${op.kind} failed; operation stopped`, { operationId: op.operationId, instanceId, reason });
   await deps.operations.save(failed);
+  emitAll(deps, operationFinishedMetrics(op.groupName, op.kind, failed.status));
   await deps.operations.unlock(instanceId, op.operationId);
 }
 
 async function moveOn(deps: OpsDeps, next: OperationRecord, instanceId: string): Promise<void> {
   if (next.status === "running") await schedule(deps, next, 0);
   await deps.operations.save(next);
-  if (next.status !== "running")
+  if (next.status !== "running") {
     deps.log.info("operation finished", { operationId: next.operationId, status: next.status, instanceId });
+    emitAll(deps, operationFinishedMetrics(next.groupName, next.kind, next.status));
+  }
 }
 
 async function schedule(deps: OpsDeps, op: OperationRecord, delaySeconds: number): Promise<void> {

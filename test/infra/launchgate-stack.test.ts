@@ -107,7 +107,7 @@ describe("queues", () => {
 });
 
 describe("functions", () => {
-  it("run nodejs22.x on arm64 with explicit memory, timeout, tracing and a failure destination", () => {
+  it("run nodejs22.x on arm64 with explicit memory, timeout and a failure destination, without X-Ray", () => {
     defaultApp.template.resourcePropertiesCountIs("AWS::SQS::Queue", { VisibilityTimeout: 180 }, 4);
     defaultApp.template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
@@ -116,7 +116,7 @@ describe("functions", () => {
         Architectures: ["arm64"],
         MemorySize: 256,
         Timeout: 300,
-        TracingConfig: { Mode: "Active" },
+        TracingConfig: Match.absent(),
       },
       1,
     );
@@ -127,7 +127,7 @@ describe("functions", () => {
         Architectures: ["arm64"],
         MemorySize: 256,
         Timeout: 30,
-        TracingConfig: { Mode: "Active" },
+        TracingConfig: Match.absent(),
       },
       3, // launch, command-result, operation steps
     );
@@ -195,7 +195,7 @@ describe("IAM is least privilege", () => {
                 asList(st.Action),
               ),
             )
-            .filter((action) => !action.startsWith("logs:") && !action.startsWith("xray:")),
+            .filter((action) => !action.startsWith("logs:")),
         ),
       ].sort();
     const sqsSend = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"];
@@ -309,8 +309,6 @@ describe("IAM is least privilege", () => {
       "ssm:DescribeInstanceInformation",
       "ssm:GetCommandInvocation",
       "ssm:ListCommands",
-      "xray:PutTelemetryRecords",
-      "xray:PutTraceSegments",
     ]);
   });
 

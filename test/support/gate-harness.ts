@@ -6,6 +6,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import type { RuntimeConfig } from "../../shared/config/runtime-config.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
 import type { RecheckMessage, RecheckScheduler } from "../../shared/gate/ports.js";
+import type { MetricDatum } from "../../shared/metrics/sink.js";
 import { InMemoryGateStore } from "./in-memory-gate-store.js";
 
 export const INSTANCE_ID = "i-0123456789abcdef0";
@@ -95,6 +96,7 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
   const store = new InMemoryGateStore();
   const rechecks = new RecordingScheduler();
   const logs: LogLine[] = [];
+  const metrics: MetricDatum[] = [];
   let now = T0;
   const deps: GateDeps = {
     config,
@@ -113,6 +115,7 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
       warn: (message, extra) => logs.push({ level: "warn", message, extra }),
       error: (message, extra) => logs.push({ level: "error", message, extra }),
     },
+    metrics: { emit: (datum) => metrics.push(datum) },
   };
   return {
     deps,
@@ -124,6 +127,7 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
     store,
     rechecks,
     logs,
+    metrics,
     advanceSeconds: (seconds: number) => {
       now += seconds * 1000;
     },

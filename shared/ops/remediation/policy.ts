@@ -1,4 +1,5 @@
 import type { RuntimeGroup } from "../../config/runtime-config.js";
+import type { RefusalReasonClass } from "../../metrics/metric-names.js";
 
 /**
  * The remediation decisions, as pure functions: which instances an alarm is about, how many of them
@@ -16,6 +17,8 @@ export interface Decision {
   readonly instanceId: string;
   readonly verdict: "act" | "skip" | "refuse";
   readonly reason: string;
+  /** For a refusal: its class, as counted in the RemediationRefusals metric. */
+  readonly refusal?: RefusalReasonClass;
 }
 
 /**
@@ -62,12 +65,18 @@ export function limitBlastRadius(
   return decisions.map((decision) => {
     if (decision.verdict !== "act") return decision;
     if (healthy.has(decision.instanceId) && healthy.size <= 1) {
-      return { ...decision, verdict: "refuse", reason: "it is the last healthy instance" };
+      return {
+        ...decision,
+        verdict: "refuse",
+        refusal: "last-healthy",
+        reason: "it is the last healthy instance",
+      };
     }
     if (acting >= cap) {
       return {
         ...decision,
         verdict: "refuse",
+        refusal: "blast-radius",
         reason: `blast radius: at most ${cap} instance(s) per alarm episode (maxInstances ${maxInstances}, ${maxPercentOfGroup} % of ${inService.length})`,
       };
     }

@@ -3,6 +3,8 @@ import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balanc
 import type { RuntimeGroup } from "../../config/runtime-config.js";
 import { SkipEventError } from "../../errors.js";
 import type { AlarmEvent } from "../../events/parse-alarm.js";
+import { emitAll } from "../../metrics/emit.js";
+import { remediationRefusalMetrics } from "../../metrics/operation-metrics.js";
 import { launchOperation, type OpsDeps } from "../advance-operation.js";
 import { preflight } from "../preflight.js";
 import { type Candidate, type Decision, limitBlastRadius, selectTargets } from "./policy.js";
@@ -36,6 +38,7 @@ export async function startRemediation(deps: OpsDeps, alarm: AlarmEvent): Promis
         groupName: group.name,
         ...decision,
       });
+      if (decision.refusal) emitAll(deps, remediationRefusalMetrics(group.name, decision.refusal));
     }
     const act = decisions.filter((d) => d.verdict === "act").map((d) => d.instanceId);
     const { dryRun } = group.remediation;

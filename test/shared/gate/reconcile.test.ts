@@ -31,6 +31,12 @@ import {
 
 let h: GateHarness;
 
+/** The reconciler's rescues counted in metrics (per action), and the abandons' reason classes. */
+const rescues = () =>
+  h.metrics.filter((datum) => datum.name === "ReconcilerRescues").map((datum) => datum.alsoBy?.action);
+const abandonReasons = () =>
+  h.metrics.filter((datum) => datum.name === "LaunchesAbandoned").map((datum) => datum.alsoBy?.reason);
+
 function groupInstances(instances: { id: string; state: string }[]): void {
   h.autoScalingMock
     .on(DescribeAutoScalingGroupsCommand)
@@ -68,8 +74,12 @@ describe("reconcile: a wait without a record", () => {
     h.advanceSeconds(120);
     expect((await reconcile(h.deps))[0]?.action).toBe("in-progress");
 
+    expect(rescues()).toEqual([]);
     h.advanceSeconds(180);
     expect((await reconcile(h.deps))[0]?.action).toBe("adopted");
+    // Adoption opens the gate (a launch started) and is counted as a rescue: the event never came.
+    expect(rescues()).toEqual(["adopted"]);
+    expect(h.metrics.filter((datum) => datum.name === "LaunchesStarted")).toHaveLength(1);
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-agent", deadline: h.now() + 2400_000 });
     expect(h.rechecks.last()).toEqual({
       message: {
@@ -166,6 +176,8 @@ describe("reconcile: a wait with a record", () => {
     expect(h.store.get(INSTANCE_ID).reason).toMatch(
       /^launch gate deadline of 2400 s passed while awaiting-agent/,
     );
+    expect(rescues()).toEqual(["decided-at-deadline"]);
+    expect(abandonReasons()).toEqual(["gate-timeout"]);
     expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
       LifecycleActionResult: "ABANDON",
     });
@@ -207,6 +219,7 @@ describe("reconcile: a wait with a record", () => {
     // Nothing kicked: the only re-check is startGate's first agent check (on the grid, a pace away).
     expect(h.rechecks.scheduled.filter((s) => s.delaySeconds === 0)).toHaveLength(0);
     expect(h.rechecks.scheduled).toHaveLength(1);
+    expect(rescues()).toEqual([]);
   });
 
   it("re-kicks a chain when nothing has moved for too long", async () => {
@@ -215,6 +228,7 @@ describe("reconcile: a wait with a record", () => {
       action: "kicked",
       detail: "awaiting-agent: no progress for over 500 s",
     });
+    expect(rescues()).toEqual(["kicked"]);
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 0,

@@ -48,6 +48,7 @@ describe("limitBlastRadius", () => {
     ).toEqual({
       instanceId: "b",
       verdict: "refuse",
+      refusal: "blast-radius",
       reason: "blast radius: at most 1 instance(s) per alarm episode (maxInstances 1, 100 % of 4)",
     });
   });
@@ -55,7 +56,12 @@ describe("limitBlastRadius", () => {
   it("never acts on the last healthy instance", () => {
     const instances = [i("a", true), i("b", false)];
     expect(limitBlastRadius(selectTargets(["a"], instances), instances, group)).toEqual([
-      { instanceId: "a", verdict: "refuse", reason: "it is the last healthy instance" },
+      {
+        instanceId: "a",
+        verdict: "refuse",
+        refusal: "last-healthy",
+        reason: "it is the last healthy instance",
+      },
     ]);
   });
 });

@@ -61,6 +61,10 @@ function world(health: Record<string, "healthy" | "unhealthy">, alarm: "ALARM" |
 
 const step = () => advanceOperation(deps, operations.only().operationId);
 
+/** The finest dimension set of each datum of the metric emitted so far. */
+const counted = (name: string) =>
+  h.metrics.filter((d) => d.name === name).map((d) => ({ ...d.dimensions, ...d.alsoBy }));
+
 beforeEach(() => {
   h = gateHarness();
   operations = new InMemoryOperationStore();
@@ -83,6 +87,13 @@ describe("startRemediation", () => {
       instanceIds: [SICK],
     });
     expect(h.logs.filter((l) => l.message.startsWith("remediation decision"))).toHaveLength(1);
+  });
+
+  it("refuses the last healthy instance, and counts the refusal by its class", async () => {
+    const [plan] = await startRemediation(deps, { ...ALARM, instanceIds: [WELL] });
+    expect(plan?.decisions).toMatchObject([{ instanceId: WELL, verdict: "refuse", refusal: "last-healthy" }]);
+    expect(operations.operations.size).toBe(0);
+    expect(counted("RemediationRefusals")).toEqual([{ group: GROUP, reason: "last-healthy" }]);
   });
 
   it("skips an alarm no group names", async () => {
@@ -129,6 +140,10 @@ describe("the remediation ladder", () => {
       results: [{ instanceId: SICK, outcome: "succeeded", reason: "restarted; healthy in cnt-backend-tg" }],
     });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(SetInstanceHealthCommand);
+    expect(counted("RemediationActions")).toEqual([{ group: GROUP, action: "restart" }]);
+    expect(counted("OperationsFinished")).toEqual([
+      { group: GROUP, kind: "remediate", outcome: "succeeded" },
+    ]);
   });
 
   it("restarts again when a restart does not help, then marks the instance Unhealthy for replacement", async () => {
@@ -150,6 +165,7 @@ describe("the remediation ladder", () => {
       outcome: "replaced",
       reason: "marked Unhealthy for replacement: 2 restart(s) in the last 60 min did not keep it healthy",
     });
+    expect(counted("RemediationActions").map((d) => d.action)).toEqual(["restart", "restart", "replace"]);
   });
 
   it("a step retried after its restart was sent is not held back by its own cooldown", async () => {
