@@ -5,8 +5,6 @@
  * but the SDK gets a region and fake credentials so nothing looks further.
  */
 process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
-// Embedded metrics are log lines too (on stdout, where the report goes).
-process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 process.env.AWS_REGION ??= "eu-west-2";
 process.env.AWS_ACCESS_KEY_ID ??= "AKIASIMULATION000000";
 process.env.AWS_SECRET_ACCESS_KEY ??= "simulation-not-a-secret";

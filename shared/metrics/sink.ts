@@ -37,10 +37,13 @@ export function powertoolsSink(metrics = defaultMetrics()): MetricsSink {
   };
 }
 
-let shared: Metrics | undefined;
+/**
+ * Made at load, like the logger: it reads its switches (POWERTOOLS_METRICS_DISABLED, dev mode) from the
+ * environment the function starts with.
+ */
+const shared = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
 
 function defaultMetrics(): Metrics {
-  shared ??= new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
   return shared;
 }
 

@@ -38,6 +38,8 @@ export function runtimeEnvironment(fn: DeployedFunction, region: string): Record
     _HANDLER: `index.${fn.exportName}`,
     // The simulation's own switches, which the deployed functions would not have but the process needs.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    // Embedded metrics are lines on stdout, where the simulation prints its report.
+    POWERTOOLS_METRICS_DISABLED: "true",
   };
 }
 
