@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 const bundle = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli", "launchgate.mjs");
 if (!existsSync(bundle)) {
   console.error("launchgate: the CLI is not built yet: run `npm run build` in the launchgate checkout");
-  process.exit(2);
+  // 1, not 2: exit 2 tells scripts their command line was wrong (cli/errors.ts EXIT), and it was not.
+  process.exit(1);
 }
 await import(bundle);

@@ -13,7 +13,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import { CONFIG_FILE_CONTEXT_KEY, loadConfig } from "../infra/config/load-config.js";
 import { SDK_RETRY } from "../shared/aws/clients.js";
 import type { GroupConfig, LaunchgateConfig } from "../shared/config/schema.js";
-import { CliError } from "./errors.js";
+import { CliError, EXIT } from "./errors.js";
 
 /** What every command works with: the validated config, AWS clients, and the deployed stack's outputs. */
 export interface CliContext {
@@ -122,8 +122,10 @@ export function selectGroups(config: LaunchgateConfig, name: string | undefined)
   if (name === undefined) return [...config.groups];
   const group = config.groups.find((candidate) => candidate.name === name);
   if (!group) {
+    // A usage error: the config says which groups exist, so this is settled before any AWS call.
     throw new CliError(
       `unknown group "${name}": launchgate manages ${config.groups.map((g) => g.name).join(", ")}`,
+      EXIT.usage,
     );
   }
   return [group];

@@ -1,13 +1,43 @@
+/**
+ * The CLI's exit codes. Every usage text documents them, and scripts depend on them: keep them stable.
+ * `unchecked` is distinct from `failed` so that a gate can tell "the deployment is wrong" from
+ * "nobody could look" (no credentials, AWS unreachable, a permission the checker lacks).
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  unchecked: 3,
+} as const;
+
 /** An error the CLI reports as one line, without a stack trace, and exits with `exitCode`. */
 export class CliError extends Error {
-  override readonly name = "CliError";
+  override readonly name: string = "CliError";
   constructor(
     message: string,
-    readonly exitCode = 1,
+    readonly exitCode: number = EXIT.failed,
   ) {
     super(message);
   }
 }
+
+/**
+ * A command line that does not parse (unknown command or option, extra arguments): reported with the
+ * usage of the command it was meant for, exit 2, before anything is read from AWS.
+ */
+export class UsageError extends CliError {
+  override readonly name = "UsageError";
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
+    super(message, EXIT.usage);
+  }
+}
+
+/** What Node's sockets and DNS report when AWS cannot be reached at all (offline, firewall, bad endpoint). */
+const UNREACHABLE =
+  /getaddrinfo|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up/;
 
 /**
  * Turns what the AWS SDK throws into a sentence an operator can act on. Throttling has already been
@@ -25,7 +55,13 @@ export function explainAwsError(error: unknown): string {
   if (/Throttl|TooManyRequests|RequestLimitExceeded/i.test(name)) {
     return `AWS throttled the request even after retries (${name}): wait a minute and try again`;
   }
-  if (name === "UnknownEndpoint" || /getaddrinfo|ENOTFOUND|ECONNREFUSED/.test(message)) {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (
+    name === "UnknownEndpoint" ||
+    name === "TimeoutError" ||
+    UNREACHABLE.test(message) ||
+    (typeof code === "string" && UNREACHABLE.test(code))
+  ) {
     return `cannot reach AWS (${message}): check the network and --region`;
   }
   return `${name || "error"}: ${message}`;

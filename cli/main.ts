@@ -1,8 +1,14 @@
-import { parseArgs } from "node:util";
 import { ConfigError } from "../shared/config/parse-config.js";
-import type { OperationRecord } from "../shared/ops/operation.js";
-import { diagnose, renderDiagnosis } from "./commands/doctor.js";
-import { follow, invoke, rebootstrap } from "./commands/rebootstrap.js";
+import type { LaunchgateConfig } from "../shared/config/schema.js";
+import { type ConfigOverrides, parseCommandLine } from "./args.js";
+import {
+  diagnose,
+  doctorExitCode,
+  doctorReport,
+  renderDiagnosis,
+  renderUnchecked,
+} from "./commands/doctor.js";
+import { followOperation, rebootstrap } from "./commands/rebootstrap.js";
 import { gatherStatus, renderStatus } from "./commands/status.js";
 import {
   type CliContext,
@@ -11,141 +17,93 @@ import {
   selectGroups,
   stackOutputsReader,
 } from "./context.js";
-import { CliError, explainAwsError } from "./errors.js";
-
-export const USAGE = `launchgate — operate the launch gate (uses your AWS credentials and the stack's region)
-
-usage:
-  launchgate status [GROUP] [--json]
-      every instance: lifecycle state, target health per target group, gate state and reason, last command
-  launchgate rebootstrap INSTANCE-ID | --group GROUP --all  [--phase start|all] [--dry-run] [--wait]
-  launchgate rebootstrap --operation OPERATION-ID
-      re-run the bootstrap in place, one instance at a time, each verified healthy before the next
-  launchgate doctor [GROUP] [--json]
-      preflight checks that explain how a gate would fail, and what to change
-
-options:
-  --config FILE   launchgate config (default: cdk.json's context, else the built-in cnt-backend default)
-  --region NAME   override the config's region
-  --stack NAME    override the config's stack name`;
+import { CliError, EXIT, explainAwsError, UsageError } from "./errors.js";
+import { usageOf } from "./usage.js";
 
 export interface CliIo {
   readonly print: (line: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
-  readonly context?: (config: ReturnType<typeof readCliConfig>) => CliContext;
+  /** Makes the AWS clients; tests inject mocks here, and check it is never called on a usage error. */
+  readonly context?: (config: LaunchgateConfig) => CliContext;
 }
 
-/** Runs the CLI; returns the exit code. Every failure is one explained line on stderr, never a stack trace. */
+/** Runs the CLI; returns the exit code. Every failure is explained on stderr, never a stack trace. */
 export async function main(
   argv: readonly string[],
   io: CliIo,
   printError: (line: string) => void,
 ): Promise<number> {
   try {
-    return await run(argv, io);
+    return await run(argv, io, printError);
   } catch (error) {
+    if (error instanceof UsageError) {
+      printError(`launchgate: ${error.message}\n\n${error.usage}`);
+      return error.exitCode;
+    }
     if (error instanceof CliError) {
       printError(`launchgate: ${error.message}`);
       return error.exitCode;
     }
     if (error instanceof ConfigError) {
       printError(error.message);
-      return 2;
+      return EXIT.usage;
     }
     printError(`launchgate: ${explainAwsError(error)}`);
-    return 1;
+    return EXIT.failed;
   }
 }
 
-async function run(argv: readonly string[], io: CliIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${USAGE}`, 2);
+/**
+ * Everything local comes first — the command line, the config, the group names — so that a mistake
+ * there exits 2 before an AWS client exists; only then is the context (clients, stack outputs) made.
+ */
+async function run(argv: readonly string[], io: CliIo, printError: (line: string) => void): Promise<number> {
+  const invocation = parseCommandLine(argv);
+  if (invocation.command === "help") {
+    io.print(usageOf(invocation.topic));
+    return EXIT.ok;
   }
-  const { values, positionals } = parsed;
-  const [command, argument, ...extra] = positionals;
-  if (values.help || command === undefined || command === "help") {
-    io.print(USAGE);
-    return 0;
-  }
-  if (extra.length > 0) throw new CliError(`unexpected arguments: ${extra.join(" ")}\n\n${USAGE}`, 2);
-  const fileConfig = readCliConfig(values.config);
-  const config = {
-    ...fileConfig,
-    region: values.region ?? fileConfig.region,
-    stackName: values.stack ?? fileConfig.stackName,
-  };
-  const ctx = io.context?.(config) ?? defaultContext(config);
-  const json = (value: unknown) => io.print(JSON.stringify(value, null, 2));
+  const config = cliConfig(invocation.overrides);
+  const connect = () => io.context?.(config) ?? defaultContext(config);
+  const printJson = (value: unknown) => io.print(JSON.stringify(value, null, 2));
 
-  switch (command) {
+  switch (invocation.command) {
     case "status": {
-      const groups = await gatherStatus(ctx, selectGroups(config, argument));
-      if (values.json) json(groups);
-      else for (const line of renderStatus(groups, ctx.now())) io.print(line);
-      return 0;
+      const groups = selectGroups(config, invocation.group);
+      const ctx = connect();
+      const status = await gatherStatus(ctx, groups);
+      if (invocation.json) printJson(status);
+      else for (const line of renderStatus(status, ctx.now())) io.print(line);
+      return EXIT.ok;
     }
     case "doctor": {
-      const diagnoses = await diagnose(ctx, selectGroups(config, argument));
-      if (values.json) json(diagnoses);
-      else for (const line of renderDiagnosis(diagnoses)) io.print(line);
-      return diagnoses.some((d) => d.results.some((r) => r.status === "fail")) ? 1 : 0;
+      const groups = selectGroups(config, invocation.group);
+      const diagnoses = await diagnose(connect(), groups);
+      const { allowUnchecked } = invocation;
+      if (invocation.json) printJson(doctorReport(diagnoses, allowUnchecked));
+      else for (const line of renderDiagnosis(diagnoses, allowUnchecked)) io.print(line);
+      for (const line of renderUnchecked(diagnoses, allowUnchecked)) printError(line);
+      return doctorExitCode(diagnoses, allowUnchecked);
     }
     case "rebootstrap": {
-      if (values.operation) {
-        const { operation } = (await invoke(ctx, { operationId: values.operation })) as {
-          operation: OperationRecord | null;
-        };
-        if (!operation) throw new CliError(`no operation ${values.operation}`);
-        return follow(ctx, operation, io.print, io.sleep);
-      }
-      if (values.phase !== undefined && values.phase !== "start" && values.phase !== "all") {
-        throw new CliError(`--phase must be start or all (got "${values.phase}")`, 2);
-      }
-      if (values.group) selectGroups(config, values.group);
-      return rebootstrap(
-        ctx,
-        {
-          instanceId: argument,
-          group: values.group,
-          all: values.all ?? false,
-          phase: (values.phase as "start" | "all" | undefined) ?? "start",
-          dryRun: values["dry-run"] ?? false,
-          wait: values.wait ?? false,
-        },
-        io.print,
-        io.sleep,
-      );
+      if (invocation.options.group !== undefined) selectGroups(config, invocation.options.group);
+      return rebootstrap(connect(), invocation.options, io.print, io.sleep);
     }
-    default:
-      throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+    case "follow-operation":
+      return followOperation(connect(), invocation.operationId, invocation.json, io.print, io.sleep);
   }
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      json: { type: "boolean" },
-      group: { type: "string" },
-      all: { type: "boolean" },
-      wait: { type: "boolean" },
-      phase: { type: "string" },
-      "dry-run": { type: "boolean" },
-      operation: { type: "string" },
-      config: { type: "string" },
-      region: { type: "string" },
-      stack: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+function cliConfig(overrides: ConfigOverrides): LaunchgateConfig {
+  const fileConfig = readCliConfig(overrides.configFile);
+  return {
+    ...fileConfig,
+    region: overrides.region ?? fileConfig.region,
+    stackName: overrides.stackName ?? fileConfig.stackName,
+  };
 }
 
-function defaultContext(config: ReturnType<typeof readCliConfig>): CliContext {
+function defaultContext(config: LaunchgateConfig): CliContext {
   const clients = createClients(config.region);
   return {
     config,

@@ -4,7 +4,7 @@ import type { GroupConfig } from "../../shared/config/schema.js";
 /**
  * The doctor's checks: pure functions over facts gathered once (doctor-facts.ts), each saying what
  * to change when it fails. A fact that could not be read is `{ error }`, and the checks that need it
- * warn "could not check" instead of guessing.
+ * are "unchecked", with that error as their message, instead of guessing.
  */
 
 export type Fact<T> = { readonly value: T } | { readonly error: string };
@@ -43,7 +43,11 @@ export interface DoctorFacts {
   }>;
 }
 
-export type CheckStatus = "pass" | "warn" | "fail";
+/**
+ * `unchecked`: the check could not run (a fact it needs could not be read); its message is why. It is
+ * never counted as passed: doctor fails closed (exit 3) unless --allow-unchecked.
+ */
+export type CheckStatus = "passed" | "warned" | "failed" | "unchecked";
 
 export interface CheckResult {
   readonly id: string;
@@ -99,9 +103,7 @@ export function commandOutputResources(
 type Check = (facts: DoctorFacts) => CheckResult;
 
 function needs<T>(id: string, fact: Fact<T>, check: (value: T) => CheckResult): CheckResult {
-  return "error" in fact
-    ? { id, status: "warn", message: `could not check: ${fact.error}` }
-    : check(fact.value);
+  return "error" in fact ? { id, status: "unchecked", message: fact.error } : check(fact.value);
 }
 
 export const hookCheck: Check = (facts) =>
@@ -111,7 +113,7 @@ export const hookCheck: Check = (facts) =>
     if (!hook)
       return {
         id: "hook",
-        status: "fail",
+        status: "failed",
         message: `no lifecycle hook "${hookName}" on ${facts.group.name}: deploy the launchgate stack`,
       };
     const problems = [
@@ -123,10 +125,10 @@ export const hookCheck: Check = (facts) =>
         `heartbeat timeout is ${hook.heartbeatTimeout} s, config says ${heartbeatTimeoutSeconds} s: redeploy`,
     ].filter(Boolean);
     if (problems.length > 0)
-      return { id: "hook", status: "fail", message: `hook "${hookName}": ${problems.join("; ")}` };
+      return { id: "hook", status: "failed", message: `hook "${hookName}": ${problems.join("; ")}` };
     return {
       id: "hook",
-      status: "pass",
+      status: "passed",
       message: `hook "${hookName}": launching, default ABANDON, heartbeat ${hook.heartbeatTimeout} s`,
     };
   });
@@ -136,7 +138,7 @@ export const rulesCheck: Check = (facts) =>
     if (rules.length === 0)
       return {
         id: "rules",
-        status: "fail",
+        status: "failed",
         message: "no launchgate EventBridge rules found in the stack: deploy it",
       };
     const disabled = rules.filter((rule) => rule.state !== "ENABLED");
@@ -144,11 +146,11 @@ export const rulesCheck: Check = (facts) =>
       const names = disabled.map((rule) => rule.name);
       return {
         id: "rules",
-        status: "fail",
+        status: "failed",
         message: `EventBridge rules not enabled: ${names.join(", ")}: aws events enable-rule --name ${names[0]}`,
       };
     }
-    return { id: "rules", status: "pass", message: `${rules.length} EventBridge rules enabled` };
+    return { id: "rules", status: "passed", message: `${rules.length} EventBridge rules enabled` };
   });
 
 export const agentsCheck: Check = (facts) =>
@@ -161,13 +163,13 @@ export const agentsCheck: Check = (facts) =>
       if (offline.length > 0) {
         return {
           id: "agents",
-          status: "fail",
+          status: "failed",
           message: `SSM agent not Online on ${offline.join(", ")}: check the instance profile and the route to the SSM endpoints (NAT or VPC endpoints ssm, ssmmessages, ec2messages)`,
         };
       }
       return {
         id: "agents",
-        status: "pass",
+        status: "passed",
         message: `SSM agent Online on all ${relevant.length} running instances`,
       };
     }),
@@ -179,13 +181,13 @@ export const instanceProfileCheck: Check = (facts) =>
     if (denied.length > 0) {
       return {
         id: "instance-profile",
-        status: "fail",
+        status: "failed",
         message: `instance role ${roleArn} may not ${denied.join(", ")}: attach the managed policy AmazonSSMManagedInstanceCore`,
       };
     }
     return {
       id: "instance-profile",
-      status: "pass",
+      status: "passed",
       message: `instance role ${roleArn} carries the SSM core permissions`,
     };
   });
@@ -196,11 +198,11 @@ export const secretsCheck: Check = (facts) =>
     if (!allowed[SECRETS_ACTION]) {
       return {
         id: "secrets",
-        status: "fail",
+        status: "failed",
         message: `instance role ${roleArn} may not read ${path}: allow ssm:GetParametersByPath on parameter${path}/* (and kms:Decrypt on its key)`,
       };
     }
-    return { id: "secrets", status: "pass", message: `instance role may read ${path}` };
+    return { id: "secrets", status: "passed", message: `instance role may read ${path}` };
   });
 
 /** Without these the bootstrap's full output is lost: SSM keeps only its first 24,000/8,000 characters. */
@@ -212,13 +214,13 @@ export const commandOutputCheck: Check = (facts) =>
     if (denied.length > 0) {
       return {
         id: "command-output",
-        status: "warn",
+        status: "warned",
         message: `instance role ${roleArn} may not ${denied.join(", ")} for log group ${group}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); allow logs:CreateLogGroup, logs:CreateLogStream, logs:DescribeLogStreams and logs:PutLogEvents on ${logsArn}:log-group:${group} and ${logsArn}:log-group:${group}:*, and logs:DescribeLogGroups on ${logsArn}:log-group:* (see README)`,
       };
     }
     return {
       id: "command-output",
-      status: "pass",
+      status: "passed",
       message: `instance role may write bootstrap output to ${group}`,
     };
   });
@@ -244,10 +246,10 @@ export const imagesCheck: Check = (facts) => {
     }
     return found;
   });
-  if (problems.length > 0) return { id: "images", status: "warn", message: problems.join("; ") };
+  if (problems.length > 0) return { id: "images", status: "warned", message: problems.join("; ") };
   return {
     id: "images",
-    status: "pass",
+    status: "passed",
     message: "every image has a fixed tag or digest and none comes from Docker Hub",
   };
 };
@@ -312,10 +314,10 @@ export const zonesCheck: Check = (facts) =>
             ]
           : [];
       });
-      if (problems.length > 0) return { id: "zones", status: "fail", message: problems.join("; ") };
+      if (problems.length > 0) return { id: "zones", status: "failed", message: problems.join("; ") };
       return {
         id: "zones",
-        status: "pass",
+        status: "passed",
         message: `every zone of the group (${zones.join(", ")}) is enabled on its load balancers`,
       };
     }),
@@ -326,7 +328,7 @@ export const targetGroupsCheck: Check = (facts) =>
     if (tgs.length === 0)
       return {
         id: "target-groups",
-        status: "fail",
+        status: "failed",
         message: `no target group attached to ${facts.group.name}`,
       };
     const problems = tgs.flatMap((tg) => [
@@ -340,10 +342,10 @@ export const targetGroupsCheck: Check = (facts) =>
         ? []
         : [`no listener rule forwards to ${tg.name} (its targets would be Target.NotInUse): add one`]),
     ]);
-    if (problems.length > 0) return { id: "target-groups", status: "fail", message: problems.join("; ") };
+    if (problems.length > 0) return { id: "target-groups", status: "failed", message: problems.join("; ") };
     return {
       id: "target-groups",
-      status: "pass",
+      status: "passed",
       message: `${tgs.map((tg) => tg.name).join(", ")}: allowed, type instance, used by a listener`,
     };
   });
@@ -365,13 +367,13 @@ export const healthTimingCheck: Check = (facts) =>
     if (slow.length > 0) {
       return {
         id: "health-check",
-        status: "warn",
+        status: "warned",
         message: `${slow.map((l) => l.text).join("; ")}; the gate leaves ${left} s after the agent and bootstrap timeouts: raise gateTimeoutSeconds or shorten the health check`,
       };
     }
     return {
       id: "health-check",
-      status: "pass",
+      status: "passed",
       message: lines.map((l) => l.text).join("; ") || "no target groups",
     };
   });
@@ -380,18 +382,18 @@ export const healthTimingCheck: Check = (facts) =>
 export const remediationCheck: Check = (facts) =>
   needs("remediation", facts.alarms, (alarms) => {
     if (alarms.length === 0)
-      return { id: "remediation", status: "pass", message: "no alarms configured: remediation is off" };
+      return { id: "remediation", status: "passed", message: "no alarms configured: remediation is off" };
     const missing = alarms.filter((alarm) => !alarm.exists).map((alarm) => alarm.name);
     if (missing.length > 0) {
       return {
         id: "remediation",
-        status: "fail",
+        status: "failed",
         message: `alarm ${missing.join(", ")} does not exist in ${facts.region}: create it, or fix groups[].remediation.alarms`,
       };
     }
     return {
       id: "remediation",
-      status: "pass",
+      status: "passed",
       message: `alarms ${alarms.map((a) => a.name).join(", ")} exist and will trigger remediation`,
     };
   });

@@ -2,7 +2,7 @@ import { InvokeCommand } from "@aws-sdk/client-lambda";
 import type { OperationRecord } from "../../shared/ops/operation.js";
 import type { RebootstrapPlan } from "../../shared/ops/start-rebootstrap.js";
 import type { CliContext } from "../context.js";
-import { CliError } from "../errors.js";
+import { CliError, EXIT } from "../errors.js";
 
 export interface RebootstrapOptions {
   readonly instanceId?: string;
@@ -11,6 +11,8 @@ export interface RebootstrapOptions {
   readonly phase: "start" | "all";
   readonly dryRun: boolean;
   readonly wait: boolean;
+  /** One JSON document at the end instead of lines as things happen (scripts read stdout whole). */
+  readonly json?: boolean;
 }
 
 /** Polling pace while following an operation. */
@@ -19,7 +21,8 @@ export const FOLLOW_SECONDS = 5;
 /**
  * Invokes the re-bootstrap function (the same request an `aws lambda invoke` would send) and, with
  * --wait, follows the operation by asking the function for its state, printing each instance's result
- * as it lands. Returns the exit code: 0 when everything asked for succeeded.
+ * as it lands. With --json it prints only the plan and the operation's last state, as one document.
+ * Returns the exit code: 0 when everything asked for succeeded.
  */
 export async function rebootstrap(
   ctx: CliContext,
@@ -27,36 +30,56 @@ export async function rebootstrap(
   print: (line: string) => void,
   sleep: (ms: number) => Promise<void>,
 ): Promise<number> {
-  const request = toRequest(options);
+  const request = rebootstrapRequest(options);
   const plan = (await invoke(ctx, request)) as RebootstrapPlan;
+  // With --json, stdout carries only the document at the end: the running commentary is dropped.
+  const say = options.json ? () => {} : print;
   for (const resumed of plan.resumedLaunches)
-    print(`${resumed.instanceId}: waiting at its launch hook; ${resumed.detail}`);
-  for (const skipped of plan.notEligible) print(`${skipped.instanceId}: left alone: ${skipped.reason}`);
+    say(`${resumed.instanceId}: waiting at its launch hook; ${resumed.detail}`);
+  for (const skipped of plan.notEligible) say(`${skipped.instanceId}: left alone: ${skipped.reason}`);
+  let operation = plan.operation ?? null;
+  let exitCode: number = EXIT.ok;
   if (plan.dryRun) {
-    print(
+    say(
       `dry run: would re-bootstrap ${plan.rebootstrap.join(", ") || "nothing"}, one at a time, each verified healthy before the next`,
     );
-    return 0;
+  } else if (operation) {
+    say(
+      `operation ${operation.operationId}: re-bootstrapping ${operation.instanceIds.join(", ")} (phase ${operation.bootstrapPhase}), one at a time`,
+    );
+    if (options.wait) {
+      operation = await follow(ctx, operation, say, sleep);
+      exitCode = exitCodeOf(operation);
+    } else {
+      say(`follow it with: launchgate rebootstrap --operation ${operation.operationId}`);
+    }
   }
-  if (!plan.operation) return 0;
-  const op = plan.operation;
-  print(
-    `operation ${op.operationId}: re-bootstrapping ${op.instanceIds.join(", ")} (phase ${op.bootstrapPhase}), one at a time`,
-  );
-  if (!options.wait) {
-    print(`follow it with: launchgate rebootstrap --operation ${op.operationId}`);
-    return 0;
-  }
-  return follow(ctx, op, print, sleep);
+  if (options.json) print(JSON.stringify({ ...plan, operation }, null, 2));
+  return exitCode;
 }
 
-/** Prints an operation's results as they land, until it finishes. */
+/** `--operation ID`: follows an operation started earlier until it finishes. */
+export async function followOperation(
+  ctx: CliContext,
+  operationId: string,
+  json: boolean,
+  print: (line: string) => void,
+  sleep: (ms: number) => Promise<void>,
+): Promise<number> {
+  const { operation } = (await invoke(ctx, { operationId })) as { operation: OperationRecord | null };
+  if (!operation) throw new CliError(`no operation ${operationId} (records expire after 30 days)`);
+  const finished = await follow(ctx, operation, json ? () => {} : print, sleep);
+  if (json) print(JSON.stringify({ operation: finished }, null, 2));
+  return exitCodeOf(finished);
+}
+
+/** Prints an operation's results as they land, until it finishes; returns its last state. */
 export async function follow(
   ctx: CliContext,
   start: OperationRecord,
   print: (line: string) => void,
   sleep: (ms: number) => Promise<void>,
-): Promise<number> {
+): Promise<OperationRecord> {
   let op = start;
   let shown = 0;
   let lastProgress = "";
@@ -69,7 +92,7 @@ export async function follow(
     shown = op.results.length;
     if (op.status !== "running") {
       print(`operation ${op.status}`);
-      return op.status === "succeeded" ? 0 : 1;
+      return op;
     }
     const progress = op.current ? `  … ${op.current.instanceId}: ${op.step}` : "";
     if (progress && progress !== lastProgress) print(progress);
@@ -83,19 +106,28 @@ export async function follow(
   }
 }
 
-function toRequest(options: RebootstrapOptions): Record<string, unknown> {
+function exitCodeOf(operation: OperationRecord): number {
+  return operation.status === "succeeded" ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * The function's request for these options, or a usage error (exit 2) for a combination that names no
+ * target, or two. The command line is checked with this before any AWS client is made.
+ */
+export function rebootstrapRequest(options: RebootstrapOptions): Record<string, unknown> {
   const common = { phase: options.phase, dryRun: options.dryRun };
-  if (options.instanceId && options.group) throw new CliError("give an instance id or --group, not both", 2);
+  if (options.instanceId && options.group)
+    throw new CliError("give an instance id or --group, not both", EXIT.usage);
   if (options.instanceId) return { instanceId: options.instanceId, ...common };
   if (options.group) {
     if (!options.all)
       throw new CliError(
         `re-bootstrapping a whole group needs --all (launchgate rebootstrap --group ${options.group} --all)`,
-        2,
+        EXIT.usage,
       );
     return { autoScalingGroupName: options.group, all: true, ...common };
   }
-  throw new CliError("give an instance id, or --group NAME --all", 2);
+  throw new CliError("give an instance id, or --group GROUP --all", EXIT.usage);
 }
 
 /** Invokes the function synchronously; a refusal (FunctionError) becomes a CliError with its message. */

@@ -1,18 +1,4 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import {
-  DescribeAutoScalingGroupsCommand,
-  DescribeLifecycleHooksCommand,
-} from "@aws-sdk/client-auto-scaling";
-import { DescribeStackResourcesCommand } from "@aws-sdk/client-cloudformation";
-import { DescribeLaunchTemplateVersionsCommand } from "@aws-sdk/client-ec2";
-import {
-  DescribeLoadBalancersCommand,
-  DescribeTargetGroupsCommand,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
-import { DescribeRuleCommand } from "@aws-sdk/client-eventbridge";
-import { GetInstanceProfileCommand, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
-import { DescribeInstanceInformationCommand } from "@aws-sdk/client-ssm";
+import { SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { describe, expect, it } from "vitest";
 import { diagnose, renderDiagnosis } from "../../cli/commands/doctor.js";
 import {
@@ -31,11 +17,9 @@ import {
   targetGroupsCheck,
   zonesCheck,
 } from "../../cli/commands/doctor-checks.js";
-import { ROOT } from "../../scripts/functions.js";
 import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
 import { parseConfig } from "../../shared/config/parse-config.js";
-import { CNT_TARGET_GROUP, groupDescription, LB_ARN_FOR_TESTS } from "../support/aws-stubs.js";
-import { cliHarness } from "./cli-harness.js";
+import { deployment, ROLE, readmeLogsStatements, SSM_CORE, type Statement } from "./doctor-deployment.js";
 
 const group = parseConfig({}).groups[0] as DoctorFacts["group"];
 /** The default group with images a careful deployment would use: pinned, and from ECR. */
@@ -50,7 +34,6 @@ const pinnedGroup: DoctorFacts["group"] = {
   },
 };
 const LOG_GROUP = "/launchgate/launchgate-cnt-backend/bootstrap-output";
-const ROLE = "arn:aws:iam::123456789012:role/cnt-backend-instance";
 
 /** Facts of a deployment where every check passes. */
 function healthyFacts(): DoctorFacts {
@@ -109,7 +92,7 @@ function healthyFacts(): DoctorFacts {
 
 describe("doctor checks pass on a healthy deployment", () => {
   it.each(CHECKS.map((check) => [check.name, check]))("%s", (_name, check) => {
-    expect(check(healthyFacts()).status).toBe("pass");
+    expect(check(healthyFacts()).status).toBe("passed");
   });
 });
 
@@ -124,7 +107,7 @@ describe("doctor checks fail with what to change", () => {
       ...facts,
       hooks: { value: hooks.map((h) => ({ ...h, defaultResult: "CONTINUE" })) },
     });
-    expect(result.status).toBe("fail");
+    expect(result.status).toBe("failed");
     expect(result.message).toContain(
       "default result is CONTINUE: a gate that dies would let an unchecked instance go InService; set ABANDON",
     );
@@ -146,7 +129,7 @@ describe("doctor checks fail with what to change", () => {
     });
     expect(result).toEqual({
       id: "zones",
-      status: "fail",
+      status: "failed",
       message:
         "the group launches in eu-west-2c but load balancer cnt-alb enables only eu-west-2a, eu-west-2b (instances there would be Target.NotInUse): enable eu-west-2c on cnt-alb, or remove those zones' subnets from the group",
     });
@@ -193,7 +176,7 @@ describe("doctor checks fail with what to change", () => {
         ],
       },
     });
-    expect(result.status).toBe("warn");
+    expect(result.status).toBe("warned");
     expect(result.message).toBe(
       "cnt-backend-tg: /health expecting 200, 10 passes 300 s apart → up to 3360 s to healthy; the gate leaves 600 s after the agent and bootstrap timeouts: raise gateTimeoutSeconds or shorten the health check",
     );
@@ -227,7 +210,7 @@ describe("doctor checks fail with what to change", () => {
     // The actions it names are the ones simulated, and the resources those the README's policy grants.
     expect(result).toEqual({
       id: "command-output",
-      status: "warn",
+      status: "warned",
       message:
         `instance role ${ROLE} may not logs:CreateLogGroup, logs:DescribeLogGroups for log group ${LOG_GROUP}: bootstrap output will not reach CloudWatch Logs (SSM keeps only its first 24,000/8,000 characters); ` +
         `allow logs:CreateLogGroup, logs:CreateLogStream, logs:DescribeLogStreams and logs:PutLogEvents on arn:aws:logs:eu-west-2:123456789012:log-group:${LOG_GROUP} and arn:aws:logs:eu-west-2:123456789012:log-group:${LOG_GROUP}:*, ` +
@@ -239,7 +222,7 @@ describe("doctor checks fail with what to change", () => {
   it("images: a moving tag, and Docker Hub behind a shared NAT, with what to do instead", () => {
     // The reference deployment's own images: cnt-backend:latest from ECR, livekit from Docker Hub.
     const result = imagesCheck({ ...healthyFacts(), group });
-    expect(result.status).toBe("warn");
+    expect(result.status).toBe("warned");
     expect(result.message).toBe(
       `api uses ${ECR_REGISTRY_PLACEHOLDER}/cnt-backend:latest: a moving tag lets instances of one group run different builds; pin a version tag or a digest (@sha256:…); ` +
         `livekit pulls livekit/livekit-server:v1.8.4 from Docker Hub, whose anonymous pull limit is per source IP (every instance behind one NAT gateway shares it): copy it to ECR, or create an ECR pull-through cache rule for Docker Hub (upstream registry-1.docker.io, credentials in a Secrets Manager secret named ecr-pullthroughcache/…) and use ${ECR_REGISTRY_PLACEHOLDER}/<prefix>/livekit/livekit-server:v1.8.4`,
@@ -296,136 +279,18 @@ describe("doctor checks fail with what to change", () => {
     );
   });
 
-  it("a fact that could not be read is a warning, never a guess", () => {
+  it("a fact that could not be read leaves its check unchecked, with why, never a guess", () => {
     const result = instanceProfileCheck({
       ...healthyFacts(),
       instanceRole: { error: "permission denied: iam:SimulatePrincipalPolicy" },
     });
     expect(result).toEqual({
       id: "instance-profile",
-      status: "warn",
-      message: "could not check: permission denied: iam:SimulatePrincipalPolicy",
+      status: "unchecked",
+      message: "permission denied: iam:SimulatePrincipalPolicy",
     });
   });
 });
-
-/** IAM's resource matching: `*` is any run of characters (`:` and `/` included), `?` one character. */
-function resourceMatches(pattern: string, arn: string): boolean {
-  const regex = pattern
-    .split("")
-    .map((char) => (char === "*" ? ".*" : char === "?" ? "." : char.replace(/[.+^${}()|[\]\\/]/g, "\\$&")))
-    .join("");
-  return new RegExp(`^${regex}$`).test(arn);
-}
-
-interface Statement {
-  readonly Action: string | readonly string[];
-  readonly Resource: string | readonly string[];
-}
-
-/** SimulatePrincipalPolicy over these Allow statements: allowed only when one covers every resource. */
-function simulating(statements: readonly Statement[]) {
-  const list = (value: string | readonly string[]) => (typeof value === "string" ? [value] : value);
-  return async (input: { ActionNames: string[]; ResourceArns?: string[] }) => {
-    const action = input.ActionNames[0] ?? "";
-    const allowed = (input.ResourceArns ?? ["*"]).every((arn) =>
-      statements.some(
-        (statement) =>
-          list(statement.Action).includes(action) &&
-          list(statement.Resource).some((pattern) => resourceMatches(pattern, arn)),
-      ),
-    );
-    return {
-      EvaluationResults: [{ EvalActionName: action, EvalDecision: allowed ? "allowed" : "implicitDeny" }],
-    };
-  };
-}
-
-/** The instance-role statements README.md gives for the bootstrap output (its only JSON block). */
-function readmeLogsStatements(): Statement[] {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("## The bootstrap on the instance"));
-  const block = /```json\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error("README: no policy under 'The bootstrap on the instance'");
-  return JSON.parse(block) as Statement[];
-}
-
-const SSM_CORE: Statement = {
-  Action: ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ec2messages:GetMessages"],
-  Resource: "*",
-};
-
-/** The reference deployment, as AWS describes it, with an instance role holding `statements`. */
-function deployment(statements: readonly Statement[]) {
-  const { ctx, mocks } = cliHarness();
-  mocks.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
-    AutoScalingGroups: [
-      groupDescription([{ id: "i-0aaaaaaaaaaaaaaa1", state: "InService" }], {
-        AvailabilityZones: ["eu-west-2a", "eu-west-2c"],
-        TargetGroupARNs: [CNT_TARGET_GROUP.TargetGroupArn ?? ""],
-        LaunchTemplate: { LaunchTemplateName: "cnt-backend-launch-template", Version: "$Latest" },
-      }),
-    ],
-  });
-  mocks.autoScaling.on(DescribeLifecycleHooksCommand).resolves({
-    LifecycleHooks: [
-      {
-        LifecycleHookName: "launchgate-launch",
-        LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-        DefaultResult: "ABANDON",
-        HeartbeatTimeout: 600,
-      },
-    ],
-  });
-  mocks.elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [CNT_TARGET_GROUP] });
-  mocks.elbv2.on(DescribeLoadBalancersCommand).resolves({
-    LoadBalancers: [
-      {
-        LoadBalancerArn: LB_ARN_FOR_TESTS,
-        LoadBalancerName: "cnt-alb",
-        AvailabilityZones: [{ ZoneName: "eu-west-2a" }, { ZoneName: "eu-west-2b" }],
-      },
-    ],
-  });
-  mocks.cloudFormation.on(DescribeStackResourcesCommand).resolves({
-    StackResources: [
-      {
-        LogicalResourceId: "Rule",
-        PhysicalResourceId: "launchgate-rule-1",
-        ResourceType: "AWS::Events::Rule",
-        Timestamp: new Date(0),
-        ResourceStatus: "CREATE_COMPLETE",
-      },
-    ],
-  });
-  mocks.eventBridge.on(DescribeRuleCommand).resolves({ Name: "launchgate-rule-1", State: "ENABLED" });
-  mocks.ssm
-    .on(DescribeInstanceInformationCommand)
-    .resolves({ InstanceInformationList: [{ InstanceId: "i-0aaaaaaaaaaaaaaa1", PingStatus: "Online" }] });
-  mocks.ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
-    LaunchTemplateVersions: [
-      {
-        LaunchTemplateData: {
-          IamInstanceProfile: { Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile" },
-        },
-      },
-    ],
-  });
-  mocks.iam.on(GetInstanceProfileCommand).resolves({
-    InstanceProfile: {
-      InstanceProfileName: "cnt-backend-profile",
-      InstanceProfileId: "AIPA",
-      Arn: "arn:aws:iam::123456789012:instance-profile/cnt-backend-profile",
-      Path: "/",
-      CreateDate: new Date(0),
-      Roles: [
-        { RoleName: "cnt-backend-instance", RoleId: "AROA", Arn: ROLE, Path: "/", CreateDate: new Date(0) },
-      ],
-    },
-  });
-  mocks.iam.on(SimulatePrincipalPolicyCommand).callsFake(simulating(statements));
-  return { ctx, mocks };
-}
 
 async function commandOutputLine(statements: readonly Statement[]): Promise<string | undefined> {
   const { ctx } = deployment(statements);

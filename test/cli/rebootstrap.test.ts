@@ -223,6 +223,6 @@ describe("launchgate errors", () => {
     expect(
       await main(["status", "--colour"], { print: () => {}, sleep: async () => {} }, (l) => errors.push(l)),
     ).toBe(2);
-    expect(errors[0]).toMatch(/^launchgate: Unknown option '--colour'/);
+    expect(errors[0]).toMatch(/^launchgate: status has no option --colour\n\nusage: launchgate status /);
   });
 });

@@ -9,7 +9,7 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import { describe, expect, it } from "vitest";
 import { gatherStatus, renderStatus } from "../../cli/commands/status.js";
 import { CNT_TARGET_GROUP, groupDescription } from "../support/aws-stubs.js";
-import { cliHarness, NOW } from "./cli-harness.js";
+import { cliHarness, NOW, runCli } from "./cli-harness.js";
 
 const SERVING = "i-0aaaaaaaaaaaaaaa1";
 const STUCK = "i-0ccccccccccccccc3";
@@ -88,6 +88,33 @@ describe("launchgate status", () => {
       "cnt-backend-asg (not found in AWS)",
       "  no instances",
       "",
+    ]);
+  });
+
+  it("--json prints one JSON document, and nothing else", async () => {
+    const harness = cliHarness();
+    harness.mocks.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [groupDescription([], { DesiredCapacity: 0, TargetGroupARNs: [] })],
+    });
+    const { code, stdout, stderr } = await runCli(["status", "cnt-backend-asg", "--json"], harness);
+    expect(code).toBe(0);
+    expect(stderr).toEqual([]);
+    expect(stdout).toHaveLength(1);
+    expect(JSON.parse(stdout[0] ?? "")).toEqual([
+      { name: "cnt-backend-asg", desired: 0, min: 1, max: 3, targetGroups: [], instances: [] },
+    ]);
+  });
+
+  it("an AWS error goes to stderr, exit 1, with nothing on stdout even with --json", async () => {
+    const harness = cliHarness();
+    harness.mocks.autoScaling
+      .on(DescribeAutoScalingGroupsCommand)
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "Throttling" }));
+    const { code, stdout, stderr } = await runCli(["status", "--json"], harness);
+    expect(code).toBe(1);
+    expect(stdout).toEqual([]);
+    expect(stderr).toEqual([
+      "launchgate: AWS throttled the request even after retries (Throttling): wait a minute and try again",
     ]);
   });
 });

@@ -1,0 +1,139 @@
+import { EXIT } from "./errors.js";
+
+/**
+ * The usage texts: `launchgate --help` (global) and `launchgate COMMAND --help` (one command's
+ * arguments, options, examples and exit codes). The README's CLI section repeats them: change both.
+ */
+
+export type CommandName = "status" | "rebootstrap" | "doctor";
+
+const COMMON_OPTIONS = `  --config FILE        launchgate config (default: cdk.json's context, else the built-in cnt-backend default)
+  --region NAME        AWS region, such as eu-west-2 (default: the config's region)
+  --stack NAME         stack name (default: the config's stack name)
+  -h, --help           this help`;
+
+const AWS_FAILED = `  ${EXIT.failed}  AWS said no or could not be reached (credentials, permissions, throttling, network,
+     stack not deployed): one explained line on stderr`;
+const USAGE_FAILED = `  ${EXIT.usage}  usage error: unknown option, bad argument, malformed instance id or region, unknown
+     group, invalid config: explained on stderr, and nothing was sent to AWS`;
+
+export const GLOBAL_USAGE = `launchgate — operate the launch gate (uses your AWS credentials and the stack's region)
+
+usage:
+  launchgate status [GROUP] [--json]
+      every instance: lifecycle state, target health per target group, gate state and reason, last command
+  launchgate rebootstrap INSTANCE-ID | --group GROUP --all  [--phase start|all] [--dry-run] [--wait] [--json]
+  launchgate rebootstrap --operation OPERATION-ID [--json]
+      re-run the bootstrap in place, one instance at a time, each verified healthy before the next
+  launchgate doctor [GROUP] [--json] [--allow-unchecked]
+      preflight checks that explain how a gate would fail, and what to change
+  launchgate help COMMAND   (or launchgate COMMAND --help)
+      one command's arguments, options, examples and exit codes
+
+options (every command):
+${COMMON_OPTIONS}
+
+exit codes:
+  ${EXIT.ok}  done
+  ${EXIT.failed}  failed: an AWS error, a refused or failed re-bootstrap, a doctor check that failed
+  ${EXIT.usage}  usage error (bad option, argument, instance id, region or config); nothing was sent to AWS
+  ${EXIT.unchecked}  doctor only: a check could not run, so nothing vouches for the deployment`;
+
+const STATUS_USAGE = `usage: launchgate status [GROUP] [options]
+
+Every instance of each configured group: lifecycle state, target health per target group, gate state
+and reason, last bootstrap command. Read-only.
+
+arguments:
+  GROUP                a configured Auto Scaling group (default: every configured group)
+
+options:
+  --json               print one JSON document (an array of groups) instead of tables
+${COMMON_OPTIONS}
+
+examples:
+  launchgate status
+  launchgate status cnt-backend-asg --json
+  launchgate status --region eu-west-2 --stack launchgate-cnt-backend
+
+exit codes:
+  ${EXIT.ok}  printed the status
+${AWS_FAILED}
+${USAGE_FAILED}`;
+
+const REBOOTSTRAP_USAGE = `usage: launchgate rebootstrap INSTANCE-ID [options]
+       launchgate rebootstrap --group GROUP --all [options]
+       launchgate rebootstrap --operation OPERATION-ID [--json]
+
+Re-runs the bootstrap in place on serving instances, one at a time, each verified healthy before the
+next; a failure stops the operation before the next instance. Instances waiting at their launch hook
+get their launch gate resumed instead.
+
+arguments:
+  INSTANCE-ID          one instance: i- followed by 8 or 17 lowercase hex digits
+
+options:
+  --group GROUP        every InService instance of a configured group (needs --all)
+  --all                confirms a whole group
+  --phase start|all    start (default): secrets, compose up, local health; all: also install and pull
+  --dry-run            say what would happen; change nothing
+  --wait               follow the operation, printing each instance's result as it lands
+  --operation ID       follow an operation started earlier (its id is printed when it starts)
+  --json               print one JSON document at the end, and nothing else on stdout:
+                       the plan and the operation ({dryRun, rebootstrap, resumedLaunches,
+                       notEligible, operation}); with --operation, {operation}
+${COMMON_OPTIONS}
+
+examples:
+  launchgate rebootstrap i-0123456789abcdef0 --phase all --wait
+  launchgate rebootstrap --group cnt-backend-asg --all --dry-run
+  launchgate rebootstrap --group cnt-backend-asg --all --wait --json
+  launchgate rebootstrap --operation 0e25976b-1c2d-4e5f-8a9b-0c1d2e3f4a5b
+
+exit codes:
+  ${EXIT.ok}  started (or, with --wait / --operation, finished) and every instance succeeded
+  ${EXIT.failed}  refused by the function, the operation failed, or an AWS error: explained on stderr
+${USAGE_FAILED}`;
+
+const DOCTOR_USAGE = `usage: launchgate doctor [GROUP] [options]
+
+Preflight checks that explain how a gate would fail, and what to change: the lifecycle hook, the
+EventBridge rules, the target groups and zones, the health check's timing, SSM agents, the instance
+role's permissions (by IAM policy simulation), images, remediation alarms. It fails closed: a check
+that could not run (no credentials, AWS unreachable, a permission doctor lacks) is not a pass.
+
+arguments:
+  GROUP                a configured Auto Scaling group (default: every configured group)
+
+options:
+  --json               print one JSON document: {exitCode, allowUnchecked, counts, groups}, each
+                       check with status passed, warned, failed or unchecked (and why)
+  --allow-unchecked    count a check that could not run as a warning: exit ${EXIT.ok} unless a check failed
+${COMMON_OPTIONS}
+
+examples:
+  launchgate doctor
+  launchgate doctor cnt-backend-asg --json
+  launchgate doctor --allow-unchecked
+
+exit codes:
+  ${EXIT.ok}  every check ran, and none failed (warnings allowed)
+  ${EXIT.failed}  a check failed (whether or not others ran): its line says what to change
+${USAGE_FAILED}
+  ${EXIT.unchecked}  none failed, but a check could not run: each is listed on stderr with the reason;
+     fix that and run doctor again, or pass --allow-unchecked`;
+
+const COMMAND_USAGE: Readonly<Record<CommandName, string>> = {
+  status: STATUS_USAGE,
+  rebootstrap: REBOOTSTRAP_USAGE,
+  doctor: DOCTOR_USAGE,
+};
+
+/** A command's own usage, or the global one. */
+export function usageOf(command?: CommandName): string {
+  return command === undefined ? GLOBAL_USAGE : COMMAND_USAGE[command];
+}
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMAND_USAGE, name);
+}

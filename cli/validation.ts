@@ -1,0 +1,52 @@
+import { INSTANCE_ID } from "../shared/events/instance-id.js";
+import { CliError, EXIT } from "./errors.js";
+
+/**
+ * Shape checks on what the operator typed, done before any AWS client exists: a typo is answered here,
+ * in words, instead of by an AWS error (or, worse, by a call against the wrong region). Each returns
+ * the value unchanged, or throws a CliError with exit code 2 that says what was expected.
+ */
+
+/**
+ * An AWS region name: partition prefix, optional qualifier (gov, iso, isob, de…), direction, number.
+ * Deliberately a shape, not a list, so a region launched after this release is still accepted.
+ */
+const REGION = /^[a-z]{2,4}(-[a-z]{2,4})?-[a-z]+-\d{1,2}$/;
+
+/** The operation ids the re-bootstrap function accepts (shared/ops/rebootstrap-request.ts). */
+const OPERATION_ID = /^[0-9a-f-]{36}$/;
+
+export function checkInstanceId(value: string): string {
+  if (INSTANCE_ID.test(value)) return value;
+  const expected = "expected i- followed by 8 or 17 lowercase hex digits, such as i-0123456789abcdef0";
+  const lower = value.toLowerCase();
+  const lowercase = lower === value ? "" : "instance ids are lowercase";
+  let hint = "";
+  if (INSTANCE_ID.test(lower)) hint = ` (${lowercase}: ${lower})`;
+  else if (/^i-[0-9a-f]*$/.test(lower))
+    hint = ` (it has ${value.length - 2} hex digits${lowercase && `; ${lowercase}`})`;
+  else if (!lower.startsWith("i-"))
+    hint = " (to re-bootstrap every instance of a group, use --group GROUP --all)";
+  return invalid(`"${value}" is not an instance id: ${expected}${hint}`);
+}
+
+export function checkRegion(value: string): string {
+  if (REGION.test(value)) return value;
+  const expected = "expected a region name such as eu-west-2 or us-gov-west-1";
+  let hint = "";
+  if (REGION.test(value.toLowerCase())) hint = ` (region names are lowercase: ${value.toLowerCase()})`;
+  else if (REGION.test(value.slice(0, -1)) && /[a-z]$/.test(value))
+    hint = ` (that is an Availability Zone; its region is ${value.slice(0, -1)})`;
+  return invalid(`--region "${value}" is not an AWS region: ${expected}${hint}`);
+}
+
+export function checkOperationId(value: string): string {
+  if (OPERATION_ID.test(value)) return value;
+  return invalid(
+    `--operation "${value}" is not an operation id: expected the 36-character id that \`launchgate rebootstrap\` printed, such as 0e25976b-1c2d-4e5f-8a9b-0c1d2e3f4a5b`,
+  );
+}
+
+function invalid(message: string): never {
+  throw new CliError(message, EXIT.usage);
+}
