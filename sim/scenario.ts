@@ -55,6 +55,11 @@ export interface GroupSpec {
    * group's UnHealthyHostCount: they breach when a scenario action says so, and name the instance.
    */
   readonly instanceAlarms?: readonly { readonly name: string; readonly servingIndex: number }[];
+  /**
+   * Alarms (named in `remediation.alarms`) that are composite: in ALARM while any of `of` is, each of
+   * those an UnHealthyHostCount alarm on the group's first target group.
+   */
+  readonly compositeAlarms?: readonly { readonly name: string; readonly of: readonly string[] }[];
   /** The group's gate timings in config (hook heartbeat, deadlines); defaults: the config's. */
   readonly timing?: Partial<
     Pick<

@@ -182,6 +182,7 @@ export const OPERATION_SCENARIOS: readonly Scenario[] = [
 ];
 
 const UNHEALTHY_HOSTS_ALARM = "cnt-backend-unhealthy-hosts";
+const COMPOSITE_ALARM = "cnt-backend-degraded";
 const remediatedGroup = {
   ...CNT_GROUP,
   servingAtStart: 3,
@@ -215,6 +216,21 @@ export const REMEDIATION_SCENARIOS: readonly Scenario[] = [
     groups: [remediatedGroup],
     actions: [appFails(120, { restartFixes: false })],
     limitSeconds: 3600,
+  },
+  {
+    name: "remediate-composite-alarm",
+    title:
+      "the app dies on one of three instances; a composite alarm over UnHealthyHostCount fires and the restart fixes it",
+    groups: [
+      {
+        ...remediatedGroup,
+        remediation: { alarms: [COMPOSITE_ALARM] },
+        compositeAlarms: [{ name: COMPOSITE_ALARM, of: [UNHEALTHY_HOSTS_ALARM] }],
+      },
+    ],
+    actions: [appFails(120, { restartFixes: true })],
+    limitSeconds: 1800,
+    trackCapacityFromSeconds: 0,
   },
   {
     name: "remediate-flapping",

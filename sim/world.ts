@@ -387,7 +387,22 @@ export class World {
       for (const arn of tgArns) this.elb.seedRegistered(arn, instance);
       serving.push(instance);
     }
+    const unhealthyHosts = {
+      kind: "target-group" as const,
+      targetGroupName: targetGroupsOf(spec)[0]?.name ?? "",
+      dimension: tgArns[0]?.split(":").at(-1) ?? "",
+    };
+    for (const composite of spec.compositeAlarms ?? []) {
+      for (const child of composite.of)
+        this.cloudwatch.addAlarm({ name: child, datapoints: 2, source: unhealthyHosts });
+      this.cloudwatch.addAlarm({
+        name: composite.name,
+        datapoints: 1,
+        source: { kind: "composite", children: composite.of },
+      });
+    }
     for (const name of spec.remediation?.alarms ?? []) {
+      if (spec.compositeAlarms?.some((composite) => composite.name === name)) continue;
       const onInstance = spec.instanceAlarms?.find((alarm) => alarm.name === name);
       const instance = onInstance && serving[onInstance.servingIndex];
       this.cloudwatch.addAlarm({
@@ -395,11 +410,7 @@ export class World {
         datapoints: 2,
         source: instance
           ? { kind: "instance", instanceId: instance.id, breaching: () => this.breachingAlarms.has(name) }
-          : {
-              kind: "target-group",
-              targetGroupName: targetGroupsOf(spec)[0]?.name ?? "",
-              dimension: tgArns[0]?.split(":").at(-1) ?? "",
-            },
+          : unhealthyHosts,
       });
     }
   }

@@ -1,6 +1,7 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeTargetGroupsCommand, type TargetGroup } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { RuntimeGroup } from "../config/runtime-config.js";
+import { attachedTargetGroupArns } from "./attached-target-groups.js";
 import type { GateDeps } from "./deps.js";
 import type { RegisteredTarget } from "./record.js";
 
@@ -62,7 +63,7 @@ async function discover(deps: GateDeps, group: RuntimeGroup): Promise<Discovery>
   const { AutoScalingGroups } = await deps.autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
   );
-  const arns = AutoScalingGroups?.[0]?.TargetGroupARNs ?? [];
+  const arns = attachedTargetGroupArns(AutoScalingGroups?.[0]);
   if (arns.length === 0) {
     return {
       ok: false,

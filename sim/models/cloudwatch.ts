@@ -12,7 +12,9 @@ import type { WorldContext } from "../world-context.js";
 
 export type AlarmSource =
   | { readonly kind: "target-group"; readonly targetGroupName: string; readonly dimension: string }
-  | { readonly kind: "instance"; readonly instanceId: string; readonly breaching: () => boolean };
+  | { readonly kind: "instance"; readonly instanceId: string; readonly breaching: () => boolean }
+  /** A composite alarm whose rule is ALARM(a) OR ALARM(b) …: in ALARM while any child is, evaluated after them. */
+  | { readonly kind: "composite"; readonly children: readonly string[] };
 
 export interface SimAlarm {
   readonly name: string;
@@ -42,31 +44,54 @@ export class CloudWatchModel {
   start(active: () => boolean): void {
     const tick = () => {
       const more = active();
-      for (const alarm of this.alarms.values()) this.evaluate(alarm);
+      const alarms = [...this.alarms.values()];
+      for (const alarm of alarms) if (alarm.source.kind !== "composite") this.evaluate(alarm);
+      for (const alarm of alarms) if (alarm.source.kind === "composite") this.evaluate(alarm);
       if (more) this.world.clock.after(PERIOD_MS, tick, { background: true });
     };
     if (this.alarms.size > 0) this.world.clock.after(PERIOD_MS, tick, { background: true });
   }
 
+  /** As CloudWatch answers: without AlarmTypes, metric alarms only (docs/aws-facts.md, alarms). */
   describeAlarms(input: DescribeAlarmsCommandInput): DescribeAlarmsCommandOutput {
+    const types = input.AlarmTypes ?? ["MetricAlarm"];
     const alarms = (input.AlarmNames ?? [])
       .map((name) => this.alarms.get(name))
       .filter((a) => a !== undefined);
-    return { $metadata: {}, MetricAlarms: alarms.map((a) => ({ AlarmName: a.name, StateValue: a.state })) };
+    const described = (composite: boolean) =>
+      alarms
+        .filter((a) => (a.source.kind === "composite") === composite)
+        .map((a) => ({ AlarmName: a.name, StateValue: a.state }));
+    return {
+      $metadata: {},
+      MetricAlarms: types.includes("MetricAlarm") ? described(false) : [],
+      CompositeAlarms: types.includes("CompositeAlarm") ? described(true) : [],
+    };
   }
 
   private evaluate(alarm: SimAlarm): void {
     const { source } = alarm;
     const breaching =
-      source.kind === "target-group" ? this.unhealthyCount(source.targetGroupName) > 0 : source.breaching();
+      source.kind === "target-group"
+        ? this.unhealthyCount(source.targetGroupName) > 0
+        : source.kind === "composite"
+          ? source.children.some((child) => this.alarms.get(child)?.state === "ALARM")
+          : source.breaching();
     alarm.breaching = breaching ? alarm.breaching + 1 : 0;
-    const next = alarm.breaching >= alarm.datapoints ? "ALARM" : breaching ? alarm.state : "OK";
+    // A composite alarm has no datapoints of its own: it follows its rule at once.
+    const datapoints = source.kind === "composite" ? 1 : alarm.datapoints;
+    const next = alarm.breaching >= datapoints ? "ALARM" : breaching ? alarm.state : "OK";
     const unhealthy = source.kind === "target-group" ? this.unhealthyCount(source.targetGroupName) : 0;
     if (next === alarm.state) return;
     const previous = alarm.state;
     alarm.state = next;
     alarm.transitions += 1;
-    const why = source.kind === "target-group" ? `${unhealthy} unhealthy` : `instance ${source.instanceId}`;
+    const why =
+      source.kind === "target-group"
+        ? `${unhealthy} unhealthy`
+        : source.kind === "composite"
+          ? `rule over ${source.children.join(", ")}`
+          : `instance ${source.instanceId}`;
     this.world.note("events", `alarm ${alarm.name}: ${previous} → ${next} (${why})`);
     this.emit({
       version: "0",
@@ -85,31 +110,26 @@ export class CloudWatchModel {
           timestamp: new Date(this.world.clock.now()).toISOString(),
         },
         previousState: { value: previous },
-        configuration: {
-          metrics: [
-            {
-              id: "m1",
-              metricStat: {
-                metric:
-                  source.kind === "target-group"
-                    ? {
-                        namespace: "AWS/ApplicationELB",
-                        name: "UnHealthyHostCount",
-                        dimensions: { TargetGroup: source.dimension },
-                      }
-                    : {
-                        namespace: "CWAgent",
-                        name: "app_errors",
-                        dimensions: { InstanceId: source.instanceId },
-                      },
-                period: 60,
-                stat: "Maximum",
-              },
-              returnData: true,
-            },
-          ],
-        },
+        configuration: configurationOf(source),
       },
     });
   }
+}
+
+/** The alarm's configuration as its state-change event carries it: its metric, or a composite's rule. */
+function configurationOf(source: AlarmSource): Record<string, unknown> {
+  if (source.kind === "composite") {
+    return { alarmRule: source.children.map((child) => `ALARM("${child}")`).join(" OR ") };
+  }
+  const metric =
+    source.kind === "target-group"
+      ? {
+          namespace: "AWS/ApplicationELB",
+          name: "UnHealthyHostCount",
+          dimensions: { TargetGroup: source.dimension },
+        }
+      : { namespace: "CWAgent", name: "app_errors", dimensions: { InstanceId: source.instanceId } };
+  return {
+    metrics: [{ id: "m1", metricStat: { metric, period: 60, stat: "Maximum" }, returnData: true }],
+  };
 }

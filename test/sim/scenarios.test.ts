@@ -227,6 +227,17 @@ describe("simulated end-to-end scenarios", () => {
     expect(result.timeline.filter((e) => e.what.includes("ALARM → OK"))).toHaveLength(1);
   });
 
+  it("remediate-composite-alarm: a composite alarm counts as firing; its restart fixes the app", async () => {
+    const result = await run("remediate-composite-alarm");
+    expect(
+      result.operations.map((op) => [op.kind, op.alarmName, op.status, op.results.map((r) => r.outcome)]),
+    ).toEqual([["remediate", "cnt-backend-degraded", "succeeded", ["succeeded"]]]);
+    expect(result.calls.SetInstanceHealth).toBeUndefined();
+    expect(result.timeline.filter((e) => e.what.includes("cnt-backend-degraded: OK → ALARM"))).toHaveLength(
+      1,
+    );
+  });
+
   it("remediate-replace: two failed restarts, then a replacement that goes InService through the gate", async () => {
     const result = await run("remediate-replace");
     const [episode] = result.operations;

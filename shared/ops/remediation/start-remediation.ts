@@ -3,6 +3,7 @@ import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balanc
 import type { RuntimeGroup } from "../../config/runtime-config.js";
 import { SkipEventError } from "../../errors.js";
 import type { AlarmEvent } from "../../events/parse-alarm.js";
+import { attachedTargetGroupArns } from "../../gate/attached-target-groups.js";
 import { emitAll } from "../../metrics/emit.js";
 import { remediationRefusalMetrics } from "../../metrics/operation-metrics.js";
 import { launchOperation, type OpsDeps } from "../advance-operation.js";
@@ -70,7 +71,7 @@ async function candidatesOf(deps: OpsDeps, group: RuntimeGroup): Promise<Candida
   );
   const asg = AutoScalingGroups?.[0];
   const healthyIn: Set<string>[] = [];
-  for (const arn of asg?.TargetGroupARNs ?? []) {
+  for (const arn of attachedTargetGroupArns(asg)) {
     const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
       new DescribeTargetHealthCommand({ TargetGroupArn: arn }),
     );
