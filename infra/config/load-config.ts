@@ -32,10 +32,8 @@ export function loadConfig(readContext: ContextReader): LaunchgateConfig {
   if (typeof inline === "string") {
     return parseConfig(parseJson(inline, `context ${CONFIG_CONTEXT_KEY}`), `context ${CONFIG_CONTEXT_KEY}`);
   }
-  return parseConfig(
-    inline ?? {},
-    inline === undefined ? "built-in default" : `context ${CONFIG_CONTEXT_KEY}`,
-  );
+  // Only an absent key means the default: `"launchgate": null` in cdk.json is refused by parseConfig.
+  return parseConfig(inline, inline === undefined ? "built-in default" : `context ${CONFIG_CONTEXT_KEY}`);
 }
 
 function readConfigFile(path: string): string {

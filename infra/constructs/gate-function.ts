@@ -39,6 +39,7 @@ export interface GateFunctionProps {
 export class GateFunction extends Construct {
   readonly function: lambda.Function;
   readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: GateFunctionProps) {
     super(scope, id);
@@ -50,6 +51,7 @@ export class GateFunction extends Construct {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `launchgate ${props.functionName} function`,
     });
+    this.logGroup = logGroup;
     logGroup.grantWrite(this.role);
     this.function = new lambda.Function(this, "Function", {
       description: props.description,

@@ -18,10 +18,12 @@ import {
   type EventPattern,
   launchLifecyclePattern,
 } from "../../shared/events/patterns.js";
+import { addDeployLimitValidation } from "./deploy-limits.js";
 import { bundledCode, type FunctionCode } from "./function-code.js";
 import { GateFunction } from "./gate-function.js";
 import { GateGrants } from "./gate-grants.js";
 import { GatedGroup } from "./gated-group.js";
+import { GateObservability } from "./observability/gate-observability.js";
 import { retentionDays } from "./retention.js";
 
 export interface LaunchGateProps {
@@ -64,10 +66,13 @@ export class LaunchGate extends Construct {
   /** Every bootstrap command's full output (SSM keeps only its first 24,000/8,000 characters). */
   readonly commandOutput: logs.LogGroup;
   readonly groups: GatedGroup[];
+  /** The dashboard, the alarms on the automation and their notification topic, saved log queries. */
+  readonly observability: GateObservability;
 
   constructor(scope: Construct, id: string, props: LaunchGateProps) {
     super(scope, id);
     const { config } = props;
+    addDeployLimitValidation(this, config); // document size, 4 KB of environment, name lengths: at synth
     this.groups = config.groups.map(
       (group) => new GatedGroup(this, `Group-${group.name}`, { config, group }),
     );
@@ -187,6 +192,21 @@ export class LaunchGate extends Construct {
         "configured alarms going to ALARM",
       );
     }
+
+    this.observability = new GateObservability(this, "Observability", {
+      config,
+      functions: new Map(
+        [
+          ["launch", this.launchFunction],
+          ["command-result", this.resultFunction],
+          ["reconcile", this.reconcileFunction],
+          ["rebootstrap", this.rebootstrapFunction],
+          ["operations", this.operationsFunction],
+          ["remediate", this.remediateFunction],
+        ].filter((entry): entry is [string, GateFunction] => entry[1] !== undefined),
+      ),
+      failureQueue: this.failureQueue,
+    });
 
     this.grantWhatEachFunctionCalls(config, alarmNames, {
       launchRechecks,

@@ -26,7 +26,7 @@ const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 const SHA256 = matching(/^[a-f0-9]{64}$/, "a lower-case hex SHA-256");
 
 /** Per architecture, because each release binary has its own checksum. */
-const composeSha256Schema = z.union(
+export const composeSha256Schema = z.union(
   [
     strictObject({ x86_64: SHA256.optional(), aarch64: SHA256.optional() }),
     // A single checksum cannot say which binary it is for; say how to write it instead.
@@ -65,45 +65,57 @@ export const serviceSchema = strictObject({
   name: matching(
     /^[a-z0-9][a-z0-9_-]{0,62}$/,
     "a compose service name (lower-case letters, digits, _ and -)",
-  ),
+  ).describe("Compose service name."),
   image: matching(
     IMAGE,
     `a container image reference, optionally starting with ${ECR_REGISTRY_PLACEHOLDER}/`,
-  ),
-  ports: z.array(matching(/^\d{1,5}:\d{1,5}(\/(tcp|udp))?$/, 'a "host:container" port mapping')).default([]),
-  networkMode: oneOf(["bridge", "host"]).default("bridge"),
-  environment: environmentSchema.default({}),
+  ).describe(`Image reference; may start with ${ECR_REGISTRY_PLACEHOLDER}/ for the account's own ECR.`),
+  ports: z
+    .array(matching(/^\d{1,5}:\d{1,5}(\/(tcp|udp))?$/, 'a "host:container" port mapping'))
+    .default([])
+    .describe('Published ports, "host:container" (ignored with networkMode "host").'),
+  networkMode: oneOf(["bridge", "host"]).default("bridge").describe("Docker network mode."),
+  environment: environmentSchema
+    .default({})
+    .describe("Non-secret environment variables; secrets belong under app.secretsParameterPath."),
   /** When true the service receives every SecureString under app.secretsParameterPath as env vars. */
-  useSecrets: z.boolean({ error: "true or false" }).default(true),
+  useSecrets: z
+    .boolean({ error: "true or false" })
+    .default(true)
+    .describe("Whether the service gets the Parameter Store secrets as environment variables."),
 });
 
 export const appSchema = strictObject({
-  projectName: matching(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a compose project name").default(
-    CNT_BACKEND_APP.projectName,
-  ),
-  services: uniqueList(serviceSchema, (service) => service.name, "service name").default(
-    CNT_BACKEND_APP.services.map((service) => ({ ...service, ports: [...service.ports] })),
-  ),
+  projectName: matching(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a compose project name")
+    .default(CNT_BACKEND_APP.projectName)
+    .describe("Compose project name."),
+  services: uniqueList(serviceSchema, (service) => service.name, "service name")
+    .default(CNT_BACKEND_APP.services.map((service) => ({ ...service, ports: [...service.ports] })))
+    .describe("The compose services (default: the cnt-backend api and livekit)."),
   /** Handed to every container as REDIS_URL / REDIS_HOST / REDIS_PORT (Socket.io adapter, LiveKit). */
-  redisEndpoint: matching(/^[A-Za-z0-9.-]+:\d{1,5}$/, '"host:port"').default(CNT_BACKEND_APP.redisEndpoint),
-  secretsParameterPath: matching(PARAMETER_PATH, "a Parameter Store path such as /my-app/env").default(
-    CNT_BACKEND_APP.secretsParameterPath,
-  ),
-  healthCheckUrl: matching(LOCAL_HEALTH_URL, "an http:// URL on 127.0.0.1 or localhost").default(
-    CNT_BACKEND_APP.healthCheckUrl,
-  ),
-  healthCheckTimeoutSeconds: integerIn(10, 1800, "seconds").default(
-    CNT_BACKEND_APP.healthCheckTimeoutSeconds,
-  ),
+  redisEndpoint: matching(/^[A-Za-z0-9.-]+:\d{1,5}$/, '"host:port"')
+    .default(CNT_BACKEND_APP.redisEndpoint)
+    .describe('Redis "host:port", given to every container as REDIS_URL, REDIS_HOST and REDIS_PORT.'),
+  secretsParameterPath: matching(PARAMETER_PATH, "a Parameter Store path such as /my-app/env")
+    .default(CNT_BACKEND_APP.secretsParameterPath)
+    .describe("SecureStrings under this Parameter Store path become the containers' environment."),
+  healthCheckUrl: matching(LOCAL_HEALTH_URL, "an http:// URL on 127.0.0.1 or localhost")
+    .default(CNT_BACKEND_APP.healthCheckUrl)
+    .describe("Local health check the bootstrap waits for, on 127.0.0.1 or localhost."),
+  healthCheckTimeoutSeconds: integerIn(10, 1800, "seconds")
+    .default(CNT_BACKEND_APP.healthCheckTimeoutSeconds)
+    .describe("How long the bootstrap waits for the local health check, in seconds."),
   /** Amazon Linux 2023 does not package the compose plugin; this release is fetched instead. */
-  composeVersion: matching(/^v\d+\.\d+\.\d+$/, 'a docker compose release tag such as "v2.29.7"').default(
-    CNT_BACKEND_APP.composeVersion,
-  ),
+  composeVersion: matching(/^v\d+\.\d+\.\d+$/, 'a docker compose release tag such as "v2.29.7"')
+    .default(CNT_BACKEND_APP.composeVersion)
+    .describe("Docker compose release downloaded on Amazon Linux 2023."),
   /**
    * The SHA-256 of docker-compose-linux-<arch> for `composeVersion`, per `uname -m`, as published with
    * the release. Needed for a release launchgate does not pin; overrides the pin where given.
    */
-  composeSha256: composeSha256Schema.optional(),
+  composeSha256: composeSha256Schema
+    .optional()
+    .describe("SHA-256 of docker-compose-linux-<arch> per architecture; needed for an unpinned release."),
 }).superRefine((app, ctx) => {
   // An unverified binary would run as root on every instance: a release launchgate does not pin needs
   // the user's checksums (checked here, at synth, rather than on a launching instance).
@@ -141,41 +153,99 @@ export const remediationSchema = strictObject({
 });
 
 export const groupSchema = strictObject({
-  name: matching(GROUP_NAME, "an Auto Scaling group name of letters, digits, '.', '_' and '-'"),
-  hookName: matching(HOOK_NAME, "a lifecycle hook name (letters, digits, _, - and /)").default(
-    CNT_BACKEND_GROUP.hookName,
+  name: matching(GROUP_NAME, "an Auto Scaling group name of letters, digits, '.', '_' and '-'").describe(
+    "Name of an existing Auto Scaling group to gate.",
   ),
+  hookName: matching(HOOK_NAME, "a lifecycle hook name (letters, digits, _, - and /)")
+    .default(CNT_BACKEND_GROUP.hookName)
+    .describe("Name of the launch lifecycle hook the stack creates on the group."),
   /**
    * At least 360 s: the reconciler (every 2 minutes) heartbeats a wait whose re-check chain died once a
    * third of this has passed, and must be able to miss a run: this / 3 + 2 × 120 s < this.
    */
-  heartbeatTimeoutSeconds: integerIn(360, 7200, "seconds").default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds),
+  heartbeatTimeoutSeconds: integerIn(360, 7200, "seconds")
+    .default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds)
+    .describe("Heartbeat timeout of the hook, in seconds."),
   /** The gate's own overall deadline; past it the launch is abandoned with a reason. */
-  gateTimeoutSeconds: integerIn(120, 172800, "seconds").default(CNT_BACKEND_GROUP.gateTimeoutSeconds),
-  agentTimeoutSeconds: integerIn(60, 1800, "seconds").default(CNT_BACKEND_GROUP.agentTimeoutSeconds),
-  bootstrapTimeoutSeconds: integerIn(60, 7200, "seconds").default(CNT_BACKEND_GROUP.bootstrapTimeoutSeconds),
+  gateTimeoutSeconds: integerIn(120, 172800, "seconds")
+    .default(CNT_BACKEND_GROUP.gateTimeoutSeconds)
+    .describe("Overall deadline of one launch, in seconds; past it the launch is abandoned with a reason."),
+  agentTimeoutSeconds: integerIn(60, 1800, "seconds")
+    .default(CNT_BACKEND_GROUP.agentTimeoutSeconds)
+    .describe("How long to wait for the instance's SSM agent to come Online, in seconds."),
+  bootstrapTimeoutSeconds: integerIn(60, 7200, "seconds")
+    .default(CNT_BACKEND_GROUP.bootstrapTimeoutSeconds)
+    .describe("Execution timeout of the bootstrap command, in seconds."),
   targetGroups: uniqueList(
     matching(TARGET_GROUP_NAME, "target group names (1-32 letters, digits or inner hyphens)"),
     (name) => name,
     "target group name",
-  ),
-  app: appSchema.default(() => appSchema.parse({})),
-  remediation: remediationSchema.default(() => remediationSchema.parse({})),
+  ).describe("The target groups (instance type) the gate may register the group's instances with."),
+  app: appSchema
+    .default(() => appSchema.parse({}))
+    .describe("The Docker compose app the bootstrap starts on each instance."),
+  remediation: remediationSchema
+    .default(() => remediationSchema.parse({}))
+    .describe("Alarm-driven remediation; off until alarms are named."),
+});
+
+/** Who hears about the automation: each address is subscribed to the stack's alarm topic (SNS email). */
+export const notificationsSchema = strictObject({
+  emails: z
+    .array(z.email({ error: "an email address such as ops@example.com" }), {
+      error: "a list of email addresses",
+    })
+    .superRefine((emails, ctx) => {
+      // SNS would subscribe (and mail a confirmation to) the same mailbox twice.
+      const seen = new Set<string>();
+      emails.forEach((email, index) => {
+        const key = email.toLowerCase();
+        if (seen.has(key)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [index],
+            input: email,
+            message: "each email address only once",
+          });
+        }
+        seen.add(key);
+      });
+    })
+    .default([]),
 });
 
 export const configSchema = strictObject({
-  region: matching(AWS_REGION, "an AWS region code such as eu-west-2").default("eu-west-2"),
+  region: matching(AWS_REGION, "an AWS region code such as eu-west-2")
+    .default("eu-west-2")
+    .describe("Region of the Auto Scaling groups and of the stack."),
   /** Optional: when absent the stack is environment-agnostic and synth needs no credentials. */
-  account: matching(/^\d{12}$/, "a 12-digit AWS account id").optional(),
-  stackName: matching(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, "a CloudFormation stack name").default(
-    "launchgate-cnt-backend",
-  ),
+  account: matching(/^\d{12}$/, "a 12-digit AWS account id")
+    .optional()
+    .describe("12-digit account id; unset keeps the stack environment-agnostic (no credentials at synth)."),
+  stackName: matching(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, "a CloudFormation stack name")
+    .default("launchgate-cnt-backend")
+    .describe("CloudFormation stack name; also prefixes the bootstrap document names."),
   logRetentionDays: z
     .literal(LOG_RETENTION_DAYS, { error: `one of ${LOG_RETENTION_DAYS.join(", ")} (days)` })
-    .default(30),
-  groups: uniqueList(groupSchema, (group) => group.name, "group name").default(() => [
-    groupSchema.parse({ ...CNT_BACKEND_GROUP, targetGroups: [...CNT_BACKEND_GROUP.targetGroups] }),
-  ]),
+    .default(30)
+    .describe("Retention of the functions' logs and of the bootstrap output log group, in days."),
+  groups: uniqueList(groupSchema, (group) => group.name, "group name")
+    .default(() => [
+      groupSchema.parse({ ...CNT_BACKEND_GROUP, targetGroups: [...CNT_BACKEND_GROUP.targetGroups] }),
+    ])
+    .describe("The existing Auto Scaling groups to gate (default: the cnt-backend group)."),
+  notifications: notificationsSchema
+    .default(() => ({ emails: [] }))
+    .describe("Who is told about abandoned launches and failures of the automation."),
+  /**
+   * The editor hint `"$schema": "./launchgate.config.schema.json"` (see scripts/config-schema.ts). Accepted
+   * here rather than stripped on load, so every source (context, file, the CLI's --config) and the JSON
+   * Schema itself agree that it is allowed; nothing reads it.
+   */
+  $schema: z
+    .string({ error: "a path or URL of the JSON Schema" })
+    .optional()
+    .describe("The JSON Schema of this file, for editors; launchgate ignores it."),
 }).superRefine((config, ctx) => {
   config.groups.forEach((group, index) => {
     // Cross-field checks only make sense on fields that passed their own checks.
@@ -208,3 +278,4 @@ export type GroupConfig = LaunchgateConfig["groups"][number];
 export type AppConfig = GroupConfig["app"];
 export type ServiceConfig = AppConfig["services"][number];
 export type RemediationConfig = GroupConfig["remediation"];
+export type NotificationsConfig = LaunchgateConfig["notifications"];

@@ -9,8 +9,19 @@ import type { TemplateResource } from "./synthesize.js";
  * must be modelled (or declared inert here) before scenarios can pass.
  */
 
-/** Types that configure something the world models through other resources, or nothing it models. */
-const INERT = new Set(["AWS::SQS::QueuePolicy", "AWS::CDK::Metadata"]);
+/**
+ * Types that configure something the world models through other resources, or nothing it models. The
+ * observability resources (alarms on the automation, their topic and key, the dashboard, saved queries)
+ * watch the world from outside: nothing in it reads or calls them.
+ */
+const INERT = new Set([
+  "AWS::SQS::QueuePolicy",
+  "AWS::CDK::Metadata",
+  "AWS::SNS::TopicPolicy",
+  "AWS::SNS::Subscription",
+  "AWS::CloudWatch::Dashboard",
+  "AWS::Logs::QueryDefinition",
+]);
 
 export function createPhysical(
   logicalId: string,
@@ -52,6 +63,18 @@ export function createPhysical(
     case "AWS::SSM::Document": {
       const name = (props.Name as string | undefined) ?? generated(128);
       return { ref: name, attributes: {} };
+    }
+    case "AWS::KMS::Key": {
+      const id = random.hex(32);
+      return { ref: id, attributes: { Arn: arn("kms", `key/${id}`), KeyId: id } };
+    }
+    case "AWS::SNS::Topic": {
+      const name = (props.TopicName as string | undefined) ?? generated(256);
+      return { ref: arn("sns", name), attributes: { TopicArn: arn("sns", name), TopicName: name } };
+    }
+    case "AWS::CloudWatch::Alarm": {
+      const name = (props.AlarmName as string | undefined) ?? generated(255);
+      return { ref: name, attributes: { Arn: arn("cloudwatch", `alarm:${name}`) } };
     }
     case "AWS::AutoScaling::LifecycleHook":
       return { ref: String(props.LifecycleHookName ?? generated(255)), attributes: {} };

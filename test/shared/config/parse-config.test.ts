@@ -66,7 +66,7 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
 
   it("unknown key, at the top and inside a group", () => {
     expect(problemsOf({ regoin: "eu-west-2" })).toEqual([
-      'unknown key "regoin"; known keys are region, account, stackName, logRetentionDays, groups',
+      'unknown key "regoin"; known keys are region, account, stackName, logRetentionDays, groups, notifications, $schema',
     ]);
     expect(problemsOf(group({ heartbeatTimeout: 600 }))[0]).toMatch(
       /^unknown key "heartbeatTimeout" in groups\[0\]; known keys are name, hookName, heartbeatTimeoutSeconds, /,
@@ -124,5 +124,68 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
     expect(() => parseConfig({ region: "x" }, "my-config.json")).toThrow(
       'invalid launchgate config (my-config.json):\n  - region: got "x"; allowed: an AWS region code such as eu-west-2',
     );
+  });
+});
+
+describe("parseConfig refuses a config that is not an object", () => {
+  it.each([
+    [null, "null"],
+    [[{ region: "eu-west-1" }], "a list (1 item)"],
+    [42, "the number 42"],
+    [true, "the boolean true"],
+    ["eu-west-1", 'a string ("eu-west-1")'],
+  ])("%j is refused, saying what it is", (input, what) => {
+    expect(problemsOf(input)).toEqual([
+      `the config is ${what}; it must be a JSON object such as {"region": "eu-west-2"} (write {} for the built-in defaults)`,
+    ]);
+  });
+
+  it("only a missing config (undefined) means the defaults", () => {
+    expect(parseConfig(undefined).stackName).toBe("launchgate-cnt-backend");
+  });
+});
+
+describe("notifications", () => {
+  it("default to no email addresses", () => {
+    expect(parseConfig({}).notifications).toEqual({ emails: [] });
+    expect(parseConfig({ notifications: {} }).notifications).toEqual({ emails: [] });
+  });
+
+  it("keep the addresses given", () => {
+    const emails = ["ops@example.com", "on-call+launchgate@example.org"];
+    expect(parseConfig({ notifications: { emails } }).notifications.emails).toEqual(emails);
+  });
+
+  it("refuse what is not an email address, naming it", () => {
+    expect(problemsOf({ notifications: { emails: ["ops@example.com", "not-an-address"] } })).toEqual([
+      'notifications.emails[1]: got "not-an-address"; allowed: an email address such as ops@example.com',
+    ]);
+  });
+
+  it("refuse an address given twice, whatever its case", () => {
+    expect(problemsOf({ notifications: { emails: ["ops@example.com", "OPS@example.com"] } })).toEqual([
+      'notifications.emails[1]: got "OPS@example.com"; allowed: each email address only once',
+    ]);
+  });
+
+  it("refuse unknown keys and a single string", () => {
+    expect(problemsOf({ notifications: { email: "ops@example.com" } })[0]).toMatch(
+      /^unknown key "email" in notifications; known keys are emails/,
+    );
+    expect(problemsOf({ notifications: { emails: "ops@example.com" } })).toEqual([
+      'notifications.emails: got "ops@example.com"; allowed: a list of email addresses',
+    ]);
+  });
+});
+
+describe("$schema", () => {
+  it("is accepted (an editor hint) and changes nothing else", () => {
+    const config = parseConfig({ $schema: "./launchgate.config.schema.json" });
+    expect(config.$schema).toBe("./launchgate.config.schema.json");
+    expect({ ...config, $schema: undefined }).toEqual({ ...parseConfig({}), $schema: undefined });
+  });
+
+  it("must be a string", () => {
+    expect(problemsOf({ $schema: 1 })).toEqual(["$schema: got 1; allowed: a path or URL of the JSON Schema"]);
   });
 });
