@@ -118,6 +118,7 @@ function renderSummary(result: ScenarioResult): string[] {
     calls,
     `  function invocations: ${invocations}; failed invocations (retried): ${errors}; throttled API attempts: ${result.throttledAttempts}`,
     `  sent to failure destinations: ${result.eventsToFailureDestination} events, ${result.rechecksToFailureQueue} re-checks`,
+    metricsLine(result),
     result.violations.length === 0
       ? "  invariants: all held — none InService without healthy targets, no hook left waiting or timed out undecided, no conflicting or repeated completion, no second bootstrap per wait, no healthy instance abandoned, no IAM denial, every operation finished"
       : `  INVARIANTS VIOLATED (${result.violations.length}):\n${result.violations.map((v) => `    - ${v}`).join("\n")}`,
@@ -154,4 +155,29 @@ function shortIds(instances: readonly InstanceResult[]): Map<string, string> {
 function clock(seconds: number): string {
   const whole = Math.floor(seconds);
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+}
+
+/**
+ * The launchgate metrics the functions emitted (their per-group series; the finer ones by reason,
+ * action or outcome in parentheses), as the dashboard and alarms would see them.
+ */
+function metricsLine(result: ScenarioResult): string {
+  const totals = new Map<string, number>();
+  const finer = new Map<string, Map<string, number>>();
+  for (const metric of result.metrics) {
+    const { service: _service, group: _group, ...rest } = metric.dimensions;
+    const detail = Object.values(rest).join("/");
+    if (!detail) {
+      if (metric.unit === "Count") totals.set(metric.name, (totals.get(metric.name) ?? 0) + metric.value);
+      continue;
+    }
+    const byDetail = finer.get(metric.name) ?? new Map<string, number>();
+    byDetail.set(detail, (byDetail.get(detail) ?? 0) + metric.value);
+    finer.set(metric.name, byDetail);
+  }
+  const parts = [...totals].map(([name, total]) => {
+    const detail = [...(finer.get(name) ?? [])].map(([what, n]) => `${what} ${n}`).join(", ");
+    return detail ? `${name} ${total} (${detail})` : `${name} ${total}`;
+  });
+  return `  metrics emitted: ${parts.length > 0 ? parts.join(", ") : "none"}`;
 }

@@ -3,6 +3,7 @@ import type { GateRecord } from "../shared/gate/record.js";
 import type { OperationRecord } from "../shared/ops/operation.js";
 import { checkInvariants } from "./invariants.js";
 import type { SimInstance } from "./models/auto-scaling.js";
+import type { EmittedMetric } from "./models/embedded-metrics.js";
 import type { World } from "./world.js";
 import type { TimelineEntry } from "./world-context.js";
 
@@ -56,6 +57,8 @@ export interface ScenarioResult {
   readonly timeline: readonly TimelineEntry[];
   /** Maintenance operations (re-bootstrap), as their records ended. */
   readonly operations: readonly OperationRecord[];
+  /** The functions' embedded metrics (name, dimensions, value), in order. */
+  readonly metrics: readonly EmittedMetric[];
   /** What operators' direct invocations returned. */
   readonly operatorResults: readonly {
     readonly at: number;
@@ -142,6 +145,7 @@ export function collectResults(world: World): ScenarioResult {
       .map((item) => unmarshall(item))
       .filter((item) => String(item.id).startsWith("operation#")) as OperationRecord[],
     operatorResults: world.operatorResults,
+    metrics: world.metrics,
     minHealthy: Object.fromEntries(world.minHealthy),
   };
   return {

@@ -233,6 +233,27 @@ export const REMEDIATION_SCENARIOS: readonly Scenario[] = [
     trackCapacityFromSeconds: 0,
   },
   {
+    name: "remediate-systemic",
+    title:
+      "Redis fails for 10 minutes: every app of three stops answering, the alarm fires, remediation does nothing (systemic) and all recover",
+    groups: [remediatedGroup],
+    actions: [
+      {
+        atSeconds: 120,
+        describe: "a dependency all instances share fails: every app stops answering for 10 minutes",
+        run: (world: World) => {
+          for (let index = 0; index < remediatedGroup.servingAtStart; index++) {
+            const instance = world.servingInstance(index);
+            if (instance) world.failApp(instance.id, { restartFixes: false, recoversAfterSeconds: 600 });
+          }
+        },
+      },
+      // The run lasts past the recovery (a quiet world ends early), to show nothing was lost meanwhile.
+      { atSeconds: 1200, describe: "the dependency has been back for eight minutes", run: () => {} },
+    ],
+    limitSeconds: 1800,
+  },
+  {
     name: "remediate-flapping",
     title:
       "the app on one instance fails for 90 s every 10 minutes, six times: the alarm flaps, the cooldown bounds the actions",

@@ -4,7 +4,11 @@ import { ROOT } from "../infra/constructs/function-code.js";
 import { parseConfig } from "../shared/config/parse-config.js";
 import type { LaunchgateConfig } from "../shared/config/schema.js";
 import type { ResourceDirectory } from "./aws/authorization.js";
-import { installFunctionEnvironments, installVirtualTimers } from "./aws/invocation.js";
+import {
+  installFunctionEnvironments,
+  installFunctionOutput,
+  installVirtualTimers,
+} from "./aws/invocation.js";
 import { AwsRouter } from "./aws/route-clients.js";
 import { type Deployment, deploy } from "./deploy/deployment.js";
 import { SIM_ACCOUNT, SIM_REGION } from "./deploy/intrinsics.js";
@@ -15,6 +19,7 @@ import { AutoScalingModel, type SimGroup, type SimInstance } from "./models/auto
 import { CloudWatchModel } from "./models/cloudwatch.js";
 import { DynamoDbModel } from "./models/dynamodb.js";
 import { Elbv2Model } from "./models/elbv2.js";
+import { type EmittedMetric, metricsIn } from "./models/embedded-metrics.js";
 import { EventBridgeModel } from "./models/eventbridge.js";
 import { type LambdaHandler, LambdaModel, type LoadedFunction } from "./models/lambda.js";
 import { SqsModel } from "./models/sqs.js";
@@ -62,6 +67,8 @@ export class World {
   readonly minHealthy = new Map<string, number>();
   /** What operators' direct invocations returned (scenario actions), in order. */
   readonly operatorResults: { at: number; request: unknown; response: unknown }[] = [];
+  /** The functions' embedded metrics, as CloudWatch would extract them from their logs. */
+  readonly metrics: EmittedMetric[] = [];
 
   /** Synthesizes and deploys the scenario's config, loads the deployed functions' code, builds the world. */
   static async create(scenario: Scenario): Promise<World> {
@@ -182,6 +189,12 @@ export class World {
     Date.now = () => this.context.clock.now();
     const restoreEnvironment = installFunctionEnvironments(SIM_REGION);
     const restoreTimers = installVirtualTimers((ms, action) => this.context.clock.after(ms, action));
+    // Each function by its folder (functions/<folder>/handler.ts), as the report names it.
+    const restoreOutput = installFunctionOutput((fn, text) =>
+      this.metrics.push(
+        ...metricsIn(text, fn.sourceModule.split("/")[1] ?? fn.name, this.context.clock.now()),
+      ),
+    );
     this.router.install();
     try {
       for (const spec of this.scenario.groups) {
@@ -205,6 +218,7 @@ export class World {
       this.router.restore();
       restoreEnvironment();
       restoreTimers();
+      restoreOutput();
       Date.now = realNow;
     }
   }

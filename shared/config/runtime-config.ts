@@ -27,6 +27,8 @@ export const runtimeGroupSchema = z.strictObject({
     attemptWindowMinutes: positiveInt(),
     cooldownMinutes: positiveInt(),
     dryRun: z.boolean(),
+    systemicThresholdPercent: positiveInt(),
+    maxReplacementsPerHour: z.int().check(z.minimum(0)),
   }),
 });
 

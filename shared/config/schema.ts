@@ -150,6 +150,13 @@ export const remediationSchema = strictObject({
   cooldownMinutes: integerIn(1, 1440, "minutes").default(15),
   /** Decide and log, never act. */
   dryRun: z.boolean({ error: "true or false" }).default(false),
+  /**
+   * No action while this share of a target group's targets (or more) is unhealthy, or none is healthy:
+   * a shared dependency failing, where restarting or replacing instances only removes capacity.
+   */
+  systemicThresholdPercent: integerIn(1, 100, "percent").default(50),
+  /** Replacements the group's remediation may make in any hour; past it, it refuses and alarms. */
+  maxReplacementsPerHour: integerIn(0, 20, "replacements").default(2),
 });
 
 export const groupSchema = strictObject({

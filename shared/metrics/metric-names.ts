@@ -60,4 +60,4 @@ export const ABANDON_REASON_CLASSES: readonly AbandonReasonClass[] = [
 export type RescueAction = "adopted" | "completion-resumed" | "kicked" | "decided-at-deadline";
 
 /** Why remediation refused to act on an instance. */
-export type RefusalReasonClass = "last-healthy" | "blast-radius" | "systemic";
+export type RefusalReasonClass = "last-healthy" | "blast-radius" | "systemic" | "replacement-budget";

@@ -23,6 +23,7 @@ import { finishInstance, newOperation, nextVersion, type OperationRecord } from 
 import type { OperationStore } from "./ports.js";
 import { preflight } from "./preflight.js";
 import { alarmStillFiring, isLastHealthy, replaceInstance } from "./remediation/actions.js";
+import { readTargetGroupHealth, systemicOutage } from "./remediation/outage.js";
 import { nextRung } from "./remediation/policy.js";
 
 export interface OpsDeps extends GateDeps {
@@ -106,7 +107,31 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
       emitAll(deps, remediationRefusalMetrics(op.groupName, "last-healthy"));
       return skip("it is the last healthy instance: left alone");
     }
+    // Checked at each action, not only when the episode began: an outage can start mid-episode.
+    const health = await readTargetGroupHealth(
+      deps,
+      discovery.targets.map((target) => target.targetGroupArn),
+    );
+    const systemic = systemicOutage(health, group.remediation.systemicThresholdPercent);
+    if (systemic) {
+      await release();
+      deps.log.warn("remediation refused: systemic", {
+        operationId: op.operationId,
+        instanceId,
+        reason: systemic,
+      });
+      emitAll(deps, remediationRefusalMetrics(op.groupName, "systemic"));
+      return skip(systemic);
+    }
     if (rung.rung === "replace") {
+      const { maxReplacementsPerHour } = group.remediation;
+      if (!(await deps.operations.takeReplacement(op.groupName, now, maxReplacementsPerHour))) {
+        await release();
+        emitAll(deps, remediationRefusalMetrics(op.groupName, "replacement-budget"));
+        return skip(
+          `replacement budget: ${op.groupName} already had ${maxReplacementsPerHour} replacement(s) in the last hour (maxReplacementsPerHour)`,
+        );
+      }
       await replaceInstance(deps, instanceId, rung.reason);
       emitAll(deps, remediationActionMetrics(op.groupName, "replace"));
       await deps.operations.saveHistory(instanceId, {

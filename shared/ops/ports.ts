@@ -14,4 +14,9 @@ export interface OperationStore {
   /** What remediation did to an instance recently (restarts, last action), for the ladder and cooldown. */
   loadHistory(instanceId: string): Promise<RemediationHistory>;
   saveHistory(instanceId: string, history: RemediationHistory): Promise<void>;
+  /**
+   * Takes one of the group's `limit` replacements per hour at `now`: true if taken (recorded), false
+   * when `limit` were already taken in the hour before `now`. Atomic across concurrent operations.
+   */
+  takeReplacement(groupName: string, now: number, limit: number): Promise<boolean>;
 }

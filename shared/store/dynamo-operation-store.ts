@@ -6,17 +6,19 @@ import {
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { StaleRecordError } from "../errors.js";
+import { NotYetError, StaleRecordError } from "../errors.js";
 import type { OperationRecord } from "../ops/operation.js";
 import type { OperationStore } from "../ops/ports.js";
 import type { RemediationHistory } from "../ops/remediation/policy.js";
 
 const RETENTION_DAYS = 30;
+const HOUR_MS = 3_600_000;
 
 /**
  * Operations, per-instance maintenance locks and remediation history in one DynamoDB table, partition
  * key `id`: `operation#<id>` (optimistic `version` check), `lock#<instance-id>` (conditional on being
- * free, ours, or expired), `remediation#<instance-id>` (written under the instance's lock). TTL removes
+ * free, ours, or expired), `remediation#<instance-id>` (written under the instance's lock),
+ * `replacements#<group>` (the hour's replacements, optimistic `version` check). TTL removes
  * them eventually.
  */
 export class DynamoOperationStore implements OperationStore {
@@ -115,6 +117,39 @@ export class DynamoOperationStore implements OperationStore {
     if (!Item) return { restarts: [] };
     const { restarts = [], lastActionAt, lastOperationId } = unmarshall(Item);
     return { restarts, lastActionAt, lastOperationId };
+  }
+
+  async takeReplacement(groupName: string, now: number, limit: number): Promise<boolean> {
+    const id = `replacements#${groupName}`;
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { id: { S: id } }, ConsistentRead: true }),
+    );
+    const stored = Item ? unmarshall(Item) : undefined;
+    const recent = ((stored?.at as number[] | undefined) ?? []).filter((at) => now - at < HOUR_MS);
+    if (recent.length >= limit) return false;
+    try {
+      // Conditional on the version read: two operations taking the last one at once cannot both win.
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({
+            id,
+            at: [...recent, now],
+            version: (stored?.version ?? 0) + 1,
+            expiresAt: Math.floor(now / 1000) + RETENTION_DAYS * 86400,
+          }),
+          ConditionExpression: "attribute_not_exists(id) OR #v = :v",
+          ExpressionAttributeNames: { "#v": "version" },
+          ExpressionAttributeValues: { ":v": { N: String(stored?.version ?? 0) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Another operation took one meanwhile: the step runs again and reads the budget afresh.
+      if (error instanceof ConditionalCheckFailedException)
+        throw new NotYetError("the group's replacement budget changed meanwhile", { groupName });
+      throw error;
+    }
   }
 
   async saveHistory(instanceId: string, history: RemediationHistory): Promise<void> {

@@ -38,8 +38,6 @@ export function runtimeEnvironment(fn: DeployedFunction, region: string): Record
     _HANDLER: `index.${fn.exportName}`,
     // The simulation's own switches, which the deployed functions would not have but the process needs.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    // Embedded metrics are lines on stdout, where the simulation prints its report.
-    POWERTOOLS_METRICS_DISABLED: "true",
   };
 }
 
@@ -78,6 +76,27 @@ export function installFunctionEnvironments(region: string): () => void {
   });
   return () => {
     process.env = real;
+  };
+}
+
+/**
+ * What a function writes to stdout goes to its log group, as in Lambda, not to the simulation's report:
+ * `capture` gets each write made inside an invocation (embedded metrics, and any log line). Returns the
+ * restore function.
+ */
+export function installFunctionOutput(capture: (fn: DeployedFunction, text: string) => void): () => void {
+  const stdout = process.stdout;
+  const realWrite = stdout.write;
+  stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const invocation = current.getStore();
+    if (!invocation) return (realWrite as (...args: unknown[]) => boolean).call(stdout, chunk, ...rest);
+    capture(invocation.fn, String(chunk));
+    const done = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;
+    done?.();
+    return true;
+  }) as typeof stdout.write;
+  return () => {
+    stdout.write = realWrite;
   };
 }
 

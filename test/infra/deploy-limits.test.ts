@@ -84,7 +84,7 @@ describe("deploy-time limits at synth", () => {
     expect(synth({ groups: groups(5) }).error).toBeUndefined();
     const { error } = synth({ groups: groups(8) });
     expect(error?.message).toMatch(
-      /the environment of Lambda functions Launch, CommandResult, Reconcile, Rebootstrap, OperationSteps can take up to 4,\d{3} bytes, over Lambda's 4 KB limit \(4,000 bytes\): it carries the runtime config of all 8 group\(s\); split the groups over stacks/,
+      /the environment of Lambda functions Launch, CommandResult, Reconcile, Rebootstrap, OperationSteps can take up to \d,\d{3} bytes, over Lambda's 4 KB limit \(4,000 bytes\): it carries the runtime config of all 8 group\(s\); split the groups over stacks/,
     );
   });
 

@@ -238,6 +238,22 @@ describe("simulated end-to-end scenarios", () => {
     );
   });
 
+  it("remediate-systemic: every target unhealthy, no action (systemic), every instance still there", async () => {
+    const result = await run("remediate-systemic");
+    expect(result.operations).toEqual([]);
+    expect(result.calls.SendCommand).toBeUndefined();
+    expect(result.calls.SetInstanceHealth).toBeUndefined();
+    expect(result.instances).toHaveLength(0);
+    expect(result.timeline.filter((e) => e.what.includes("ALARM → OK"))).toHaveLength(1);
+    // The refusal is counted (the systemic-refusal alarm's metric), once per instance the alarm was about.
+    const refusals = result.metrics.filter((m) => m.name === "RemediationRefusals" && m.dimensions.reason);
+    expect(refusals.map((m) => [m.function, m.dimensions.reason, m.dimensions.group])).toEqual([
+      ["remediate", "systemic", "cnt-backend-asg"],
+      ["remediate", "systemic", "cnt-backend-asg"],
+      ["remediate", "systemic", "cnt-backend-asg"],
+    ]);
+  });
+
   it("remediate-replace: two failed restarts, then a replacement that goes InService through the gate", async () => {
     const result = await run("remediate-replace");
     const [episode] = result.operations;

@@ -43,6 +43,8 @@ export const RUNTIME_CONFIG: RuntimeConfig = {
         attemptWindowMinutes: 60,
         cooldownMinutes: 15,
         dryRun: false,
+        systemicThresholdPercent: 50,
+        maxReplacementsPerHour: 2,
       },
     },
   ],

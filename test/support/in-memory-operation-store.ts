@@ -9,6 +9,15 @@ export class InMemoryOperationStore implements OperationStore {
   readonly locks = new Map<string, { operationId: string; until: number }>();
   readonly histories = new Map<string, RemediationHistory>();
 
+  readonly replacements = new Map<string, number[]>();
+
+  async takeReplacement(groupName: string, now: number, limit: number): Promise<boolean> {
+    const recent = (this.replacements.get(groupName) ?? []).filter((at) => now - at < 3_600_000);
+    if (recent.length >= limit) return false;
+    this.replacements.set(groupName, [...recent, now]);
+    return true;
+  }
+
   async loadHistory(instanceId: string): Promise<RemediationHistory> {
     return structuredClone(this.histories.get(instanceId) ?? { restarts: [] });
   }

@@ -1,5 +1,4 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
-import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { RuntimeGroup } from "../../config/runtime-config.js";
 import { SkipEventError } from "../../errors.js";
 import type { AlarmEvent } from "../../events/parse-alarm.js";
@@ -8,6 +7,7 @@ import { emitAll } from "../../metrics/emit.js";
 import { remediationRefusalMetrics } from "../../metrics/operation-metrics.js";
 import { launchOperation, type OpsDeps } from "../advance-operation.js";
 import { preflight } from "../preflight.js";
+import { readTargetGroupHealth, systemicOutage, type TargetGroupHealth } from "./outage.js";
 import { type Candidate, type Decision, limitBlastRadius, selectTargets } from "./policy.js";
 
 export interface RemediationPlan {
@@ -28,8 +28,13 @@ export async function startRemediation(deps: OpsDeps, alarm: AlarmEvent): Promis
     throw new SkipEventError("alarm is not configured for remediation", { alarmName: alarm.alarmName });
   const plans: RemediationPlan[] = [];
   for (const group of groups) {
-    const candidates = await candidatesOf(deps, group);
-    const selected = limitBlastRadius(selectTargets(alarm.instanceIds, candidates), candidates, group);
+    const { candidates, targetGroups } = await candidatesOf(deps, group);
+    // A shared outage first: it is the reason nothing acts, whatever the blast radius would allow.
+    const selected = limitBlastRadius(
+      refusedWhenSystemic(selectTargets(alarm.instanceIds, candidates), targetGroups, group),
+      candidates,
+      group,
+    );
     const decisions: Decision[] = [];
     for (const decision of selected)
       decisions.push(decision.verdict === "act" ? await stillFree(deps, decision, group) : decision);
@@ -64,30 +69,41 @@ export async function startRemediation(deps: OpsDeps, alarm: AlarmEvent): Promis
   return plans;
 }
 
-/** Every instance of the group, healthy when every target group of the group reports it healthy. */
-async function candidatesOf(deps: OpsDeps, group: RuntimeGroup): Promise<Candidate[]> {
+/**
+ * Every instance of the group, healthy when every target group of the group reports it healthy, and
+ * what each target group says of its targets (for the shared-outage check).
+ */
+async function candidatesOf(
+  deps: OpsDeps,
+  group: RuntimeGroup,
+): Promise<{ candidates: Candidate[]; targetGroups: TargetGroupHealth[] }> {
   const { AutoScalingGroups } = await deps.autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
   );
   const asg = AutoScalingGroups?.[0];
-  const healthyIn: Set<string>[] = [];
-  for (const arn of attachedTargetGroupArns(asg)) {
-    const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
-      new DescribeTargetHealthCommand({ TargetGroupArn: arn }),
-    );
-    healthyIn.push(
-      new Set(
-        TargetHealthDescriptions.filter((d) => d.TargetHealth?.State === "healthy").map(
-          (d) => d.Target?.Id ?? "",
-        ),
-      ),
-    );
-  }
-  return (asg?.Instances ?? []).map((instance) => ({
+  const targetGroups = await readTargetGroupHealth(deps, attachedTargetGroupArns(asg));
+  const candidates = (asg?.Instances ?? []).map((instance) => ({
     instanceId: instance.InstanceId ?? "",
     lifecycle: String(instance.LifecycleState ?? ""),
-    healthy: healthyIn.length > 0 && healthyIn.every((set) => set.has(instance.InstanceId ?? "")),
+    healthy:
+      targetGroups.length > 0 && targetGroups.every((tg) => tg.healthyIds.has(instance.InstanceId ?? "")),
   }));
+  return { candidates, targetGroups };
+}
+
+/** In a shared outage, every instance the alarm would act on is refused, with the numbers. */
+function refusedWhenSystemic(
+  decisions: readonly Decision[],
+  targetGroups: readonly TargetGroupHealth[],
+  group: RuntimeGroup,
+): Decision[] {
+  const systemic = systemicOutage(targetGroups, group.remediation.systemicThresholdPercent);
+  if (!systemic) return [...decisions];
+  return decisions.map((decision) =>
+    decision.verdict === "act"
+      ? { ...decision, verdict: "refuse", refusal: "systemic", reason: systemic }
+      : decision,
+  );
 }
 
 /** "Not already being handled": no launch gate in progress, no other operation holding it. */

@@ -22,6 +22,8 @@ import { InMemoryOperationStore } from "../../../support/in-memory-operation-sto
 
 const SICK = "i-0aaaaaaaaaaaaaaa1";
 const WELL = "i-0bbbbbbbbbbbbbbb2";
+/** A third instance, healthy unless a test says otherwise: one sick of three is not a shared outage. */
+const THIRD = "i-0ccccccccccccccc3";
 const ALARM: AlarmEvent = {
   kind: "alarm",
   alarmName: "cnt-backend-unhealthy-hosts",
@@ -34,7 +36,12 @@ let h: GateHarness;
 let operations: InMemoryOperationStore;
 let deps: OpsDeps;
 
-function world(health: Record<string, "healthy" | "unhealthy">, alarm: "ALARM" | "OK" = "ALARM"): void {
+function world(
+  given: Record<string, "healthy" | "unhealthy">,
+  alarm: "ALARM" | "OK" = "ALARM",
+  { third = true } = {},
+): void {
+  const health = third ? { ...given, [THIRD]: given[THIRD] ?? "healthy" } : given;
   const instances = Object.keys(health).map((id) => ({ id, state: "InService" }));
   h.autoScalingMock
     .on(DescribeAutoScalingGroupsCommand)
@@ -90,10 +97,37 @@ describe("startRemediation", () => {
   });
 
   it("refuses the last healthy instance, and counts the refusal by its class", async () => {
+    // A group of one, whose instance an instance alarm names: not an outage, but the last one serving.
+    world({ [WELL]: "healthy" }, "ALARM", { third: false });
     const [plan] = await startRemediation(deps, { ...ALARM, instanceIds: [WELL] });
     expect(plan?.decisions).toMatchObject([{ instanceId: WELL, verdict: "refuse", refusal: "last-healthy" }]);
     expect(operations.operations.size).toBe(0);
     expect(counted("RemediationRefusals")).toEqual([{ group: GROUP, reason: "last-healthy" }]);
+  });
+
+  it("does nothing in a shared outage (most targets unhealthy), saying so with the numbers", async () => {
+    world({ [SICK]: "unhealthy", [WELL]: "unhealthy", [THIRD]: "healthy" });
+    const [plan] = await startRemediation(deps, ALARM);
+    expect(plan?.decisions).toEqual([
+      expect.objectContaining({ instanceId: SICK, verdict: "refuse", refusal: "systemic" }),
+      expect.objectContaining({ instanceId: WELL, verdict: "refuse", refusal: "systemic" }),
+    ]);
+    expect(plan?.decisions[0]?.reason).toBe(
+      "systemic: 2 of 3 targets in cnt-backend-tg are unhealthy (67 %, threshold 50 %): a shared dependency is the likely cause, not the instances; no action",
+    );
+    expect(operations.operations.size).toBe(0);
+    expect(counted("RemediationRefusals")).toEqual([
+      { group: GROUP, reason: "systemic" },
+      { group: GROUP, reason: "systemic" },
+    ]);
+  });
+
+  it("does nothing when no target is healthy at all", async () => {
+    world({ [SICK]: "unhealthy", [WELL]: "unhealthy", [THIRD]: "unhealthy" });
+    const [plan] = await startRemediation(deps, ALARM);
+    expect(plan?.decisions.every((d) => d.refusal === "systemic")).toBe(true);
+    expect(plan?.decisions[0]?.reason).toContain("none healthy");
+    expect(h.rechecks.scheduled).toEqual([]);
   });
 
   it("skips an alarm no group names", async () => {
@@ -166,6 +200,35 @@ describe("the remediation ladder", () => {
       reason: "marked Unhealthy for replacement: 2 restart(s) in the last 60 min did not keep it healthy",
     });
     expect(counted("RemediationActions").map((d) => d.action)).toEqual(["restart", "restart", "replace"]);
+  });
+
+  it("stops short of acting when an outage began after the episode did", async () => {
+    world({ [SICK]: "unhealthy", [WELL]: "unhealthy", [THIRD]: "unhealthy" });
+    await step();
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(operations.only().results[0]).toMatchObject({
+      outcome: "skipped",
+      reason: expect.stringMatching(/^systemic: 3 of 3/),
+    });
+    expect(operations.locks.has(SICK)).toBe(false);
+  });
+
+  it("replaces no more instances per hour than the group's budget", async () => {
+    operations.replacements.set(GROUP, [h.now() - 600_000, h.now() - 300_000]);
+    invocation(h, { status: "Success" });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await step();
+      await step();
+      h.advanceSeconds(301);
+      await step();
+    }
+    await step();
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(SetInstanceHealthCommand);
+    expect(operations.only().results[0]).toMatchObject({
+      outcome: "skipped",
+      reason: `replacement budget: ${GROUP} already had 2 replacement(s) in the last hour (maxReplacementsPerHour)`,
+    });
+    expect(counted("RemediationRefusals")).toEqual([{ group: GROUP, reason: "replacement-budget" }]);
   });
 
   it("a step retried after its restart was sent is not held back by its own cooldown", async () => {
