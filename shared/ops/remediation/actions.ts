@@ -8,12 +8,19 @@ import type { OpsDeps } from "../advance-operation.js";
 
 /** No action when the alarm has cleared: re-read its state before every action. */
 export async function alarmStillFiring(deps: OpsDeps, alarmName: string): Promise<boolean> {
-  const { MetricAlarms = [], CompositeAlarms = [] } = await deps.cloudwatch.send(
-    // Without AlarmTypes, DescribeAlarms returns metric alarms only: a composite alarm would never
-    // count as firing (docs/aws-facts.md, alarms).
-    new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ["MetricAlarm", "CompositeAlarm"] }),
+  const {
+    MetricAlarms = [],
+    CompositeAlarms = [],
+    LogAlarms = [],
+  } = await deps.cloudwatch.send(
+    // Without AlarmTypes, DescribeAlarms returns metric alarms only: a composite (or log) alarm would
+    // never count as firing (docs/aws-facts.md, alarms).
+    new DescribeAlarmsCommand({
+      AlarmNames: [alarmName],
+      AlarmTypes: ["MetricAlarm", "CompositeAlarm", "LogAlarm"],
+    }),
   );
-  const state = MetricAlarms[0]?.StateValue ?? CompositeAlarms[0]?.StateValue;
+  const state = MetricAlarms[0]?.StateValue ?? CompositeAlarms[0]?.StateValue ?? LogAlarms[0]?.StateValue;
   return state === "ALARM";
 }
 
