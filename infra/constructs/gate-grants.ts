@@ -19,6 +19,8 @@ export class GateGrants {
       readonly stateTable: dynamodb.ITableV2;
       readonly operationsTable: dynamodb.ITableV2;
       readonly documentNames: readonly string[];
+      /** Exact ARNs of target groups the app defines, by name; any other is scoped by its name. */
+      readonly targetGroupArns?: ReadonlyMap<string, string>;
     },
   ) {}
 
@@ -148,7 +150,9 @@ export class GateGrants {
 
   private targetGroupArns(): string[] {
     const names = new Set(this.config.groups.flatMap((group) => group.targetGroups));
-    return [...names].map((name) => targetGroupArnPattern(this.scope, name));
+    return [...names].map(
+      (name) => this.resources.targetGroupArns?.get(name) ?? targetGroupArnPattern(this.scope, name),
+    );
   }
 }
 

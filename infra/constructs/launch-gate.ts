@@ -22,13 +22,19 @@ import { addDeployLimitValidation } from "./deploy-limits.js";
 import { bundledCode, type FunctionCode } from "./function-code.js";
 import { GateFunction } from "./gate-function.js";
 import { GateGrants } from "./gate-grants.js";
+import { type LaunchGateConfigInput, resolveGateInputs } from "./gate-inputs.js";
 import { GatedGroup } from "./gated-group.js";
 import { GateObservability } from "./observability/gate-observability.js";
 import { retentionDays } from "./retention.js";
 
 export interface LaunchGateProps {
-  readonly config: LaunchgateConfig;
-  /** @default the bundles `npm run build` wrote (the simulated world passes stand-ins) */
+  /**
+   * What to gate and how: the fields of `launchgate.config.json`, validated at synth with the same
+   * per-field messages. A group's `name` may be the app's own Auto Scaling group and a `targetGroups`
+   * entry its own target group; `region` and `stackName` default to the enclosing stack's.
+   */
+  readonly config: LaunchGateConfigInput | LaunchgateConfig;
+  /** @default the prebuilt bundles shipped with launchgate (the simulated world passes stand-ins) */
   readonly code?: FunctionCode;
 }
 
@@ -71,10 +77,18 @@ export class LaunchGate extends Construct {
 
   constructor(scope: Construct, id: string, props: LaunchGateProps) {
     super(scope, id);
-    const { config } = props;
+    // Validated as the standalone app validates its file; group and target group constructs become names.
+    const inputs = resolveGateInputs(this, props.config);
+    const { config } = inputs;
     addDeployLimitValidation(this, config); // document size, 4 KB of environment, name lengths: at synth
     this.groups = config.groups.map(
-      (group) => new GatedGroup(this, `Group-${group.name}`, { config, group }),
+      (group) =>
+        new GatedGroup(this, inputs.constructIdOf(group.name), {
+          config,
+          group,
+          autoScalingGroup: inputs.autoScalingGroups.get(group.name),
+          targetGroupArns: inputs.targetGroupArns,
+        }),
     );
 
     this.failureQueue = this.queue("Failures", { retentionPeriod: Duration.days(14) });
@@ -283,6 +297,7 @@ export class LaunchGate extends Construct {
       stateTable: this.stateTable,
       operationsTable: this.operationsTable,
       documentNames: this.groups.map((group) => group.documentName),
+      targetGroupArns: new Map(this.groups.flatMap((group) => [...group.targetGroupArns])),
     });
     const { launchRechecks, resultRechecks, operationRechecks } = queues;
 

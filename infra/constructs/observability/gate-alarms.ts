@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from "aws-cdk-lib";
+import { ArnFormat, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -37,30 +37,32 @@ export class GateAlarms extends Construct {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
 
-    for (const group of config.groups) {
-      this.alarm(`Abandons-${group.name}`, {
+    config.groups.forEach((group, index) => {
+      // A group passed as a construct has a token for a name: construct ids cannot hold one.
+      const key = Token.isUnresolved(group.name) ? String(index) : group.name;
+      this.alarm(`Abandons-${key}`, {
         alarmName: `${prefix}-abandoned-${group.name}`,
         alarmDescription: `launchgate abandoned a launch in ${group.name}: Auto Scaling replaces the instance. The gate record (launchgate status) and the saved query "abandons" say why.`,
         metric: gateMetric(METRIC.launchesAbandoned, group.name),
       });
-      this.alarm(`OutcomeNotApplied-${group.name}`, {
+      this.alarm(`OutcomeNotApplied-${key}`, {
         alarmName: `${prefix}-outcome-not-applied-${group.name}`,
         alarmDescription: `A launch in ${group.name} ended without launchgate's outcome: its hook timed out (Auto Scaling applied the default result) or someone else completed it.`,
         metric: gateMetric(METRIC.outcomesNotApplied, group.name),
       });
-      this.alarm(`Rescues-${group.name}`, {
+      this.alarm(`Rescues-${key}`, {
         alarmName: `${prefix}-reconciler-rescued-${group.name}`,
         alarmDescription: `The reconciler did the event-driven gate's work in ${group.name} (a lost lifecycle event, a dead re-check chain, an undelivered outcome, a wait at its deadline): look for a failing rule, function or queue.`,
         metric: gateMetric(METRIC.reconcilerRescues, group.name),
       });
       if (group.remediation.alarms.length > 0) {
-        this.alarm(`RemediationSystemic-${group.name}`, {
+        this.alarm(`RemediationSystemic-${key}`, {
           alarmName: `${prefix}-remediation-refused-systemic-${group.name}`,
           alarmDescription: `Remediation in ${group.name} refused to act because most targets are unhealthy at once: a shared dependency (Redis, the network, a bad deploy) is the likely cause, not the instances.`,
           metric: gateMetric(METRIC.remediationRefusals, group.name, { extra: { reason: "systemic" } }),
         });
       }
-    }
+    });
 
     this.alarm("FailureQueue", {
       alarmName: `${prefix}-failure-queue-not-empty`,
