@@ -155,28 +155,34 @@ export const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** An operator re-bootstraps a whole group through the re-bootstrap function (`all`: prepare + start). */
-const rebootstrapGroup = (groupName: string) => ({
-  atSeconds: 60,
-  describe: `operator re-bootstraps every instance of ${groupName}`,
+const rebootstrapGroup = (groupName: string, atSeconds = 60, options: Record<string, unknown> = {}) => ({
+  atSeconds,
+  describe: `operator re-bootstraps every instance of ${groupName}${Object.keys(options).length > 0 ? ` (${JSON.stringify(options)})` : ""}`,
   run: (world: { invokeAsOperator(fn: string, request: unknown): Promise<void> }) =>
-    world.invokeAsOperator("rebootstrap", { autoScalingGroupName: groupName, all: true, phase: "all" }),
+    world.invokeAsOperator("rebootstrap", {
+      autoScalingGroupName: groupName,
+      all: true,
+      phase: "all",
+      ...options,
+    }),
 });
 
 export const OPERATION_SCENARIOS: readonly Scenario[] = [
   {
-    name: "rebootstrap-group",
+    name: "rebootstrap-drain",
     title:
-      "an operator re-bootstraps 3 serving instances; each restart takes 70 s (it goes unhealthy), one at a time",
+      "an operator re-bootstraps 3 serving instances, one at a time: each drained out of its target group first, registered again after, healthy before the next",
     groups: [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }],
     actions: [rebootstrapGroup(CNT_GROUP.name)],
     restartSeconds: 70,
     trackCapacityFromSeconds: 0,
   },
   {
-    name: "rebootstrap-single",
-    title: "an operator re-bootstraps a single-instance group: in place, never taken out of service",
+    name: "rebootstrap-last-instance",
+    title:
+      "a group of one: a re-bootstrap is refused without surge; with surge one more instance serves first, and the group never has no healthy target",
     groups: [{ ...CNT_GROUP, servingAtStart: 1, scaleTo: 1 }],
-    actions: [rebootstrapGroup(CNT_GROUP.name)],
+    actions: [rebootstrapGroup(CNT_GROUP.name), rebootstrapGroup(CNT_GROUP.name, 90, { surge: true })],
     trackCapacityFromSeconds: 0,
   },
 ];

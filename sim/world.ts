@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ROOT } from "../infra/constructs/function-code.js";
 import { parseConfig } from "../shared/config/parse-config.js";
 import type { LaunchgateConfig } from "../shared/config/schema.js";
 import type { ResourceDirectory } from "./aws/authorization.js";
 import {
+  currentInvocation,
   installFunctionEnvironments,
   installFunctionOutput,
   installVirtualTimers,
@@ -112,6 +114,7 @@ export class World {
       faults,
     );
     this.elb = new Elbv2Model(this.context, (instance, at) => this.appHealthyAt(instance, at));
+    this.elb.onDeregister = (tgArn, instanceId) => this.checkDrain(tgArn, instanceId);
     // The gate decides to abandon when it saves the claim (phase "abandoned"): judge that moment, not
     // the deregistration, which throttling can delay by many seconds while health moves on.
     this.dynamodb.onPut = (tableName, item) => {
@@ -318,14 +321,42 @@ export class World {
           `${instance.id}: the bootstrap was sent ${sends} times for one wait (${comment})`,
         );
     }
-    if (!comment.startsWith("launchgate remediate")) return;
+    const operation = /^launchgate (remediate|rebootstrap) /.exec(comment)?.[1];
+    if (!operation || this.forcedOperationOn(instance.group.name)) return;
     for (const arn of instance.group.targetGroupArns) {
       const healthy = this.healthyServing(arn);
       if (healthy.length === 1 && healthy[0] === instance.id)
         this.context.violation(
-          `remediation sent a command to ${instance.id}, the last healthy target of ${arn}`,
+          `${operation} sent a command to ${instance.id}, the last healthy target of ${arn}`,
         );
     }
+  }
+
+  /**
+   * No operation leaves a target group with no healthy target when it had one, unless it was told to
+   * (force): an operation's DeregisterTargets of the last healthy target breaks that.
+   */
+  private checkDrain(tgArn: string, instanceId: string): void {
+    if (!currentInvocation()?.fn.sourceModule.startsWith("functions/operations/")) return;
+    const healthy = this.healthyServing(tgArn);
+    if (healthy.length !== 1 || healthy[0] !== instanceId) return;
+    const group = this.asg.instances.get(instanceId)?.group.name ?? "";
+    if (!this.forcedOperationOn(group))
+      this.context.violation(`an operation drained ${instanceId}, the last healthy target of ${tgArn}`);
+  }
+
+  /** A running operation on the group that accepted downtime (force). */
+  private forcedOperationOn(groupName: string): boolean {
+    return this.dynamodb
+      .items(this.tableFromOutput("OperationsTable"))
+      .map((item) => unmarshall(item))
+      .some(
+        (op) =>
+          String(op.id).startsWith("operation#") &&
+          op.groupName === groupName &&
+          op.status === "running" &&
+          op.force === true,
+      );
   }
 
   private healthyServing(tgArn: string): string[] {

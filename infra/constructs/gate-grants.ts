@@ -82,6 +82,11 @@ export class GateGrants {
     );
   }
 
+  /** Surge: one more instance while the last ones are worked on, then back (re-bootstrap operations). */
+  setDesiredCapacity(role: iam.IRole): void {
+    this.allow(role, "SurgeOwnGroups", ["autoscaling:SetDesiredCapacity"], this.groupArns());
+  }
+
   /** Read-only APIs that support no resource-level permissions: granted on "*", only those named. */
   describe(role: iam.IRole, actions: readonly DescribeAction[]): void {
     this.allow(role, "ReadOnlyDescribe", [...actions], ["*"]);

@@ -351,6 +351,8 @@ export class LaunchGate extends Construct {
     grants.describe(rebootstrap, [
       "autoscaling:DescribeAutoScalingInstances",
       "autoscaling:DescribeAutoScalingGroups",
+      // Refusing, at the request, to drain the last healthy target of a target group.
+      "elasticloadbalancing:DescribeTargetHealth",
     ]);
 
     // operations: each step of a re-bootstrap or remediation: lock, send, follow, verify, escalate.
@@ -359,6 +361,10 @@ export class LaunchGate extends Construct {
     grants.operations(operations, "run");
     grants.rechecks(operations, operationRechecks);
     grants.sendCommand(operations);
+    // Drain-first re-bootstrap: out of every target group before the command, back in after it.
+    grants.deregisterTargets(operations);
+    grants.registerTargets(operations);
+    grants.setDesiredCapacity(operations);
     grants.describe(operations, [
       "autoscaling:DescribeAutoScalingInstances",
       "autoscaling:DescribeAutoScalingGroups",

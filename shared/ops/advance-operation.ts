@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { RuntimeGroup } from "../config/runtime-config.js";
 import { awsErrorName, errorMessage, NotYetError, SkipEventError } from "../errors.js";
 import { classifySendError, getInvocation, sendBootstrapCommand } from "../gate/bootstrap-command.js";
 import type { GateDeps } from "../gate/deps.js";
@@ -12,19 +13,27 @@ import {
 } from "../gate/reasons.js";
 import type { RegisteredTarget } from "../gate/record.js";
 import { discoverTargetGroups, healthBudgetSeconds } from "../gate/target-groups.js";
-import { observeHealth } from "../gate/target-health.js";
+import { observeHealth, registerTargets } from "../gate/target-health.js";
 import { emitAll } from "../metrics/emit.js";
 import {
   operationFinishedMetrics,
   remediationActionMetrics,
   remediationRefusalMetrics,
 } from "../metrics/operation-metrics.js";
-import { finishInstance, newOperation, nextVersion, type OperationRecord } from "./operation.js";
+import { beginDrain, drainState, lastHealthyIn } from "./drain-first.js";
+import {
+  type CurrentInstance,
+  finishInstance,
+  newOperation,
+  nextVersion,
+  type OperationRecord,
+} from "./operation.js";
 import type { OperationStore } from "./ports.js";
 import { preflight } from "./preflight.js";
 import { alarmStillFiring, isLastHealthy, replaceInstance } from "./remediation/actions.js";
 import { readTargetGroupHealth, systemicOutage } from "./remediation/outage.js";
 import { nextRung } from "./remediation/policy.js";
+import { advanceSurge, restoreSurge } from "./surge.js";
 
 export interface OpsDeps extends GateDeps {
   readonly operations: OperationStore;
@@ -36,6 +45,8 @@ export const MISSING_OPERATION_RETRIES = 3;
 
 /** How often an operation looks at its current instance's command and health. */
 export const OPERATION_PACE_SECONDS = 15;
+/** How often a drain is looked at: the load balancer may end it early, when no request is left. */
+const DRAIN_PACE_SECONDS = 10;
 const COMMAND_REPORT_SLACK_SECONDS = 120;
 
 /**
@@ -70,7 +81,9 @@ export async function advanceOperation(deps: OpsDeps, operationId: string, attem
     throw new SkipEventError("no such operation", { operationId });
   }
   if (op.status !== "running") throw new SkipEventError("operation already finished", { status: op.status });
+  if (op.step === "surging") return followSurge(deps, op);
   if (op.step === "starting") return startInstance(deps, op);
+  if (op.step === "draining") return followDrain(deps, op);
   if (op.step === "running") return followCommand(deps, op);
   return verifyHealth(deps, op);
 }
@@ -149,6 +162,79 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
     }
   }
 
+  if (op.drainFirst) {
+    const lastIn = await lastHealthyIn(deps, instanceId, discovery.targets);
+    if (lastIn.length > 0 && !op.force) {
+      return stop(
+        deps,
+        op,
+        instanceId,
+        `refused: ${instanceId} is the last healthy target of ${lastIn.join(", ")}; draining it would stop serving: re-run with surge (one more instance first) or force (downtime accepted)`,
+      );
+    }
+    if (lastIn.length > 0) {
+      deps.log.warn("force: draining the last healthy target; downtime accepted", {
+        operationId: op.operationId,
+        instanceId,
+        targetGroups: lastIn,
+      });
+    }
+    const current = await beginDrain(deps, instanceId, discovery.targets, op.drainSeconds, now);
+    const draining = nextVersion(op, { step: "draining", retrying: undefined, current }, now);
+    await schedule(deps, draining, DRAIN_PACE_SECONDS);
+    await deps.operations.save(draining);
+    return;
+  }
+  return sendCommand(deps, op, group, { instanceId, startedAt: now, targets: discovery.targets });
+}
+
+/** Scales out by one and waits for the new instance to serve before touching any instance. */
+async function followSurge(deps: OpsDeps, op: OperationRecord): Promise<void> {
+  const group = deps.config.groups.find((g) => g.name === op.groupName);
+  if (!group) throw new SkipEventError("group is no longer configured", { groupName: op.groupName });
+  const progress = await advanceSurge(deps, op, group.gateTimeoutSeconds);
+  const now = deps.now();
+  if (progress.kind === "failed") {
+    const failed = await restoreSurge(
+      deps,
+      nextVersion(op, { status: "failed", failure: progress.reason }, now),
+    );
+    deps.log.error(`${op.kind} stopped before any instance`, {
+      operationId: op.operationId,
+      reason: progress.reason,
+    });
+    await deps.operations.save(failed);
+    emitAll(deps, operationFinishedMetrics(op.groupName, op.kind, "failed"));
+    return;
+  }
+  const next = progress.kind === "ready" ? nextVersion(progress.op, { step: "starting" }, now) : progress.op;
+  await schedule(deps, next, progress.kind === "ready" ? 0 : OPERATION_PACE_SECONDS);
+  if (next !== op) await deps.operations.save(next);
+}
+
+/** Waits for the load balancer to end the drain (or the requested limit), then sends the command. */
+async function followDrain(deps: OpsDeps, op: OperationRecord): Promise<void> {
+  const current = op.current;
+  if (!current) throw new SkipEventError("operation has no current instance");
+  const group = deps.config.groups.find((g) => g.name === op.groupName);
+  if (!group) throw new SkipEventError("group is no longer configured", { groupName: op.groupName });
+  const state = await drainState(deps, current, deps.now());
+  if (state === "draining") {
+    await schedule(deps, op, DRAIN_PACE_SECONDS);
+    return;
+  }
+  return sendCommand(deps, op, group, { ...current, drainCutShort: state === "cut-short" });
+}
+
+/** Sends the bootstrap command to the current instance and follows it from the next step on. */
+async function sendCommand(
+  deps: OpsDeps,
+  op: OperationRecord,
+  group: RuntimeGroup,
+  current: CurrentInstance,
+): Promise<void> {
+  const { instanceId } = current;
+  const now = deps.now();
   let commandId: string;
   try {
     commandId = await sendBootstrapCommand(deps, {
@@ -193,11 +279,9 @@ async function startInstance(deps: OpsDeps, op: OperationRecord): Promise<void> 
       step: "running",
       retrying: undefined,
       current: {
-        instanceId,
-        startedAt: now,
+        ...current,
         commandId,
         stepDeadline: now + (group.bootstrapTimeoutSeconds + COMMAND_REPORT_SLACK_SECONDS) * 1000,
-        targets: discovery.targets,
       },
     },
     now,
@@ -221,6 +305,11 @@ async function followCommand(deps: OpsDeps, op: OperationRecord): Promise<void> 
     return fail(deps, op, current.instanceId, reason);
   }
   if (invocation?.succeeded) {
+    // A drained instance comes back through a fresh registration: `initial` until its checks pass, so
+    // any `healthy` is new. In place (or a drain cut short), the load balancer's view may still be
+    // from before the restart until it could have noticed it.
+    if (current.drained) await registerTargets(deps, current.instanceId, current.targets);
+    const trustAfter = current.drained && !current.drainCutShort ? 0 : detectionSeconds(current.targets);
     const budget = healthBudgetSeconds(current.targets);
     const verifying = nextVersion(
       op,
@@ -228,8 +317,8 @@ async function followCommand(deps: OpsDeps, op: OperationRecord): Promise<void> 
         step: "verifying",
         current: {
           ...current,
-          stepDeadline: now + (budget + detectionSeconds(current.targets)) * 1000,
-          verifyNotBefore: now + detectionSeconds(current.targets) * 1000,
+          stepDeadline: now + (budget + trustAfter) * 1000,
+          verifyNotBefore: now + trustAfter * 1000,
         },
       },
       now,
@@ -311,12 +400,29 @@ async function recordRestart(
   });
 }
 
-/** Records the instance as failed and stops the operation: the next instance is not touched. */
+/**
+ * Records the instance as failed and stops the operation: the next instance is not touched. A drained
+ * instance is registered again first: never InService yet out of every target group, unjudged — the
+ * load balancer's checks decide whether it serves, and with ELB health checks Auto Scaling replaces it
+ * if it does not.
+ */
 async function stop(deps: OpsDeps, op: OperationRecord, instanceId: string, reason: string): Promise<void> {
-  const failed = finishInstance(
-    op,
-    { instanceId, outcome: "failed", commandId: op.current?.commandId, reason },
-    deps.now(),
+  const drainedOut = op.current?.drained === true && op.step !== "verifying";
+  if (drainedOut && op.current) await registerTargets(deps, instanceId, op.current.targets);
+  const failed = await restoreSurge(
+    deps,
+    finishInstance(
+      op,
+      {
+        instanceId,
+        outcome: "failed",
+        commandId: op.current?.commandId,
+        reason: drainedOut
+          ? `${reason} (registered again: its health checks decide whether it serves)`
+          : reason,
+      },
+      deps.now(),
+    ),
   );
   deps.log.error(`${op.kind} failed; operation stopped`, { operationId: op.operationId, instanceId, reason });
   await deps.operations.save(failed);
@@ -324,7 +430,8 @@ async function stop(deps: OpsDeps, op: OperationRecord, instanceId: string, reas
   await deps.operations.unlock(instanceId, op.operationId);
 }
 
-async function moveOn(deps: OpsDeps, next: OperationRecord, instanceId: string): Promise<void> {
+async function moveOn(deps: OpsDeps, moved: OperationRecord, instanceId: string): Promise<void> {
+  const next = moved.status === "running" ? moved : await restoreSurge(deps, moved);
   if (next.status === "running") await schedule(deps, next, 0);
   await deps.operations.save(next);
   if (next.status !== "running") {

@@ -8,8 +8,11 @@ import type { BootstrapPhase, RegisteredTarget } from "../gate/record.js";
  */
 
 export type OperationStatus = "running" | "succeeded" | "failed";
-/** Where the current instance is: about to start, its command running, or its health being verified. */
-export type OperationStep = "starting" | "running" | "verifying";
+/**
+ * Where the operation is: scaling out by one before anything is touched (`surging`), about to start an
+ * instance, draining it out of its target groups, its command running, or its health being verified.
+ */
+export type OperationStep = "surging" | "starting" | "draining" | "running" | "verifying";
 export type InstanceOutcome = "succeeded" | "failed" | "skipped" | "replaced";
 
 export interface InstanceResult {
@@ -31,6 +34,10 @@ export interface CurrentInstance {
    * be the load balancer's view from before the app went down.
    */
   readonly verifyNotBefore?: number;
+  /** Drained first: the instance is out of its target groups until its command succeeded. */
+  readonly drained?: boolean;
+  /** The drain was ended by the requested limit, not by the load balancer. */
+  readonly drainCutShort?: boolean;
   readonly targets: readonly RegisteredTarget[];
 }
 
@@ -52,6 +59,25 @@ export interface OperationRecord {
   readonly requestedAt: number;
   readonly updatedAt: number;
   readonly version: number;
+  /** Take each instance out of every target group before its command (re-bootstraps). */
+  readonly drainFirst?: boolean;
+  /** Accept working on the last healthy target of a target group (downtime). */
+  readonly force?: boolean;
+  /** Caps the wait for draining (seconds); absent: until the load balancer ends it. */
+  readonly drainSeconds?: number;
+  /** Scale out by one first, and back when done. */
+  readonly surge?: Surge;
+  /** Why the operation stopped before reaching an instance (a surge that could not start, …). */
+  readonly failure?: string;
+}
+
+export interface Surge {
+  /** The group's desired capacity before the surge, restored at the end. */
+  readonly originalDesired?: number;
+  /** When the surge instance must be serving by; past it the operation fails (and restores). */
+  readonly deadline?: number;
+  /** The desired capacity has been put back. */
+  readonly restored?: boolean;
 }
 
 /** A new version of the operation with `changes` applied. */
@@ -89,9 +115,8 @@ export function finishInstance(
 
 /** A new operation over `instanceIds`, at its first step. */
 export function newOperation(
-  fields: Pick<OperationRecord, "kind" | "groupName" | "bootstrapPhase" | "instanceIds"> & {
-    readonly alarmName?: string;
-  },
+  fields: Pick<OperationRecord, "kind" | "groupName" | "bootstrapPhase" | "instanceIds"> &
+    Partial<Pick<OperationRecord, "alarmName" | "drainFirst" | "force" | "drainSeconds" | "surge">>,
   operationId: string,
   now: number,
 ): OperationRecord {
@@ -99,7 +124,7 @@ export function newOperation(
     ...fields,
     operationId,
     index: 0,
-    step: "starting",
+    step: fields.surge ? "surging" : "starting",
     status: "running",
     results: [],
     requestedAt: now,

@@ -11,6 +11,9 @@ import { INSTANCE_ID } from "../events/instance-id.js";
  * Options: `phase` "start" (default: secrets, compose up, health) or "all" (prepare + start: also
  * install and pull); `dryRun` (say what would happen, change nothing); `wait` (return only when done,
  * within the function's 15-minute limit; otherwise return at once with the operation id).
+ * Each instance is drained first (out of every target group) — so the last healthy target of a target
+ * group is only worked on with `surge` (one more instance first) or `force` (downtime accepted);
+ * `drainSeconds` caps the wait for draining below the target group's deregistration delay.
  */
 export type RebootstrapRequest =
   | { readonly kind: "status"; readonly operationId: string }
@@ -21,6 +24,12 @@ export type RebootstrapRequest =
       readonly phase: "start" | "all";
       readonly dryRun: boolean;
       readonly wait: boolean;
+      /** Keep serving by scaling out by one first (and back in at the end). */
+      readonly surge: boolean;
+      /** Work on the last healthy target anyway: downtime accepted, and logged as such. */
+      readonly force: boolean;
+      /** At most this long waiting for draining; absent: the target group's deregistration delay. */
+      readonly drainSeconds?: number;
     };
 
 const schema = z.strictObject({
@@ -30,6 +39,9 @@ const schema = z.strictObject({
   phase: z.optional(z.enum(["start", "all"])),
   dryRun: z.optional(z.boolean()),
   wait: z.optional(z.boolean()),
+  surge: z.optional(z.boolean()),
+  force: z.optional(z.boolean()),
+  drainSeconds: z.optional(z.int().check(z.minimum(0), z.maximum(3600))),
   operationId: z.optional(z.string().check(z.regex(/^[0-9a-f-]{36}$/))),
 });
 
@@ -47,10 +59,18 @@ export function parseRebootstrapRequest(raw: unknown): RebootstrapRequest {
       );
     return { kind: "status", operationId: input.operationId };
   }
+  if (input.surge && input.force) {
+    throw new InvalidInputError(
+      '"surge" keeps serving (one more instance first) and "force" accepts downtime: choose one',
+    );
+  }
   const options = {
     phase: input.phase ?? "start",
     dryRun: input.dryRun ?? false,
     wait: input.wait ?? false,
+    surge: input.surge ?? false,
+    force: input.force ?? false,
+    ...(input.drainSeconds === undefined ? {} : { drainSeconds: input.drainSeconds }),
   } as const;
   if (input.instanceId !== undefined && input.autoScalingGroupName !== undefined) {
     throw new InvalidInputError('give either "instanceId" or "autoScalingGroupName", not both');

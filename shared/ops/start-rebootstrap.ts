@@ -1,10 +1,12 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { InvalidInputError } from "../errors.js";
+import { attachedTargetGroupArns } from "../gate/attached-target-groups.js";
 import { resumeLaunchGate } from "../gate/resume-launch-gate.js";
 import { launchOperation, type OpsDeps } from "./advance-operation.js";
 import type { OperationRecord } from "./operation.js";
 import { preflight } from "./preflight.js";
 import type { RebootstrapRequest } from "./rebootstrap-request.js";
+import { readTargetGroupHealth } from "./remediation/outage.js";
 
 /** What a re-bootstrap request did, or (dry run) would do, per instance. */
 export interface RebootstrapPlan {
@@ -54,14 +56,26 @@ export async function startRebootstrap(
   if (rebootstrap.length === 0 && resumedLaunches.length === 0) {
     throw new InvalidInputError(`group ${groupName} has no InService instance to re-bootstrap`);
   }
+  if (rebootstrap.length > 0 && !request.surge && !request.force)
+    await refuseDrainingTheLastHealthy(deps, groupName, rebootstrap);
   if (request.dryRun || rebootstrap.length === 0)
     return { dryRun: request.dryRun, rebootstrap, resumedLaunches, notEligible };
 
+  if (request.force) {
+    deps.log.warn("re-bootstrap with force: the last healthy target may be drained; downtime accepted", {
+      groupName,
+      instances: rebootstrap,
+    });
+  }
   const operation = await launchOperation(deps, {
     kind: "rebootstrap",
     groupName,
     bootstrapPhase: request.phase,
     instanceIds: rebootstrap,
+    drainFirst: true,
+    force: request.force,
+    ...(request.surge ? { surge: {} } : {}),
+    ...(request.drainSeconds === undefined ? {} : { drainSeconds: request.drainSeconds }),
   });
   deps.log.info("re-bootstrap started", {
     operationId: operation.operationId,
@@ -69,6 +83,29 @@ export async function startRebootstrap(
     instances: rebootstrap,
   });
   return { dryRun: false, rebootstrap, resumedLaunches, notEligible, operation };
+}
+
+/**
+ * Each instance is drained before its command: one that is the only healthy target of a target group
+ * would leave that group serving nothing. Refused unless the request says how to keep serving.
+ */
+async function refuseDrainingTheLastHealthy(
+  deps: OpsDeps,
+  groupName: string,
+  instanceIds: readonly string[],
+): Promise<void> {
+  const { AutoScalingGroups } = await deps.autoScaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+  );
+  const health = await readTargetGroupHealth(deps, attachedTargetGroupArns(AutoScalingGroups?.[0]));
+  for (const tg of health) {
+    const [only] = [...tg.healthyIds];
+    if (tg.healthyIds.size === 1 && only && instanceIds.includes(only)) {
+      throw new InvalidInputError(
+        `${only} is the last healthy target of ${tg.name}: draining it for its re-bootstrap would leave ${tg.name} serving nothing. Add "surge": true (one more instance first, then back to the current size) or "force": true (accept the downtime)`,
+      );
+    }
+  }
 }
 
 /** Every instance of a configured group, sorted so the order is stable and predictable. */

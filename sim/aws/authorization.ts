@@ -19,6 +19,7 @@ const SERVICE: Readonly<Record<string, string>> = {
   CompleteLifecycleAction: "autoscaling",
   RecordLifecycleActionHeartbeat: "autoscaling",
   SetInstanceHealth: "autoscaling",
+  SetDesiredCapacity: "autoscaling",
   DescribeInstanceInformation: "ssm",
   SendCommand: "ssm",
   GetCommandInvocation: "ssm",
@@ -61,6 +62,7 @@ export function accessRequests(
   switch (api) {
     case "CompleteLifecycleAction":
     case "RecordLifecycleActionHeartbeat":
+    case "SetDesiredCapacity":
       return [on(directory.groupArn(String(input.AutoScalingGroupName)))];
     case "SetInstanceHealth": {
       const group = directory.groupOfInstance(String(input.InstanceId));

@@ -4,6 +4,7 @@ import {
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
+  SetDesiredCapacityCommand,
   SetInstanceHealthCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
@@ -90,6 +91,7 @@ export class AwsRouter {
       [CompleteLifecycleActionCommand, (input) => asg.completeLifecycleAction(input)],
       [RecordLifecycleActionHeartbeatCommand, (input) => asg.recordLifecycleActionHeartbeat(input)],
       [SetInstanceHealthCommand, (input) => asg.setInstanceHealth(input)],
+      [SetDesiredCapacityCommand, (input) => asg.setDesiredCapacityApi(input)],
     ]);
     this.route(CloudWatchClient, "CloudWatch", [
       [DescribeAlarmsCommand, (input) => cloudwatch.describeAlarms(input)],

@@ -5,6 +5,7 @@ import type {
   DescribeAutoScalingInstancesCommandInput,
   DescribeAutoScalingInstancesCommandOutput,
   RecordLifecycleActionHeartbeatCommandInput,
+  SetDesiredCapacityCommandInput,
   SetInstanceHealthCommandInput,
 } from "@aws-sdk/client-auto-scaling";
 import { LAUNCHING_TRANSITION } from "../../shared/events/parse-lifecycle-action.js";
@@ -103,6 +104,13 @@ export class AutoScalingModel {
     group.desired = desired;
     this.world.note("asg", `desired capacity of ${groupName} set to ${desired}`);
     this.fillCapacity(group);
+    this.shedCapacity(group);
+  }
+
+  /** SetDesiredCapacity, as the operations function calls it (a surge, and its end). */
+  setDesiredCapacityApi(input: SetDesiredCapacityCommandInput): Record<string, never> {
+    this.setDesiredCapacity(String(input.AutoScalingGroupName), Number(input.DesiredCapacity));
+    return {};
   }
 
   /** Terminates an instance from outside the gate (an operator, a spot interruption…). */
@@ -252,6 +260,21 @@ export class AutoScalingModel {
       (i) => i.group === group && !i.state.startsWith("Terminat"),
     ).length;
     for (let n = active; n < group.desired && group.launches < group.maxLaunches; n++) this.launch(group);
+  }
+
+  /**
+   * Scale-in: terminates InService instances beyond the desired capacity, oldest first (an
+   * approximation of the default termination policy, which balances zones first).
+   */
+  private shedCapacity(group: SimGroup): void {
+    const serving = [...this.instances.values()]
+      .filter((i) => i.group === group && i.state === "InService")
+      .sort((a, b) => (a.inServiceAt ?? 0) - (b.inServiceAt ?? 0));
+    const active = [...this.instances.values()].filter(
+      (i) => i.group === group && !i.state.startsWith("Terminat"),
+    ).length;
+    for (const instance of serving.slice(0, Math.max(0, active - group.desired)))
+      this.terminate(instance, "scale-in");
   }
 
   private launch(group: SimGroup): void {

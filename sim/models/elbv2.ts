@@ -213,9 +213,15 @@ export class Elbv2Model {
     return {};
   }
 
+  /** Told of each DeregisterTargets call before it takes effect (the world checks its invariants). */
+  onDeregister?: (tgArn: string, instanceId: string) => void;
+
   deregisterTargets(input: DeregisterTargetsCommandInput): Record<string, never> {
     const tg = this.required(input.TargetGroupArn ?? "");
-    for (const target of input.Targets ?? []) this.deregister(tg.arn, target.Id ?? "", "the gate");
+    for (const target of input.Targets ?? []) {
+      this.onDeregister?.(tg.arn, target.Id ?? "");
+      this.deregister(tg.arn, target.Id ?? "", "the gate");
+    }
     return {};
   }
 

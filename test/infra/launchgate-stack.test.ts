@@ -224,6 +224,7 @@ describe("IAM is least privilege", () => {
         "autoscaling:RecordLifecycleActionHeartbeat",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "elasticloadbalancing:DescribeTargetHealth", // refusing to drain the last healthy target
         ...sqsSend,
       ),
     );
@@ -231,18 +232,21 @@ describe("IAM is least privilege", () => {
       sorted(
         "autoscaling:DescribeAutoScalingGroups",
         "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:SetDesiredCapacity", // surge, and its end
         "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "elasticloadbalancing:DeregisterTargets", // drain first
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:RegisterTargets", // back in after the command
         "ssm:GetCommandInvocation",
         "ssm:SendCommand",
         ...sqsSend,
         ...sqsConsume,
       ),
     );
-    for (const prefix of ["LaunchGateRebootstrap", "LaunchGateOperationSteps", "LaunchGateReconcile"])
+    for (const prefix of ["LaunchGateRebootstrap", "LaunchGateReconcile"])
       expect(actionsOf(prefix)).not.toContain("elasticloadbalancing:RegisterTargets");
     expect(actionsOf("LaunchGateOperationSteps")).not.toContain("autoscaling:CompleteLifecycleAction");
   });
@@ -264,7 +268,7 @@ describe("IAM is least privilege", () => {
     }
   });
 
-  it("gives SendCommand to the launch and operations functions only, RegisterTargets to command-result only", () => {
+  it("gives SendCommand to the launch and operations functions only, RegisterTargets to command-result and operations only", () => {
     const roles = Object.entries(defaultApp.template.findResources("AWS::IAM::Policy"));
     const actionsOf = (prefix: string) =>
       roles
@@ -280,7 +284,7 @@ describe("IAM is least privilege", () => {
     expect(actionsOf("LaunchGateLaunch")).not.toContain("elasticloadbalancing:RegisterTargets");
     expect(actionsOf("LaunchGateLaunch")).toContain("ssm:SendCommand");
     expect(actionsOf("LaunchGateOperationSteps")).toContain("ssm:SendCommand");
-    expect(actionsOf("LaunchGateOperationSteps")).not.toContain("elasticloadbalancing:RegisterTargets");
+    expect(actionsOf("LaunchGateOperationSteps")).toContain("elasticloadbalancing:RegisterTargets");
     expect(actionsOf("LaunchGateOperationSteps")).toEqual(expect.arrayContaining(["dynamodb:DeleteItem"]));
     // The re-bootstrap function only starts operations: it runs no command itself.
     expect(actionsOf("LaunchGateRebootstrap")).not.toContain("ssm:SendCommand");
@@ -293,7 +297,8 @@ describe("IAM is least privilege", () => {
         expect(JSON.stringify(statement.Resource)).toContain(":targetgroup/cnt-backend-tg/*");
       }
     }
-    expect(statementsWith("elasticloadbalancing:RegisterTargets")).toHaveLength(1);
+    // command-result (the launch gate) and the operation steps (drain-first re-bootstrap).
+    expect(statementsWith("elasticloadbalancing:RegisterTargets")).toHaveLength(2);
   });
 
   it("allows on Resource * exactly the read-only APIs that lack resource-level permissions", () => {

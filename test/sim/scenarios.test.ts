@@ -193,27 +193,42 @@ describe("simulated end-to-end scenarios", () => {
     expect(new Set(result.instances.map((i) => i.calls.SendCommand))).toEqual(new Set([1]));
   });
 
-  it("rebootstrap-group: three serving instances, one at a time, healthy capacity never below 2", async () => {
-    const result = await run("rebootstrap-group");
+  it("rebootstrap-drain: each instance leaves its target group before its command and is healthy again before the next", async () => {
+    const result = await run("rebootstrap-drain");
     const [operation] = result.operations;
     expect(operation?.status).toBe("succeeded");
     expect(operation?.results.map((r) => r.outcome)).toEqual(["succeeded", "succeeded", "succeeded"]);
     expect(result.minHealthy).toEqual({ "cnt-backend-tg": 2 });
-    // Strictly one at a time: each command is sent only after the previous instance is healthy again.
-    const sent = result.timeline
-      .filter((e) => /^bootstrap command .* received$/.test(e.what))
-      .map((e) => e.at);
-    const restarted = result.timeline.filter((e) => e.what.startsWith("app restarted")).map((e) => e.at);
-    expect(sent).toHaveLength(3);
-    for (let i = 1; i < sent.length; i++)
-      expect(sent[i] ?? 0).toBeGreaterThan((restarted[i - 1] ?? 0) + 70_000);
+    for (const { instanceId } of operation?.results ?? []) {
+      const at = (pattern: RegExp) =>
+        result.timeline.find((e) => e.instanceId === instanceId && pattern.test(e.what))?.at ?? Number.NaN;
+      const drained = at(/^deregistered from cnt-backend-tg/);
+      const received = at(/^bootstrap command .* received$/);
+      const registered = at(/^registered with cnt-backend-tg/);
+      // Out of the target group for the whole drain (the delay: 300 s) before its command arrived.
+      expect(received - drained).toBeGreaterThanOrEqual(300_000);
+      expect(registered).toBeGreaterThan(received);
+    }
+    // Strictly one at a time: the next drain starts only after the previous instance is registered again.
+    const drains = result.timeline.filter((e) => /^deregistered from/.test(e.what)).map((e) => e.at);
+    const registrations = result.timeline.filter((e) => /^registered with/.test(e.what)).map((e) => e.at);
+    for (let i = 1; i < drains.length; i++) expect(drains[i] ?? 0).toBeGreaterThan(registrations[i - 1] ?? 0);
   });
 
-  it("rebootstrap-single: a one-instance group is re-run in place and never leaves service", async () => {
-    const result = await run("rebootstrap-single");
-    expect(result.operations[0]?.status).toBe("succeeded");
+  it("rebootstrap-last-instance: refused without surge; with surge, never without a healthy target", async () => {
+    const result = await run("rebootstrap-last-instance");
+    const [refused, surged] = result.operatorResults;
+    expect(refused?.response).toMatchObject({
+      errorMessage: expect.stringMatching(/is the last healthy target of cnt-backend-tg: draining it/),
+    });
+    expect(surged?.response).toMatchObject({ operation: { status: "running" } });
+    expect(result.operations.map((op) => [op.status, op.surge])).toEqual([
+      ["succeeded", { originalDesired: 1, deadline: expect.any(Number), restored: true }],
+    ]);
+    expect(result.calls.SetDesiredCapacity).toBe(2);
     expect(result.minHealthy).toEqual({ "cnt-backend-tg": 1 });
-    expect(result.calls.EnterStandby).toBeUndefined();
+    const [surgeInstance] = result.instances;
+    expect(surgeInstance && served(surgeInstance)).toBe(true);
   });
 
   it("remediate-restart: the alarm restarts the dead app, it recovers, nothing is replaced", async () => {

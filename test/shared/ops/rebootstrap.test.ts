@@ -1,7 +1,14 @@
 import {
+  type AutoScalingGroup,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
+  SetDesiredCapacityCommand,
 } from "@aws-sdk/client-auto-scaling";
+import {
+  DeregisterTargetsCommand,
+  DescribeTargetHealthCommand,
+  RegisterTargetsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { InvalidInputError, NotYetError, SkipEventError } from "../../../shared/errors.js";
@@ -15,9 +22,8 @@ import {
   hookAcceptsCompletion,
   invocation,
   sendCommandReturns,
-  targetHealth,
 } from "../../support/aws-stubs.js";
-import { type GateHarness, GROUP, gateHarness } from "../../support/gate-harness.js";
+import { type GateHarness, GROUP, gateHarness, TG_ARN } from "../../support/gate-harness.js";
 import { InMemoryOperationStore } from "../../support/in-memory-operation-store.js";
 
 const A = "i-0aaaaaaaaaaaaaaa1";
@@ -28,8 +34,57 @@ let h: GateHarness;
 let operations: InMemoryOperationStore;
 let deps: OpsDeps;
 
+/**
+ * The load balancer's view of each instance in the group's target group: DescribeTargetHealth answers
+ * from it, DeregisterTargets starts a drain and RegisterTargets a fresh `initial` registration.
+ */
+let lb: Map<string, string>;
+
+function loadBalancer(): void {
+  lb = new Map([
+    [A, "healthy"],
+    [B, "healthy"],
+  ]);
+  h.elbv2Mock.on(DescribeTargetHealthCommand).callsFake(async (input) => ({
+    TargetHealthDescriptions: [...lb]
+      .filter(([id]) => !input.Targets || input.Targets.some((t: { Id: string }) => t.Id === id))
+      .map(([id, state]) => ({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: state } })),
+  }));
+  h.elbv2Mock.on(DeregisterTargetsCommand).callsFake(async (input) => {
+    for (const target of input.Targets ?? []) lb.set(target.Id, "draining");
+    return {};
+  });
+  h.elbv2Mock.on(RegisterTargetsCommand).callsFake(async (input) => {
+    for (const target of input.Targets ?? []) lb.set(target.Id, "initial");
+    return {};
+  });
+}
+
+const instanceRequest = (instanceId: string) => ({
+  kind: "instance" as const,
+  instanceId,
+  phase: "start" as const,
+  dryRun: false,
+  wait: false,
+  surge: false,
+  force: false,
+});
+
+const groupRequest = () => ({
+  kind: "group" as const,
+  groupName: GROUP,
+  phase: "start" as const,
+  dryRun: false,
+  wait: false,
+  surge: false,
+  force: false,
+});
+
 /** Where each instance is, as Auto Scaling would answer for it and for its group. */
-function instances(states: Record<string, { state: string; group?: string }>): void {
+function instances(
+  states: Record<string, { state: string; group?: string }>,
+  group: Partial<AutoScalingGroup> = { DesiredCapacity: 3 },
+): void {
   h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async (input) => ({
     AutoScalingInstances: (input.InstanceIds ?? [])
       .filter((id: string) => states[id])
@@ -48,7 +103,8 @@ function instances(states: Record<string, { state: string; group?: string }>): v
     .map(([id, s]) => ({ id, state: s.state }));
   h.autoScalingMock
     .on(DescribeAutoScalingGroupsCommand)
-    .resolves({ AutoScalingGroups: [groupDescription(members, { DesiredCapacity: 3 })] });
+    .resolves({ AutoScalingGroups: [groupDescription(members, group)] });
+  h.autoScalingMock.on(SetDesiredCapacityCommand).resolves({});
 }
 
 async function step(): Promise<void> {
@@ -61,8 +117,8 @@ beforeEach(() => {
   deps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
   hookAcceptsCompletion(h);
   sendCommandReturns(h, "cmd-1");
-  targetHealth(h, "healthy");
   instances({ [A]: { state: "InService" }, [B]: { state: "InService" } });
+  loadBalancer();
 });
 
 describe("parseRebootstrapRequest refuses what it cannot act on, precisely", () => {
@@ -85,7 +141,14 @@ describe("parseRebootstrapRequest refuses what it cannot act on, precisely", () 
       { instanceId: A, phase: "prepare" },
       'invalid re-bootstrap request: phase: got "prepare"; allowed: one of "start", "all"',
     ],
-    [{ instanceId: A, force: true }, 'invalid re-bootstrap request: unknown key "force"'],
+    [
+      { instanceId: A, surge: true, force: true },
+      '"surge" keeps serving (one more instance first) and "force" accepts downtime: choose one',
+    ],
+    [
+      { instanceId: A, drainSeconds: 7200 },
+      "invalid re-bootstrap request: drainSeconds: got 7200; allowed: at most 3600",
+    ],
   ])("%j", (input, message) => {
     expect(() => parseRebootstrapRequest(input)).toThrow(new InvalidInputError(message));
   });
@@ -97,6 +160,8 @@ describe("parseRebootstrapRequest refuses what it cannot act on, precisely", () 
       phase: "start",
       dryRun: false,
       wait: false,
+      surge: false,
+      force: false,
     });
   });
 });
@@ -108,6 +173,8 @@ describe("startRebootstrap refuses, changing nothing", () => {
     phase: "start" as const,
     dryRun: false,
     wait: false,
+    surge: false,
+    force: false,
   });
 
   it.each([
@@ -153,6 +220,8 @@ describe("startRebootstrap refuses, changing nothing", () => {
         phase: "start",
         dryRun: false,
         wait: false,
+        surge: false,
+        force: false,
       }),
     ).rejects.toThrow("group payments-asg is not managed by launchgate (managed: cnt-backend-asg)");
   });
@@ -167,6 +236,8 @@ describe("startRebootstrap", () => {
       phase: "start",
       dryRun: false,
       wait: false,
+      surge: false,
+      force: false,
     });
     expect(plan.resumedLaunches).toEqual([
       { instanceId: A, detail: "launch gate started for a wait no lifecycle event announced" },
@@ -184,6 +255,8 @@ describe("startRebootstrap", () => {
       phase: "all",
       dryRun: true,
       wait: false,
+      surge: false,
+      force: false,
     });
     expect(plan).toEqual({
       dryRun: true,
@@ -206,6 +279,8 @@ describe("startRebootstrap", () => {
       phase: "all",
       dryRun: false,
       wait: false,
+      surge: false,
+      force: false,
     });
     expect(plan.rebootstrap).toEqual([A, B]);
     expect(operations.only()).toMatchObject({
@@ -223,18 +298,28 @@ describe("startRebootstrap", () => {
   });
 });
 
-describe("advanceOperation: one instance at a time, each verified healthy before the next", () => {
+describe("advanceOperation: one instance at a time, drained first, each healthy again before the next", () => {
   beforeEach(async () => {
-    await startRebootstrap(deps, {
-      kind: "group",
-      groupName: GROUP,
-      phase: "start",
-      dryRun: false,
-      wait: false,
-    });
+    await startRebootstrap(deps, groupRequest());
   });
 
-  it("runs the bootstrap in place on the first instance only, under its lock", async () => {
+  it("takes the first instance out of every target group before anything runs on it, under its lock", async () => {
+    await step();
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, {
+      TargetGroupArn: TG_ARN,
+      Targets: [{ Id: A, Port: 8000 }],
+    });
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(operations.locks.get(A)?.operationId).toBe(operations.only().operationId);
+    expect(operations.only()).toMatchObject({ step: "draining", current: { instanceId: A, drained: true } });
+    expect(lb.get(B)).toBe("healthy");
+  });
+
+  it("sends the command only once the load balancer has ended the drain", async () => {
+    await step();
+    await step();
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    lb.set(A, "unused");
     await step();
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(h.ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
@@ -242,47 +327,74 @@ describe("advanceOperation: one instance at a time, each verified healthy before
       Parameters: { phase: ["start"], trigger: ["rebootstrap"] },
       Comment: `launchgate rebootstrap ${operations.only().operationId}`,
     });
-    expect(operations.locks.get(A)?.operationId).toBe(operations.only().operationId);
-    expect(operations.only()).toMatchObject({
-      step: "running",
-      current: { instanceId: A, commandId: "cmd-1" },
-    });
+    expect(operations.only()).toMatchObject({ step: "running", current: { commandId: "cmd-1" } });
   });
 
-  it("moves to the next instance only once the first is healthy again", async () => {
-    await step();
+  it("registers it again after its command, and moves on only once the load balancer calls it healthy", async () => {
+    await drainedAndSent();
     invocation(h, { status: "Success" });
     await step();
-    expect(operations.only().step).toBe("verifying");
-    targetHealth(h, "unhealthy", "Target.FailedHealthChecks");
-    await step();
-    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
-
-    // Healthy right after the command is the load balancer's view from before the restart: it proves
-    // nothing until the unhealthy threshold of checks (2 × 30 s) plus one interval could have seen it.
-    targetHealth(h, "healthy");
-    h.advanceSeconds(40);
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(RegisterTargetsCommand, {
+      TargetGroupArn: TG_ARN,
+      Targets: [{ Id: A, Port: 8000 }],
+    });
+    expect(lb.get(A)).toBe("initial");
     await step();
     expect(operations.only().results).toEqual([]);
-    h.advanceSeconds(50);
+    lb.set(A, "healthy");
+    h.advanceSeconds(20);
     await step();
     expect(operations.only().results).toEqual([
-      {
+      expect.objectContaining({
         instanceId: A,
         outcome: "succeeded",
-        commandId: "cmd-1",
-        seconds: 90,
         reason: "re-bootstrapped; healthy in cnt-backend-tg",
-      },
+      }),
     ]);
     expect(operations.locks.has(A)).toBe(false);
     await step();
-    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 2);
-    expect(h.ssmMock).toHaveReceivedNthCommandWith(SendCommandCommand, 2, { InstanceIds: [B] });
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, {
+      Targets: [{ Id: B, Port: 8000 }],
+    });
   });
 
-  it("stops with a reason naming the error when SendCommand is refused, and releases the lock", async () => {
+  it("stops waiting at drainSeconds, and then trusts no health read until a restart could have shown", async () => {
+    operations.operations.set(operations.only().operationId, { ...operations.only(), drainSeconds: 30 });
+    await step();
+    h.advanceSeconds(31);
+    await step();
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(operations.only().current?.drainCutShort).toBe(true);
+    invocation(h, { status: "Success" });
+    await step();
+    const current = operations.only().current;
+    expect((current?.verifyNotBefore ?? 0) - h.now()).toBe(90_000);
+  });
+
+  it("registers a drained instance again when its command fails, and stops before the next", async () => {
+    await drainedAndSent();
+    invocation(h, { status: "Failed", stderr: "launchgate: FAILED step compose-up (exit 1)" });
+    await step();
+    const op = operations.only();
+    expect(op.status).toBe("failed");
+    expect(op.results[0]).toMatchObject({
+      instanceId: A,
+      outcome: "failed",
+      reason:
+        'bootstrap step "compose-up" failed (command cmd-1, status Failed): launchgate: FAILED step compose-up (exit 1) (registered again: its health checks decide whether it serves)',
+    });
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(RegisterTargetsCommand, {
+      Targets: [{ Id: A, Port: 8000 }],
+    });
+    expect(operations.locks.size).toBe(0);
+    await expect(step()).rejects.toThrow("operation already finished");
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+
+  it("stops with a reason naming the error when SendCommand is refused", async () => {
     h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("AccessDeniedException", "not authorized"));
+    await step();
+    lb.set(A, "unused");
     await step();
     const op = operations.only();
     expect(op.status).toBe("failed");
@@ -297,47 +409,29 @@ describe("advanceOperation: one instance at a time, each verified healthy before
       .on(SendCommandCommand)
       .rejects(awsServiceError("InvalidInstanceId", "Instances not in a valid state"));
     await step();
+    lb.set(A, "unused");
+    await step();
     expect(operations.only()).toMatchObject({ status: "failed" });
     expect(operations.only().results[0]?.reason).toMatch(/SSM agent on i-0aaaaaaaaaaaaaaa1 is not reachable/);
   });
 
-  it("leaves a throttled send to be retried: the step throws and the operation keeps running", async () => {
+  it("leaves a throttled send to be retried: the step throws and the operation keeps draining", async () => {
     h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
+    await step();
+    lb.set(A, "unused");
     await expect(step()).rejects.toThrow("Rate exceeded");
-    expect(operations.only()).toMatchObject({ status: "running", step: "starting" });
-  });
-
-  it("stops at the first failure and never touches the next instance", async () => {
-    await step();
-    invocation(h, { status: "Failed", stderr: "launchgate: FAILED step compose-up (exit 1)" });
-    await step();
-    const op = operations.only();
-    expect(op.status).toBe("failed");
-    expect(op.results[0]).toMatchObject({
-      instanceId: A,
-      outcome: "failed",
-      reason:
-        'bootstrap step "compose-up" failed (command cmd-1, status Failed): launchgate: FAILED step compose-up (exit 1)',
-    });
-    expect(operations.locks.size).toBe(0);
-    await expect(step()).rejects.toThrow("operation already finished");
-    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(operations.only()).toMatchObject({ status: "running", step: "draining" });
   });
 
   it("fails an instance that does not turn healthy within its target group's budget", async () => {
-    await step();
+    await drainedAndSent();
     invocation(h, { status: "Success" });
     await step();
-    targetHealth(
-      h,
-      "unhealthy",
-      "Target.ResponseCodeMismatch",
-      "Health checks failed with these codes: [502]",
-    );
+    lb.set(A, "unhealthy");
     h.advanceSeconds(301);
     await step();
     expect(operations.only().results[0]?.reason).toMatch(
-      /^not healthy after 301 s: target group cnt-backend-tg still reports unhealthy/,
+      /^not healthy after \d+ s: target group cnt-backend-tg still reports unhealthy/,
     );
   });
 
@@ -349,9 +443,112 @@ describe("advanceOperation: one instance at a time, each verified healthy before
       outcome: "skipped",
       reason: `another operation is working on ${A}`,
     });
-    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
+  });
+
+  it("refuses, when its turn comes, an instance that has become the last healthy target", async () => {
+    lb.set(B, "unhealthy");
+    await step();
+    expect(operations.only()).toMatchObject({ status: "failed" });
+    expect(operations.only().results[0]?.reason).toBe(
+      `refused: ${A} is the last healthy target of cnt-backend-tg; draining it would stop serving: re-run with surge (one more instance first) or force (downtime accepted)`,
+    );
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
   });
 });
+
+describe("the last healthy target", () => {
+  beforeEach(() => {
+    instances({ [A]: { state: "InService" } }, { DesiredCapacity: 1, MaxSize: 2 });
+    lb.delete(B);
+  });
+
+  it("is refused at the request, changing nothing, without surge or force", async () => {
+    await expect(startRebootstrap(deps, instanceRequest(A))).rejects.toThrow(
+      new InvalidInputError(
+        `${A} is the last healthy target of cnt-backend-tg: draining it for its re-bootstrap would leave cnt-backend-tg serving nothing. Add "surge": true (one more instance first, then back to the current size) or "force": true (accept the downtime)`,
+      ),
+    );
+    expect(operations.operations.size).toBe(0);
+    expect(h.rechecks.scheduled).toEqual([]);
+  });
+
+  it("is drained with force, the downtime logged", async () => {
+    await startRebootstrap(deps, { ...instanceRequest(A), force: true });
+    await step();
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, {
+      Targets: [{ Id: A, Port: 8000 }],
+    });
+    expect(h.logs.map((line) => line.message)).toContain(
+      "force: draining the last healthy target; downtime accepted",
+    );
+  });
+
+  it("with surge: one more instance first, the work once it serves, and the size restored at the end", async () => {
+    await startRebootstrap(deps, { ...instanceRequest(A), surge: true });
+    expect(operations.only().step).toBe("surging");
+    await step();
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(SetDesiredCapacityCommand, {
+      AutoScalingGroupName: GROUP,
+      DesiredCapacity: 2,
+      HonorCooldown: false,
+    });
+    await step();
+    expect(operations.only().step).toBe("surging");
+    // The new instance: healthy in the target group while its hook still holds it is not enough.
+    lb.set(C, "healthy");
+    instances(
+      { [A]: { state: "InService" }, [C]: { state: "Pending:Wait" } },
+      { DesiredCapacity: 2, MaxSize: 2 },
+    );
+    await step();
+    expect(operations.only().step).toBe("surging");
+    instances(
+      { [A]: { state: "InService" }, [C]: { state: "InService" } },
+      { DesiredCapacity: 2, MaxSize: 2 },
+    );
+    await step();
+    expect(operations.only().step).toBe("starting");
+    await step();
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, {
+      Targets: [{ Id: A, Port: 8000 }],
+    });
+    lb.set(A, "unused");
+    await step();
+    invocation(h, { status: "Success" });
+    await step();
+    lb.set(A, "healthy");
+    await step();
+    expect(operations.only()).toMatchObject({
+      status: "succeeded",
+      surge: { originalDesired: 1, restored: true },
+    });
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(SetDesiredCapacityCommand, 2);
+    expect(h.autoScalingMock).toHaveReceivedNthCommandWith(SetDesiredCapacityCommand, 2, {
+      DesiredCapacity: 1,
+    });
+  });
+
+  it("with surge at the group's maximum size: stops before touching anything", async () => {
+    instances({ [A]: { state: "InService" } }, { DesiredCapacity: 1, MaxSize: 1 });
+    await startRebootstrap(deps, { ...instanceRequest(A), surge: true });
+    await step();
+    expect(operations.only()).toMatchObject({
+      status: "failed",
+      failure: `surge refused: ${GROUP} is at its maximum size (1); raise MaxSize by one, or use force to accept downtime`,
+    });
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(SetDesiredCapacityCommand);
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
+  });
+});
+
+/** Drains the first instance and sends its command. */
+async function drainedAndSent(): Promise<void> {
+  await step();
+  lb.set(A, "unused");
+  await step();
+  expect(operations.only().step).toBe("running");
+}
 
 async function seedRecord(instanceId: string) {
   const { openRecord } = await import("../../../shared/gate/start-gate.js");
