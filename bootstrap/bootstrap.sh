@@ -7,6 +7,7 @@
 #
 # prepare: install Docker and the compose plugin, log in to ECR if needed, pull images (slow; the
 #          warm-pool step). start: write secrets to a 0600 env file, compose up, wait for local health.
+# The trigger rebootstrap or remediate recreates every container and checks that each one restarted.
 # Idempotent (installed pieces are skipped), serialized by a lock, and it never prints a secret. The
 # staged files replace the live ones only once this run holds the lock, so a run never changes the
 # files of another one that is still going.
@@ -493,9 +494,53 @@ write_env() {
   say "wrote $(cat "$out") variables from ${SECRETS_PATH:-nowhere} to $ENV_FILE (0600)"
 }
 
+# A launch creates the containers. A re-bootstrap or a remediation comes to restart them, which `up`
+# alone does not: it recreates only containers whose configuration or image changed, and leaves a hung
+# but running one (the usual cause of the alarm) as it is (docs/aws-facts.md). So those recreate every
+# container, then check that each one's start time changed: a restart that did not happen fails here,
+# naming the service, instead of as a health check that times out on the same hung container.
 compose_up() {
   step compose-up
-  compose up --detach --remove-orphans --quiet-pull
+  if [ "$TRIGGER" = launch ]; then
+    compose up --detach --remove-orphans --quiet-pull
+    return
+  fi
+  local before
+  before=$(start_times)
+  compose up --detach --remove-orphans --quiet-pull --force-recreate
+  check_restarted "$before"
+}
+
+# "<container name> <service> <start time>" for every container of the project, stopped ones included.
+start_times() {
+  local ids
+  ids=$(compose ps --all --quiet)
+  if [ -z "$ids" ]; then return; fi
+  # shellcheck disable=SC2086 # one argument per container id
+  run_bounded "docker inspect" "$UNBOUNDED" docker inspect --format \
+    '{{.Name}} {{index .Config.Labels "com.docker.compose.service"}} {{.State.StartedAt}}' $ids
+}
+
+# Containers are matched by name, which compose keeps when it recreates one (its id changes).
+check_restarted() {
+  local -A was=()
+  local name service started after unchanged=""
+  while read -r name service started; do
+    if [ -n "$name" ]; then was[$name]=$started; fi
+  done <<<"$1"
+  after=$(start_times)
+  [ -n "$after" ] || fail "docker compose up left no container of project $PROJECT"
+  while read -r name service started; do
+    if [ "${was[$name]:-}" = "$started" ]; then
+      unchanged+="${unchanged:+; }service $service was not restarted (started $started, unchanged)"
+    elif [ -n "${was[$name]:-}" ]; then
+      say "service $service restarted (started $started, was ${was[$name]})"
+    else
+      say "service $service started $started (it had no container)"
+    fi
+  done <<<"$after"
+  [ -z "$unchanged" ] \
+    || fail "$unchanged: docker compose up --force-recreate did not recreate it (see its output on stderr)"
 }
 
 wait_healthy() {

@@ -70,15 +70,27 @@ export interface Instance {
   readonly dir: string;
   readonly state: string;
   readonly root: string;
-  run(phase?: string): Promise<RunResult>;
+  /** Runs the document with its `phase` (all unless set) and `trigger` (launch unless set). */
+  run(phase?: string, trigger?: string): Promise<RunResult>;
   /** Starts a run; `kill()` SIGKILLs its whole process group, as SSM does at the execution timeout. */
-  start(phase?: string): { result: Promise<RunResult>; kill(): void };
+  start(phase?: string, trigger?: string): { result: Promise<RunResult>; kill(): void };
   calls(): string[];
   scenario(marker: string, content?: string): void;
   /** Files left in the instance directory, hidden ones included. */
   files(): string[];
   /** Every file under the instance directory and the plugin directory, with its content. */
   everyFile(): { path: string; content: string }[];
+  /** The docker stand-in's container of `service`, if it has one: its id and start time. */
+  container(service: string): Container | undefined;
+  /** The app in the container of `service` hangs: docker still says running, the health check fails. */
+  hang(service: string): void;
+}
+
+export interface Container {
+  readonly id: string;
+  /** As `docker inspect` gives `.State.StartedAt`. */
+  readonly startedAt: string;
+  readonly hung: boolean;
 }
 
 const VERSION_IDS: Record<string, string> = { amzn: "2023", ubuntu: "24.04", debian: "12" };
@@ -114,14 +126,15 @@ export function instance(options: InstanceOptions = {}): Instance {
     LAUNCHGATE_APT_LOCK_WAIT_SECONDS: "30",
     ...options.env,
   };
-  const script = (phase: string) =>
-    runCommand.replaceAll("{{ phase }}", phase).replaceAll("{{ trigger }}", "launch");
+  const script = (phase: string, trigger: string) =>
+    runCommand.replaceAll("{{ phase }}", phase).replaceAll("{{ trigger }}", trigger);
+  const containerDir = (service: string) => join(state, "containers", service);
   return {
     dir,
     state,
     root,
-    run: (phase = "all") => startBash(script(phase), env).result,
-    start: (phase = "all") => startBash(script(phase), env),
+    run: (phase = "all", trigger = "launch") => startBash(script(phase, trigger), env).result,
+    start: (phase = "all", trigger = "launch") => startBash(script(phase, trigger), env),
     calls: () =>
       existsSync(join(state, "calls.log"))
         ? readFileSync(join(state, "calls.log"), "utf8").trim().split("\n")
@@ -137,6 +150,16 @@ export function instance(options: InstanceOptions = {}): Instance {
               .map((path) => ({ path, content: readFileSync(path, "latin1") }))
           : [],
       ),
+    container: (service) => {
+      const at = containerDir(service);
+      if (!existsSync(join(at, "id"))) return undefined;
+      const read = (name: string) => readFileSync(join(at, name), "utf8").trim();
+      return { id: read("id"), startedAt: read("started"), hung: existsSync(join(at, "hung")) };
+    },
+    hang: (service) => {
+      if (!existsSync(join(containerDir(service), "id"))) throw new Error(`no container for ${service}`);
+      writeFileSync(join(containerDir(service), "hung"), "");
+    },
   };
 }
 
