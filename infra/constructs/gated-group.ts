@@ -1,4 +1,4 @@
-import { CfnResource, Token } from "aws-cdk-lib";
+import { Token } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
@@ -6,6 +6,7 @@ import { ConfigError } from "../../shared/config/parse-config.js";
 import { documentNameFor } from "../../shared/config/runtime-config.js";
 import type { GroupConfig, LaunchgateConfig } from "../../shared/config/schema.js";
 import { buildDocumentContent } from "../bootstrap/document-content.js";
+import { addLaunchHookInside, launchHookSpec } from "./launch-hook.js";
 
 export interface GatedGroupProps {
   readonly config: LaunchgateConfig;
@@ -18,6 +19,11 @@ export interface GatedGroupProps {
   readonly autoScalingGroup?: autoscaling.IAutoScalingGroup;
   /** Exact ARNs of this group's target groups that the app defines, by their name in `group.targetGroups`. */
   readonly targetGroupArns?: ReadonlyMap<string, string>;
+  /**
+   * The app created the group with launchgate's hook already inside it (the reference environment):
+   * no hook is added here.
+   */
+  readonly hookInsideGroup?: boolean;
 }
 
 /**
@@ -38,21 +44,12 @@ export class GatedGroup extends Construct {
     this.targetGroupArns = new Map(
       [...(props.targetGroupArns ?? [])].filter(([name]) => group.targetGroups.includes(name)),
     );
-    // No notification target and no role: Auto Scaling sends lifecycle events to EventBridge by itself
-    // (docs/aws-facts.md, lifecycle hooks). The default result is set explicitly: the service default is
-    // ABANDON, and CDK's docs wrongly say CONTINUE.
-    const hook = {
-      lifecycleHookName: group.hookName,
-      lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-      defaultResult: "ABANDON",
-      heartbeatTimeout: group.heartbeatTimeoutSeconds,
-    };
-    const groupResource = props.autoScalingGroup && autoScalingGroupResource(props.autoScalingGroup);
-    if (groupResource) {
-      // A group created in this app: the hook is part of the group, so it holds the group's very first
-      // instances too (a separate hook resource would be created after the group, and miss them).
-      addLaunchHook(groupResource, hook);
-    } else {
+    const hook = launchHookSpec(group);
+    // A group created in this app gets the hook inside it; an existing (or imported) group, a hook
+    // resource of its own — unless the app already put launchgate's hook inside it (hookInsideGroup).
+    const inside =
+      props.hookInsideGroup || (props.autoScalingGroup && addLaunchHookInside(props.autoScalingGroup, hook));
+    if (!inside) {
       new autoscaling.CfnLifecycleHook(this, "LaunchHook", { autoScalingGroupName: group.name, ...hook });
     }
     this.documentName = documentNameFor(config, group.name);
@@ -78,38 +75,4 @@ export class GatedGroup extends Construct {
       }),
     });
   }
-}
-
-/** The group's CloudFormation resource, when the app creates it (not for an imported group). */
-function autoScalingGroupResource(
-  group: autoscaling.IAutoScalingGroup,
-): autoscaling.CfnAutoScalingGroup | undefined {
-  const child = group.node.defaultChild;
-  return child &&
-    CfnResource.isCfnResource(child) &&
-    child.cfnResourceType === "AWS::AutoScaling::AutoScalingGroup"
-    ? (child as autoscaling.CfnAutoScalingGroup)
-    : undefined;
-}
-
-function addLaunchHook(
-  resource: autoscaling.CfnAutoScalingGroup,
-  hook: autoscaling.CfnAutoScalingGroup.LifecycleHookSpecificationProperty,
-): void {
-  const existing = resource.lifecycleHookSpecificationList ?? [];
-  if (!Array.isArray(existing)) {
-    throw new Error(
-      `${resource.node.path}: its lifecycleHookSpecificationList is a token; launchgate cannot add its hook "${hook.lifecycleHookName}" to it`,
-    );
-  }
-  const clash = existing.find(
-    (other) =>
-      !Token.isUnresolved(other) && (other as typeof hook).lifecycleHookName === hook.lifecycleHookName,
-  );
-  if (clash) {
-    throw new Error(
-      `${resource.node.path} already has a lifecycle hook named "${hook.lifecycleHookName}": gate it once, or set groups[].hookName`,
-    );
-  }
-  resource.lifecycleHookSpecificationList = [...existing, hook];
 }

@@ -36,6 +36,11 @@ export interface LaunchGateProps {
   readonly config: LaunchGateConfigInput | LaunchgateConfig;
   /** @default the prebuilt bundles shipped with launchgate (the simulated world passes stand-ins) */
   readonly code?: FunctionCode;
+  /**
+   * Groups (by name) the app created with launchgate's launch hook already inside them (the reference
+   * environment does): the gate adds no hook of its own to them.
+   */
+  readonly hooksInsideGroups?: readonly string[];
 }
 
 /**
@@ -88,6 +93,7 @@ export class LaunchGate extends Construct {
           group,
           autoScalingGroup: inputs.autoScalingGroups.get(group.name),
           targetGroupArns: inputs.targetGroupArns,
+          hookInsideGroup: props.hooksInsideGroups?.includes(group.name),
         }),
     );
 

@@ -8,6 +8,8 @@ export interface LaunchgateStackProps extends StackProps {
   readonly config: LaunchgateConfig;
   /** @default the bundles `npm run build` wrote */
   readonly code?: FunctionCode;
+  /** Groups created with launchgate's hook already inside them (see LaunchGateProps). */
+  readonly hooksInsideGroups?: readonly string[];
 }
 
 /**
@@ -19,7 +21,11 @@ export class LaunchgateStack extends Stack {
 
   constructor(scope: Construct, id: string, props: LaunchgateStackProps) {
     super(scope, id, props);
-    this.gate = new LaunchGate(this, "LaunchGate", { config: props.config, code: props.code });
+    this.gate = new LaunchGate(this, "LaunchGate", {
+      config: props.config,
+      code: props.code,
+      hooksInsideGroups: props.hooksInsideGroups,
+    });
     // What an operator (and the CLI) needs to find the gate's state and its dropped events.
     new CfnOutput(this, "GateStateTable", {
       value: this.gate.stateTable.tableName,

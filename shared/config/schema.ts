@@ -221,6 +221,48 @@ export const notificationsSchema = strictObject({
     .default([]),
 });
 
+/**
+ * The reference environment (infra/reference): a VPC, an ALB and target group, the Auto Scaling group
+ * that `groups[0]` names (with the launch hook inside it), Redis and an ECR pull-through cache. Absent,
+ * launchgate only gates existing groups; `{}` builds the cnt-backend seed deployment with these defaults.
+ */
+export const referenceSchema = strictObject({
+  instanceType: matching(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as "t3.large"')
+    .default("t3.large")
+    .describe("Instance type of the group's launch template."),
+  appPort: integerIn(1, 65535, "port")
+    .default(8000)
+    .describe("The port the app serves on each instance: the target group's port and health check port."),
+  healthCheckPath: matching(/^\/[A-Za-z0-9/._~-]*$/, 'an absolute URL path such as "/health"')
+    .default("/health")
+    .describe("Path of the target group's health check."),
+  /** Long enough for Socket.io requests in flight to finish; the drain phase handles whole sessions. */
+  deregistrationDelaySeconds: integerIn(0, 3600, "seconds")
+    .default(300)
+    .describe("Target group deregistration delay, in seconds."),
+  certificateArn: matching(
+    /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]{1,64}$/,
+    "an ACM certificate ARN",
+  )
+    .optional()
+    .describe("ACM certificate for an HTTPS listener; HTTP then redirects to HTTPS. Unset: HTTP only."),
+  /** Docker Hub pull-through caching needs credentials; ECR requires the secret name's prefix. */
+  dockerHubCredentialArn: matching(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache\/[A-Za-z0-9/_+=.@-]+$/,
+    "a Secrets Manager secret ARN whose name starts with ecr-pullthroughcache/",
+  )
+    .optional()
+    .describe(
+      "Docker Hub credentials for the ECR pull-through cache. Unset: the cache fronts ECR Public instead.",
+    ),
+  secretsKmsKeyArn: matching(
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,64}$/,
+    "a KMS key ARN",
+  )
+    .optional()
+    .describe("Customer managed KMS key of the app's SecureStrings. Unset: the AWS managed aws/ssm key."),
+});
+
 export const configSchema = strictObject({
   region: matching(AWS_REGION, "an AWS region code such as eu-west-2")
     .default("eu-west-2")
@@ -244,6 +286,11 @@ export const configSchema = strictObject({
   notifications: notificationsSchema
     .default(() => ({ emails: [] }))
     .describe("Who is told about abandoned launches and failures of the automation."),
+  reference: referenceSchema
+    .optional()
+    .describe(
+      "Build the reference environment around groups[0] (VPC, ALB, the group, Redis); unset: gate existing groups only.",
+    ),
   /**
    * The editor hint `"$schema": "./launchgate.config.schema.json"` (see scripts/config-schema.ts). Accepted
    * here rather than stripped on load, so every source (context, file, the CLI's --config) and the JSON
@@ -286,3 +333,4 @@ export type AppConfig = GroupConfig["app"];
 export type ServiceConfig = AppConfig["services"][number];
 export type RemediationConfig = GroupConfig["remediation"];
 export type NotificationsConfig = LaunchgateConfig["notifications"];
+export type ReferenceConfig = z.output<typeof referenceSchema>;

@@ -66,7 +66,7 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
 
   it("unknown key, at the top and inside a group", () => {
     expect(problemsOf({ regoin: "eu-west-2" })).toEqual([
-      'unknown key "regoin"; known keys are region, account, stackName, logRetentionDays, groups, notifications, $schema',
+      'unknown key "regoin"; known keys are region, account, stackName, logRetentionDays, groups, notifications, reference, $schema',
     ]);
     expect(problemsOf(group({ heartbeatTimeout: 600 }))[0]).toMatch(
       /^unknown key "heartbeatTimeout" in groups\[0\]; known keys are name, hookName, heartbeatTimeoutSeconds, /,

@@ -1,0 +1,10 @@
+export {
+  groupsWithHookInside,
+  REFERENCE_REDIS_ENDPOINT,
+  withReferenceRedis,
+} from "./gate-config.js";
+export {
+  addReferenceEnvironment,
+  ReferenceEnvironment,
+  type ReferenceEnvironmentProps,
+} from "./reference-environment.js";

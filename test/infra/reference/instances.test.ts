@@ -1,0 +1,93 @@
+import { Match } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { envOf, propertiesOf, type SynthesizedReference, synthesizeReference } from "./synth-reference.js";
+
+describe("the gated group", () => {
+  let s: SynthesizedReference;
+  beforeAll(() => {
+    s = synthesizeReference({
+      reference: {},
+      groups: [
+        { name: "web-asg", hookName: "gate/launch", heartbeatTimeoutSeconds: 900, targetGroups: ["web-tg"] },
+      ],
+    });
+  });
+
+  it("carries the launch hook in its LifecycleHookSpecificationList, from groups[0]", () => {
+    s.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      AutoScalingGroupName: "web-asg",
+      LifecycleHookSpecificationList: [
+        {
+          LifecycleHookName: "gate/launch",
+          LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          DefaultResult: "ABANDON",
+          HeartbeatTimeout: 900,
+        },
+      ],
+    });
+    s.template.resourceCountIs("AWS::AutoScaling::LifecycleHook", 0);
+    expect(envOf(s).groupsWithHookInside).toEqual(new Set(["web-asg"]));
+  });
+
+  it("runs 1 to 3 instances, starting at 1, with ELB health checks and the target group attached", () => {
+    const group = propertiesOf(s.template, s.logicalId(envOf(s).autoScalingGroup));
+    expect(group).toMatchObject({
+      MinSize: "1",
+      MaxSize: "3",
+      HealthCheckType: "ELB",
+      HealthCheckGracePeriod: 60,
+      TargetGroupARNs: [{ Ref: s.logicalId(envOf(s).targetGroup) }],
+    });
+    // Unset, CloudFormation starts at MinSize and later deploys keep what scaling chose.
+    expect(group.DesiredCapacity).toBeUndefined();
+  });
+
+  it("scales by target tracking at 70 % average CPU", () => {
+    s.template.resourceCountIs("AWS::AutoScaling::ScalingPolicy", 1);
+    s.template.hasResourceProperties("AWS::AutoScaling::ScalingPolicy", {
+      AutoScalingGroupName: { Ref: s.logicalId(envOf(s).autoScalingGroup) },
+      PolicyType: "TargetTrackingScaling",
+      TargetTrackingConfiguration: {
+        PredefinedMetricSpecification: { PredefinedMetricType: "ASGAverageCPUUtilization" },
+        TargetValue: 70,
+      },
+    });
+  });
+});
+
+describe("the launch template", () => {
+  let s: SynthesizedReference;
+  beforeAll(() => {
+    s = synthesizeReference();
+  });
+
+  it("requires IMDSv2, with two hops for containers", () => {
+    s.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpEndpoint: "enabled", HttpTokens: "required", HttpPutResponseHopLimit: 2 },
+      }),
+    });
+  });
+
+  it("launches t3.large from the latest Amazon Linux 2023 (an SSM parameter, resolved at deploy), encrypted", () => {
+    s.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({
+        InstanceType: "t3.large",
+        ImageId: { Ref: Match.stringLikeRegexp("al2023") },
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+        IamInstanceProfile: Match.anyValue(),
+        NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: false })],
+      }),
+    });
+    s.template.hasParameter("*", {
+      Type: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+      Default: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+    });
+  });
+
+  it("takes the arm64 image for a Graviton instance type", () => {
+    synthesizeReference({ reference: { instanceType: "t4g.large" } }).template.hasParameter("*", {
+      Default: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64",
+    });
+  });
+});
