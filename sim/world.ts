@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ROOT } from "../infra/constructs/function-code.js";
 import { parseConfig } from "../shared/config/parse-config.js";
+import { documentNameFor } from "../shared/config/runtime-config.js";
 import type { LaunchgateConfig } from "../shared/config/schema.js";
 import type { ResourceDirectory } from "./aws/authorization.js";
 import {
@@ -130,7 +131,7 @@ export class World {
       {
         emit: (event) => this.events.put(event),
         appStarted: (instance) => this.appStarted(instance),
-        commandSent: (instance, comment) => this.checkCommand(instance, comment),
+        commandSent: (instance, comment, documentName) => this.checkCommand(instance, comment, documentName),
       },
       new Map(deployment.documents.map((d) => [d.name, d])),
     );
@@ -308,11 +309,18 @@ export class World {
   }
 
   /**
-   * Invariants on every command accepted: a launch wait is sent its bootstrap once (a second would
-   * run the install twice, after the first), and remediation never runs a command on the last healthy
-   * target of a target group.
+   * Invariants on every command accepted: an instance gets only its own group's document; a launch wait
+   * is sent its bootstrap once (a second would run the install twice, after the first); and no
+   * operation runs a command on the last healthy target of a target group unless forced.
    */
-  private checkCommand(instance: SimInstance, comment: string): void {
+  private checkCommand(instance: SimInstance, comment: string, documentName: string): void {
+    // IAM cannot pair a group's document with that group's instances (each resource of a SendCommand is
+    // authorized on its own): the code must, and the world checks it.
+    const own = documentNameFor(this.config, instance.group.name);
+    if (documentName !== own)
+      this.context.violation(
+        `${instance.id} of ${instance.group.name} was sent ${documentName}, not its group's ${own}`,
+      );
     if (comment.startsWith("launchgate launch ")) {
       const sends = (this.launchSends.get(comment) ?? 0) + 1;
       this.launchSends.set(comment, sends);

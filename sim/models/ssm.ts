@@ -51,7 +51,7 @@ export interface SsmPeers {
   emit(event: Record<string, unknown>): void;
   appStarted(instance: SimInstance): void;
   /** A command was accepted for an instance (with its comment), before it runs. */
-  commandSent(instance: SimInstance, comment: string): void;
+  commandSent(instance: SimInstance, comment: string, documentName: string): void;
 }
 
 /** bootstrap.sh's LAUNCHGATE_LOCK_WAIT_SECONDS default. */
@@ -151,7 +151,7 @@ export class SsmModel {
     }
     const id = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-${this.world.random.hex(4)}-${this.world.random.hex(12)}`;
     for (const instance of targets as SimInstance[]) {
-      this.peers.commandSent(instance, input.Comment ?? "");
+      this.peers.commandSent(instance, input.Comment ?? "", documentName);
       this.run(id, instance, documentName, input.Comment ?? "", timeoutSeconds, input.CloudWatchOutputConfig);
     }
     return { $metadata: {}, Command: { CommandId: id, DocumentName: documentName, Status: "Pending" } };
