@@ -208,8 +208,9 @@ const appFails = (atSeconds: number, failure: { restartFixes: boolean; recoversA
 
 export const REMEDIATION_SCENARIOS: readonly Scenario[] = [
   {
-    name: "remediate-restart",
-    title: "the app dies on one of three instances; the UnHealthyHostCount alarm restarts it and it recovers",
+    name: "remediate-hung-container",
+    title:
+      "the app hangs on one of three instances (its container runs but does not answer); the UnHealthyHostCount alarm's restart recreates it, and it recovers",
     groups: [remediatedGroup],
     actions: [appFails(120, { restartFixes: true })],
     limitSeconds: 1800,

@@ -375,6 +375,7 @@ export class LaunchGate extends Construct {
       "autoscaling:DescribeAutoScalingInstances",
       "autoscaling:DescribeAutoScalingGroups",
       "ssm:GetCommandInvocation",
+      "ssm:ListCommands", // a retried step adopts the command it already sent
       "elasticloadbalancing:DescribeTargetHealth",
       "elasticloadbalancing:DescribeTargetGroups",
     ]);

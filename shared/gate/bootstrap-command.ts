@@ -111,6 +111,22 @@ export async function findSentCommand(
   record: Pick<GateRecord, "instanceId" | "token" | "formerToken">,
   sentAfter: number,
 ): Promise<SentCommand | undefined> {
+  return findCommandByComment(deps, record.instanceId, sentAfter, (comment) =>
+    isCommandOfWait(record, comment),
+  );
+}
+
+/**
+ * The newest command sent to the instance since `sentAfter` whose comment `matches` (an operation's
+ * step adopts its own command this way after a crash between sending and saving). Throws when the
+ * instance has more commands than it could look through, rather than answer "none" without knowing.
+ */
+export async function findCommandByComment(
+  deps: GateDeps,
+  instanceId: string,
+  sentAfter: number,
+  matches: (comment: string | undefined) => boolean,
+): Promise<SentCommand | undefined> {
   const invokedAfter = new Date(Math.floor((sentAfter - LIST_COMMANDS_SLACK_MS) / 1000) * 1000)
     .toISOString()
     .replace(/\.\d{3}Z$/, "Z");
@@ -119,14 +135,14 @@ export async function findSentCommand(
   for (let page = 0; page < LIST_COMMANDS_MAX_PAGES; page += 1) {
     const output = await deps.ssm.send(
       new ListCommandsCommand({
-        InstanceId: record.instanceId,
+        InstanceId: instanceId,
         Filters: [{ key: "InvokedAfter", value: invokedAfter }],
         MaxResults: LIST_COMMANDS_PAGE_SIZE,
         ...(nextToken ? { NextToken: nextToken } : {}),
       }),
     );
     for (const command of output?.Commands ?? []) {
-      if (command.CommandId && isCommandOfWait(record, command.Comment)) {
+      if (command.CommandId && matches(command.Comment)) {
         found.push({ commandId: command.CommandId, requestedAt: command.RequestedDateTime?.getTime() });
       }
     }
@@ -134,7 +150,7 @@ export async function findSentCommand(
     if (!nextToken) return newest(found);
   }
   throw new Error(
-    `more than ${LIST_COMMANDS_MAX_PAGES * LIST_COMMANDS_PAGE_SIZE} commands on ${record.instanceId} since the wait began; cannot rule out a bootstrap already sent`,
+    `more than ${LIST_COMMANDS_MAX_PAGES * LIST_COMMANDS_PAGE_SIZE} commands on ${instanceId} since ${new Date(sentAfter).toISOString()}; cannot rule out a command already sent`,
   );
 }
 

@@ -2,7 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { awsErrorName, errorMessage, NotYetError, SkipEventError } from "../errors.js";
-import { classifySendError, getInvocation, sendBootstrapCommand } from "../gate/bootstrap-command.js";
+import {
+  classifySendError,
+  findCommandByComment,
+  getInvocation,
+  sendBootstrapCommand,
+} from "../gate/bootstrap-command.js";
 import type { GateDeps } from "../gate/deps.js";
 import {
   bootstrapExecutionTimedOut,
@@ -235,6 +240,19 @@ async function sendCommand(
 ): Promise<void> {
   const { instanceId } = current;
   const now = deps.now();
+  const comment = `launchgate ${op.kind} ${op.operationId}`;
+  // A step that sent its command and then failed to save (a crash, a throttled write) runs again:
+  // it adopts the command it sent — found by its comment, since the step's last save — never sends
+  // a second one.
+  const sent = await findCommandByComment(deps, instanceId, op.updatedAt, (c) => c === comment);
+  if (sent) {
+    deps.log.warn(`${op.kind}: adopting the command this step already sent`, {
+      operationId: op.operationId,
+      instanceId,
+      commandId: sent.commandId,
+    });
+    return following(deps, op, group, current, sent.commandId);
+  }
   let commandId: string;
   try {
     commandId = await sendBootstrapCommand(deps, {
@@ -242,12 +260,13 @@ async function sendCommand(
       instanceId,
       bootstrapPhase: op.kind === "remediate" ? "start" : op.bootstrapPhase,
       trigger: op.kind === "remediate" ? "remediate" : "rebootstrap",
-      comment: `launchgate ${op.kind} ${op.operationId}`,
+      comment,
     });
   } catch (error) {
     const failure = classifySendError(error);
-    // Throttling, 5xx, no answer: this step is retried (an operation's command may then run twice:
-    // the bootstrap is idempotent and takes a lock). Anything else will not fix itself by retrying.
+    // Throttling, 5xx, no answer: this step is retried, and adopts the command if ListCommands shows
+    // it by then (one sent moments before may not show yet: the bootstrap is idempotent and takes a
+    // lock). Anything else will not fix itself by retrying.
     if (failure === "transient" || failure === "unknown") throw error;
     if (failure === "agent-not-addressable") {
       // A restart that could not even be delivered still counts on the ladder: the next rung follows.
@@ -273,6 +292,19 @@ async function sendCommand(
     await recordRestart(deps, op, instanceId, now);
     emitAll(deps, remediationActionMetrics(op.groupName, "restart"));
   }
+  deps.log.info(`${op.kind} sent`, { operationId: op.operationId, instanceId, commandId });
+  return following(deps, op, group, current, commandId);
+}
+
+/** Records the command as the current instance's and follows it from the next re-check on. */
+async function following(
+  deps: OpsDeps,
+  op: OperationRecord,
+  group: RuntimeGroup,
+  current: CurrentInstance,
+  commandId: string,
+): Promise<void> {
+  const now = deps.now();
   const running = nextVersion(
     op,
     {
@@ -286,7 +318,6 @@ async function sendCommand(
     },
     now,
   );
-  deps.log.info(`${op.kind} sent`, { operationId: op.operationId, instanceId, commandId });
   await schedule(deps, running, OPERATION_PACE_SECONDS);
   await deps.operations.save(running);
 }

@@ -241,6 +241,7 @@ describe("IAM is least privilege", () => {
         "elasticloadbalancing:DescribeTargetHealth",
         "elasticloadbalancing:RegisterTargets", // back in after the command
         "ssm:GetCommandInvocation",
+        "ssm:ListCommands", // a retried step adopts the command it already sent
         "ssm:SendCommand",
         ...sqsSend,
         ...sqsConsume,

@@ -231,8 +231,8 @@ describe("simulated end-to-end scenarios", () => {
     expect(surgeInstance && served(surgeInstance)).toBe(true);
   });
 
-  it("remediate-restart: the alarm restarts the dead app, it recovers, nothing is replaced", async () => {
-    const result = await run("remediate-restart");
+  it("remediate-hung-container: the alarm's restart recreates the hung app, it recovers, nothing is replaced", async () => {
+    const result = await run("remediate-hung-container");
     expect(result.operations.map((op) => [op.kind, op.status, op.results.map((r) => r.outcome)])).toEqual([
       ["remediate", "succeeded", ["succeeded"]],
     ]);

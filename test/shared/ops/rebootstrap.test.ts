@@ -9,7 +9,7 @@ import {
   DescribeTargetHealthCommand,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { InvalidInputError, NotYetError, SkipEventError } from "../../../shared/errors.js";
 import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-operation.js";
@@ -413,6 +413,23 @@ describe("advanceOperation: one instance at a time, drained first, each healthy 
     await step();
     expect(operations.only()).toMatchObject({ status: "failed" });
     expect(operations.only().results[0]?.reason).toMatch(/SSM agent on i-0aaaaaaaaaaaaaaa1 is not reachable/);
+  });
+
+  it("adopts the command a step sent before it failed to save: never a second one", async () => {
+    await step();
+    lb.set(A, "unused");
+    const draining = operations.only();
+    await step();
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    // The save of that step was lost: the same step runs again, and SSM lists the command it sent.
+    operations.operations.set(draining.operationId, draining);
+    h.ssmMock.on(ListCommandsCommand).resolves({
+      Commands: [{ CommandId: "cmd-1", Comment: `launchgate rebootstrap ${draining.operationId}` }],
+    });
+    h.advanceSeconds(5);
+    await step();
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(operations.only()).toMatchObject({ step: "running", current: { commandId: "cmd-1" } });
   });
 
   it("leaves a throttled send to be retried: the step throws and the operation keeps draining", async () => {
