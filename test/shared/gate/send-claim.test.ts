@@ -206,7 +206,9 @@ describe("findSentCommand", () => {
 
   it("refuses to say none was sent when it could not look through them all", async () => {
     h.ssmMock.on(ListCommandsCommand).resolves({ Commands: [], NextToken: "more" });
-    await expect(findSentCommand(h.deps, record, h.now())).rejects.toThrow("cannot rule out a command already sent");
+    await expect(findSentCommand(h.deps, record, h.now())).rejects.toThrow(
+      "cannot rule out a command already sent",
+    );
     expect(h.ssmMock).toHaveReceivedCommandTimes(ListCommandsCommand, LIST_COMMANDS_MAX_PAGES);
   });
 });
