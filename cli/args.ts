@@ -2,12 +2,13 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type RebootstrapOptions, rebootstrapRequest } from "./commands/rebootstrap.js";
 import { CliError, EXIT, UsageError } from "./errors.js";
 import { type CommandName, isCommandName, usageOf } from "./usage.js";
-import { checkInstanceId, checkOperationId, checkRegion } from "./validation.js";
+import { checkDrainSeconds, checkInstanceId, checkOperationId, checkRegion } from "./validation.js";
 
 /**
  * Turns argv into what to run, checking everything that can be checked without AWS: the command, its
  * options (each command accepts only its own), the number of arguments, and the shape of instance ids,
- * operation ids and regions. Whatever is wrong here exits 2 before any AWS client exists.
+ * operation ids, regions and drain waits, and options that contradict each other (--surge and
+ * --force). Whatever is wrong here exits 2 before any AWS client exists.
  */
 
 /** Where the config comes from, and what the command line overrides in it. */
@@ -65,6 +66,9 @@ export const COMMAND_OPTIONS = {
     wait: { type: "boolean" },
     phase: { type: "string" },
     "dry-run": { type: "boolean" },
+    surge: { type: "boolean" },
+    force: { type: "boolean" },
+    "drain-seconds": { type: "string" },
     operation: { type: "string" },
   },
 } as const satisfies Record<CommandName, OptionSpecs>;
@@ -165,6 +169,9 @@ function rebootstrapInvocation(
       values.all !== undefined && "--all",
       values.phase !== undefined && "--phase",
       values["dry-run"] !== undefined && "--dry-run",
+      values.surge !== undefined && "--surge",
+      values.force !== undefined && "--force",
+      values["drain-seconds"] !== undefined && "--drain-seconds",
     ].filter((item) => typeof item === "string");
     if (ignored.length > 0)
       throw new CliError(
@@ -190,6 +197,10 @@ function rebootstrapInvocation(
     dryRun: values["dry-run"] === true,
     wait: values.wait === true,
     json,
+    surge: values.surge === true,
+    force: values.force === true,
+    drainSeconds:
+      values["drain-seconds"] === undefined ? undefined : checkDrainSeconds(String(values["drain-seconds"])),
   };
   // The same check the command makes before invoking the function, made here so it comes before AWS.
   rebootstrapRequest(options);

@@ -21,10 +21,13 @@ export const GLOBAL_USAGE = `launchgate — operate the launch gate (uses your A
 
 usage:
   launchgate status [GROUP] [--json]
-      every instance: lifecycle state, target health per target group, gate state and reason, last command
-  launchgate rebootstrap INSTANCE-ID | --group GROUP --all  [--phase start|all] [--dry-run] [--wait] [--json]
+      every instance: lifecycle state, target health per target group, gate state and reason, last
+      command; and the operations in flight (re-bootstraps, remediations): step, instance, progress
+  launchgate rebootstrap INSTANCE-ID | --group GROUP --all  [--phase start|all] [--surge | --force]
+                         [--drain-seconds N] [--dry-run] [--wait] [--json]
   launchgate rebootstrap --operation OPERATION-ID [--json]
-      re-run the bootstrap in place, one instance at a time, each verified healthy before the next
+      re-run the bootstrap one instance at a time, each drained out of its target groups first and
+      verified healthy before the next; never the last healthy target unless --surge or --force
   launchgate doctor [GROUP] [--json] [--allow-unchecked]
       preflight checks that explain how a gate would fail, and what to change
   launchgate help COMMAND   (or launchgate COMMAND --help)
@@ -36,19 +39,24 @@ ${COMMON_OPTIONS}
 exit codes:
   ${EXIT.ok}  done
   ${EXIT.failed}  failed: an AWS error, a refused or failed re-bootstrap, a doctor check that failed
-  ${EXIT.usage}  usage error (bad option, argument, instance id, region or config); nothing was sent to AWS
+  ${EXIT.usage}  usage error (bad option, argument, instance id, region or config; --surge with --force);
+     nothing was sent to AWS
   ${EXIT.unchecked}  doctor only: a check could not run, so nothing vouches for the deployment`;
 
 const STATUS_USAGE = `usage: launchgate status [GROUP] [options]
 
 Every instance of each configured group: lifecycle state, target health per target group, gate state
-and reason, last bootstrap command. Read-only.
+and reason, last bootstrap command. Then the operations in flight for those groups (re-bootstraps and
+remediations still running): id, kind, group, step (surging, starting, draining, running, verifying),
+the instance it is on, progress (instances done of the total), when it started, and its flags (surge:
+scaled out by one first; force: downtime accepted; the drain limit). Read-only.
 
 arguments:
   GROUP                a configured Auto Scaling group (default: every configured group)
 
 options:
-  --json               print one JSON document (an array of groups) instead of tables
+  --json               print one JSON document (an array of groups, each with its instances and its
+                       operations in flight) instead of tables
 ${COMMON_OPTIONS}
 
 examples:
@@ -65,9 +73,22 @@ const REBOOTSTRAP_USAGE = `usage: launchgate rebootstrap INSTANCE-ID [options]
        launchgate rebootstrap --group GROUP --all [options]
        launchgate rebootstrap --operation OPERATION-ID [--json]
 
-Re-runs the bootstrap in place on serving instances, one at a time, each verified healthy before the
-next; a failure stops the operation before the next instance. Instances waiting at their launch hook
+Re-runs the bootstrap on serving instances, one at a time, draining each first: the instance leaves
+every target group, the load balancer lets its open requests finish (up to the target group's
+deregistration delay, or --drain-seconds), its command runs, it is registered again, and it must
+report healthy before the next one starts. A failure stops the operation before the next instance (a
+drained instance whose command failed is registered again). Instances waiting at their launch hook
 get their launch gate resumed instead.
+
+Draining the last healthy target of a target group would leave it serving nothing: such a request is
+refused (when it is made, and again at that instance's turn) unless it says how to keep serving:
+  --surge   keep serving: the group scales out by one first, the new instance passes its launch gate
+            and serves, then the work runs, and the desired capacity goes back at the end. For a group
+            of one (or any instance that is the only healthy target), or to keep full capacity during
+            --all. Needs room: a maximum size above the desired capacity, else the operation stops
+            before touching any instance (raise the maximum by one).
+  --force   accept downtime: drain the last healthy target anyway (logged as such). When an outage is
+            acceptable (a maintenance window, an idle environment) or the group cannot grow.
 
 arguments:
   INSTANCE-ID          one instance: i- followed by 8 or 17 lowercase hex digits
@@ -76,8 +97,14 @@ options:
   --group GROUP        every InService instance of a configured group (needs --all)
   --all                confirms a whole group
   --phase start|all    start (default): secrets, compose up, local health; all: also install and pull
-  --dry-run            say what would happen; change nothing
-  --wait               follow the operation, printing each instance's result as it lands
+  --surge              scale out by one first, back at the end (see above); not with --force
+  --force              drain the last healthy target anyway, downtime accepted (see above)
+  --drain-seconds N    wait at most N seconds (0 to 3600) for draining; default: the target group's
+                       deregistration delay; 0 starts the command without waiting for open requests
+  --dry-run            say what would happen, or why it would be refused; change nothing
+  --wait               follow the operation: its step per instance (surging, starting, draining,
+                       running, verifying) as it changes, each result as it lands, and at the end a
+                       table of every instance's outcome and reason
   --operation ID       follow an operation started earlier (its id is printed when it starts)
   --json               print one JSON document at the end, and nothing else on stdout:
                        the plan and the operation ({dryRun, rebootstrap, resumedLaunches,
@@ -87,13 +114,18 @@ ${COMMON_OPTIONS}
 examples:
   launchgate rebootstrap i-0123456789abcdef0 --phase all --wait
   launchgate rebootstrap --group cnt-backend-asg --all --dry-run
+  launchgate rebootstrap --group cnt-backend-asg --all --surge --wait
+  launchgate rebootstrap i-0123456789abcdef0 --force --drain-seconds 30
   launchgate rebootstrap --group cnt-backend-asg --all --wait --json
   launchgate rebootstrap --operation 0e25976b-1c2d-4e5f-8a9b-0c1d2e3f4a5b
 
 exit codes:
   ${EXIT.ok}  started (or, with --wait / --operation, finished) and every instance succeeded
-  ${EXIT.failed}  refused by the function, the operation failed, or an AWS error: explained on stderr
-${USAGE_FAILED}`;
+  ${EXIT.failed}  refused by the function (such as the last healthy target without --surge or --force),
+     the operation failed, or an AWS error: explained on stderr
+  ${EXIT.usage}  usage error: unknown option, bad argument, malformed instance id or region, unknown
+     group, invalid config, --surge with --force, --drain-seconds not 0 to 3600: explained on
+     stderr, and nothing was sent to AWS`;
 
 const DOCTOR_USAGE = `usage: launchgate doctor [GROUP] [options]
 

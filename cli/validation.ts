@@ -47,6 +47,18 @@ export function checkOperationId(value: string): string {
   );
 }
 
+/** The longest drain wait a request may ask for (shared/ops/rebootstrap-request.ts: `drainSeconds`). */
+export const MAX_DRAIN_SECONDS = 3600;
+
+/** `--drain-seconds N`: a whole number of seconds, 0 to 3600, written in plain digits. */
+export function checkDrainSeconds(value: string): number {
+  const seconds = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
+  if (seconds <= MAX_DRAIN_SECONDS) return seconds;
+  return invalid(
+    `--drain-seconds "${value}" is not a drain wait: expected whole seconds from 0 to ${MAX_DRAIN_SECONDS}, such as 120 (0: the command starts without waiting for open requests to finish)`,
+  );
+}
+
 function invalid(message: string): never {
   throw new CliError(message, EXIT.usage);
 }

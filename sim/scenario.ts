@@ -90,6 +90,12 @@ export interface Scenario {
   readonly trackCapacityFromSeconds?: number;
   /** Seconds a serving instance's app is down when a re-bootstrap restarts it. @default 5 */
   readonly restartSeconds?: number;
+  /**
+   * The bootstrap documents have `count` versions (the stack was updated `count - 1` times); a command
+   * of a `failing` version fails at pull-images, as a deploy of a bad image tag would.
+   * @default one version, none failing
+   */
+  readonly documentVersions?: { readonly count: number; readonly failing?: readonly number[] };
 }
 
 /** The reference deployment's group, as the default config names it. */

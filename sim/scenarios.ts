@@ -178,6 +178,28 @@ export const OPERATION_SCENARIOS: readonly Scenario[] = [
     trackCapacityFromSeconds: 0,
   },
   {
+    name: "rollout-stops-on-failure",
+    title:
+      "a new document version (2) pulls an image that does not exist: the rollout over 3 instances stops at the first failure, which is back in its target group; the others are untouched",
+    groups: [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }],
+    documentVersions: { count: 2, failing: [2] },
+    actions: [rebootstrapGroup(CNT_GROUP.name)],
+    trackCapacityFromSeconds: 0,
+  },
+  {
+    name: "rollout-rollback",
+    title:
+      "after the bad version 2 stopped a rollout, the operator rolls back: the same rollout with documentVersion 1 succeeds on every instance",
+    groups: [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }],
+    documentVersions: { count: 2, failing: [2] },
+    actions: [
+      rebootstrapGroup(CNT_GROUP.name),
+      rebootstrapGroup(CNT_GROUP.name, 1500, { documentVersion: "1" }),
+    ],
+    limitSeconds: 5400,
+    trackCapacityFromSeconds: 0,
+  },
+  {
     name: "rebootstrap-last-instance",
     title:
       "a group of one: a re-bootstrap is refused without surge; with surge one more instance serves first, and the group never has no healthy target",

@@ -134,6 +134,7 @@ export class World {
         commandSent: (instance, comment, documentName) => this.checkCommand(instance, comment, documentName),
       },
       new Map(deployment.documents.map((d) => [d.name, d])),
+      scenario.documentVersions,
     );
     this.asg = new AutoScalingModel(
       this.context,

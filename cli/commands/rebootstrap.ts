@@ -1,8 +1,10 @@
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import type { OperationRecord } from "../../shared/ops/operation.js";
+import type { InstanceResult, OperationRecord } from "../../shared/ops/operation.js";
 import type { RebootstrapPlan } from "../../shared/ops/start-rebootstrap.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
+import { table } from "../render.js";
+import { MAX_DRAIN_SECONDS } from "../validation.js";
 
 export interface RebootstrapOptions {
   readonly instanceId?: string;
@@ -13,6 +15,12 @@ export interface RebootstrapOptions {
   readonly wait: boolean;
   /** One JSON document at the end instead of lines as things happen (scripts read stdout whole). */
   readonly json?: boolean;
+  /** Keep serving: the group scales out by one first, and back to its size at the end. */
+  readonly surge?: boolean;
+  /** Drain the last healthy target of a target group anyway: downtime accepted (and logged). */
+  readonly force?: boolean;
+  /** At most this long waiting for draining (0–3600 s); absent: the target group's deregistration delay. */
+  readonly drainSeconds?: number;
 }
 
 /** Polling pace while following an operation. */
@@ -41,11 +49,18 @@ export async function rebootstrap(
   let exitCode: number = EXIT.ok;
   if (plan.dryRun) {
     say(
-      `dry run: would re-bootstrap ${plan.rebootstrap.join(", ") || "nothing"}, one at a time, each verified healthy before the next`,
+      `dry run: would re-bootstrap ${plan.rebootstrap.join(", ") || "nothing"}, one at a time, each verified healthy before the next${modeOf(options)}`,
     );
   } else if (operation) {
     say(
-      `operation ${operation.operationId}: re-bootstrapping ${operation.instanceIds.join(", ")} (phase ${operation.bootstrapPhase}), one at a time`,
+      `operation ${operation.operationId}: re-bootstrapping ${operation.instanceIds.join(", ")} (phase ${operation.bootstrapPhase}), one at a time${modeOf(
+        {
+          drainFirst: operation.drainFirst,
+          surge: operation.surge !== undefined,
+          force: operation.force,
+          drainSeconds: operation.drainSeconds,
+        },
+      )}`,
     );
     if (options.wait) {
       operation = await follow(ctx, operation, say, sleep);
@@ -73,7 +88,11 @@ export async function followOperation(
   return exitCodeOf(finished);
 }
 
-/** Prints an operation's results as they land, until it finishes; returns its last state. */
+/**
+ * Prints where the operation is (its step, and the instance it is on) whenever that changes, and each
+ * instance's result as it lands; once it has finished, a table of every instance's outcome and reason
+ * and the operation's own failure, if any. Returns its last state.
+ */
 export async function follow(
   ctx: CliContext,
   start: OperationRecord,
@@ -81,21 +100,20 @@ export async function follow(
   sleep: (ms: number) => Promise<void>,
 ): Promise<OperationRecord> {
   let op = start;
-  let shown = 0;
+  // An operation already over when asked about: its table says it all, without the results twice.
+  let shown = start.status === "running" ? 0 : start.results.length;
   let lastProgress = "";
   for (;;) {
-    for (const result of op.results.slice(shown)) {
-      print(
-        `  ${result.instanceId}  ${result.outcome.padEnd(9)} ${String(result.seconds).padStart(4)} s  ${result.reason}`,
-      );
-    }
+    op.results.slice(shown).forEach((result, i) => {
+      print(resultLine(result, shown + i + 1, op.instanceIds.length));
+    });
     shown = op.results.length;
     if (op.status !== "running") {
-      print(`operation ${op.status}`);
+      for (const line of finalReport(op)) print(line);
       return op;
     }
-    const progress = op.current ? `  … ${op.current.instanceId}: ${op.step}` : "";
-    if (progress && progress !== lastProgress) print(progress);
+    const progress = progressLine(op);
+    if (progress !== lastProgress) print(progress);
     lastProgress = progress;
     await sleep(FOLLOW_SECONDS * 1000);
     const latest = (
@@ -104,6 +122,81 @@ export async function follow(
     if (!latest) throw new CliError(`operation ${op.operationId} is gone (records expire after 30 days)`);
     op = latest;
   }
+}
+
+/** What a running operation is doing now, in one line: its step, and the instance it is on. */
+export function progressLine(op: OperationRecord): string {
+  if (op.step === "surging") {
+    const desired = op.surge?.originalDesired;
+    return desired === undefined
+      ? `  … surging: scaling ${op.groupName} out by one before touching any instance`
+      : `  … surging: ${op.groupName} scaled out by one (desired ${desired} → ${desired + 1}); waiting for the new instance to pass its launch gate and serve`;
+  }
+  const total = op.instanceIds.length;
+  const instanceId = op.current?.instanceId ?? op.instanceIds[op.index] ?? "?";
+  const where = `  … ${instanceId} (${Math.min(op.index + 1, total)} of ${total})`;
+  switch (op.step) {
+    case "starting":
+      return `${where}: starting (checks, lock, target groups)`;
+    case "draining":
+      return `${where}: draining: out of every target group, open requests finishing (${
+        op.drainSeconds === undefined
+          ? "up to the target group's deregistration delay"
+          : `at most ${op.drainSeconds} s`
+      })`;
+    case "running": {
+      const command = op.current?.commandId ? ` ${op.current.commandId}` : "";
+      const cut = op.current?.drainCutShort ? " (drain cut short at the requested limit)" : "";
+      return `${where}: running: bootstrap command${command}${cut}`;
+    }
+    case "verifying":
+      return `${where}: verifying: ${op.current?.drained ? "registered again; " : ""}waiting for healthy in every target group`;
+  }
+}
+
+function resultLine(result: InstanceResult, position: number, total: number): string {
+  return `  ${result.instanceId} (${position} of ${total}): ${result.outcome} after ${result.seconds} s: ${result.reason}`;
+}
+
+/**
+ * The end of an operation: its status (and why it stopped before an instance, when it did), then every
+ * instance's outcome and reason, those it never reached included, and whether a surge was undone.
+ */
+export function finalReport(op: OperationRecord): string[] {
+  const lines = [`operation ${op.status}${op.failure ? `: ${op.failure}` : ""}`];
+  const byInstance = new Map(op.results.map((result) => [result.instanceId, result]));
+  const rows = [
+    ...op.results.map((result) => [result.instanceId, result.outcome, `${result.seconds} s`, result.reason]),
+    ...op.instanceIds
+      .filter((instanceId) => !byInstance.has(instanceId))
+      .map((instanceId) => [
+        instanceId,
+        "not started",
+        "",
+        op.status === "succeeded" ? "" : "the operation stopped before it: not touched",
+      ]),
+  ];
+  lines.push(...table(["INSTANCE", "OUTCOME", "TIME", "REASON"], rows).map((line) => `  ${line}`));
+  const desired = op.surge?.originalDesired;
+  if (op.surge?.restored && desired !== undefined)
+    lines.push(`surge undone: ${op.groupName} desired capacity back to ${desired}`);
+  return lines;
+}
+
+/** How the operation treats serving capacity, as a suffix to the line that announces it. */
+function modeOf(mode: {
+  readonly drainFirst?: boolean;
+  readonly surge?: boolean;
+  readonly force?: boolean;
+  readonly drainSeconds?: number;
+}): string {
+  const parts = [
+    mode.drainFirst && "each drained out of its target groups first",
+    mode.surge && "surge: the group scales out by one first, and back at the end",
+    mode.force && "force: the last healthy target may be drained (downtime accepted)",
+    mode.drainSeconds !== undefined && `draining waits at most ${mode.drainSeconds} s`,
+  ].filter((part) => typeof part === "string");
+  return parts.length > 0 ? `; ${parts.join("; ")}` : "";
 }
 
 function exitCodeOf(operation: OperationRecord): number {
@@ -115,7 +208,28 @@ function exitCodeOf(operation: OperationRecord): number {
  * target, or two. The command line is checked with this before any AWS client is made.
  */
 export function rebootstrapRequest(options: RebootstrapOptions): Record<string, unknown> {
-  const common = { phase: options.phase, dryRun: options.dryRun };
+  if (options.surge && options.force)
+    throw new CliError(
+      "--surge keeps serving (one more instance first) and --force accepts downtime: choose one",
+      EXIT.usage,
+    );
+  const { drainSeconds } = options;
+  if (
+    drainSeconds !== undefined &&
+    !(Number.isInteger(drainSeconds) && drainSeconds >= 0 && drainSeconds <= MAX_DRAIN_SECONDS)
+  )
+    throw new CliError(
+      `--drain-seconds must be whole seconds from 0 to ${MAX_DRAIN_SECONDS} (got ${drainSeconds})`,
+      EXIT.usage,
+    );
+  // Only the flags given are sent: a request without them is the one earlier versions sent.
+  const common = {
+    phase: options.phase,
+    dryRun: options.dryRun,
+    ...(options.surge ? { surge: true } : {}),
+    ...(options.force ? { force: true } : {}),
+    ...(drainSeconds === undefined ? {} : { drainSeconds }),
+  };
   if (options.instanceId && options.group)
     throw new CliError("give an instance id or --group, not both", EXIT.usage);
   if (options.instanceId) return { instanceId: options.instanceId, ...common };
@@ -144,9 +258,18 @@ export async function invoke(ctx: CliContext, request: Record<string, unknown>):
     const { errorType, errorMessage } = (body ?? {}) as { errorType?: string; errorMessage?: string };
     throw new CliError(
       errorType === "InvalidInputError"
-        ? `refused: ${errorMessage}`
+        ? `refused: ${errorMessage}${refusalHint(errorMessage ?? "")}`
         : `re-bootstrap function failed: ${errorType}: ${errorMessage}`,
     );
   }
   return body;
+}
+
+/** The function speaks in request fields; say which options of this command they are. */
+function refusalHint(message: string): string {
+  if (/unknown key "(surge|force|drainSeconds)"/.test(message))
+    return " (the deployed re-bootstrap function predates --surge, --force and --drain-seconds: deploy this version of the stack)";
+  if (message.includes('"surge": true') && message.includes('"force": true'))
+    return " (on the command line: --surge or --force)";
+  return "";
 }

@@ -1,5 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
-import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
@@ -9,6 +9,7 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { documentNameFor } from "../../shared/config/runtime-config.js";
 import type { GroupConfig } from "../../shared/config/schema.js";
 import type { GateRecord } from "../../shared/gate/record.js";
+import type { OperationRecord, OperationStep } from "../../shared/ops/operation.js";
 import type { CliContext } from "../context.js";
 import { ago, table } from "../render.js";
 
@@ -39,12 +40,133 @@ export interface GroupStatus {
   readonly max?: number;
   readonly targetGroups: readonly string[];
   readonly instances: readonly InstanceStatus[];
+  /** Its operations still running (re-bootstraps, remediations), oldest first. */
+  readonly operations: readonly OperationStatus[];
+}
+
+/** An operation in flight, as `status` shows it. */
+export interface OperationStatus {
+  readonly operationId: string;
+  readonly kind: OperationRecord["kind"];
+  readonly groupName: string;
+  readonly step: OperationStep;
+  /** The instance it is on (or starts next); absent while it scales out first (`surging`). */
+  readonly instanceId?: string;
+  /** Instances finished, of all it works on. */
+  readonly done: number;
+  readonly total: number;
+  readonly requestedAt: number;
+  readonly updatedAt: number;
+  /** Scaled out by one first (back at the end). */
+  readonly surge: boolean;
+  /** May drain the last healthy target: downtime accepted. */
+  readonly force: boolean;
+  readonly drainSeconds?: number;
+  /** Remediations: the alarm whose episode it is. */
+  readonly alarmName?: string;
 }
 
 /** Everything `status` shows, for each group: read-only calls only. */
 export async function gatherStatus(ctx: CliContext, groups: readonly GroupConfig[]): Promise<GroupStatus[]> {
-  const { gateStateTable } = await ctx.outputs();
-  return Promise.all(groups.map((group) => gatherGroup(ctx, group, gateStateTable)));
+  const { gateStateTable, operationsTable } = await ctx.outputs();
+  const [statuses, operations] = await Promise.all([
+    Promise.all(groups.map((group) => gatherGroup(ctx, group, gateStateTable))),
+    operationsInFlight(
+      ctx,
+      operationsTable,
+      groups.map((group) => group.name),
+    ),
+  ]);
+  return statuses.map((status, i) => ({
+    ...status,
+    operations: operations.filter((op) => op.groupName === groups[i]?.name),
+  }));
+}
+
+/** The attributes `status` shows of an operation (its results and targets are left on the server). */
+const OPERATION_ATTRIBUTES = [
+  "operationId",
+  "kind",
+  "groupName",
+  "step",
+  "status",
+  "instanceIds",
+  "index",
+  "requestedAt",
+  "updatedAt",
+  "surge",
+  "force",
+  "drainSeconds",
+  "alarmName",
+] as const;
+
+/**
+ * The running operations of these groups. The operations table has one partition key (`id`,
+ * `operation#<uuid>` for operations, beside locks and remediation history) and no index on status,
+ * so this is a Scan filtered on the id prefix, the status and the groups: one read-only permission
+ * (dynamodb:Scan on the table), and cheap because the table is small (records expire after 30 days).
+ */
+async function operationsInFlight(
+  ctx: CliContext,
+  tableName: string,
+  groupNames: readonly string[],
+): Promise<OperationStatus[]> {
+  if (groupNames.length === 0) return [];
+  const names: Record<string, string> = { "#id": "id", "#current": "current", "#instance": "instanceId" };
+  for (const [i, attribute] of OPERATION_ATTRIBUTES.entries()) names[`#a${i}`] = attribute;
+  const alias = (attribute: (typeof OPERATION_ATTRIBUTES)[number]) =>
+    `#a${OPERATION_ATTRIBUTES.indexOf(attribute)}`;
+  const values: Record<string, AttributeValue> = {
+    ":prefix": { S: "operation#" },
+    ":running": { S: "running" },
+  };
+  groupNames.forEach((name, i) => {
+    values[`:g${i}`] = { S: name };
+  });
+  const wanted = new Set(groupNames);
+  const found: OperationStatus[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await ctx.clients.dynamodb.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: `begins_with(#id, :prefix) AND ${alias("status")} = :running AND ${alias("groupName")} IN (${groupNames.map((_, i) => `:g${i}`).join(", ")})`,
+        ProjectionExpression: [...OPERATION_ATTRIBUTES.map(alias), "#current.#instance"].join(", "),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const op = unmarshall(item) as Partial<OperationRecord>;
+      // The filter said so already; checked again so that nothing finished is ever shown as running.
+      if (op.status === "running" && op.operationId && op.groupName && wanted.has(op.groupName))
+        found.push(operationStatus(op as OperationRecord));
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return found.sort((a, b) => a.requestedAt - b.requestedAt);
+}
+
+function operationStatus(op: OperationRecord): OperationStatus {
+  const instanceIds = op.instanceIds ?? [];
+  const instanceId =
+    op.step === "surging" ? undefined : (op.current?.instanceId ?? instanceIds[op.index ?? 0]);
+  return {
+    operationId: op.operationId,
+    kind: op.kind,
+    groupName: op.groupName,
+    step: op.step,
+    ...(instanceId === undefined ? {} : { instanceId }),
+    done: Math.min(op.index ?? 0, instanceIds.length),
+    total: instanceIds.length,
+    requestedAt: op.requestedAt,
+    updatedAt: op.updatedAt,
+    surge: op.surge !== undefined,
+    force: op.force === true,
+    ...(op.drainSeconds === undefined ? {} : { drainSeconds: op.drainSeconds }),
+    ...(op.alarmName === undefined ? {} : { alarmName: op.alarmName }),
+  };
 }
 
 async function gatherGroup(ctx: CliContext, group: GroupConfig, table: string): Promise<GroupStatus> {
@@ -53,7 +175,8 @@ async function gatherGroup(ctx: CliContext, group: GroupConfig, table: string): 
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
   );
   const asg = AutoScalingGroups?.[0];
-  if (!asg) return { name: `${group.name} (not found in AWS)`, targetGroups: [], instances: [] };
+  if (!asg)
+    return { name: `${group.name} (not found in AWS)`, targetGroups: [], instances: [], operations: [] };
   const arns = asg.TargetGroupARNs ?? [];
   const { TargetGroups = [] } = arns.length
     ? await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: arns }))
@@ -95,6 +218,7 @@ async function gatherGroup(ctx: CliContext, group: GroupConfig, table: string): 
     max: asg.MaxSize,
     targetGroups: tgNames,
     instances,
+    operations: [],
   };
 }
 
@@ -159,5 +283,35 @@ export function renderStatus(groups: readonly GroupStatus[], now: number): strin
     ]);
     lines.push(...table(headers, rows).map((line) => `  ${line}`), "");
   }
+  lines.push(
+    ...renderOperations(
+      groups.flatMap((group) => group.operations),
+      now,
+    ),
+  );
   return lines;
+}
+
+/** The operations in flight, one table for every group shown; the id is what --operation follows. */
+function renderOperations(operations: readonly OperationStatus[], now: number): string[] {
+  if (operations.length === 0) return ["no operation in flight", ""];
+  const headers = ["OPERATION", "KIND", "GROUP", "STEP", "INSTANCE", "PROGRESS", "STARTED", "FLAGS"];
+  const rows = operations.map((op) => [
+    op.operationId,
+    op.kind,
+    op.groupName,
+    op.step,
+    op.instanceId ?? "—",
+    `${op.done} of ${op.total} done`,
+    ago(op.requestedAt, now),
+    [
+      op.surge && "surge",
+      op.force && "force",
+      op.drainSeconds !== undefined && `drain ≤ ${op.drainSeconds} s`,
+      op.alarmName !== undefined && `alarm ${op.alarmName}`,
+    ]
+      .filter((flag) => typeof flag === "string")
+      .join(", ") || "—",
+  ]);
+  return ["operations in flight:", ...table(headers, rows).map((line) => `  ${line}`), ""];
 }

@@ -52,6 +52,8 @@ export interface SendBootstrapInput {
   readonly trigger: "launch" | "rebootstrap" | "remediate";
   /** Recorded with the command: names the wait or operation it belongs to (SSM allows 100 characters). */
   readonly comment: string;
+  /** @default "$LATEST" — an operation may run an earlier version (a rollback) */
+  readonly documentVersion?: string;
 }
 
 /** Sends the bootstrap document; returns the command id. Throws the SDK error unchanged. */
@@ -60,7 +62,7 @@ export async function sendBootstrapCommand(deps: GateDeps, input: SendBootstrapI
     new SendCommandCommand({
       DocumentName: input.documentName,
       // The stack updates the document in place with a new version; run what it deployed last.
-      DocumentVersion: "$LATEST",
+      DocumentVersion: input.documentVersion ?? "$LATEST",
       InstanceIds: [input.instanceId],
       Parameters: { phase: [input.bootstrapPhase], trigger: [input.trigger] },
       Comment: input.comment.slice(0, COMMENT_LIMIT),

@@ -261,6 +261,7 @@ async function sendCommand(
       bootstrapPhase: op.kind === "remediate" ? "start" : op.bootstrapPhase,
       trigger: op.kind === "remediate" ? "remediate" : "rebootstrap",
       comment,
+      ...(op.documentVersion ? { documentVersion: op.documentVersion } : {}),
     });
   } catch (error) {
     const failure = classifySendError(error);

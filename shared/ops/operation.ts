@@ -65,6 +65,8 @@ export interface OperationRecord {
   readonly force?: boolean;
   /** Caps the wait for draining (seconds); absent: until the load balancer ends it. */
   readonly drainSeconds?: number;
+  /** The bootstrap document version every instance runs; absent: $LATEST. */
+  readonly documentVersion?: string;
   /** Scale out by one first, and back when done. */
   readonly surge?: Surge;
   /** Why the operation stopped before reaching an instance (a surge that could not start, …). */
@@ -116,7 +118,12 @@ export function finishInstance(
 /** A new operation over `instanceIds`, at its first step. */
 export function newOperation(
   fields: Pick<OperationRecord, "kind" | "groupName" | "bootstrapPhase" | "instanceIds"> &
-    Partial<Pick<OperationRecord, "alarmName" | "drainFirst" | "force" | "drainSeconds" | "surge">>,
+    Partial<
+      Pick<
+        OperationRecord,
+        "alarmName" | "drainFirst" | "force" | "drainSeconds" | "surge" | "documentVersion"
+      >
+    >,
   operationId: string,
   now: number,
 ): OperationRecord {

@@ -13,7 +13,8 @@ import { INSTANCE_ID } from "../events/instance-id.js";
  * within the function's 15-minute limit; otherwise return at once with the operation id).
  * Each instance is drained first (out of every target group) — so the last healthy target of a target
  * group is only worked on with `surge` (one more instance first) or `force` (downtime accepted);
- * `drainSeconds` caps the wait for draining below the target group's deregistration delay.
+ * `drainSeconds` caps the wait for draining below the target group's deregistration delay;
+ * `documentVersion` runs an earlier version of the bootstrap document (a rollback).
  */
 export type RebootstrapRequest =
   | { readonly kind: "status"; readonly operationId: string }
@@ -30,6 +31,8 @@ export type RebootstrapRequest =
       readonly force: boolean;
       /** At most this long waiting for draining; absent: the target group's deregistration delay. */
       readonly drainSeconds?: number;
+      /** The bootstrap document's version to run (an earlier one rolls back a bad deploy); default $LATEST. */
+      readonly documentVersion?: string;
     };
 
 const schema = z.strictObject({
@@ -42,6 +45,13 @@ const schema = z.strictObject({
   surge: z.optional(z.boolean()),
   force: z.optional(z.boolean()),
   drainSeconds: z.optional(z.int().check(z.minimum(0), z.maximum(3600))),
+  documentVersion: z.optional(
+    z.string().check(
+      z.regex(/^(\$LATEST|\$DEFAULT|[1-9]\d{0,7})$/, {
+        error: "$LATEST, $DEFAULT or a version number of the bootstrap document, such as 3",
+      }),
+    ),
+  ),
   operationId: z.optional(z.string().check(z.regex(/^[0-9a-f-]{36}$/))),
 });
 
@@ -71,6 +81,7 @@ export function parseRebootstrapRequest(raw: unknown): RebootstrapRequest {
     surge: input.surge ?? false,
     force: input.force ?? false,
     ...(input.drainSeconds === undefined ? {} : { drainSeconds: input.drainSeconds }),
+    ...(input.documentVersion === undefined ? {} : { documentVersion: input.documentVersion }),
   } as const;
   if (input.instanceId !== undefined && input.autoScalingGroupName !== undefined) {
     throw new InvalidInputError('give either "instanceId" or "autoScalingGroupName", not both');

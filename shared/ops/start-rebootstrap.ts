@@ -76,6 +76,7 @@ export async function startRebootstrap(
     force: request.force,
     ...(request.surge ? { surge: {} } : {}),
     ...(request.drainSeconds === undefined ? {} : { drainSeconds: request.drainSeconds }),
+    ...(request.documentVersion === undefined ? {} : { documentVersion: request.documentVersion }),
   });
   deps.log.info("re-bootstrap started", {
     operationId: operation.operationId,

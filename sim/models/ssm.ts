@@ -79,6 +79,10 @@ export class SsmModel {
     private readonly peers: SsmPeers,
     /** The documents the stack deployed, by name: their parameters' constraints and execution timeout. */
     private readonly documents: ReadonlyMap<string, DeployedDocument>,
+    /** How many versions each document has, and which fail (a bad deploy). */
+    private readonly versions: { readonly count: number; readonly failing?: readonly number[] } = {
+      count: 1,
+    },
   ) {}
 
   /** An instance serving before the scenario starts: its agent is already Online. */
@@ -125,11 +129,12 @@ export class SsmModel {
     const documentName = input.DocumentName ?? "";
     const document = this.documents.get(documentName);
     if (document === undefined) throw awsError("InvalidDocument", `document ${documentName} does not exist`);
-    if (input.DocumentVersion !== undefined && !["$LATEST", "$DEFAULT", "1"].includes(input.DocumentVersion))
-      throw awsError(
-        "InvalidDocumentVersion",
-        `document ${documentName} has no version ${input.DocumentVersion}`,
-      );
+    // $DEFAULT is modelled as the latest too (what CloudFormation makes the default on an update is
+    // not modelled: launchgate sends $LATEST or a number).
+    const requested = input.DocumentVersion ?? "$DEFAULT";
+    const version = requested.startsWith("$") ? this.versions.count : Number(requested);
+    if (!Number.isInteger(version) || version < 1 || version > this.versions.count)
+      throw awsError("InvalidDocumentVersion", `document ${documentName} has no version ${requested}`);
     const timeoutSeconds = document.executionTimeoutSeconds;
     for (const [name, values] of Object.entries(input.Parameters ?? {})) {
       const constraint = document.parameters[name];
@@ -152,7 +157,15 @@ export class SsmModel {
     const id = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-${this.world.random.hex(4)}-${this.world.random.hex(12)}`;
     for (const instance of targets as SimInstance[]) {
       this.peers.commandSent(instance, input.Comment ?? "", documentName);
-      this.run(id, instance, documentName, input.Comment ?? "", timeoutSeconds, input.CloudWatchOutputConfig);
+      this.run(
+        id,
+        instance,
+        documentName,
+        input.Comment ?? "",
+        timeoutSeconds,
+        input.CloudWatchOutputConfig,
+        version,
+      );
     }
     return { $metadata: {}, Command: { CommandId: id, DocumentName: documentName, Status: "Pending" } };
   }
@@ -210,6 +223,7 @@ export class SsmModel {
     comment: string,
     timeoutSeconds: number,
     cloudWatchOutput: SimCommand["cloudWatchOutput"],
+    version: number,
   ): void {
     const now = this.world.clock.now();
     const command: SimCommand = {
@@ -228,7 +242,15 @@ export class SsmModel {
     this.commands.set(`${id}/${instance.id}`, command);
     this.world.note("ssm", `bootstrap command ${id.slice(0, 8)} received`, instance.id);
     this.world.clock.after(1000, () => this.setStatus(command, "InProgress"));
-    const { bootstrap } = instance.behaviour;
+    const bad = this.versions.failing?.includes(version) ?? false;
+    const bootstrap: typeof instance.behaviour.bootstrap = bad
+      ? {
+          outcome: "Failed",
+          seconds: 60,
+          failedStep: "pull-images",
+          stderr: `Error response from daemon: manifest unknown (document version ${version})`,
+        }
+      : instance.behaviour.bootstrap;
     const waitForLock = Math.max(0, (this.lockedUntil.get(instance.id) ?? 0) - now);
     if (waitForLock > LOCK_WAIT_SECONDS * 1000) {
       this.world.clock.after(LOCK_WAIT_SECONDS * 1000, () => {

@@ -1,7 +1,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
@@ -32,6 +32,8 @@ export function cliHarness() {
     lambda: mockClient(LambdaClient),
     ssm: mockClient(SSMClient),
   };
+  // No operation in flight unless a test says otherwise (status reads them with a Scan).
+  mocks.dynamodb.on(ScanCommand).resolves({ Items: [] });
   const config = parseConfig({});
   const ctx: CliContext = {
     config,

@@ -143,13 +143,25 @@ describe("launchgate rebootstrap --json", () => {
 
 describe("launchgate rebootstrap --operation, as text", () => {
   it("prints each result as it lands, and the outcome", async () => {
-    const done = operation({ status: "succeeded", index: 2, results: [RESULT_A] });
+    const done = operation({
+      status: "succeeded",
+      index: 2,
+      results: [RESULT_A, { ...RESULT_B, outcome: "succeeded", reason: "healthy in cnt-backend-tg" }],
+    });
     const { code, stdout } = await runCli(
       ["rebootstrap", "--operation", OP],
       answering({ operation: operation() }, { operation: done }),
     );
     expect(code).toBe(0);
-    expect(stdout).toEqual([`  ${A}  succeeded  390 s  healthy in cnt-backend-tg`, "operation succeeded"]);
+    expect(stdout).toEqual([
+      `  … ${A} (1 of 2): starting (checks, lock, target groups)`,
+      `  ${A} (1 of 2): succeeded after 390 s: healthy in cnt-backend-tg`,
+      `  ${B} (2 of 2): succeeded after 600 s: healthy in cnt-backend-tg`,
+      "operation succeeded",
+      "  INSTANCE             OUTCOME    TIME   REASON",
+      `  ${A}  succeeded  390 s  healthy in cnt-backend-tg`,
+      `  ${B}  succeeded  600 s  healthy in cnt-backend-tg`,
+    ]);
   });
 
   it("an operation that does not exist (or expired)", async () => {

@@ -98,11 +98,15 @@ describe("launchgate rebootstrap", () => {
     expect(mocks.lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: "launchgate-rebootstrap" });
     expect(printed).toEqual([
       `operation ${OP}: re-bootstrapping ${A}, ${B} (phase start), one at a time`,
-      `  … ${A}: verifying`,
-      `  ${A}  succeeded  390 s  re-bootstrapped; healthy in cnt-backend-tg`,
-      `  … ${B}: running`,
-      `  ${B}  succeeded  385 s  re-bootstrapped; healthy in cnt-backend-tg`,
+      `  … ${A} (1 of 2): starting (checks, lock, target groups)`,
+      `  … ${A} (1 of 2): verifying: waiting for healthy in every target group`,
+      `  ${A} (1 of 2): succeeded after 390 s: re-bootstrapped; healthy in cnt-backend-tg`,
+      `  … ${B} (2 of 2): running: bootstrap command`,
+      `  ${B} (2 of 2): succeeded after 385 s: re-bootstrapped; healthy in cnt-backend-tg`,
       "operation succeeded",
+      "  INSTANCE             OUTCOME    TIME   REASON",
+      `  ${A}  succeeded  390 s  re-bootstrapped; healthy in cnt-backend-tg`,
+      `  ${B}  succeeded  385 s  re-bootstrapped; healthy in cnt-backend-tg`,
     ]);
   });
 

@@ -78,6 +78,8 @@ describe("launchgate status", () => {
       "  i-0aaaaaaaaaaaaaaa1  eu-west-2a  InService     healthy                   continued 3 h ago         8a1c2b3d Success 3 h ago    healthy in cnt-backend-tg 150 s after registration",
       "  i-0ccccccccccccccc3  eu-west-2c  Pending:Wait  unused (Target.NotInUse)  awaiting-health 45 s ago  f00dcafe Success 4 min ago",
       "",
+      "no operation in flight",
+      "",
     ]);
   });
 
@@ -87,6 +89,8 @@ describe("launchgate status", () => {
     expect(renderStatus(await gatherStatus(ctx, ctx.config.groups), NOW)).toEqual([
       "cnt-backend-asg (not found in AWS)",
       "  no instances",
+      "",
+      "no operation in flight",
       "",
     ]);
   });
@@ -101,7 +105,15 @@ describe("launchgate status", () => {
     expect(stderr).toEqual([]);
     expect(stdout).toHaveLength(1);
     expect(JSON.parse(stdout[0] ?? "")).toEqual([
-      { name: "cnt-backend-asg", desired: 0, min: 1, max: 3, targetGroups: [], instances: [] },
+      {
+        name: "cnt-backend-asg",
+        desired: 0,
+        min: 1,
+        max: 3,
+        targetGroups: [],
+        instances: [],
+        operations: [],
+      },
     ]);
   });
 

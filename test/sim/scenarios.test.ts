@@ -215,6 +215,35 @@ describe("simulated end-to-end scenarios", () => {
     for (let i = 1; i < drains.length; i++) expect(drains[i] ?? 0).toBeGreaterThan(registrations[i - 1] ?? 0);
   });
 
+  it("rollout-stops-on-failure: the first failure stops the rollout; that instance is back in its target group, the others untouched", async () => {
+    const result = await run("rollout-stops-on-failure");
+    const [operation] = result.operations;
+    expect(operation?.status).toBe("failed");
+    expect(operation?.results).toEqual([
+      expect.objectContaining({
+        outcome: "failed",
+        reason: expect.stringMatching(
+          /^bootstrap step "pull-images" failed .*\(registered again: its health checks decide whether it serves\)$/,
+        ),
+      }),
+    ]);
+    expect(result.calls.SendCommand).toBe(1);
+    expect(result.calls.DeregisterTargets).toBe(1);
+    expect(result.calls.RegisterTargets).toBe(1);
+    expect(result.minHealthy).toEqual({ "cnt-backend-tg": 2 });
+  });
+
+  it("rollout-rollback: the same rollout with documentVersion 1 succeeds on every instance", async () => {
+    const result = await run("rollout-rollback");
+    expect(
+      result.operations.map((op) => [op.status, op.documentVersion, op.results.map((r) => r.outcome)]),
+    ).toEqual([
+      ["failed", undefined, ["failed"]],
+      ["succeeded", "1", ["succeeded", "succeeded", "succeeded"]],
+    ]);
+    expect(result.minHealthy).toEqual({ "cnt-backend-tg": 2 });
+  });
+
   it("rebootstrap-last-instance: refused without surge; with surge, never without a healthy target", async () => {
     const result = await run("rebootstrap-last-instance");
     const [refused, surged] = result.operatorResults;

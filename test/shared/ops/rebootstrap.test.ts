@@ -149,6 +149,10 @@ describe("parseRebootstrapRequest refuses what it cannot act on, precisely", () 
       { instanceId: A, drainSeconds: 7200 },
       "invalid re-bootstrap request: drainSeconds: got 7200; allowed: at most 3600",
     ],
+    [
+      { instanceId: A, documentVersion: "v2" },
+      'invalid re-bootstrap request: documentVersion: got "v2"; allowed: $LATEST, $DEFAULT or a version number of the bootstrap document, such as 3',
+    ],
   ])("%j", (input, message) => {
     expect(() => parseRebootstrapRequest(input)).toThrow(new InvalidInputError(message));
   });
