@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App } from "aws-cdk-lib";
+import { App, type Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { buildApp } from "../../infra/build-app.js";
 import type { LaunchgateStack } from "../../infra/stacks/launchgate-stack.js";
@@ -21,6 +21,18 @@ export function synthesize(rawConfig: unknown = {}, mutate?: (stack: LaunchgateS
   const app = new App({ outdir });
   const stack = buildApp(app, parseConfig(rawConfig));
   mutate?.(stack);
+  const { template, nagViolations } = templateAfterNag(stack, outdir);
+  return { stack, template: template as Template, nagViolations };
+}
+
+/**
+ * Synthesizes `stack` (its app writes to `outdir`) and reads the cdk-nag report: the template, unless
+ * cdk-nag stopped synthesis, and the violations nobody acknowledged, as "rule at construct-path".
+ */
+export function templateAfterNag(
+  stack: Stack,
+  outdir: string,
+): { template: Template | undefined; nagViolations: string[] } {
   let template: Template | undefined;
   try {
     template = Template.fromStack(stack);
@@ -35,7 +47,7 @@ export function synthesize(rawConfig: unknown = {}, mutate?: (stack: LaunchgateS
     plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)),
   );
   if (!template && nagViolations.length === 0) throw new Error("synthesis failed without cdk-nag violations");
-  return { stack, template: template as Template, nagViolations };
+  return { template, nagViolations };
 }
 
 /** Every IAM policy statement in the template, flattened. */

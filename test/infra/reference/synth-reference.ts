@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, type CfnElement, Stack, Validations } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import type { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { addReferenceEnvironment, type ReferenceEnvironment } from "../../../infra/reference/index.js";
 import { parseConfig } from "../../../shared/config/parse-config.js";
+import { templateAfterNag } from "../synth.js";
 
 export interface SynthesizedReference {
   readonly stack: Stack;
@@ -29,19 +30,7 @@ export function synthesizeReference(rawConfig: unknown = { reference: {} }): Syn
   const stack = new Stack(app, config.stackName, { env: { region: config.region, account: config.account } });
   const env = addReferenceEnvironment(stack, config);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  let template: Template | undefined;
-  try {
-    template = Template.fromStack(stack);
-  } catch (error) {
-    if ((error as Error).name !== "ValidationFailed") throw error;
-  }
-  const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
-    pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
-  };
-  const nagViolations = report.pluginReports.flatMap((plugin) =>
-    plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)),
-  );
-  if (!template && nagViolations.length === 0) throw new Error("synthesis failed without cdk-nag violations");
+  const { template, nagViolations } = templateAfterNag(stack, outdir);
   // The assembly Template.fromStack synthesized (cached by the app).
   const missingContext = template ? (app.synth().manifest.missing ?? []).map((m) => m.key) : [];
   const logicalId = (construct: IConstruct) => {
