@@ -2,13 +2,19 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type RebootstrapOptions, rebootstrapRequest } from "./commands/rebootstrap.js";
 import { CliError, EXIT, UsageError } from "./errors.js";
 import { type CommandName, isCommandName, usageOf } from "./usage.js";
-import { checkDrainSeconds, checkInstanceId, checkOperationId, checkRegion } from "./validation.js";
+import {
+  checkDocumentVersion,
+  checkDrainSeconds,
+  checkInstanceId,
+  checkOperationId,
+  checkRegion,
+} from "./validation.js";
 
 /**
  * Turns argv into what to run, checking everything that can be checked without AWS: the command, its
  * options (each command accepts only its own), the number of arguments, and the shape of instance ids,
- * operation ids, regions and drain waits, and options that contradict each other (--surge and
- * --force). Whatever is wrong here exits 2 before any AWS client exists.
+ * operation ids, regions, drain waits and document versions, and options that contradict each other
+ * (--surge and --force). Whatever is wrong here exits 2 before any AWS client exists.
  */
 
 /** Where the config comes from, and what the command line overrides in it. */
@@ -69,6 +75,7 @@ export const COMMAND_OPTIONS = {
     surge: { type: "boolean" },
     force: { type: "boolean" },
     "drain-seconds": { type: "string" },
+    "document-version": { type: "string" },
     operation: { type: "string" },
   },
 } as const satisfies Record<CommandName, OptionSpecs>;
@@ -172,6 +179,7 @@ function rebootstrapInvocation(
       values.surge !== undefined && "--surge",
       values.force !== undefined && "--force",
       values["drain-seconds"] !== undefined && "--drain-seconds",
+      values["document-version"] !== undefined && "--document-version",
     ].filter((item) => typeof item === "string");
     if (ignored.length > 0)
       throw new CliError(
@@ -201,6 +209,10 @@ function rebootstrapInvocation(
     force: values.force === true,
     drainSeconds:
       values["drain-seconds"] === undefined ? undefined : checkDrainSeconds(String(values["drain-seconds"])),
+    documentVersion:
+      values["document-version"] === undefined
+        ? undefined
+        : checkDocumentVersion(String(values["document-version"])),
   };
   // The same check the command makes before invoking the function, made here so it comes before AWS.
   rebootstrapRequest(options);

@@ -24,7 +24,7 @@ usage:
       every instance: lifecycle state, target health per target group, gate state and reason, last
       command; and the operations in flight (re-bootstraps, remediations): step, instance, progress
   launchgate rebootstrap INSTANCE-ID | --group GROUP --all  [--phase start|all] [--surge | --force]
-                         [--drain-seconds N] [--dry-run] [--wait] [--json]
+                         [--drain-seconds N] [--document-version V] [--dry-run] [--wait] [--json]
   launchgate rebootstrap --operation OPERATION-ID [--json]
       re-run the bootstrap one instance at a time, each drained out of its target groups first and
       verified healthy before the next; never the last healthy target unless --surge or --force
@@ -39,8 +39,8 @@ ${COMMON_OPTIONS}
 exit codes:
   ${EXIT.ok}  done
   ${EXIT.failed}  failed: an AWS error, a refused or failed re-bootstrap, a doctor check that failed
-  ${EXIT.usage}  usage error (bad option, argument, instance id, region or config; --surge with --force);
-     nothing was sent to AWS
+  ${EXIT.usage}  usage error (bad option, argument, instance id, region, document version or config;
+     --surge with --force); nothing was sent to AWS
   ${EXIT.unchecked}  doctor only: a check could not run, so nothing vouches for the deployment`;
 
 const STATUS_USAGE = `usage: launchgate status [GROUP] [options]
@@ -49,14 +49,15 @@ Every instance of each configured group: lifecycle state, target health per targ
 and reason, last bootstrap command. Then the operations in flight for those groups (re-bootstraps and
 remediations still running): id, kind, group, step (surging, starting, draining, running, verifying),
 the instance it is on, progress (instances done of the total), when it started, and its flags (surge:
-scaled out by one first; force: downtime accepted; the drain limit). Read-only.
+scaled out by one first; force: downtime accepted; the drain limit; the bootstrap document version, when
+one was asked for: "document version 3"). Read-only.
 
 arguments:
   GROUP                a configured Auto Scaling group (default: every configured group)
 
 options:
   --json               print one JSON document (an array of groups, each with its instances and its
-                       operations in flight) instead of tables
+                       operations in flight, documentVersion among their fields) instead of tables
 ${COMMON_OPTIONS}
 
 examples:
@@ -90,6 +91,15 @@ refused (when it is made, and again at that instance's turn) unless it says how 
   --force   accept downtime: drain the last healthy target anyway (logged as such). When an outage is
             acceptable (a maintenance window, an idle environment) or the group cannot grow.
 
+Rolling back a bad deploy: each deploy that changes the bootstrap adds a version to the group's SSM
+document (STACK-GROUP-bootstrap; aws ssm list-document-versions lists them), and a re-bootstrap runs
+$LATEST. --document-version runs an earlier one on every instance instead, one at a time as above:
+  launchgate rebootstrap --group cnt-backend-asg --all --document-version 3 --wait
+It applies to that operation only: instances launched later (the --surge instance included) and
+remediations still run $LATEST, so deploy the fix (or revert the bad change) as well. A version the
+document does not have is refused by SSM at the first instance, and the operation stops there
+(--dry-run does not check it).
+
 arguments:
   INSTANCE-ID          one instance: i- followed by 8 or 17 lowercase hex digits
 
@@ -101,6 +111,9 @@ options:
   --force              drain the last healthy target anyway, downtime accepted (see above)
   --drain-seconds N    wait at most N seconds (0 to 3600) for draining; default: the target group's
                        deregistration delay; 0 starts the command without waiting for open requests
+  --document-version V run version V of the bootstrap document: $LATEST (the default), $DEFAULT (the
+                       document's default version) or a version number such as 3 (a rollback, above);
+                       in a shell, quote '$LATEST' and '$DEFAULT' with single quotes
   --dry-run            say what would happen, or why it would be refused; change nothing
   --wait               follow the operation: its step per instance (surging, starting, draining,
                        running, verifying) as it changes, each result as it lands, and at the end a
@@ -116,6 +129,7 @@ examples:
   launchgate rebootstrap --group cnt-backend-asg --all --dry-run
   launchgate rebootstrap --group cnt-backend-asg --all --surge --wait
   launchgate rebootstrap i-0123456789abcdef0 --force --drain-seconds 30
+  launchgate rebootstrap --group cnt-backend-asg --all --document-version 3 --wait
   launchgate rebootstrap --group cnt-backend-asg --all --wait --json
   launchgate rebootstrap --operation 0e25976b-1c2d-4e5f-8a9b-0c1d2e3f4a5b
 
@@ -124,8 +138,8 @@ exit codes:
   ${EXIT.failed}  refused by the function (such as the last healthy target without --surge or --force),
      the operation failed, or an AWS error: explained on stderr
   ${EXIT.usage}  usage error: unknown option, bad argument, malformed instance id or region, unknown
-     group, invalid config, --surge with --force, --drain-seconds not 0 to 3600: explained on
-     stderr, and nothing was sent to AWS`;
+     group, invalid config, --surge with --force, --drain-seconds not 0 to 3600, --document-version
+     not $LATEST, $DEFAULT or a version number: explained on stderr, and nothing was sent to AWS`;
 
 const DOCTOR_USAGE = `usage: launchgate doctor [GROUP] [options]
 

@@ -59,6 +59,41 @@ export function checkDrainSeconds(value: string): number {
   );
 }
 
+/**
+ * The bootstrap document versions a request may name (shared/ops/rebootstrap-request.ts:
+ * `documentVersion`): `$LATEST`, `$DEFAULT`, or a version number, 1 to 99999999, without leading zeros.
+ */
+export const DOCUMENT_VERSION = /^(\$LATEST|\$DEFAULT|[1-9]\d{0,7})$/;
+
+/** `--document-version V`: $LATEST, $DEFAULT, or the number of an earlier version (a rollback). */
+export function checkDocumentVersion(value: string): string {
+  if (DOCUMENT_VERSION.test(value)) return value;
+  const expected =
+    "expected $LATEST, $DEFAULT or a version number of the bootstrap document, such as 3 (aws ssm list-document-versions lists them)";
+  return invalid(
+    `--document-version "${value}" is not a document version: ${expected}${documentVersionHint(value)}`,
+  );
+}
+
+function documentVersionHint(value: string): string {
+  // An unquoted (or double-quoted) $LATEST is expanded by the shell, usually to nothing.
+  if (value === "")
+    return " (empty: the shell expands an unquoted or double-quoted $LATEST; write '$LATEST' in single quotes)";
+  const upper = value.toUpperCase();
+  if (upper === "LATEST" || upper === "DEFAULT")
+    return ` (with its dollar sign, in single quotes so the shell keeps it: '$${upper}')`;
+  if (DOCUMENT_VERSION.test(upper)) return ` (written in capitals: '${upper}')`;
+  if (INSTANCE_ID.test(value))
+    return " (that is an instance id: did the shell expand an unquoted $LATEST to nothing? write '$LATEST' in single quotes)";
+  const digits = /^v?(\d+)$/i.exec(value)?.[1];
+  if (digits !== undefined) {
+    const number = digits.replace(/^0+/, "");
+    if (number === "") return " (versions start at 1)";
+    if (DOCUMENT_VERSION.test(number)) return ` (the number alone: ${number})`;
+  }
+  return "";
+}
+
 function invalid(message: string): never {
   throw new CliError(message, EXIT.usage);
 }

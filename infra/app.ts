@@ -11,8 +11,10 @@ try {
   );
   app.synth();
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  // A config mistake is the user's to fix: say what, without a stack trace.
-  console.error(error.message);
+  // A config mistake, or a limit AWS would only enforce at deploy (deploy-limits.ts, a construct
+  // validation): the user's to fix. Say what, without a stack trace.
+  const validation = error instanceof Error && error.name === "ValidationFailedWithErrors";
+  if (!(error instanceof ConfigError) && !validation) throw error;
+  console.error((error as Error).message);
   process.exit(1);
 }

@@ -4,7 +4,7 @@ import type { RebootstrapPlan } from "../../shared/ops/start-rebootstrap.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { table } from "../render.js";
-import { MAX_DRAIN_SECONDS } from "../validation.js";
+import { checkDocumentVersion, MAX_DRAIN_SECONDS } from "../validation.js";
 
 export interface RebootstrapOptions {
   readonly instanceId?: string;
@@ -21,6 +21,11 @@ export interface RebootstrapOptions {
   readonly force?: boolean;
   /** At most this long waiting for draining (0–3600 s); absent: the target group's deregistration delay. */
   readonly drainSeconds?: number;
+  /**
+   * The bootstrap document version every instance runs: $LATEST, $DEFAULT or a version number (an
+   * earlier one rolls back a bad deploy); absent: the function's default, $LATEST.
+   */
+  readonly documentVersion?: string;
 }
 
 /** Polling pace while following an operation. */
@@ -59,6 +64,7 @@ export async function rebootstrap(
           surge: operation.surge !== undefined,
           force: operation.force,
           drainSeconds: operation.drainSeconds,
+          documentVersion: operation.documentVersion,
         },
       )}`,
     );
@@ -146,8 +152,9 @@ export function progressLine(op: OperationRecord): string {
       })`;
     case "running": {
       const command = op.current?.commandId ? ` ${op.current.commandId}` : "";
+      const version = op.documentVersion === undefined ? "" : `, document version ${op.documentVersion}`;
       const cut = op.current?.drainCutShort ? " (drain cut short at the requested limit)" : "";
-      return `${where}: running: bootstrap command${command}${cut}`;
+      return `${where}: running: bootstrap command${command}${version}${cut}`;
     }
     case "verifying":
       return `${where}: verifying: ${op.current?.drained ? "registered again; " : ""}waiting for healthy in every target group`;
@@ -189,12 +196,14 @@ function modeOf(mode: {
   readonly surge?: boolean;
   readonly force?: boolean;
   readonly drainSeconds?: number;
+  readonly documentVersion?: string;
 }): string {
   const parts = [
     mode.drainFirst && "each drained out of its target groups first",
     mode.surge && "surge: the group scales out by one first, and back at the end",
     mode.force && "force: the last healthy target may be drained (downtime accepted)",
     mode.drainSeconds !== undefined && `draining waits at most ${mode.drainSeconds} s`,
+    mode.documentVersion !== undefined && `bootstrap document version ${mode.documentVersion}`,
   ].filter((part) => typeof part === "string");
   return parts.length > 0 ? `; ${parts.join("; ")}` : "";
 }
@@ -222,6 +231,9 @@ export function rebootstrapRequest(options: RebootstrapOptions): Record<string, 
       `--drain-seconds must be whole seconds from 0 to ${MAX_DRAIN_SECONDS} (got ${drainSeconds})`,
       EXIT.usage,
     );
+  // The same check as the command line's; it throws the same usage error (exit 2).
+  const { documentVersion } = options;
+  if (documentVersion !== undefined) checkDocumentVersion(documentVersion);
   // Only the flags given are sent: a request without them is the one earlier versions sent.
   const common = {
     phase: options.phase,
@@ -229,6 +241,7 @@ export function rebootstrapRequest(options: RebootstrapOptions): Record<string, 
     ...(options.surge ? { surge: true } : {}),
     ...(options.force ? { force: true } : {}),
     ...(drainSeconds === undefined ? {} : { drainSeconds }),
+    ...(documentVersion === undefined ? {} : { documentVersion }),
   };
   if (options.instanceId && options.group)
     throw new CliError("give an instance id or --group, not both", EXIT.usage);
@@ -267,8 +280,15 @@ export async function invoke(ctx: CliContext, request: Record<string, unknown>):
 
 /** The function speaks in request fields; say which options of this command they are. */
 function refusalHint(message: string): string {
-  if (/unknown key "(surge|force|drainSeconds)"/.test(message))
-    return " (the deployed re-bootstrap function predates --surge, --force and --drain-seconds: deploy this version of the stack)";
+  // An older function's strict schema: `unknown key "surge", "documentVersion"` (every key it lacks).
+  const unknown = new Set(
+    [...(/unknown key ((?:"\w+"(?:, )?)+)/.exec(message)?.[1] ?? "").matchAll(/"(\w+)"/g)].map((m) => m[1]),
+  );
+  // surge, force and drainSeconds came first: a function without them has no documentVersion either.
+  if (["surge", "force", "drainSeconds"].some((key) => unknown.has(key)))
+    return " (the deployed re-bootstrap function predates --surge, --force, --drain-seconds and --document-version: deploy this version of the stack)";
+  if (unknown.has("documentVersion"))
+    return " (the deployed re-bootstrap function predates --document-version, and runs $LATEST only: deploy this version of the stack)";
   if (message.includes('"surge": true') && message.includes('"force": true'))
     return " (on the command line: --surge or --force)";
   return "";

@@ -62,6 +62,8 @@ export interface OperationStatus {
   /** May drain the last healthy target: downtime accepted. */
   readonly force: boolean;
   readonly drainSeconds?: number;
+  /** The bootstrap document version it runs, when not the default ($LATEST): a rollback, usually. */
+  readonly documentVersion?: string;
   /** Remediations: the alarm whose episode it is. */
   readonly alarmName?: string;
 }
@@ -97,6 +99,7 @@ const OPERATION_ATTRIBUTES = [
   "surge",
   "force",
   "drainSeconds",
+  "documentVersion",
   "alarmName",
 ] as const;
 
@@ -165,6 +168,7 @@ function operationStatus(op: OperationRecord): OperationStatus {
     surge: op.surge !== undefined,
     force: op.force === true,
     ...(op.drainSeconds === undefined ? {} : { drainSeconds: op.drainSeconds }),
+    ...(op.documentVersion === undefined ? {} : { documentVersion: op.documentVersion }),
     ...(op.alarmName === undefined ? {} : { alarmName: op.alarmName }),
   };
 }
@@ -308,6 +312,7 @@ function renderOperations(operations: readonly OperationStatus[], now: number): 
       op.surge && "surge",
       op.force && "force",
       op.drainSeconds !== undefined && `drain ≤ ${op.drainSeconds} s`,
+      op.documentVersion !== undefined && `document version ${op.documentVersion}`,
       op.alarmName !== undefined && `alarm ${op.alarmName}`,
     ]
       .filter((flag) => typeof flag === "string")

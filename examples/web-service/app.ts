@@ -101,6 +101,15 @@ export class WebServiceStack extends Stack {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ["logs:DescribeLogGroups"], resources: [logGroup("*")] }),
     );
+    // The bootstrap always reads the app's secrets path (empty here: nothing is put there).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ssm:GetParametersByPath"],
+        resources: [
+          this.formatArn({ service: "ssm", resource: "parameter", resourceName: "web-service/env" }),
+        ],
+      }),
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -227,6 +227,31 @@ export class LaunchGate extends Construct {
       ),
       failureQueue: this.failureQueue,
     });
+
+    // What an operator (and the CLI) needs to find the gate's state and its dropped events, wherever the
+    // construct is: under fixed names, which the CLI reads (and a second gate in one stack is refused).
+    const output = (name: string, value: string, description: string) =>
+      new CfnOutput(this, name, { value, description }).overrideLogicalId(name);
+    output(
+      "GateStateTable",
+      this.stateTable.tableName,
+      "One item per instance: phase, deadlines, outcome, reason and history of its launch gate",
+    );
+    output(
+      "RebootstrapFunctionName",
+      this.rebootstrapFunction.function.functionName,
+      "Invoke to re-bootstrap an instance or a group (or use the launchgate CLI)",
+    );
+    output(
+      "OperationsTable",
+      this.operationsTable.tableName,
+      "Re-bootstrap and remediation operations, and per-instance maintenance locks",
+    );
+    output(
+      "FailureQueueUrl",
+      this.failureQueue.queueUrl,
+      "Events and re-checks that failed every retry; each one is a launch the gate could not drive",
+    );
 
     this.grantWhatEachFunctionCalls(config, alarmNames, {
       launchRechecks,

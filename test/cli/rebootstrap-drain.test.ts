@@ -237,7 +237,7 @@ describe("refusals from the function name the options that answer them", () => {
     const { code, stderr } = await runCli(["rebootstrap", A, "--surge"], refusing(message));
     expect(code).toBe(1);
     expect(stderr).toEqual([
-      `launchgate: refused: ${message} (the deployed re-bootstrap function predates --surge, --force and --drain-seconds: deploy this version of the stack)`,
+      `launchgate: refused: ${message} (the deployed re-bootstrap function predates --surge, --force, --drain-seconds and --document-version: deploy this version of the stack)`,
     ]);
   });
 });

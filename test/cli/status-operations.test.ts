@@ -166,6 +166,49 @@ describe("launchgate status: operations in flight", () => {
     expect(listed[0]).toMatchObject({ instanceId: B, done: 1, total: 2, force: true, drainSeconds: 60 });
   });
 
+  it("a rollback: the document version among its flags, in --json, and read by the Scan", async () => {
+    const rollback = operation({
+      documentVersion: "1",
+      step: "running",
+      current: { instanceId: A, startedAt: NOW - 60_000, targets: [], drained: true, commandId: "cmd-a" },
+    });
+    const harness = withOperations([item(rollback)]);
+    const { code, stdout } = await runCli(["status"], harness);
+    expect(code).toBe(0);
+    expect(stdout.slice(-4)).toEqual([
+      "operations in flight:",
+      "  OPERATION                             KIND         GROUP            STEP     INSTANCE             PROGRESS     STARTED    FLAGS",
+      `  ${SURGING}  rebootstrap  ${GROUP}  running  ${A}  0 of 2 done  4 min ago  document version 1`,
+      "",
+    ]);
+    const [scan] = scans(harness);
+    const names = scan?.ExpressionAttributeNames ?? {};
+    const projected = (scan?.ProjectionExpression ?? "").split(", ").map((path) => names[path]);
+    expect(projected).toContain("documentVersion");
+
+    const json = await runCli(["status", "--json"], withOperations([item(rollback)]));
+    expect(JSON.parse(json.stdout[0] ?? "")[0].operations).toEqual([
+      {
+        operationId: SURGING,
+        kind: "rebootstrap",
+        groupName: GROUP,
+        step: "running",
+        instanceId: A,
+        done: 0,
+        total: 2,
+        requestedAt: NOW - 240_000,
+        updatedAt: NOW - 10_000,
+        surge: false,
+        force: false,
+        documentVersion: "1",
+      },
+    ]);
+
+    const withOthers = operation({ documentVersion: "$DEFAULT", force: true, drainSeconds: 30 });
+    const other = await runCli(["status"], withOperations([item(withOthers)]));
+    expect(other.stdout.at(-2)).toMatch(/ {2}force, drain ≤ 30 s, document version \$DEFAULT$/);
+  });
+
   it("remediations too, with their alarm; oldest first; across every page of the Scan", async () => {
     const remediation = operation({
       operationId: REMEDIATING,

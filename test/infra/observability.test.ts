@@ -133,6 +133,31 @@ describe("alarms on the automation", () => {
     });
   });
 
+  it("let CloudWatch publish to the topic, for this account's launchgate alarms only", () => {
+    const [topicId] = Object.keys(app.template.findResources("AWS::SNS::Topic"));
+    app.template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+              ArnLike: {
+                "aws:SourceArn": Match.objectLike({
+                  "Fn::Join": ["", Match.arrayWith([`:alarm:${STACK}-*`])],
+                }),
+              },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
   it("subscribe nobody when no addresses are configured", () => {
     synthesize().template.resourceCountIs("AWS::SNS::Subscription", 0);
   });

@@ -107,30 +107,44 @@ export class GateAlarms extends Construct {
       enableKeyRotation: true,
     });
     const stack = Stack.of(this);
+    // Only this account's alarms of this stack (their names start with the stack's name).
+    const alarmSource = {
+      StringEquals: { "aws:SourceAccount": stack.account },
+      ArnLike: {
+        "aws:SourceArn": stack.formatArn({
+          service: "cloudwatch",
+          resource: "alarm",
+          resourceName: `${prefix}-*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: "CloudWatchAlarmsPublish",
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
         resources: ["*"],
-        conditions: {
-          StringEquals: { "aws:SourceAccount": stack.account },
-          ArnLike: {
-            "aws:SourceArn": stack.formatArn({
-              service: "cloudwatch",
-              resource: "alarm",
-              resourceName: `${prefix}-*`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
+        conditions: alarmSource,
       }),
     );
-    return new sns.Topic(this, "Topic", {
+    const topic = new sns.Topic(this, "Topic", {
       // SNS allows display names of up to 100 characters; the stack name alone may be longer.
       displayName: `launchgate ${prefix}`.slice(0, 100),
       masterKey: key,
       enforceSSL: true,
     });
+    // The topic's policy (enforceSSL writes one) replaces SNS's default, which let the account publish:
+    // CloudWatch, publishing for the alarms, needs its own Allow (docs/aws-facts.md, alarm notifications).
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "CloudWatchAlarmsPublish",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [topic.topicArn],
+        conditions: alarmSource,
+      }),
+    );
+    return topic;
   }
 }
