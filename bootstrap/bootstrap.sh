@@ -7,6 +7,8 @@
 #
 # prepare: install Docker and the compose plugin, log in to ECR if needed, pull images (slow; the
 #          warm-pool step). start: write secrets to a 0600 env file, compose up, wait for local health.
+#          A start on an instance that no prepare of this very document version finished (a warm-pool
+#          instance prepared before the stack was updated, or never prepared) prepares again first.
 # The trigger rebootstrap or remediate recreates every container and checks that each one restarted.
 # Idempotent (installed pieces are skipped), serialized by a lock, and it never prints a secret. The
 # staged files replace the live ones only once this run holds the lock, so a run never changes the
@@ -46,6 +48,9 @@ SNAP_WAIT_SECONDS=${LAUNCHGATE_SNAP_WAIT_SECONDS:-300}
 DOWNLOAD_CONNECT_SECONDS=${LAUNCHGATE_DOWNLOAD_CONNECT_SECONDS:-20}
 COMPOSE_FILE="$ROOT/compose.yaml"
 ENV_FILE="$ROOT/app.env"
+# Written by a prepare that finished: the hash of the document files it prepared from (see
+# document_hash). A start compares it with its own document's.
+PREPARED_FILE="$ROOT/prepared"
 RUNS_DIR="$ROOT/runs"
 # Files the document stages in every command's directory; moved into $ROOT under the lock.
 STAGED_FILES=(bootstrap.sh write-env.py compose.yaml settings.env)
@@ -58,6 +63,7 @@ CURRENT_STEP="arguments"
 DEADLINE=""
 OS=""
 APT_UPDATED=""
+LOGGED_IN=""
 # Every temporary file lives in this run's own directory ($STAGE_DIR, 0700), which goes with the run
 # (or, for a killed run, with the next run's sweep). ENV_TMP is the env file being written.
 ENV_TMP=""
@@ -430,6 +436,7 @@ export_registry() {
 
 ecr_login() {
   step ecr-login
+  LOGGED_IN=yes
   if [ "$USES_ECR" != "true" ]; then say "no ECR images; skipping"; return; fi
   # The password goes from one process to the other through a pipe: never in argv, never printed.
   run_bounded "aws ecr get-login-password" "$UNBOUNDED" aws ecr get-login-password --region "$AWS_REGION_NAME" \
@@ -543,6 +550,42 @@ check_restarted() {
     || fail "$unchanged: docker compose up --force-recreate did not recreate it (see its output on stderr)"
 }
 
+# What a prepare depends on, as this document has it: the script (what preparing means), the compose
+# file (which images) and the settings (compose version, registry). Each SSM document version stages its
+# own copies, moved into $ROOT under the lock (install-files), so their hash names the document version
+# as far as a prepare is concerned.
+document_hash() {
+  cat "$ROOT/bootstrap.sh" "$COMPOSE_FILE" "$ROOT/settings.env" | sha256sum | cut -d ' ' -f 1
+}
+
+# After the pull: this document version's prepare is done on this instance. Replaced whole, never
+# half-written: a run killed meanwhile leaves the previous marker (or none), and the next start prepares.
+mark_prepared() {
+  document_hash >"$ROOT/.prepared.new"
+  mv -f "$ROOT/.prepared.new" "$PREPARED_FILE"
+}
+
+# A start on an instance prepared by another document version (the stack was updated while it waited in
+# the warm pool), or by none (a launchgate before this marker, or a prepare that did not finish),
+# prepares again first: new images, a new compose version, whatever the new script's prepare does.
+prepare_if_outdated() {
+  local now was=""
+  now=$(document_hash)
+  if [ -f "$PREPARED_FILE" ]; then was=$(head -c 64 "$PREPARED_FILE"); fi
+  if [ "$was" = "$now" ]; then
+    say "prepared by this document version (${now:0:12}); nothing to pull"
+    return
+  fi
+  if [ -n "$was" ]; then
+    say "prepared by another document version (${was:0:12}, this one is ${now:0:12}): preparing again"
+  else
+    say "no prepare of this document version on record (this one is ${now:0:12}): preparing again"
+  fi
+  ecr_login
+  pull_images
+  mark_prepared
+}
+
 wait_healthy() {
   step health-check
   cap_wait "${HEALTH_TIMEOUT_SECONDS:-180}" "the health check"
@@ -571,9 +614,12 @@ main() {
   if [ "$PHASE" != start ]; then
     ecr_login
     pull_images
+    mark_prepared
+  else
+    prepare_if_outdated
   fi
   if [ "$PHASE" != prepare ]; then
-    [ "$PHASE" = all ] || ecr_login  # a warm instance may have been stopped since its login
+    [ -n "$LOGGED_IN" ] || ecr_login  # a warm instance may have been stopped since its login
     write_env
     compose_up
     wait_healthy

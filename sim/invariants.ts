@@ -23,7 +23,8 @@ export function checkInvariants(
       );
   }
   for (const instance of instances) {
-    if (instance.finalState === "Pending:Wait") {
+    // Pending:Wait, or Warmed:Pending:Wait for a launch into a warm pool.
+    if (instance.finalState.endsWith("Pending:Wait")) {
       violations.push(`${instance.id} is still waiting at the hook when the scenario ended`);
     }
     const decided = instance.hookResult === "CONTINUE" || instance.hookResult === "ABANDON";

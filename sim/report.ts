@@ -115,6 +115,7 @@ function renderSummary(result: ScenarioResult): string[] {
   return [
     `  launched ${result.instances.length}: ${served.length} InService through the gate, ${abandoned.length} abandoned with a reason`,
     ...phaseLine(served.map((instance) => instance.phases)),
+    ...warmPoolLine(served),
     calls,
     `  function invocations: ${invocations}; failed invocations (retried): ${errors}; throttled API attempts: ${result.throttledAttempts}`,
     `  sent to failure destinations: ${result.eventsToFailureDestination} events, ${result.rechecksToFailureQueue} re-checks`,
@@ -146,6 +147,20 @@ function phaseLine(phases: readonly PhaseTimes[]): string[] {
       `first passing check → hook completed ${of(between("firstHealthyCheck", "completed"))}; ` +
       `launch → InService ${of((p) => p.inService)}`,
   ];
+}
+
+/**
+ * With a warm pool: each instance's time to InService, side by side — out of the pool (from leaving
+ * it) and cold (from launch).
+ */
+function warmPoolLine(served: readonly InstanceResult[]): string[] {
+  if (!served.some((instance) => instance.fromWarmPool)) return [];
+  const each = (warm: boolean) =>
+    served
+      .filter((instance) => (instance.fromWarmPool ?? false) === warm)
+      .map((instance) => `${instance.phases.inService ?? "?"} s (${instance.id.slice(0, 8)}…)`)
+      .join(", ") || "none";
+  return [`  time to InService: out of the warm pool ${each(true)}; cold launch ${each(false)}`];
 }
 
 function shortIds(instances: readonly InstanceResult[]): Map<string, string> {

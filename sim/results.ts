@@ -10,7 +10,7 @@ import type { TimelineEntry } from "./world-context.js";
 /** SIMULATION — what a run produced, per instance and overall: the report and the tests read this. */
 
 export interface PhaseTimes {
-  /** Seconds after launch, to a tenth. */
+  /** Seconds after launch (for an instance out of a warm pool: after it left the pool), to a tenth. */
   readonly agentOnline?: number;
   readonly bootstrapSent?: number;
   readonly bootstrapFinished?: number;
@@ -31,6 +31,8 @@ export interface InstanceResult {
   readonly gate?: Pick<GateRecord, "phase" | "outcome" | "reason" | "history">;
   readonly phases: PhaseTimes;
   readonly calls: Readonly<Record<string, number>>;
+  /** A scale-out took it out of a warm pool: its phases count from then, not from its launch. */
+  readonly fromWarmPool?: boolean;
 }
 
 export interface ScenarioResult {
@@ -69,14 +71,14 @@ export interface ScenarioResult {
   readonly minHealthy: Readonly<Record<string, number>>;
 }
 
-/** Seconds after launch of the load balancer's first passing check in every target group, if any. */
-function firstHealthyCheck(world: World, instance: SimInstance): number | undefined {
+/** Seconds after `from` of the load balancer's first passing check in every target group, if any. */
+function firstHealthyCheck(world: World, instance: SimInstance, from: number): number | undefined {
   const now = world.context.clock.now();
   const passes = instance.group.targetGroupArns.map((arn) =>
     world.elb.firstHealthyCheckAt(arn, instance.id, now),
   );
   if (passes.length === 0 || passes.some((pass) => pass === undefined)) return undefined;
-  return Math.round((Math.max(...(passes as number[])) - instance.launchedAt) / 100) / 10;
+  return Math.round((Math.max(...(passes as number[])) - from) / 100) / 10;
 }
 
 export function collectResults(world: World): ScenarioResult {
@@ -89,9 +91,11 @@ export function collectResults(world: World): ScenarioResult {
   const launched = [...world.asg.instances.values()].filter((instance) => instance.launchIndex >= 0);
   const instances: InstanceResult[] = launched.map((instance) => {
     const record = records.get(instance.id);
+    // An instance out of a warm pool was launched (and prepared) long before: what counts is its move.
+    const from = instance.leftPoolAt ?? instance.launchedAt;
     const since = (match: RegExp) => {
-      const entry = timeline.find((e) => e.instanceId === instance.id && match.test(e.what));
-      return entry === undefined ? undefined : Math.round((entry.at - instance.launchedAt) / 100) / 10;
+      const entry = timeline.find((e) => e.instanceId === instance.id && e.at >= from && match.test(e.what));
+      return entry === undefined ? undefined : Math.round((entry.at - from) / 100) / 10;
     };
     return {
       id: instance.id,
@@ -111,11 +115,12 @@ export function collectResults(world: World): ScenarioResult {
         bootstrapSent: since(/^bootstrap command .* received/),
         bootstrapFinished: since(/^bootstrap (Success|Failed|TimedOut)/),
         registered: since(/^registered with .* by the gate/),
-        firstHealthyCheck: firstHealthyCheck(world, instance),
+        firstHealthyCheck: firstHealthyCheck(world, instance, from),
         completed: since(/^hook completed|^hook heartbeat timeout/),
         inService: since(/^InService/),
       },
       calls: Object.fromEntries(world.router.callsByInstance.get(instance.id) ?? []),
+      ...(instance.leftPoolAt === undefined ? {} : { fromWarmPool: true }),
     };
   });
   const result: Omit<ScenarioResult, "violations"> = {

@@ -60,6 +60,11 @@ export interface GroupSpec {
    * those an UnHealthyHostCount alarm on the group's first target group.
    */
   readonly compositeAlarms?: readonly { readonly name: string; readonly of: readonly string[] }[];
+  /**
+   * A warm pool for the group (pool state Stopped), filled at the start: `minSize` instances launched
+   * into it, each prepared through the gate, then stopped (sim/models/auto-scaling.ts).
+   */
+  readonly warmPool?: { readonly minSize: number };
   /** The group's gate timings in config (hook heartbeat, deadlines); defaults: the config's. */
   readonly timing?: Partial<
     Pick<

@@ -1,4 +1,4 @@
-import type { Scenario } from "./scenario.js";
+import type { GroupSpec, Scenario } from "./scenario.js";
 import { CNT_GROUP } from "./scenario.js";
 import type { World } from "./world.js";
 
@@ -9,6 +9,19 @@ import type { World } from "./world.js";
  */
 
 const scaleByOne = { ...CNT_GROUP, scaleTo: 2 };
+
+/**
+ * cnt-backend with a warm pool of one, behind the reference environment's health check (10 s interval,
+ * 2 passes: infra/reference/load-balancer.ts). The pool is filled and prepared first; the scale-out
+ * comes once it is ready.
+ */
+const warmPoolGroup: GroupSpec = {
+  ...CNT_GROUP,
+  warmPool: { minSize: 1 },
+  healthCheck: { intervalSeconds: 10, healthyThreshold: 2, unhealthyThreshold: 3 },
+  scaleAtSeconds: 600,
+  maxLaunches: 6,
+};
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -151,6 +164,19 @@ export const SCENARIOS: readonly Scenario[] = [
     title: "a burst of 200 launches at once",
     groups: [{ ...CNT_GROUP, servingAtStart: 1, scaleTo: 201, maxLaunches: 200 }],
     limitSeconds: 3600,
+  },
+  {
+    name: "warm-pool-scale-out",
+    title:
+      "cnt-backend with a warm pool of one scales out from 1 to 3: one instance out of the pool (start and health only), one cold launch beside it (everything); the pool refills",
+    groups: [warmPoolGroup],
+  },
+  {
+    name: "warm-pool-lost-event",
+    title:
+      "the lifecycle events into and out of the warm pool are lost: the reconciler finds the pool wait (DescribeWarmPool), then the wait out of the pool, never completes the second with the first's record, and gates each (prepare; start and health)",
+    groups: [{ ...warmPoolGroup, scaleTo: 2, scaleAtSeconds: 1500 }],
+    deliveryFaults: { lostLaunchEventsOf: { "EC2 → WarmPool": 1, "WarmPool → AutoScalingGroup": 1 } },
   },
 ];
 

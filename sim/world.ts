@@ -431,6 +431,7 @@ export class World {
       desired: spec.servingAtStart,
       maxLaunches: spec.maxLaunches ?? spec.scaleTo - spec.servingAtStart + 3,
       launches: 0,
+      ...(spec.warmPool ? { warmPool: spec.warmPool } : {}),
     };
     this.asg.addGroup(group);
     const serving: SimInstance[] = [];

@@ -164,6 +164,7 @@ export class GateGrants {
 export type DescribeAction =
   | "autoscaling:DescribeAutoScalingInstances"
   | "autoscaling:DescribeAutoScalingGroups"
+  | "autoscaling:DescribeWarmPool"
   | "ssm:DescribeInstanceInformation"
   | "ssm:GetCommandInvocation"
   | "ssm:ListCommands"

@@ -370,6 +370,8 @@ export class LaunchGate extends Construct {
     grants.describe(reconcile, [
       "autoscaling:DescribeAutoScalingInstances",
       "autoscaling:DescribeAutoScalingGroups",
+      // A wait into a warm pool is listed by the pool, not the group (docs/aws-facts.md, warm pools).
+      "autoscaling:DescribeWarmPool",
       "elasticloadbalancing:DescribeTargetHealth",
     ]);
 

@@ -6,6 +6,7 @@ import {
   completeLifecycleAction,
   describeLifecycle,
   type InstanceLifecycle,
+  isWaitingAtHook,
   outcomeApplied,
 } from "./lifecycle-actions.js";
 import { advance, type GateRecord } from "./record.js";
@@ -20,7 +21,8 @@ import { deregisterAll } from "./target-health.js";
 /**
  * How a completion ended: "completed" by our call; "completed-elsewhere" when the action was no longer
  * active but the instance shows our outcome applied (another invocation delivered the same claim);
- * "not-active" when the wait ended otherwise (timed out, or completed by someone else).
+ * "not-active" when the wait ended otherwise (timed out, or completed by someone else), or when the
+ * hook that holds the instance now is a later wait than this record's.
  */
 export type FinishResult = CompletionResult | "completed-elsewhere";
 
@@ -71,10 +73,16 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResul
   };
   if (result === "not-active") {
     const lifecycle = await describeLifecycle(deps, record.instanceId);
-    if (outcomeApplied(outcome, lifecycle)) {
-      // Another invocation delivered this very claim first: nothing went wrong, nothing to record.
-      deps.log.info("lifecycle action already completed with our outcome", fields);
-      return "completed-elsewhere";
+    if (outcomeApplied(outcome, lifecycle, record.mode)) {
+      // Another invocation delivered this very claim first: nothing went wrong, nothing to record. An
+      // instance our outcome let through that waits at a hook again (out of the warm pool) is in a
+      // later wait, which is no longer this record's: "not-active" tells the caller so.
+      const later = isWaitingAtHook(lifecycle);
+      deps.log.info("lifecycle action already completed with our outcome", {
+        ...fields,
+        ...(later ? { laterWait: lifecycle?.state } : {}),
+      });
+      return later ? "not-active" : "completed-elsewhere";
     }
     // The steps do not ask Auto Scaling between the event and the end (active-wait.ts), so this may be
     // the first sign the instance is going away: what the gate registered must not keep its traffic.

@@ -1,6 +1,11 @@
-import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeWarmPoolCommand,
+  type Instance,
+} from "@aws-sdk/client-auto-scaling";
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { errorMessage, SkipEventError } from "../errors.js";
+import { withCorrelation } from "../logger.js";
 import { emitAll } from "../metrics/emit.js";
 import { rescueMetrics } from "../metrics/launch-metrics.js";
 import type { RescueAction } from "../metrics/metric-names.js";
@@ -145,16 +150,27 @@ async function reread(
   }
 }
 
-/** The group's waiting instances with their records, read in batches. */
+/**
+ * The group's waiting instances with their records, read in batches. A group with a warm pool has its
+ * pool's instances listed by DescribeWarmPool (docs/aws-facts.md, warm pools): a launch into the pool
+ * waits there, in `Warmed:Pending:Wait`. Whether DescribeAutoScalingGroups lists them too is
+ * unconfirmed, so both lists are read, and an instance in both counts once. A group without a pool
+ * costs no extra call.
+ */
 async function findWaits(deps: GateDeps, group: RuntimeGroup): Promise<GroupWait[]> {
   const { AutoScalingGroups } = await deps.autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
   );
-  const found: { instanceId: string; state: string }[] = [];
-  for (const instance of AutoScalingGroups?.[0]?.Instances ?? []) {
+  const described = AutoScalingGroups?.[0];
+  const instances = [...(described?.Instances ?? [])];
+  if (described?.WarmPoolConfiguration) instances.push(...(await warmPoolInstances(deps, group.name)));
+  const states = new Map<string, string>();
+  for (const instance of instances) {
     const state = String(instance.LifecycleState ?? "");
-    if (instance.InstanceId && WAITING.has(state)) found.push({ instanceId: instance.InstanceId, state });
+    if (instance.InstanceId && WAITING.has(state) && !states.has(instance.InstanceId))
+      states.set(instance.InstanceId, state);
   }
+  const found = [...states].map(([instanceId, state]) => ({ instanceId, state }));
   if (found.length === 0) return [];
   let records: Map<string, GateRecord>;
   try {
@@ -164,6 +180,32 @@ async function findWaits(deps: GateDeps, group: RuntimeGroup): Promise<GroupWait
     return found.map((wait) => ({ ...wait, group, record: undefined, loadError: errorMessage(error) }));
   }
   return found.map((wait) => ({ ...wait, group, record: records.get(wait.instanceId) }));
+}
+
+/** DescribeWarmPool's largest page (MaxRecords). */
+export const WARM_POOL_PAGE_SIZE = 50;
+/** Pages read in one run, at most: 5,000 instances, beyond any sensible pool. */
+const WARM_POOL_MAX_PAGES = 100;
+
+/** Every instance of the group's warm pool, page by page. */
+async function warmPoolInstances(deps: GateDeps, groupName: string): Promise<Instance[]> {
+  const instances: Instance[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < WARM_POOL_MAX_PAGES; page += 1) {
+    const output = await deps.autoScaling.send(
+      new DescribeWarmPoolCommand({
+        AutoScalingGroupName: groupName,
+        MaxRecords: WARM_POOL_PAGE_SIZE,
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+    );
+    instances.push(...(output.Instances ?? []));
+    if (!output.NextToken || output.NextToken === nextToken) return instances;
+    nextToken = output.NextToken;
+  }
+  // The waits read so far still get their heartbeats; the rest wait for a later run.
+  deps.log.warn("warm pool listing cut short", { groupName, pages: WARM_POOL_MAX_PAGES });
+  return instances;
 }
 
 /**
@@ -176,16 +218,20 @@ export function byUrgency<W extends { readonly record: GateRecord | undefined }>
 }
 
 async function reconcileOne(deps: GateDeps, wait: GroupWait): Promise<ReconcileEntry> {
-  if (wait.loadError !== undefined)
-    return logged(deps, entry(wait, { action: "error", detail: wait.loadError }));
-  try {
-    return logged(deps, entry(wait, await reconcileWait(deps, wait.group, wait)));
-  } catch (error) {
-    // A skip is a normal stop (the wait ended meanwhile). Anything else is one instance's trouble,
-    // which must not stop the others; the next run tries again.
-    const action = error instanceof SkipEventError ? "stopped" : "error";
-    return logged(deps, entry(wait, { action, detail: errorMessage(error) }));
-  }
+  // Every line logged for this wait names it, as the event-driven gate's lines do (the saved queries
+  // filter on instanceId); the waits of one run are handled at once, so the keys are scoped to each.
+  return withCorrelation({ instanceId: wait.instanceId, autoScalingGroupName: wait.group.name }, async () => {
+    if (wait.loadError !== undefined)
+      return logged(deps, entry(wait, { action: "error", detail: wait.loadError }));
+    try {
+      return logged(deps, entry(wait, await reconcileWait(deps, wait.group, wait)));
+    } catch (error) {
+      // A skip is a normal stop (the wait ended meanwhile). Anything else is one instance's trouble,
+      // which must not stop the others; the next run tries again.
+      const action = error instanceof SkipEventError ? "stopped" : "error";
+      return logged(deps, entry(wait, { action, detail: errorMessage(error) }));
+    }
+  });
 }
 
 function entry(wait: GroupWait, outcome: { action: ReconcileAction; detail?: string }): ReconcileEntry {

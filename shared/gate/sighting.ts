@@ -3,6 +3,7 @@ import { emitAll } from "../metrics/emit.js";
 import { launchStartedMetrics } from "../metrics/launch-metrics.js";
 import type { GateDeps } from "./deps.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { sightedTransition } from "./launch-mode.js";
 import { recordHeartbeat } from "./lifecycle-actions.js";
 import type { WaitOutcome } from "./reconcile-wait.js";
 import { advance, type GateRecord, TERMINAL_PHASES, tokenlessToken } from "./record.js";
@@ -43,7 +44,9 @@ export async function sight(
     return { action: "in-progress", detail: `the gate already holds this wait (${seen.phase})` };
   }
   const now = deps.now();
-  const warm = state === "Warmed:Pending:Wait";
+  // Which wait this is (into the warm pool, out of it, or a direct launch) fixes what it runs, and which
+  // lifecycle state a completion by instance id must find the instance in (tokenlessWaitEnded).
+  const transition = sightedTransition(state, seen);
   const opened = openRecord(
     deps,
     {
@@ -52,8 +55,7 @@ export async function sight(
       groupName: group.name,
       hookName: group.hookName,
       token: tokenlessToken(instanceId, now),
-      origin: "EC2",
-      destination: warm ? "WarmPool" : "AutoScalingGroup",
+      ...transition,
     },
     group,
   );
@@ -64,7 +66,7 @@ export async function sight(
       {
         at: now,
         phase: "sighted",
-        note: `found in ${state} with no lifecycle event; waiting ${ADOPT_AFTER_SECONDS} s for one`,
+        note: `found in ${state} with no lifecycle event (taken as ${transition.origin} → ${transition.destination}: phase ${opened.mode.bootstrapPhase}); waiting ${ADOPT_AFTER_SECONDS} s for one`,
       },
     ],
   };

@@ -15,7 +15,7 @@ import {
 import { type GateDeps, groupConfig, sleepOf } from "./deps.js";
 import { abandonLaunch, recordGone } from "./finish.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
-import { launchModeFor } from "./launch-mode.js";
+import { launchModeFor, waitStateOf } from "./launch-mode.js";
 import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
 import { CHAIN_STEP_FOR_PHASE } from "./ports.js";
 import { agentNeverOnline, bootstrapNotSent } from "./reasons.js";
@@ -205,8 +205,10 @@ export type RecordFound = "this-wait" | "placeholder" | "tokenless" | "earlier-w
 /**
  * Judges the record found for a launch event's instance (see RecordFound) by the one order both
  * carry: when their waits began. A tokenless record knows only that its wait had begun by its
- * sighting; a live one of the same mode whose sighting came after the event's wait began is that wait
- * (a warm-pool instance waits twice, but its two waits differ in mode).
+ * sighting; a live one held in the same lifecycle state whose sighting came after the event's wait
+ * began is that wait (a warm-pool instance waits twice, but its two waits are in different states:
+ * waitStateOf). The mode itself may differ: a sighting that could not tell a move out of the pool from
+ * a direct launch runs `all`, which does all that `start` does.
  */
 export function judgeRecordFound(
   found: GateRecord,
@@ -220,16 +222,12 @@ export function judgeRecordFound(
   if (
     isTokenless(found) &&
     !TERMINAL_PHASES.has(found.phase) &&
-    sameMode(found.mode, mode) &&
+    waitStateOf(found.mode) === waitStateOf(mode) &&
     eventNotLater
   ) {
     return found.phase === "sighted" ? "placeholder" : "tokenless";
   }
   return eventBegan !== undefined && eventBegan < foundBegan ? "later-wait" : "earlier-wait";
-}
-
-function sameMode(a: LaunchMode, b: LaunchMode): boolean {
-  return a.bootstrapPhase === b.bootstrapPhase && a.needsTraffic === b.needsTraffic;
 }
 
 /**

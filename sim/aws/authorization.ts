@@ -16,6 +16,7 @@ export interface ResourceDirectory {
 const SERVICE: Readonly<Record<string, string>> = {
   DescribeAutoScalingInstances: "autoscaling",
   DescribeAutoScalingGroups: "autoscaling",
+  DescribeWarmPool: "autoscaling",
   CompleteLifecycleAction: "autoscaling",
   RecordLifecycleActionHeartbeat: "autoscaling",
   SetInstanceHealth: "autoscaling",

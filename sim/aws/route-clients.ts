@@ -3,6 +3,7 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
+  DescribeWarmPoolCommand,
   RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
   SetInstanceHealthCommand,
@@ -88,6 +89,7 @@ export class AwsRouter {
     this.route(AutoScalingClient, "Auto Scaling", [
       [DescribeAutoScalingInstancesCommand, (input) => asg.describeAutoScalingInstances(input)],
       [DescribeAutoScalingGroupsCommand, (input) => asg.describeAutoScalingGroups(input)],
+      [DescribeWarmPoolCommand, (input) => asg.describeWarmPool(input)],
       [CompleteLifecycleActionCommand, (input) => asg.completeLifecycleAction(input)],
       [RecordLifecycleActionHeartbeatCommand, (input) => asg.recordLifecycleActionHeartbeat(input)],
       [SetInstanceHealthCommand, (input) => asg.setInstanceHealth(input)],

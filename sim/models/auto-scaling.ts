@@ -4,6 +4,8 @@ import type {
   DescribeAutoScalingGroupsCommandOutput,
   DescribeAutoScalingInstancesCommandInput,
   DescribeAutoScalingInstancesCommandOutput,
+  DescribeWarmPoolCommandInput,
+  DescribeWarmPoolCommandOutput,
   RecordLifecycleActionHeartbeatCommandInput,
   SetDesiredCapacityCommandInput,
   SetInstanceHealthCommandInput,
@@ -23,8 +25,16 @@ import type { InstanceBehaviour, WorldContext } from "../world-context.js";
  * - the group's launch hook is the one the stack deployed: a group without one is not gated at all;
  * - Describe* lag behind the lifecycle event by up to a few seconds (eventual consistency): a wait
  *   can still be listed as `Pending` when its event arrives.
+ * - a group may have a warm pool (docs/aws-facts.md, warm pools): it is kept at its minimum size with
+ *   instances launched into it (`Warmed:Pending` → `Warmed:Pending:Wait`, event EC2 → WarmPool), which
+ *   a CONTINUE stops there (`Warmed:Pending:Proceed` → `Warmed:Stopped`: agent offline, app not
+ *   running). A scale-out draws on the pool first (`Warmed:Stopped` → `Pending` → `Pending:Wait`, event
+ *   WarmPool → AutoScalingGroup; the instance boots again, so its agent comes back after its boot
+ *   delay), and launches directly (EC2 → AutoScalingGroup) when the pool is empty; the pool is refilled.
+ *   Pool instances are listed by DescribeWarmPool, not in DescribeAutoScalingGroups' `Instances` (the
+ *   cautious reading of an UNCONFIRMED fact); DescribeAutoScalingInstances lists every instance.
  * Guess, marked: launch-to-event and CONTINUE-to-InService latencies (1 s), replacement delay (10 s),
- * the Describe* lag (uniform 0–4 s).
+ * the Describe* lag (uniform 0–4 s), stopping a pool instance (15 s).
  */
 
 export interface SimHook {
@@ -43,6 +53,8 @@ export interface SimGroup {
   /** Cap on launches, so a scenario whose every launch fails still ends. */
   readonly maxLaunches: number;
   launches: number;
+  /** The group's warm pool (pool state Stopped), kept at `minSize` instances; absent: none. */
+  readonly warmPool?: { readonly minSize: number };
 }
 
 export interface SimInstance {
@@ -59,12 +71,25 @@ export interface SimInstance {
   completions: { at: number; result: string; token: string }[];
   inServiceAt?: number;
   terminatedAt?: number;
+  /** When a scale-out took the instance out of the warm pool (absent: it never was in one, or is still). */
+  leftPoolAt?: number;
 }
+
+/** Where a launch wait comes from and goes to (the lifecycle event's Origin and Destination). */
+type Transition = {
+  readonly origin: "EC2" | "WarmPool";
+  readonly destination: "AutoScalingGroup" | "WarmPool";
+};
+
+/** How long stopping a prepared instance in the warm pool takes (a guess). */
+const POOL_STOP_MS = 15_000;
 
 export interface AutoScalingPeers {
   /** Emits an event onto the simulated EventBridge bus. */
   emit(event: Record<string, unknown>): void;
+  /** An instance boots: launched, or started again out of the warm pool. */
   instanceLaunched(instance: SimInstance): void;
+  /** An instance stops running: terminated, or stopped in the warm pool. */
   instanceTerminated(instance: SimInstance): void;
   /** The group's own registration at the end of the hook. */
   registerWithGroupTargets(instance: SimInstance): void;
@@ -89,6 +114,8 @@ export class AutoScalingModel {
 
   addGroup(group: SimGroup): void {
     this.groups.set(group.name, group);
+    // A warm pool is filled as soon as it exists.
+    if (group.warmPool) this.world.clock.after(0, () => this.fillPool(group));
   }
 
   /** An instance already serving before the scenario starts. */
@@ -159,8 +186,16 @@ export class AutoScalingModel {
         HealthCheckType: "ELB",
         CreatedTime: new Date(0),
         TargetGroupARNs: [...group.targetGroupArns],
+        ...(group.warmPool
+          ? {
+              WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: "Stopped" as const },
+              WarmPoolSize: this.poolInstances(group).length,
+            }
+          : {}),
         Instances: [...this.instances.values()]
-          .filter((instance) => instance.group === group && instance.state !== "Terminated")
+          .filter(
+            (instance) => instance.group === group && instance.state !== "Terminated" && !inPool(instance),
+          )
           .map((instance) => ({
             InstanceId: instance.id,
             AvailabilityZone: instance.behaviour.zone,
@@ -172,9 +207,37 @@ export class AutoScalingModel {
     };
   }
 
+  /** The group's warm pool and its instances, in pages of MaxRecords (at most 50). */
+  describeWarmPool(input: DescribeWarmPoolCommandInput): DescribeWarmPoolCommandOutput {
+    const group = this.groups.get(String(input.AutoScalingGroupName));
+    if (!group) throw awsError("ValidationError", `Group ${input.AutoScalingGroupName} not found`);
+    const size = input.MaxRecords ?? 50;
+    if (size < 1 || size > 50)
+      throw awsError("ValidationError", "MaxRecords must be between 1 and 50 for DescribeWarmPool");
+    const pool = group.warmPool ? this.poolInstances(group) : [];
+    const start = Number(input.NextToken ?? 0);
+    return {
+      $metadata: {},
+      ...(group.warmPool
+        ? { WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: "Stopped" } }
+        : {}),
+      Instances: pool.slice(start, start + size).map((instance) => ({
+        InstanceId: instance.id,
+        AvailabilityZone: instance.behaviour.zone,
+        LifecycleState: this.listedState(instance) as never,
+        HealthStatus: "Healthy",
+        ProtectedFromScaleIn: false,
+      })),
+      NextToken: start + size < pool.length ? String(start + size) : undefined,
+    };
+  }
+
   completeLifecycleAction(input: CompleteLifecycleActionCommandInput): Record<string, never> {
     const result = input.LifecycleActionResult ?? "";
-    const attempt = { token: input.LifecycleActionToken ?? input.InstanceId ?? "", result, accepted: false };
+    // A completion by instance id names whichever wait holds the instance: it is counted as that wait's
+    // (or, when none does, as the instance's last wait's), so an instance's two waits stay two.
+    const wait = input.LifecycleActionToken ?? this.waitNamedByInstance(input.InstanceId);
+    const attempt = { token: wait ?? input.InstanceId ?? "", result, accepted: false };
     this.completionAttempts.push(attempt);
     const instance = this.activeWait(
       input.LifecycleActionToken,
@@ -191,6 +254,12 @@ export class AutoScalingModel {
       this.world.note("asg", "hook completed: ABANDON", instance.id);
       this.peers.abandoned(instance);
       this.terminate(instance, "launch abandoned");
+      return {};
+    }
+    if (instance.state === "Warmed:Pending:Wait") {
+      // Into the pool: prepared, not serving; nothing is registered, so there is no health to judge.
+      this.world.note("asg", "hook completed: CONTINUE (into the warm pool)", instance.id);
+      this.proceedIntoPool(instance);
       return {};
     }
     // The invariant the whole product exists for.
@@ -210,14 +279,38 @@ export class AutoScalingModel {
       this.peers.registerWithGroupTargets(instance);
       instance.state = "InService";
       instance.inServiceAt = this.world.clock.now();
-      this.world.note("asg", "InService", instance.id);
+      this.world.note("asg", `InService${this.timeToServe(instance)}`, instance.id);
+    });
+  }
+
+  /** For a group with a warm pool: how long the instance took, from the pool or from its launch. */
+  private timeToServe(instance: SimInstance): string {
+    if (!instance.group.warmPool || instance.inServiceAt === undefined) return "";
+    const from = instance.leftPoolAt ?? instance.launchedAt;
+    const seconds = Math.round((instance.inServiceAt - from) / 1000);
+    return instance.leftPoolAt === undefined
+      ? ` (${seconds} s after launch, cold)`
+      : ` (${seconds} s after leaving the warm pool)`;
+  }
+
+  /** CONTINUE into the pool: Warmed:Pending:Proceed, then stopped there (agent offline) until drawn on. */
+  private proceedIntoPool(instance: SimInstance): void {
+    instance.state = "Warmed:Pending:Proceed";
+    this.world.clock.after(POOL_STOP_MS, () => {
+      if (instance.state !== "Warmed:Pending:Proceed") return;
+      instance.state = "Warmed:Stopped";
+      this.peers.instanceTerminated(instance);
+      this.world.note("asg", "Warmed:Stopped (prepared, stopped in the warm pool)", instance.id);
+      // A scale-out that found the pool still preparing may be short: it draws on the pool now.
+      this.fillCapacity(instance.group);
     });
   }
 
   /** What Describe* report: a new wait shows as `Pending` until the API catches up with the event. */
   private listedState(instance: SimInstance): string {
-    if (instance.state === "Pending:Wait" && this.world.clock.now() < (instance.waitListedAt ?? 0))
-      return "Pending";
+    const lagging = this.world.clock.now() < (instance.waitListedAt ?? 0);
+    if (instance.state === "Pending:Wait" && lagging) return "Pending";
+    if (instance.state === "Warmed:Pending:Wait" && lagging) return "Warmed:Pending";
     return instance.state;
   }
 
@@ -245,6 +338,15 @@ export class AutoScalingModel {
     return {};
   }
 
+  /** The token of the wait holding the instance now, else of its last wait (undefined: none). */
+  private waitNamedByInstance(instanceId: string | undefined): string | undefined {
+    const instance = this.instances.get(instanceId ?? "");
+    if (!instance) return undefined;
+    return WAITING.has(instance.state) && instance.token
+      ? instance.token
+      : instance.completions.at(-1)?.token;
+  }
+
   /** The instance a lifecycle token belongs (or belonged) to, for per-launch call counts. */
   instanceForToken(token: string): string | undefined {
     for (const instance of this.instances.values()) {
@@ -255,11 +357,45 @@ export class AutoScalingModel {
 
   // --- internals -------------------------------------------------------------------------------
 
+  /**
+   * Launches what the group is short of its desired capacity: out of the warm pool first (its stopped,
+   * prepared instances, oldest first), then directly. The pool is then refilled.
+   */
   private fillCapacity(group: SimGroup): void {
     const active = [...this.instances.values()].filter(
-      (i) => i.group === group && !i.state.startsWith("Terminat"),
+      (i) => i.group === group && !i.state.startsWith("Terminat") && !inPool(i),
     ).length;
-    for (let n = active; n < group.desired && group.launches < group.maxLaunches; n++) this.launch(group);
+    const warm = this.poolInstances(group).filter((i) => i.state === "Warmed:Stopped");
+    for (let n = active; n < group.desired; n++) {
+      const next = warm.shift();
+      if (next) this.leavePool(next);
+      else if (group.launches < group.maxLaunches) this.launch(group);
+    }
+    this.fillPool(group);
+  }
+
+  /** Launches into the warm pool until it holds its minimum size (preparing instances included). */
+  private fillPool(group: SimGroup): void {
+    if (!group.warmPool) return;
+    const pooled = this.poolInstances(group).filter((i) => !i.state.startsWith("Warmed:Terminat")).length;
+    for (let n = pooled; n < group.warmPool.minSize && group.launches < group.maxLaunches; n++)
+      this.launch(group, { origin: "EC2", destination: "WarmPool" });
+  }
+
+  /** The group's instances in its warm pool (any Warmed:* state but Terminated), oldest first. */
+  private poolInstances(group: SimGroup): SimInstance[] {
+    return [...this.instances.values()].filter((i) => i.group === group && inPool(i));
+  }
+
+  /** A scale-out takes a stopped, prepared instance out of the pool: it boots, then waits at the hook. */
+  private leavePool(instance: SimInstance): void {
+    instance.state = "Pending";
+    instance.leftPoolAt = this.world.clock.now();
+    this.world.note("asg", "leaves the warm pool for the group (started again)", instance.id);
+    this.peers.instanceLaunched(instance);
+    this.world.clock.after(1000, () =>
+      this.enterWait(instance, { origin: "WarmPool", destination: "AutoScalingGroup" }),
+    );
   }
 
   /**
@@ -271,39 +407,53 @@ export class AutoScalingModel {
       .filter((i) => i.group === group && i.state === "InService")
       .sort((a, b) => (a.inServiceAt ?? 0) - (b.inServiceAt ?? 0));
     const active = [...this.instances.values()].filter(
-      (i) => i.group === group && !i.state.startsWith("Terminat"),
+      (i) => i.group === group && !i.state.startsWith("Terminat") && !inPool(i),
     ).length;
     for (const instance of serving.slice(0, Math.max(0, active - group.desired)))
       this.terminate(instance, "scale-in");
   }
 
-  private launch(group: SimGroup): void {
+  private launch(
+    group: SimGroup,
+    transition: Transition = { origin: "EC2", destination: "AutoScalingGroup" },
+  ): void {
     const index = group.launches;
     group.launches += 1;
     const instance = this.newInstance(group, this.behaviourFor(group, index), index);
+    const intoPool = transition.destination === "WarmPool";
+    if (intoPool) instance.state = "Warmed:Pending";
     this.world.note(
       "asg",
-      `launched in ${instance.behaviour.zone} (launch #${index + 1} of ${group.name})`,
+      `launched in ${instance.behaviour.zone} (launch #${index + 1} of ${group.name}${intoPool ? ", into the warm pool" : ""})`,
       instance.id,
     );
     this.peers.instanceLaunched(instance);
-    this.world.clock.after(1000, () => this.enterWait(instance));
+    this.world.clock.after(1000, () => this.enterWait(instance, transition));
   }
 
-  private enterWait(instance: SimInstance): void {
-    if (instance.state !== "Pending") return;
+  private enterWait(
+    instance: SimInstance,
+    transition: Transition = { origin: "EC2", destination: "AutoScalingGroup" },
+  ): void {
+    const intoPool = transition.destination === "WarmPool";
+    if (instance.state !== (intoPool ? "Warmed:Pending" : "Pending")) return;
     const hook = instance.group.hook;
     if (!hook) {
       // No launch hook: nothing holds the instance, whatever it serves.
-      this.proceed(instance);
+      if (intoPool) this.proceedIntoPool(instance);
+      else this.proceed(instance);
       return;
     }
     const token = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-4${this.world.random.hex(3)}-a${this.world.random.hex(3)}-${this.world.random.hex(12)}`;
-    instance.state = "Pending:Wait";
+    instance.state = intoPool ? "Warmed:Pending:Wait" : "Pending:Wait";
     instance.token = token;
     instance.hookExpiresAt = this.world.clock.now() + hook.heartbeatTimeoutSeconds * 1000;
     instance.waitListedAt = this.world.clock.now() + Math.round(this.world.random.uniform(0, 4000));
-    this.world.note("asg", "Pending:Wait (launch hook holds it)", instance.id);
+    this.world.note(
+      "asg",
+      `${instance.state} (launch hook holds it${instance.group.warmPool ? `; ${transition.origin} → ${transition.destination}` : ""})`,
+      instance.id,
+    );
     this.peers.emit({
       version: "0",
       id: `${this.world.random.hex(8)}-lifecycle`,
@@ -319,6 +469,10 @@ export class AutoScalingModel {
         LifecycleHookName: hook.name,
         EC2InstanceId: instance.id,
         LifecycleTransition: LAUNCHING_TRANSITION,
+        // Sent for groups with a warm pool (docs/aws-facts.md, events).
+        ...(instance.group.warmPool
+          ? { Origin: transition.origin, Destination: transition.destination }
+          : {}),
       },
     });
     this.watchHeartbeat(instance, token);
@@ -328,7 +482,7 @@ export class AutoScalingModel {
   private watchHeartbeat(instance: SimInstance, token: string): void {
     const expiresAt = instance.hookExpiresAt ?? 0;
     this.world.clock.after(expiresAt - this.world.clock.now(), () => {
-      if (instance.token !== token || instance.state !== "Pending:Wait") return;
+      if (instance.token !== token || !WAITING.has(instance.state)) return;
       if ((instance.hookExpiresAt ?? 0) > this.world.clock.now()) return this.watchHeartbeat(instance, token);
       const result = instance.group.hook?.defaultResult ?? "ABANDON";
       this.world.violation(
@@ -336,15 +490,16 @@ export class AutoScalingModel {
       );
       this.world.note("asg", `hook heartbeat timeout: default result ${result} applied`, instance.id);
       instance.completions.push({ at: this.world.clock.now(), result: "TIMEOUT", token });
-      instance.token = undefined;
-      if (result === "CONTINUE") this.proceed(instance);
+      if (result === "CONTINUE" && instance.state === "Warmed:Pending:Wait") this.proceedIntoPool(instance);
+      else if (result === "CONTINUE") this.proceed(instance);
       else this.terminate(instance, "hook timed out");
+      instance.token = undefined;
     });
   }
 
   private terminate(instance: SimInstance, why: string): void {
-    if (instance.state.startsWith("Terminat")) return;
-    instance.state = "Terminating";
+    if (/^(Warmed:)?Terminat/.test(instance.state)) return;
+    instance.state = inPool(instance) ? "Warmed:Terminating" : "Terminating";
     instance.token = undefined;
     this.peers.deregisterFromGroupTargets(instance);
     this.world.note("asg", `terminating (${why})`, instance.id);
@@ -364,7 +519,7 @@ export class AutoScalingModel {
   ): SimInstance {
     const instance = [...this.instances.values()].find(
       (i) =>
-        i.state === "Pending:Wait" &&
+        WAITING.has(i.state) &&
         i.group.name === groupName &&
         i.group.hook?.name === hookName &&
         (token ? i.token === token : i.id === instanceId),
@@ -392,4 +547,12 @@ export class AutoScalingModel {
     if (!group) throw new Error(`simulation: no group ${name}`);
     return group;
   }
+}
+
+/** The states in which a launch hook holds an instance (docs/aws-facts.md, warm pools). */
+const WAITING: ReadonlySet<string> = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
+
+/** In a warm pool: any Warmed:* state (a pool instance that terminates is Warmed:Terminating, then Terminated). */
+function inPool(instance: SimInstance): boolean {
+  return instance.state.startsWith("Warmed:");
 }

@@ -19,6 +19,11 @@ export interface EventFaults {
   readonly lostLaunchEvents?: number;
   /** Probability that a lifecycle event is never delivered. */
   readonly lostLaunchEventRate?: number;
+  /**
+   * The first N lifecycle events of a warm pool's transition, by "Origin → Destination" (e.g.
+   * "WarmPool → AutoScalingGroup"), are never delivered.
+   */
+  readonly lostLaunchEventsOf?: Readonly<Record<string, number>>;
   /** Probability that an SSM status event is never delivered (best-effort delivery). */
   readonly lostCommandEventRate?: number;
   /** Extra delay, in seconds, for SSM status events (late / out of order). */
@@ -35,6 +40,7 @@ export class EventBridgeModel {
   readonly lost: unknown[] = [];
   delivered = 0;
   private launchEventsSeen = 0;
+  private readonly transitionsSeen = new Map<string, number>();
 
   constructor(
     private readonly world: WorldContext,
@@ -53,6 +59,7 @@ export class EventBridgeModel {
     if (
       isLaunch &&
       (++this.launchEventsSeen <= (this.faults.lostLaunchEvents ?? 0) ||
+        this.lostByTransition(detail) ||
         this.world.random.chance(this.faults.lostLaunchEventRate ?? 0))
     ) {
       this.world.note("fault", "lifecycle event lost (never delivered)", instanceId);
@@ -73,6 +80,15 @@ export class EventBridgeModel {
         }
       }
     }
+  }
+
+  /** A lifecycle event of a transition whose first events are to be lost (lostLaunchEventsOf). */
+  private lostByTransition(detail: Record<string, string> | undefined): boolean {
+    if (!this.faults.lostLaunchEventsOf || !detail?.Origin) return false;
+    const transition = `${detail.Origin} → ${detail.Destination}`;
+    const seen = (this.transitionsSeen.get(transition) ?? 0) + 1;
+    this.transitionsSeen.set(transition, seen);
+    return seen <= (this.faults.lostLaunchEventsOf[transition] ?? 0);
   }
 
   /** Starts every scheduled rule; `keepGoing` decides, at each tick, whether the schedule continues. */

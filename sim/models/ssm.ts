@@ -68,6 +68,35 @@ const STEPS = [
   "health-check",
 ];
 
+/** The steps only `prepare`, and only `start`, runs (bootstrap/bootstrap.sh). */
+const PREPARE_STEPS: ReadonlySet<string> = new Set(["pull-images"]);
+const START_STEPS: ReadonlySet<string> = new Set(["write-env", "compose-up", "health-check"]);
+
+/**
+ * The part of a whole bootstrap's scripted duration that `start` takes on a prepared instance (secrets,
+ * compose up from local images, local health): a guess, 10 % and at least 5 s; `prepare` takes the rest.
+ */
+const START_SHARE = 0.1;
+
+function phaseSeconds(seconds: number, phase: "all" | "prepare" | "start" | undefined): number {
+  const start = Math.max(5, Math.round(seconds * START_SHARE));
+  if (phase === "start") return start;
+  if (phase === "prepare") return Math.max(1, seconds - start);
+  return seconds;
+}
+
+/**
+ * The phase of a launch's command (trigger `launch`), which a warm pool splits in two. An operation's
+ * command (re-bootstrap, remediation) keeps the whole scripted duration, as its scenarios expect.
+ */
+function launchPhase(
+  parameters: Record<string, string[]> | undefined,
+): "all" | "prepare" | "start" | undefined {
+  if ((parameters?.trigger?.[0] ?? "launch") !== "launch") return undefined;
+  const phase = parameters?.phase?.[0];
+  return phase === "prepare" || phase === "start" ? phase : "all";
+}
+
 export class SsmModel {
   private readonly online = new Set<string>();
   readonly commands = new Map<string, SimCommand>();
@@ -165,6 +194,7 @@ export class SsmModel {
         timeoutSeconds,
         input.CloudWatchOutputConfig,
         version,
+        launchPhase(input.Parameters),
       );
     }
     return { $metadata: {}, Command: { CommandId: id, DocumentName: documentName, Status: "Pending" } };
@@ -224,6 +254,8 @@ export class SsmModel {
     timeoutSeconds: number,
     cloudWatchOutput: SimCommand["cloudWatchOutput"],
     version: number,
+    /** A launch's phase (warm pools: prepare, start); absent for an operation's command. */
+    phase?: "all" | "prepare" | "start",
   ): void {
     const now = this.world.clock.now();
     const command: SimCommand = {
@@ -265,13 +297,16 @@ export class SsmModel {
       this.world.clock.after(timeoutSeconds * 1000, () => this.setStatus(command, "TimedOut"));
       return;
     }
-    const runMs = waitForLock + bootstrap.seconds * 1000;
+    const runMs = waitForLock + phaseSeconds(bootstrap.seconds, phase) * 1000;
     this.lockedUntil.set(instance.id, now + runMs);
     this.world.clock.after(runMs, () => {
       if (instance.state.startsWith("Terminat")) return;
       if (bootstrap.outcome === "Success") {
-        command.stdout = `${STEPS.map((step) => `launchgate: step ${step}`).join("\n")}\nlaunchgate: bootstrap finished (phase all)\n`;
-        this.peers.appStarted(instance);
+        const skipped = phase === "prepare" ? START_STEPS : phase === "start" ? PREPARE_STEPS : undefined;
+        const steps = STEPS.filter((step) => !skipped?.has(step));
+        command.stdout = `${steps.map((step) => `launchgate: step ${step}`).join("\n")}\nlaunchgate: bootstrap finished (phase ${phase ?? "all"})\n`;
+        // A warm pool's prepare installs and pulls: the app does not run until `start`.
+        if (phase !== "prepare") this.peers.appStarted(instance);
         this.setStatus(command, "Success");
       } else {
         const upTo = STEPS.slice(0, STEPS.indexOf(bootstrap.failedStep) + 1);

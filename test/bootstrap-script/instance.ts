@@ -74,6 +74,11 @@ export interface Instance {
   run(phase?: string, trigger?: string): Promise<RunResult>;
   /** Starts a run; `kill()` SIGKILLs its whole process group, as SSM does at the execution timeout. */
   start(phase?: string, trigger?: string): { result: Promise<RunResult>; kill(): void };
+  /**
+   * Another version of the document on this same instance (as after a stack update): its config's `app`
+   * merged over the default group's, like the instance's own. Runs as `run` does.
+   */
+  withDocument(app: Record<string, unknown>): Pick<Instance, "run">;
   calls(): string[];
   scenario(marker: string, content?: string): void;
   /** Files left in the instance directory, hidden ones included. */
@@ -135,6 +140,13 @@ export function instance(options: InstanceOptions = {}): Instance {
     root,
     run: (phase = "all", trigger = "launch") => startBash(script(phase, trigger), env).result,
     start: (phase = "all", trigger = "launch") => startBash(script(phase, trigger), env),
+    withDocument: (app) => {
+      const other = documentRunCommand(root, app, options.executionTimeoutSeconds ?? 60);
+      return {
+        run: (phase = "all", trigger = "launch") =>
+          startBash(other.replaceAll("{{ phase }}", phase).replaceAll("{{ trigger }}", trigger), env).result,
+      };
+    },
     calls: () =>
       existsSync(join(state, "calls.log"))
         ? readFileSync(join(state, "calls.log"), "utf8").trim().split("\n")

@@ -70,6 +70,7 @@ describe("a run SSM kills leaves no secret behind", () => {
       "app.env",
       "bootstrap.sh",
       "compose.yaml",
+      "prepared", // the document version this instance was prepared by (see warm-pool.test.ts)
       "runs",
       "settings.env",
       "write-env.py",

@@ -247,6 +247,24 @@ describe("IAM is least privilege", () => {
         ...sqsConsume,
       ),
     );
+    expect(actionsOf("LaunchGateReconcile")).toEqual(
+      sorted(
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeWarmPool", // waits into a warm pool are listed by the pool
+        "autoscaling:RecordLifecycleActionHeartbeat",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:DescribeTargetHealth",
+        ...sqsSend,
+      ),
+    );
+    // Only the reconciler lists warm pools.
+    for (const prefix of ["LaunchGateLaunch", "LaunchGateCommandResult", "LaunchGateRebootstrap"])
+      expect(actionsOf(prefix)).not.toContain("autoscaling:DescribeWarmPool");
     for (const prefix of ["LaunchGateRebootstrap", "LaunchGateReconcile"])
       expect(actionsOf(prefix)).not.toContain("elasticloadbalancing:RegisterTargets");
     expect(actionsOf("LaunchGateOperationSteps")).not.toContain("autoscaling:CompleteLifecycleAction");
@@ -309,6 +327,7 @@ describe("IAM is least privilege", () => {
     expect([...new Set(onEverything)].sort()).toEqual([
       "autoscaling:DescribeAutoScalingGroups",
       "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeWarmPool",
       "elasticloadbalancing:DescribeLoadBalancers",
       "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:DescribeTargetHealth",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { renderReport } from "../../sim/report.js";
 import type { InstanceResult, ScenarioResult } from "../../sim/results.js";
 import { runScenario } from "../../sim/run-scenario.js";
 import { scenarioNamed } from "../../sim/scenarios.js";
@@ -333,5 +334,98 @@ describe("simulated end-to-end scenarios", () => {
     const second = await run("handler-crash");
     expect(second.timeline).toEqual(first.timeline);
     expect(second.calls).toEqual(first.calls);
+  });
+});
+
+describe("warm pools end to end (issue 13)", () => {
+  /** The gate's notes for one instance, and the world's, in order. */
+  const notesOf = (result: ScenarioResult, instance: InstanceResult | undefined) =>
+    result.timeline.filter((e) => e.instanceId === instance?.id).map((e) => e.what);
+  const gateNotes = (instance: InstanceResult | undefined) =>
+    (instance?.gate?.history ?? []).map((entry) => `${entry.phase}: ${entry.note}`);
+
+  it("warm-pool-scale-out: out of the pool (start, health) beside a cold launch (all, health), both InService through the gate, the warm one far sooner", async () => {
+    const result = await run("warm-pool-scale-out");
+    const [warm, cold, refill, ...others] = byLaunch(result);
+    expect(others).toEqual([]);
+
+    // The pool's instance: prepared into the pool first, then out of it on the scale-out.
+    expect(warm?.fromWarmPool).toBe(true);
+    expect(warm && served(warm)).toBe(true);
+    expect(warm?.gate?.reason).toMatch(/^healthy in cnt-backend-tg \d+ s after registration$/);
+    const warmNotes = notesOf(result, warm);
+    expect(warmNotes.indexOf("hook completed: CONTINUE (into the warm pool)")).toBeLessThan(
+      warmNotes.indexOf("leaves the warm pool for the group (started again)"),
+    );
+    expect(gateNotes(warm)).toContainEqual(expect.stringMatching(/^bootstrapping: .* sent \(phase start\)$/));
+
+    // The cold launch beside it: everything, then the same health gate.
+    expect(cold?.fromWarmPool).toBeUndefined();
+    expect(cold && served(cold)).toBe(true);
+    expect(gateNotes(cold)).toContainEqual(expect.stringMatching(/^bootstrapping: .* sent \(phase all\)$/));
+
+    // The pool refilled: prepared through the gate (prepare only, no traffic), then stopped there.
+    expect(refill).toMatchObject({ finalState: "Warmed:Stopped", hookResult: "CONTINUE" });
+    expect(refill?.gate?.reason).toBe(
+      "bootstrap (prepare) succeeded; warm-pool instance serves no traffic yet",
+    );
+    expect(gateNotes(refill)).toContainEqual(expect.stringMatching(/sent \(phase prepare\)$/));
+
+    // Time to InService, each from when it was asked for (both at the scale-out), side by side.
+    const warmSeconds = warm?.phases.inService ?? Number.POSITIVE_INFINITY;
+    const coldSeconds = cold?.phases.inService ?? 0;
+    expect(warmSeconds).toBeLessThan(coldSeconds / 2);
+    expect(
+      renderReport(result, Date.UTC(2026, 10, 28, 8, 0, 0), { timelineLimit: 0, instanceLimit: 10 }),
+    ).toContain(
+      `time to InService: out of the warm pool ${warmSeconds} s (${warm?.id.slice(0, 8)}…); cold launch ${coldSeconds} s (${cold?.id.slice(0, 8)}…)`,
+    );
+    // The goal of ≤ 60 s from the pool is not within the modelled timings: the restarted instance's
+    // agent comes back after a whole boot's delay (the same draw as its first boot), and the app and
+    // two passing checks follow. What the gate adds is bounded: under 15 s from the agent to the
+    // command, under 10 s from the first passing check to the completion.
+    const phases = warm?.phases ?? {};
+    expect((phases.bootstrapSent ?? 0) - (phases.agentOnline ?? 0)).toBeLessThan(15);
+    expect((phases.completed ?? 0) - (phases.firstHealthyCheck ?? 0)).toBeLessThan(10);
+  });
+
+  it("warm-pool-lost-event: both events lost; the reconciler gates the pool wait, then the wait out of the pool (start, health), never completing it with the pool wait's record", async () => {
+    const result = await run("warm-pool-lost-event");
+    const [pooled, refill, ...others] = byLaunch(result);
+    expect(others).toEqual([]);
+    expect(result.timeline.filter((e) => e.what === "lifecycle event lost (never delivered)")).toHaveLength(
+      2,
+    );
+
+    // Into the pool with its event lost: found by DescribeWarmPool, adopted, prepared, completed.
+    expect(result.calls.DescribeWarmPool).toBeGreaterThan(0);
+    const notes = notesOf(result, pooled);
+    const intoPool = notes.indexOf("hook completed: CONTINUE (into the warm pool)");
+    const leaves = notes.indexOf("leaves the warm pool for the group (started again)");
+    expect(intoPool).toBeGreaterThan(notes.indexOf("bootstrap Success"));
+    expect(intoPool).toBeLessThan(leaves);
+
+    // Out of the pool with its event lost: the pool wait's finished tokenless record was not resumed
+    // onto it (that CONTINUE would have put it InService unhealthy, which the world flags); it was
+    // sighted as the move out of the pool, adopted, started, health-gated, then continued.
+    expect(pooled?.fromWarmPool).toBe(true);
+    expect(pooled && served(pooled)).toBe(true);
+    expect(pooled?.gate?.reason).toMatch(/^healthy in cnt-backend-tg \d+ s after registration$/);
+    const gate = gateNotes(pooled);
+    expect(gate[0]).toMatch(
+      /^sighted: found in Pending:Wait with no lifecycle event \(taken as WarmPool → AutoScalingGroup: phase start\)/,
+    );
+    expect(gate).toContain("awaiting-agent: adopted by the reconciler: no lifecycle event arrived");
+    expect(gate).toContainEqual(expect.stringMatching(/^bootstrapping: .* sent \(phase start\)$/));
+    const completions = notes.slice(leaves).filter((what) => what.startsWith("hook completed"));
+    expect(completions).toEqual(["hook completed: CONTINUE"]);
+    expect(notes.slice(leaves).indexOf("hook completed: CONTINUE")).toBeGreaterThan(
+      notes.slice(leaves).findIndex((what) => what.startsWith("registered with cnt-backend-tg by the gate")),
+    );
+    const rescues = result.metrics.filter((m) => m.name === "ReconcilerRescues" && m.dimensions.action);
+    expect(rescues.map((m) => m.dimensions.action)).toEqual(["adopted", "adopted"]);
+
+    // The refill's event arrived: the event-driven gate prepared it.
+    expect(refill).toMatchObject({ finalState: "Warmed:Stopped", hookResult: "CONTINUE" });
   });
 });

@@ -1,0 +1,127 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { CNT_BACKEND_APP, ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
+import { type Instance, instance, lastLine, stepsOf } from "./instance.js";
+
+/**
+ * Warm pools (issue 13): an instance prepared in the pool by one version of the bootstrap document may be
+ * started, days later, by the next one (the stack was updated meanwhile: a new image, a new compose
+ * version, a new script). `prepare` records which document version it prepared from; a `start` that finds
+ * another version, or none, prepares again before it starts — so it never starts the new compose file's
+ * services from images it does not have, nor leaves the old ones in place of new tags.
+ */
+
+/** The next version of the app: the api image moves to a new tag. */
+const NEXT_APP = {
+  services: CNT_BACKEND_APP.services.map((service) =>
+    service.name === "api" ? { ...service, image: `${ECR_REGISTRY_PLACEHOLDER}/cnt-backend:2.0.0` } : service,
+  ),
+};
+
+const pulls = (calls: string[]) => calls.filter((call) => /^docker compose .* pull /.test(call));
+
+/** The marker as the script writes it: the hash of the live script, compose file and settings. */
+function documentHash(vm: Instance): string {
+  const hash = createHash("sha256");
+  for (const name of ["bootstrap.sh", "compose.yaml", "settings.env"])
+    hash.update(readFileSync(join(vm.root, name)));
+  return hash.digest("hex");
+}
+const marker = (vm: Instance) => readFileSync(join(vm.root, "prepared"), "utf8").trim();
+
+let vm: Instance;
+beforeEach(async () => {
+  vm = instance();
+  const prepare = await vm.run("prepare");
+  expect(prepare.code).toBe(0);
+});
+
+describe("prepare records the document version it prepared from", () => {
+  it("a prepare (and an all) writes the hash of the document's script, compose file and settings", async () => {
+    expect(marker(vm)).toBe(documentHash(vm));
+    const other = instance();
+    expect((await other.run("all")).code).toBe(0);
+    expect(marker(other)).toBe(documentHash(other));
+  });
+
+  it("a start by the same document version pulls nothing: the pool's work is not redone", async () => {
+    const before = vm.calls().length;
+    const start = await vm.run("start");
+
+    expect(start.code).toBe(0);
+    expect(pulls(vm.calls().slice(before))).toEqual([]);
+    expect(stepsOf(start)).not.toContain("pull-images");
+    expect(start.stdout).toMatch(
+      /launchgate: prepared by this document version \([0-9a-f]{12}\); nothing to pull/,
+    );
+  });
+});
+
+describe("an instance prepared by an older document version is brought up to date on start", () => {
+  it("a start by the next version (a new image tag) prepares again, then starts the new images", async () => {
+    const next = vm.withDocument(NEXT_APP);
+    const before = vm.calls().length;
+
+    const start = await next.run("start");
+
+    expect(start.code).toBe(0);
+    const was = documentHash(vm); // now the live files are the next version's
+    expect(start.stdout).toMatch(
+      /launchgate: prepared by another document version \([0-9a-f]{12}, this one is [0-9a-f]{12}\): preparing again/,
+    );
+    // Logged in once, pulled what the new compose file names, then the start as usual.
+    expect(stepsOf(start).slice(-6)).toEqual([
+      "registry",
+      "ecr-login",
+      "pull-images",
+      "write-env",
+      "compose-up",
+      "health-check",
+    ]);
+    expect(stepsOf(start).filter((step) => step === "ecr-login")).toHaveLength(1);
+    const calls = vm.calls().slice(before);
+    expect(pulls(calls)).toHaveLength(1);
+    expect(calls.findIndex((call) => / pull /.test(call))).toBeLessThan(
+      calls.findIndex((call) => / up /.test(call)),
+    );
+    expect(readFileSync(join(vm.root, "compose.yaml"), "utf8")).toContain("cnt-backend:2.0.0");
+    expect(marker(vm)).toBe(was);
+
+    // Up to date now: the next start by that version pulls nothing.
+    const again = vm.calls().length;
+    expect((await next.run("start")).code).toBe(0);
+    expect(pulls(vm.calls().slice(again))).toEqual([]);
+  });
+
+  it("an instance with no marker (prepared by a launchgate before it, or never) prepares again on start", async () => {
+    rmSync(join(vm.root, "prepared"));
+    const before = vm.calls().length;
+
+    const start = await vm.run("start");
+
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain("launchgate: no prepare of this document version on record");
+    expect(pulls(vm.calls().slice(before))).toHaveLength(1);
+    expect(marker(vm)).toBe(documentHash(vm));
+  });
+
+  it("a pull that fails keeps the old marker: the start fails at pull-images, and the next start pulls again", async () => {
+    const old = marker(vm);
+    vm.scenario("fail-pull");
+
+    const start = await vm.withDocument(NEXT_APP).run("start");
+
+    expect(start.code).not.toBe(0);
+    expect(lastLine(start.stdout)).toBe("launchgate: FAILED step pull-images (exit 1)");
+    expect(vm.calls().some((call) => / up /.test(call))).toBe(false);
+    expect(marker(vm)).toBe(old);
+    expect(existsSync(join(vm.root, ".prepared.new"))).toBe(false);
+
+    rmSync(join(vm.state, "fail-pull"));
+    const before = vm.calls().length;
+    expect((await vm.withDocument(NEXT_APP).run("start")).code).toBe(0);
+    expect(pulls(vm.calls().slice(before))).toHaveLength(1);
+  });
+});
