@@ -34,6 +34,7 @@ export async function continueLaunch(
 ): Promise<FinishResult> {
   const claimed = advance(record, { phase: "continued", outcome: "CONTINUE", reason }, reason, deps.now());
   await deps.store.save(claimed);
+  decided(deps, claimed);
   return complete(deps, claimed);
 }
 
@@ -45,7 +46,27 @@ export async function abandonLaunch(
 ): Promise<FinishResult> {
   const claimed = advance(record, { phase: "abandoned", outcome: "ABANDON", reason }, reason, deps.now());
   await deps.store.save(claimed);
+  decided(deps, claimed);
   return complete(deps, claimed);
+}
+
+/**
+ * The gate decided: logged and counted here, once — the claim's conditional write lets exactly one
+ * invocation get this far — whether its completion then applies, is delivered by a resumed claim, or
+ * finds the hook already ended (that is counted on its own, as an outcome not applied).
+ */
+function decided(deps: GateDeps, claimed: GateRecord): void {
+  // The group by name on the line itself: re-check invocations' correlation keys do not carry it, and
+  // the saved "abandons" query groups by it.
+  const fields = {
+    outcome: claimed.outcome,
+    reason: claimed.reason,
+    waitedSeconds: Math.round((deps.now() - claimed.startedAt) / 1000),
+    groupName: claimed.groupName,
+  };
+  if (claimed.outcome === "ABANDON") deps.log.error("launch abandoned", fields);
+  else deps.log.info("launch continued", fields);
+  emitAll(deps, launchCompletedMetrics(claimed, deps.now()));
 }
 
 /**
@@ -61,16 +82,7 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResul
   const outcome = record.outcome ?? "ABANDON";
   if (outcome === "ABANDON") await deregisterAll(deps, record.instanceId, record.registered);
   const result = await completeLifecycleAction(deps, record, outcome);
-  const waitedSeconds = Math.round((deps.now() - record.startedAt) / 1000);
-  // The group by name on the line itself: re-check invocations' correlation keys do not carry it, and the
-  // saved "abandons" query groups by it.
-  const fields = {
-    outcome,
-    reason: record.reason,
-    waitedSeconds,
-    completion: result,
-    groupName: record.groupName,
-  };
+  const fields = { outcome, completion: result, groupName: record.groupName };
   if (result === "not-active") {
     const lifecycle = await describeLifecycle(deps, record.instanceId);
     if (outcomeApplied(outcome, lifecycle, record.mode)) {
@@ -97,9 +109,7 @@ async function complete(deps: GateDeps, record: GateRecord): Promise<FinishResul
     );
     return result;
   }
-  if (outcome === "ABANDON") deps.log.error("launch abandoned", fields);
-  else deps.log.info("launch continued", fields);
-  emitAll(deps, launchCompletedMetrics({ ...record, outcome }, deps.now()));
+  deps.log.info("lifecycle action completed", fields);
   return result;
 }
 

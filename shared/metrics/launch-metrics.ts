@@ -15,7 +15,7 @@ export function launchStartedMetrics(groupName: string): MetricDatum[] {
   return [{ name: METRIC.launchesStarted, unit: "Count", value: 1, dimensions: byGroup(groupName) }];
 }
 
-/** A completion we delivered: the outcome count, and how long each phase the wait went through took. */
+/** A decided wait: the outcome count, and how long each phase the wait went through took. */
 export function launchCompletedMetrics(record: GateRecord, now: number): MetricDatum[] {
   const dimensions = byGroup(record.groupName);
   const data: MetricDatum[] = [];

@@ -11,9 +11,9 @@ export const METRIC_SERVICE = "launchgate";
 export const METRIC = {
   /** A launch gate opened for a new wait (the lifecycle event, or the reconciler's adoption). */
   launchesStarted: "LaunchesStarted",
-  /** A wait completed with CONTINUE by us. */
+  /** The gate decided CONTINUE for a wait (counted once, when the decision is claimed). */
   launchesContinued: "LaunchesContinued",
-  /** A wait completed with ABANDON by us; also per `reason` class. */
+  /** The gate decided ABANDON for a wait (counted once, when claimed); also per `reason` class. */
   launchesAbandoned: "LaunchesAbandoned",
   /** Our outcome did not apply: the hook had timed out or was completed by someone else. */
   outcomesNotApplied: "LaunchOutcomesNotApplied",

@@ -1,6 +1,7 @@
 import { CompleteLifecycleActionCommand } from "@aws-sdk/client-auto-scaling";
 import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
+import { resumeCompletion } from "../../../shared/gate/finish.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
 import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import type { MetricDatum } from "../../../shared/metrics/sink.js";
@@ -17,7 +18,7 @@ import {
   targetHealth,
 } from "../../support/aws-stubs.js";
 import { commandFinished, launchEvent, recheck } from "../../support/events.js";
-import { type GateHarness, GROUP, gateHarness } from "../../support/gate-harness.js";
+import { type GateHarness, GROUP, gateHarness, INSTANCE_ID } from "../../support/gate-harness.js";
 
 /** The metrics a real flow emits, through the gate's own steps (the sink is the harness's recorder). */
 
@@ -113,7 +114,7 @@ describe("the metrics of a launch gate", () => {
     expect(named("AgentWaitSeconds")).toEqual([]);
   });
 
-  it("counts an outcome that did not apply (the hook had timed out), and no CONTINUE", async () => {
+  it("counts a CONTINUE decided after the hook had timed out, and that it did not apply", async () => {
     await bootstrapped();
     h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
     lifecycleState(h, "Terminating");
@@ -122,6 +123,34 @@ describe("the metrics of a launch gate", () => {
     await onHealthRecheck(h.deps, recheck("health"));
 
     expect(value("LaunchOutcomesNotApplied")).toEqual([1]);
-    expect(named("LaunchesContinued")).toEqual([]);
+    expect(value("LaunchesContinued")).toEqual([1]);
+  });
+
+  it("counts an ABANDON once, even when the hook had already ended the same way", async () => {
+    lifecycleState(h, "Pending:Wait");
+    hookAcceptsCompletion(h);
+    agentPing(h, "ConnectionLost");
+    await startGate(h.deps, launchEvent());
+    h.advanceSeconds(600);
+    // The hook timed out (its default: ABANDON): the instance is already terminating.
+    h.autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveLifecycleAction());
+    lifecycleState(h, "Terminating:Wait");
+    await onAgentRecheck(h.deps, recheck("agent"));
+
+    expect(named("LaunchesAbandoned").map((datum) => datum.alsoBy)).toEqual([{ reason: "agent" }]);
+    expect(named("LaunchOutcomesNotApplied")).toEqual([]);
+  });
+
+  it("counts a decision once when a crashed completion is resumed", async () => {
+    await bootstrapped();
+    targetHealth(h, "healthy");
+    h.advanceSeconds(30);
+    h.autoScalingMock.on(CompleteLifecycleActionCommand).rejectsOnce(new Error("socket hang up"));
+    await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("socket hang up");
+    hookAcceptsCompletion(h);
+    await resumeCompletion(h.deps, h.store.get(INSTANCE_ID));
+
+    expect(value("LaunchesContinued")).toEqual([1]);
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
   });
 });
