@@ -1,38 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import type { RuntimeGroup } from "../config/runtime-config.js";
-import { awsErrorName, errorMessage, NotYetError, SkipEventError } from "../errors.js";
-import {
-  classifySendError,
-  findCommandByComment,
-  getInvocation,
-  sendBootstrapCommand,
-} from "../gate/bootstrap-command.js";
+import { NotYetError, SkipEventError } from "../errors.js";
 import type { GateDeps } from "../gate/deps.js";
-import {
-  bootstrapExecutionTimedOut,
-  bootstrapFailed,
-  bootstrapNotSent,
-  bootstrapTimedOut,
-  neverHealthy,
-} from "../gate/reasons.js";
-import type { RegisteredTarget } from "../gate/record.js";
-import { discoverTargetGroups, healthBudgetSeconds } from "../gate/target-groups.js";
-import { observeHealth, registerTargets } from "../gate/target-health.js";
+import { discoverTargetGroups } from "../gate/target-groups.js";
 import { emitAll } from "../metrics/emit.js";
 import {
   operationFinishedMetrics,
   remediationActionMetrics,
   remediationRefusalMetrics,
 } from "../metrics/operation-metrics.js";
+import { followCommand, OPERATION_PACE_SECONDS, sendCommand, verifyHealth } from "./command-steps.js";
 import { beginDrain, drainState, lastHealthyIn } from "./drain-first.js";
-import {
-  type CurrentInstance,
-  finishInstance,
-  newOperation,
-  nextVersion,
-  type OperationRecord,
-} from "./operation.js";
+import { finishInstance, newOperation, nextVersion, type OperationRecord } from "./operation.js";
+import { fail, moveOn, schedule, stop } from "./operation-outcome.js";
 import type { OperationStore } from "./ports.js";
 import { preflight } from "./preflight.js";
 import { alarmStillFiring, isLastHealthy, replaceInstance } from "./remediation/actions.js";
@@ -48,11 +28,8 @@ export interface OpsDeps extends GateDeps {
 /** Fast retries (5, 10, 20 s) of a first step that arrives before its operation was saved. */
 export const MISSING_OPERATION_RETRIES = 3;
 
-/** How often an operation looks at its current instance's command and health. */
-export const OPERATION_PACE_SECONDS = 15;
 /** How often a drain is looked at: the load balancer may end it early, when no request is left. */
 const DRAIN_PACE_SECONDS = 10;
-const COMMAND_REPORT_SLACK_SECONDS = 120;
 
 /**
  * Starts an operation: its first step is scheduled before the record is saved, so a crash in between
@@ -229,263 +206,4 @@ async function followDrain(deps: OpsDeps, op: OperationRecord): Promise<void> {
     return;
   }
   return sendCommand(deps, op, group, { ...current, drainCutShort: state === "cut-short" });
-}
-
-/** Sends the bootstrap command to the current instance and follows it from the next step on. */
-async function sendCommand(
-  deps: OpsDeps,
-  op: OperationRecord,
-  group: RuntimeGroup,
-  current: CurrentInstance,
-): Promise<void> {
-  const { instanceId } = current;
-  const now = deps.now();
-  const comment = `launchgate ${op.kind} ${op.operationId}`;
-  // A step that sent its command and then failed to save (a crash, a throttled write) runs again:
-  // it adopts the command it sent — found by its comment, since the step's last save — never sends
-  // a second one.
-  const sent = await findCommandByComment(deps, instanceId, op.updatedAt, (c) => c === comment);
-  if (sent) {
-    deps.log.warn(`${op.kind}: adopting the command this step already sent`, {
-      operationId: op.operationId,
-      instanceId,
-      commandId: sent.commandId,
-    });
-    return following(deps, op, group, current, sent.commandId);
-  }
-  let commandId: string;
-  try {
-    commandId = await sendBootstrapCommand(deps, {
-      documentName: group.documentName,
-      instanceId,
-      bootstrapPhase: op.kind === "remediate" ? "start" : op.bootstrapPhase,
-      trigger: op.kind === "remediate" ? "remediate" : "rebootstrap",
-      comment,
-      ...(op.documentVersion ? { documentVersion: op.documentVersion } : {}),
-    });
-  } catch (error) {
-    const failure = classifySendError(error);
-    // Throttling, 5xx, no answer: this step is retried, and adopts the command if ListCommands shows
-    // it by then (one sent moments before may not show yet: the bootstrap is idempotent and takes a
-    // lock). Anything else will not fix itself by retrying.
-    if (failure === "transient" || failure === "unknown") throw error;
-    if (failure === "agent-not-addressable") {
-      // A restart that could not even be delivered still counts on the ladder: the next rung follows.
-      if (op.kind === "remediate") await recordRestart(deps, op, instanceId, now);
-      return fail(
-        deps,
-        op,
-        instanceId,
-        `SSM agent on ${instanceId} is not reachable (InvalidInstanceId): the command could not be sent`,
-      );
-    }
-    const reason = bootstrapNotSent(
-      group.documentName,
-      awsErrorName(error),
-      errorMessage(error),
-      "operations",
-    );
-    return stop(deps, op, instanceId, reason);
-  }
-  // Counted only once the restart was really sent: a retried step must not see its own attempt as a
-  // past restart (and skip the instance for the cooldown).
-  if (op.kind === "remediate") {
-    await recordRestart(deps, op, instanceId, now);
-    emitAll(deps, remediationActionMetrics(op.groupName, "restart"));
-  }
-  deps.log.info(`${op.kind} sent`, { operationId: op.operationId, instanceId, commandId });
-  return following(deps, op, group, current, commandId);
-}
-
-/** Records the command as the current instance's and follows it from the next re-check on. */
-async function following(
-  deps: OpsDeps,
-  op: OperationRecord,
-  group: RuntimeGroup,
-  current: CurrentInstance,
-  commandId: string,
-): Promise<void> {
-  const now = deps.now();
-  const running = nextVersion(
-    op,
-    {
-      step: "running",
-      retrying: undefined,
-      current: {
-        ...current,
-        commandId,
-        stepDeadline: now + (group.bootstrapTimeoutSeconds + COMMAND_REPORT_SLACK_SECONDS) * 1000,
-      },
-    },
-    now,
-  );
-  await schedule(deps, running, OPERATION_PACE_SECONDS);
-  await deps.operations.save(running);
-}
-
-async function followCommand(deps: OpsDeps, op: OperationRecord): Promise<void> {
-  const current = op.current;
-  if (!current?.commandId) throw new SkipEventError("operation has no running command");
-  const group = deps.config.groups.find((g) => g.name === op.groupName);
-  const invocation = await getInvocation(deps, current.commandId, current.instanceId);
-  const now = deps.now();
-  if (invocation?.terminal && !invocation.succeeded) {
-    const reason =
-      invocation.status === "TimedOut"
-        ? bootstrapExecutionTimedOut(current.commandId, group?.bootstrapTimeoutSeconds ?? 0, invocation)
-        : bootstrapFailed(current.commandId, invocation);
-    return fail(deps, op, current.instanceId, reason);
-  }
-  if (invocation?.succeeded) {
-    // A drained instance comes back through a fresh registration: `initial` until its checks pass, so
-    // any `healthy` is new. In place (or a drain cut short), the load balancer's view may still be
-    // from before the restart until it could have noticed it.
-    if (current.drained) await registerTargets(deps, current.instanceId, current.targets);
-    const trustAfter = current.drained && !current.drainCutShort ? 0 : detectionSeconds(current.targets);
-    const budget = healthBudgetSeconds(current.targets);
-    const verifying = nextVersion(
-      op,
-      {
-        step: "verifying",
-        current: {
-          ...current,
-          stepDeadline: now + (budget + trustAfter) * 1000,
-          verifyNotBefore: now + trustAfter * 1000,
-        },
-      },
-      now,
-    );
-    await schedule(deps, verifying, healthPace(current.targets));
-    await deps.operations.save(verifying);
-    return;
-  }
-  if (now >= (current.stepDeadline ?? now)) {
-    const reason = bootstrapTimedOut(
-      current.commandId,
-      group?.bootstrapTimeoutSeconds ?? 0,
-      invocation?.status ?? "unknown",
-    );
-    return fail(deps, op, current.instanceId, reason);
-  }
-  await schedule(deps, op, OPERATION_PACE_SECONDS);
-}
-
-async function verifyHealth(deps: OpsDeps, op: OperationRecord): Promise<void> {
-  const current = op.current;
-  if (!current) throw new SkipEventError("operation has no current instance");
-  if (deps.now() < (current.verifyNotBefore ?? 0)) {
-    await schedule(deps, op, Math.ceil(((current.verifyNotBefore ?? 0) - deps.now()) / 1000));
-    return;
-  }
-  const observations = await observeHealth(deps, current.instanceId, current.targets);
-  const now = deps.now();
-  const waited = Math.round((now - current.startedAt) / 1000);
-  if (observations.every((o) => o.state === "healthy")) {
-    const names = current.targets.map((t) => t.name).join(", ");
-    const done = op.kind === "remediate" ? "restarted" : "re-bootstrapped";
-    const result = {
-      instanceId: current.instanceId,
-      outcome: "succeeded" as const,
-      commandId: current.commandId,
-      reason: `${done}; healthy in ${names}`,
-    };
-    await deps.operations.unlock(current.instanceId, op.operationId);
-    return moveOn(deps, finishInstance(op, result, now), current.instanceId);
-  }
-  if (now >= (current.stepDeadline ?? now))
-    return fail(deps, op, current.instanceId, neverHealthy(observations, waited));
-  await schedule(deps, op, healthPace(current.targets));
-}
-
-/**
- * The current instance's step failed. A re-bootstrap records why and stops (the next instance is not
- * touched while one is broken). A remediation climbs to the ladder's next rung for the same instance.
- */
-async function fail(deps: OpsDeps, op: OperationRecord, instanceId: string, reason: string): Promise<void> {
-  const now = deps.now();
-  if (op.kind === "remediate") {
-    deps.log.warn("remediation restart did not restore health; next rung", {
-      operationId: op.operationId,
-      instanceId,
-      reason,
-    });
-    const retry = nextVersion(op, { step: "starting", current: undefined, retrying: instanceId }, now);
-    await deps.operations.unlock(instanceId, op.operationId);
-    await schedule(deps, retry, 0);
-    await deps.operations.save(retry);
-    return;
-  }
-  await stop(deps, op, instanceId, reason);
-}
-
-async function recordRestart(
-  deps: OpsDeps,
-  op: OperationRecord,
-  instanceId: string,
-  now: number,
-): Promise<void> {
-  const history = await deps.operations.loadHistory(instanceId);
-  await deps.operations.saveHistory(instanceId, {
-    restarts: [...history.restarts, now],
-    lastActionAt: now,
-    lastOperationId: op.operationId,
-  });
-}
-
-/**
- * Records the instance as failed and stops the operation: the next instance is not touched. A drained
- * instance is registered again first: never InService yet out of every target group, unjudged — the
- * load balancer's checks decide whether it serves, and with ELB health checks Auto Scaling replaces it
- * if it does not.
- */
-async function stop(deps: OpsDeps, op: OperationRecord, instanceId: string, reason: string): Promise<void> {
-  const drainedOut = op.current?.drained === true && op.step !== "verifying";
-  if (drainedOut && op.current) await registerTargets(deps, instanceId, op.current.targets);
-  const failed = await restoreSurge(
-    deps,
-    finishInstance(
-      op,
-      {
-        instanceId,
-        outcome: "failed",
-        commandId: op.current?.commandId,
-        reason: drainedOut
-          ? `${reason} (registered again: its health checks decide whether it serves)`
-          : reason,
-      },
-      deps.now(),
-    ),
-  );
-  deps.log.error(`${op.kind} failed; operation stopped`, { operationId: op.operationId, instanceId, reason });
-  await deps.operations.save(failed);
-  emitAll(deps, operationFinishedMetrics(op.groupName, op.kind, failed.status));
-  await deps.operations.unlock(instanceId, op.operationId);
-}
-
-async function moveOn(deps: OpsDeps, moved: OperationRecord, instanceId: string): Promise<void> {
-  const next = moved.status === "running" ? moved : await restoreSurge(deps, moved);
-  if (next.status === "running") await schedule(deps, next, 0);
-  await deps.operations.save(next);
-  if (next.status !== "running") {
-    deps.log.info("operation finished", { operationId: next.operationId, status: next.status, instanceId });
-    emitAll(deps, operationFinishedMetrics(next.groupName, next.kind, next.status));
-  }
-}
-
-async function schedule(deps: OpsDeps, op: OperationRecord, delaySeconds: number): Promise<void> {
-  const instanceId = op.current?.instanceId ?? op.instanceIds[op.index] ?? op.instanceIds[0] ?? "";
-  await deps.rechecks.schedule({ step: "operation", instanceId, token: op.operationId }, delaySeconds);
-}
-
-/**
- * How long the load balancer needs to notice an app that went down during the command: its unhealthy
- * threshold of failed checks, one interval apart, plus one interval of phase. A `healthy` read sooner
- * proves nothing about the restarted app.
- */
-export function detectionSeconds(targets: readonly RegisteredTarget[]): number {
-  return Math.max(0, ...targets.map((t) => t.intervalSeconds * ((t.unhealthyThreshold ?? 2) + 1)));
-}
-
-function healthPace(targets: readonly { intervalSeconds: number }[]): number {
-  return Math.max(5, Math.min(30, ...targets.map((t) => t.intervalSeconds)));
 }
