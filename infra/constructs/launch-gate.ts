@@ -6,6 +6,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { ConfigError } from "../../shared/config/parse-config.js";
 import {
   commandLogGroupNameFor,
   RUNTIME_CONFIG_ENV,
@@ -82,6 +83,18 @@ export class LaunchGate extends Construct {
 
   constructor(scope: Construct, id: string, props: LaunchGateProps) {
     super(scope, id);
+    // One gate per stack: its outputs (which the CLI finds it by) have fixed names in the stack.
+    const other = Stack.of(this)
+      .node.findAll()
+      .find((construct) => construct !== this && construct instanceof LaunchGate);
+    if (other) {
+      throw new ConfigError(
+        [
+          `one LaunchGate per stack: ${other.node.path} is already in stack ${Stack.of(this).stackName}; gate more groups with one LaunchGate (config.groups), or put this one in a stack of its own`,
+        ],
+        `props of ${this.node.path}`,
+      );
+    }
     // Validated as the standalone app validates its file; group and target group constructs become names.
     const inputs = resolveGateInputs(this, props.config);
     const { config } = inputs;
