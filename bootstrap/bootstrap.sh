@@ -3,12 +3,16 @@
 # document, which writes this script, write-env.py, compose.yaml and settings.env into a directory of
 # the command's own and runs it from there:
 #
-#   bootstrap.sh --stage DIR --phase prepare|start|all [--trigger launch|rebootstrap|remediate]
+#   bootstrap.sh --stage DIR --phase prepare|start|all|drain [--trigger launch|rebootstrap|remediate|scale-in]
 #
 # prepare: install Docker and the compose plugin, log in to ECR if needed, pull images (slow; the
 #          warm-pool step). start: write secrets to a 0600 env file, compose up, wait for local health.
 #          A start on an instance that no prepare of this very document version finished (a warm-pool
 #          instance prepared before the stack was updated, or never prepared) prepares again first.
+# drain: (scale-in, the instance is already out of its target groups) stop accepting new work (the app's
+#          containers get DRAIN_SIGNAL, SIGTERM unless set), wait up to DRAIN_TIMEOUT_SECONDS for them to
+#          exit (sessions ending), then `docker compose down`, which kills what is left: an overrun is
+#          reported ("drain overran its limit") and fails the command, but the containers are stopped.
 # The trigger rebootstrap or remediate recreates every container and checks that each one restarted.
 # Idempotent (installed pieces are skipped), serialized by a lock, and it never prints a secret. The
 # staged files replace the live ones only once this run holds the lock, so a run never changes the
@@ -46,6 +50,9 @@ APT_RETRY_SECONDS=${LAUNCHGATE_APT_RETRY_SECONDS:-10}
 SNAP_WAIT_SECONDS=${LAUNCHGATE_SNAP_WAIT_SECONDS:-300}
 # A compose download that cannot even connect in this long will not: no route to github.com.
 DOWNLOAD_CONNECT_SECONDS=${LAUNCHGATE_DOWNLOAD_CONNECT_SECONDS:-20}
+# drain: the signal that tells the app to stop taking work, and how often to look whether it exited.
+DRAIN_SIGNAL=${LAUNCHGATE_DRAIN_SIGNAL:-SIGTERM}
+DRAIN_POLL_SECONDS=${LAUNCHGATE_DRAIN_POLL_SECONDS:-2}
 COMPOSE_FILE="$ROOT/compose.yaml"
 ENV_FILE="$ROOT/app.env"
 # Written by a prepare that finished: the hash of the document files it prepared from (see
@@ -107,8 +114,8 @@ while [ $# -gt 0 ]; do
     *) fail "unknown argument: $1" ;;
   esac
 done
-case "$PHASE" in prepare|start|all) ;; *) fail "--phase must be prepare, start or all (got '$PHASE')" ;; esac
-case "$TRIGGER" in launch|rebootstrap|remediate) ;; *) fail "--trigger must be launch, rebootstrap or remediate" ;; esac
+case "$PHASE" in prepare|start|all|drain) ;; *) fail "--phase must be prepare, start, all or drain (got '$PHASE')" ;; esac
+case "$TRIGGER" in launch|rebootstrap|remediate|scale-in) ;; *) fail "--trigger must be launch, rebootstrap, remediate or scale-in" ;; esac
 
 # This run holds a lock on $STAGE_DIR/.alive for as long as it lives (fd 8; the kernel drops it when the
 # process group dies, SIGKILL included): a run directory whose .alive nobody holds belongs to a dead
@@ -126,7 +133,7 @@ claim_run_dir
 # never `source` them: only the known keys are taken.
 PROJECT="" HEALTH_URL="" HEALTH_TIMEOUT_SECONDS="" SECRETS_PATH="" AWS_REGION_NAME=""
 COMPOSE_VERSION="" COMPOSE_SHA256_X86_64="" COMPOSE_SHA256_AARCH64="" USES_ECR=""
-EXECUTION_TIMEOUT_SECONDS=""
+EXECUTION_TIMEOUT_SECONDS="" DRAIN_TIMEOUT_SECONDS=""
 load_settings() {
   step settings
   if [ -z "$STAGE_DIR" ] || [ ! -d "$STAGE_DIR" ]; then
@@ -149,6 +156,7 @@ load_settings() {
       COMPOSE_SHA256_AARCH64) COMPOSE_SHA256_AARCH64=$value ;;
       USES_ECR) USES_ECR=$value ;;
       EXECUTION_TIMEOUT_SECONDS) EXECUTION_TIMEOUT_SECONDS=$value ;;
+      DRAIN_TIMEOUT_SECONDS) DRAIN_TIMEOUT_SECONDS=$value ;;
       ''|'#'*) ;;
       *) fail "unknown setting '$key' in $STAGE_DIR/settings.env" ;;
     esac
@@ -602,9 +610,48 @@ wait_healthy() {
   say "$HEALTH_URL is healthy"
 }
 
+# The drain phase. No lock and no install: a bootstrap still running (it holds the lock) must not delay
+# the drain past its limit, and the live compose file is the one the app was started from. The wait is
+# bounded by DRAIN_TIMEOUT_SECONDS and by the execution timeout, whichever ends first.
+drain() {
+  step drain
+  [[ "$DRAIN_TIMEOUT_SECONDS" =~ ^[0-9]+$ ]] \
+    || fail "settings.env has no DRAIN_TIMEOUT_SECONDS: groups[].drain is not configured for this group"
+  if [ ! -f "$COMPOSE_FILE" ] || ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+    say "no app on this instance (no $COMPOSE_FILE or no docker): nothing to drain"
+    CURRENT_STEP="finished"
+    say "drain finished (nothing to drain)"
+    exit 0
+  fi
+  ensure_env_file
+  if [ -z "$(compose ps --quiet --status running)" ]; then
+    say "no running container of project $PROJECT: nothing to drain"
+  else
+    compose kill --signal "$DRAIN_SIGNAL"
+    say "sent $DRAIN_SIGNAL to the containers of project $PROJECT; waiting up to ${DRAIN_TIMEOUT_SECONDS}s for them to exit"
+    cap_wait "$DRAIN_TIMEOUT_SECONDS" "the drain"
+    local limit=$WAIT until=$((SECONDS + WAIT)) started=$SECONDS
+    while [ -n "$(compose ps --quiet --status running)" ]; do
+      if [ "$SECONDS" -ge "$until" ]; then
+        step stop-containers
+        compose down --timeout 0 --remove-orphans
+        WAIT=$limit
+        fail_with 3 "drain overran its limit of ${limit}s$(cut_by_deadline "$DRAIN_TIMEOUT_SECONDS"): the containers still running were killed"
+      fi
+      sleep "$DRAIN_POLL_SECONDS"
+    done
+    say "the containers of project $PROJECT exited after $((SECONDS - started))s"
+  fi
+  step stop-containers
+  compose down --remove-orphans
+  CURRENT_STEP="finished"
+  say "drain finished (phase drain)"
+}
+
 main() {
   say "bootstrap starting (phase $PHASE, trigger $TRIGGER)"
   load_settings
+  if [ "$PHASE" = drain ]; then drain; return; fi
   take_lock
   install_files
   prerequisites

@@ -65,11 +65,18 @@ export interface GroupSpec {
    * into it, each prepared through the gate, then stopped (sim/models/auto-scaling.ts).
    */
   readonly warmPool?: { readonly minSize: number };
-  /** The group's gate timings in config (hook heartbeat, deadlines); defaults: the config's. */
+  /**
+   * The group's gate timings in config (hook heartbeat, deadlines, and the drain limit: `drain` turns on
+   * graceful drain on scale-in); defaults: the config's.
+   */
   readonly timing?: Partial<
     Pick<
       GroupConfig,
-      "heartbeatTimeoutSeconds" | "gateTimeoutSeconds" | "agentTimeoutSeconds" | "bootstrapTimeoutSeconds"
+      | "heartbeatTimeoutSeconds"
+      | "gateTimeoutSeconds"
+      | "agentTimeoutSeconds"
+      | "bootstrapTimeoutSeconds"
+      | "drain"
     >
   >;
 }

@@ -10,6 +10,9 @@ import type { World } from "./world.js";
 
 const scaleByOne = { ...CNT_GROUP, scaleTo: 2 };
 
+/** The drain limit of the scale-in-drain scenario (groups[].drain.timeoutSeconds). */
+const DRAIN_LIMIT_SECONDS = 120;
+
 /**
  * cnt-backend with a warm pool of one, behind the reference environment's health check (10 s interval,
  * 2 passes: infra/reference/load-balancer.ts). The pool is filled and prepared first; the scale-out
@@ -177,6 +180,33 @@ export const SCENARIOS: readonly Scenario[] = [
       "the lifecycle events into and out of the warm pool are lost: the reconciler finds the pool wait (DescribeWarmPool), then the wait out of the pool, never completes the second with the first's record, and gates each (prepare; start and health)",
     groups: [{ ...warmPoolGroup, scaleTo: 2, scaleAtSeconds: 1500 }],
     deliveryFaults: { lostLaunchEventsOf: { "EC2 → WarmPool": 1, "WarmPool → AutoScalingGroup": 1 } },
+  },
+  {
+    name: "scale-in-drain",
+    title:
+      "cnt-backend with drain (120 s) scales in from 3 to 1: both leaving instances wait at the terminate hook, get the drain command, and terminate once it ends; the second one's sessions overrun the limit, and its drain is still completed at the limit",
+    groups: [
+      {
+        ...CNT_GROUP,
+        servingAtStart: 3,
+        scaleTo: 1,
+        scaleAtSeconds: 60,
+        timing: { drain: { timeoutSeconds: DRAIN_LIMIT_SECONDS } },
+      },
+    ],
+    actions: [
+      {
+        atSeconds: 0,
+        describe: `sessions on the leaving instances take 25 s on the first, ${DRAIN_LIMIT_SECONDS * 5} s on the second`,
+        run: (world: World) => {
+          world.ssm.drain = {
+            limitSeconds: DRAIN_LIMIT_SECONDS,
+            sessionSeconds: [25, DRAIN_LIMIT_SECONDS * 5],
+          };
+        },
+      },
+    ],
+    limitSeconds: 1800,
   },
 ];
 

@@ -179,6 +179,8 @@ export class World {
     );
     for (const table of deployment.tables) this.dynamodb.addTable(table.name, table.partitionKey);
     for (const spec of scenario.groups) this.addGroup(spec);
+    // The stack's terminate (drain) hooks hold leaving instances, as its launch hooks hold new ones.
+    this.asg.useTerminateHooks(deployment.hooks);
   }
 
   /** A table the stack outputs name (GateStateTable, OperationsTable). */

@@ -1,7 +1,21 @@
-import type { SQSBatchResponse } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { dynamodb, sqs } from "../../shared/aws/clients.js";
+import { type DrainDeps, onDrainRecheck, startDrain } from "../../shared/drain/drain.js";
+import { SqsDrainRechecks } from "../../shared/drain/rechecks.js";
+import { DynamoDrainStore } from "../../shared/drain/store.js";
 import type { GateEvent } from "../../shared/events/gate-event.js";
+import {
+  type DrainRecheckEvent,
+  isDrainRecheckBody,
+  parseDrainRecheck,
+} from "../../shared/events/parse-drain-recheck.js";
 import { parseLifecycleAction } from "../../shared/events/parse-lifecycle-action.js";
 import { parseRecheck } from "../../shared/events/parse-recheck.js";
+import {
+  isTerminateAction,
+  parseTerminateAction,
+  type TerminateEvent,
+} from "../../shared/events/parse-terminate-action.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
 import { onAgentRecheck, startGate } from "../../shared/gate/start-gate.js";
 import { gateBatch } from "../../shared/runtime/batch-scope.js";
@@ -11,20 +25,98 @@ import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-even
 
 /**
  * Launch function: EventBridge "EC2 Instance-launch Lifecycle Action" opens the gate; its SQS queue
- * brings the agent re-checks. Parses, dispatches, maps the outcome — nothing else.
+ * brings the agent re-checks. It also drains on scale-in (shared/drain): "EC2 Instance-terminate
+ * Lifecycle Action" at a drain hook starts a drain, and drain re-checks arrive on the same queue.
+ * Parses, dispatches, maps the outcome — nothing else.
  */
-export function createHandler(deps: () => GateDeps) {
+export function createHandler(
+  deps: () => GateDeps,
+  drainDeps: () => DrainDeps = () => productionDrainDeps(deps()),
+) {
   const dispatch = (gate: GateDeps) => async (event: GateEvent) => {
     if (event.kind === "launch") return startGate(gate, event);
     if (event.kind === "recheck") return onAgentRecheck(gate, event);
   };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
-      return runSqsBatch(event, (body) => parseRecheck(body, ["agent"]), gateBatch(deps, dispatch));
+      const drains = event.Records.filter((record) => isDrainRecheckBody(record.body));
+      const gates = event.Records.filter((record) => !isDrainRecheckBody(record.body));
+      const failures: SQSBatchResponse["batchItemFailures"] = [];
+      if (gates.length > 0) {
+        const gateEvent: SQSEvent = { Records: gates };
+        const response = await runSqsBatch(
+          gateEvent,
+          (body) => parseRecheck(body, ["agent"]),
+          gateBatch(deps, dispatch),
+        );
+        failures.push(...response.batchItemFailures);
+      }
+      for (const record of drains) {
+        try {
+          let recheck: DrainRecheckEvent | undefined;
+          await runEvent(
+            () => {
+              recheck = parseDrainRecheck(record.body);
+              return correlation(recheck.instanceId, recheck.token);
+            },
+            () => (recheck ? onDrainRecheck(drainDeps(), recheck) : Promise.resolve()),
+          );
+        } catch {
+          // SQS redelivers it after the visibility timeout; the drain's limit still ends it.
+          failures.push({ itemIdentifier: record.messageId });
+        }
+      }
+      return { batchItemFailures: failures };
+    }
+    if (isTerminateAction(event)) {
+      let terminate: TerminateEvent | undefined;
+      await runEvent(
+        () => {
+          terminate = parseTerminateAction(event);
+          return correlation(terminate.instanceId, terminate.token);
+        },
+        () => (terminate ? startDrain(drainDeps(), terminate) : Promise.resolve()),
+      );
+      return undefined;
     }
     await runEvent(() => parseLifecycleAction(event), dispatch(deps()));
     return undefined;
   };
+}
+
+/**
+ * runEvent (the retry policy and log correlation) takes a GateEvent; a drain's keys are an instance
+ * and a lifecycle action token, as a re-check's are. Only its correlation keys are read.
+ */
+function correlation(instanceId: string, token: string): GateEvent {
+  return { kind: "recheck", step: "agent", instanceId, token };
+}
+
+let drainWiring: { readonly gate: GateDeps; readonly deps: DrainDeps } | undefined;
+
+/** The drain's production wiring: the gate's clients and config, its own store and re-checks. */
+function productionDrainDeps(gate: GateDeps): DrainDeps {
+  if (drainWiring?.gate !== gate) {
+    const { config, now, log } = gate;
+    const wiring = {
+      config,
+      now,
+      log,
+      drains: new DynamoDrainStore(dynamodb(), config.stateTableName),
+      rechecks: new SqsDrainRechecks(sqs(), config.recheckQueueUrls.launch),
+    };
+    // The clients are getters on the gate's deps (created on first use): copy them by descriptor.
+    const descriptors = Object.getOwnPropertyDescriptors(gate);
+    drainWiring = {
+      gate,
+      deps: Object.defineProperties(wiring, {
+        autoScaling: descriptors.autoScaling ?? {},
+        ssm: descriptors.ssm ?? {},
+        ssmCommands: descriptors.ssmCommands ?? {},
+      }) as unknown as DrainDeps,
+    };
+  }
+  return drainWiring.deps;
 }
 
 export const handler = withLambdaContext(createHandler(productionDeps));

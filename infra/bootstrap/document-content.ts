@@ -21,14 +21,14 @@ export const DOCUMENT_PARAMETERS = {
   phase: {
     type: "String",
     description:
-      "prepare: install and pull (warm pool). start: secrets, compose up, local health. all: both.",
-    allowedValues: ["all", "prepare", "start"],
+      "prepare: install and pull (warm pool). start: secrets, compose up, local health. all: both. drain: stop the app gracefully (scale-in).",
+    allowedValues: ["all", "prepare", "start", "drain"],
     default: "all",
   },
   trigger: {
     type: "String",
     description: "Why the bootstrap runs; recorded in the command's output.",
-    allowedValues: ["launch", "rebootstrap", "remediate"],
+    allowedValues: ["launch", "rebootstrap", "remediate", "scale-in"],
     default: "launch",
   },
 } as const;
@@ -38,6 +38,8 @@ export interface DocumentInput {
   readonly region: string;
   readonly app: AppConfig;
   readonly executionTimeoutSeconds: number;
+  /** groups[].drain.timeoutSeconds; absent: the group does not drain (no DRAIN_TIMEOUT_SECONDS setting). */
+  readonly drainTimeoutSeconds?: number;
 }
 
 /** The schema-2.2 SSM Command document that bootstraps one group's instances. */
@@ -96,6 +98,10 @@ export function renderSettings(input: DocumentInput): string {
     ),
     // The step's own timeoutSeconds: the script ends every wait a margin before SSM kills it.
     EXECUTION_TIMEOUT_SECONDS: String(input.executionTimeoutSeconds),
+    // The drain phase's limit: how long sessions may take to end.
+    ...(input.drainTimeoutSeconds === undefined
+      ? {}
+      : { DRAIN_TIMEOUT_SECONDS: String(input.drainTimeoutSeconds) }),
   };
   return `${Object.entries(settings)
     .map(([key, value]) => `${key}=${value}`)

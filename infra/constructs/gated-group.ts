@@ -6,7 +6,7 @@ import { ConfigError } from "../../shared/config/parse-config.js";
 import { documentNameFor } from "../../shared/config/runtime-config.js";
 import type { GroupConfig, LaunchgateConfig } from "../../shared/config/schema.js";
 import { buildDocumentContent } from "../bootstrap/document-content.js";
-import { addLaunchHookInside, launchHookSpec } from "./launch-hook.js";
+import { addLaunchHookInside, drainHookSpec, launchHookSpec } from "./launch-hook.js";
 
 export interface GatedGroupProps {
   readonly config: LaunchgateConfig;
@@ -52,6 +52,11 @@ export class GatedGroup extends Construct {
     if (!inside) {
       new autoscaling.CfnLifecycleHook(this, "LaunchHook", { autoScalingGroupName: group.name, ...hook });
     }
+    // Graceful drain on scale-in: the terminate hook, inside a group the app defines, else its own resource.
+    const drainHook = drainHookSpec(group);
+    if (drainHook && !(props.autoScalingGroup && addLaunchHookInside(props.autoScalingGroup, drainHook))) {
+      new autoscaling.CfnLifecycleHook(this, "DrainHook", { autoScalingGroupName: group.name, ...drainHook });
+    }
     this.documentName = documentNameFor(config, group.name);
     if (Token.isUnresolved(group.name) && !this.documentName.includes(group.name)) {
       throw new ConfigError(
@@ -72,6 +77,7 @@ export class GatedGroup extends Construct {
         region: config.region,
         app: group.app,
         executionTimeoutSeconds: group.bootstrapTimeoutSeconds,
+        ...(group.drain ? { drainTimeoutSeconds: group.drain.timeoutSeconds } : {}),
       }),
     });
   }

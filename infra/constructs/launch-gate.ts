@@ -18,6 +18,7 @@ import {
   commandInvocationPattern,
   type EventPattern,
   launchLifecyclePattern,
+  terminateLifecyclePattern,
 } from "../../shared/events/patterns.js";
 import { addDeployLimitValidation } from "./deploy-limits.js";
 import { bundledCode, type FunctionCode } from "./function-code.js";
@@ -292,6 +293,17 @@ export class LaunchGate extends Construct {
       this.launchFunction,
       "launch lifecycle actions of the gated groups",
     );
+    const drainPattern = terminateLifecyclePattern(runtime.groups);
+    if (drainPattern) {
+      // The launch function drains too: it already completes the groups' hooks and sends their
+      // documents; a function of its own would repeat its whole wiring for two small steps.
+      this.rule(
+        "DrainLifecycleRule",
+        drainPattern,
+        this.launchFunction,
+        "terminate lifecycle actions at the drain hooks (graceful drain on scale-in)",
+      );
+    }
     this.rule(
       "CommandResultRule",
       commandInvocationPattern(this.groups.map((group) => group.documentName)),
@@ -356,6 +368,8 @@ export class LaunchGate extends Construct {
       "autoscaling:DescribeAutoScalingInstances",
       "ssm:DescribeInstanceInformation",
       "ssm:ListCommands",
+      // drain: follows the drain command (its own re-checks, not the command-result function).
+      ...(config.groups.some((group) => group.drain) ? (["ssm:GetCommandInvocation"] as const) : []),
     ]);
 
     // command-result: the bootstrap's outcome, registration, the health gate, the hook's outcome.

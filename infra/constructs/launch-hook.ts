@@ -1,5 +1,6 @@
 import { CfnResource, Token } from "aws-cdk-lib";
 import type * as autoscaling from "aws-cdk-lib/aws-autoscaling";
+import { drainHookHeartbeatSeconds, drainHookNameFor } from "../../shared/config/runtime-config.js";
 import type { GroupConfig } from "../../shared/config/schema.js";
 
 export type LaunchHookSpec = autoscaling.CfnAutoScalingGroup.LifecycleHookSpecificationProperty;
@@ -15,6 +16,22 @@ export function launchHookSpec(group: GroupConfig): LaunchHookSpec {
     lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
     defaultResult: "ABANDON",
     heartbeatTimeout: group.heartbeatTimeoutSeconds,
+  };
+}
+
+/**
+ * The drain (terminate) hook of a group with `drain` configured, or undefined. Its default result is
+ * CONTINUE: if launchgate never completes it, termination still goes on once the heartbeat timeout (the
+ * drain limit plus a margin) passes; on a terminate hook the result only decides whether other hooks
+ * still run, never whether the instance terminates (docs/aws-facts.md, terminate lifecycle hooks).
+ */
+export function drainHookSpec(group: GroupConfig): LaunchHookSpec | undefined {
+  if (!group.drain) return undefined;
+  return {
+    lifecycleHookName: drainHookNameFor(group.hookName),
+    lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+    defaultResult: "CONTINUE",
+    heartbeatTimeout: drainHookHeartbeatSeconds(group.drain.timeoutSeconds),
   };
 }
 

@@ -30,6 +30,8 @@ export const runtimeGroupSchema = z.strictObject({
     systemicThresholdPercent: positiveInt(),
     maxReplacementsPerHour: z.int().check(z.minimum(0)),
   }),
+  /** Graceful drain on scale-in; absent: the group has no terminate hook. */
+  drain: z.optional(z.strictObject({ hookName: nonEmpty(), timeoutSeconds: positiveInt() })),
 });
 
 export const runtimeConfigSchema = z.strictObject({
@@ -82,6 +84,19 @@ export function commandLogGroupNameFor(config: Pick<LaunchgateConfig, "stackName
   return `/launchgate/${config.stackName}/bootstrap-output`;
 }
 
+/** The terminate (drain) hook's name: the launch hook's, suffixed; at most 255 characters. */
+export function drainHookNameFor(hookName: string): string {
+  return `${hookName.slice(0, 255 - "-drain".length)}-drain`;
+}
+
+/**
+ * The drain hook's heartbeat timeout: the drain limit plus a margin for the send, the re-checks and the
+ * completion. Its default result is CONTINUE, so even a lost completion never blocks termination long.
+ */
+export function drainHookHeartbeatSeconds(timeoutSeconds: number): number {
+  return Math.min(7200, Math.max(60, timeoutSeconds + 300));
+}
+
 /** Builds the runtime config from the validated user config and the stack's resource names. */
 export function toRuntimeConfig(
   config: LaunchgateConfig,
@@ -101,6 +116,11 @@ export function toRuntimeConfig(
       targetGroups: [...group.targetGroups],
       documentName: documentNameFor(config, group.name),
       remediation: { ...group.remediation, alarms: [...group.remediation.alarms] },
+      ...(group.drain
+        ? {
+            drain: { hookName: drainHookNameFor(group.hookName), timeoutSeconds: group.drain.timeoutSeconds },
+          }
+        : {}),
     })),
     ...resources,
   };

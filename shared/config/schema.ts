@@ -159,6 +159,16 @@ export const remediationSchema = strictObject({
   maxReplacementsPerHour: integerIn(0, 20, "replacements").default(2),
 });
 
+/**
+ * Graceful drain on scale-in: a terminate lifecycle hook (default result CONTINUE) during which the gate
+ * runs the bootstrap document's `drain` phase. Absent: no terminate hook, instances stop at once.
+ */
+export const drainSchema = strictObject({
+  timeoutSeconds: integerIn(30, 3600, "seconds").describe(
+    "How long sessions may take to end before the instance is terminated anyway, in seconds.",
+  ),
+});
+
 export const groupSchema = strictObject({
   name: matching(GROUP_NAME, "an Auto Scaling group name of letters, digits, '.', '_' and '-'").describe(
     "Name of an existing Auto Scaling group to gate.",
@@ -194,6 +204,10 @@ export const groupSchema = strictObject({
   remediation: remediationSchema
     .default(() => remediationSchema.parse({}))
     .describe("Alarm-driven remediation; off until alarms are named."),
+
+  drain: drainSchema
+    .optional()
+    .describe("Graceful drain on scale-in (a terminate lifecycle hook); unset: off."),
 });
 
 /** Who hears about the automation: each address is subscribed to the stack's alarm topic (SNS email). */
@@ -332,5 +346,6 @@ export type GroupConfig = LaunchgateConfig["groups"][number];
 export type AppConfig = GroupConfig["app"];
 export type ServiceConfig = AppConfig["services"][number];
 export type RemediationConfig = GroupConfig["remediation"];
+export type DrainConfig = NonNullable<GroupConfig["drain"]>;
 export type NotificationsConfig = LaunchgateConfig["notifications"];
 export type ReferenceConfig = z.output<typeof referenceSchema>;

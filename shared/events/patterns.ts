@@ -4,6 +4,7 @@
  */
 
 export const LAUNCH_LIFECYCLE_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action";
+export const TERMINATE_LIFECYCLE_DETAIL_TYPE = "EC2 Instance-terminate Lifecycle Action";
 export const COMMAND_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification";
 export const ALARM_STATE_CHANGE_DETAIL_TYPE = "CloudWatch Alarm State Change";
 
@@ -30,6 +31,25 @@ export function launchLifecyclePattern(groups: readonly { name: string; hookName
     detail: {
       AutoScalingGroupName: unique(groups.map((group) => group.name)),
       LifecycleHookName: unique(groups.map((group) => group.hookName)),
+    },
+  };
+}
+
+/**
+ * Terminate lifecycle actions at the drain hooks of the groups that drain (groups[].drain); undefined
+ * when no group drains (no rule then).
+ */
+export function terminateLifecyclePattern(
+  groups: readonly { name: string; drain?: { hookName: string } | undefined }[],
+): EventPattern | undefined {
+  const draining = groups.flatMap((group) => (group.drain ? [{ ...group, drain: group.drain }] : []));
+  if (draining.length === 0) return undefined;
+  return {
+    source: ["aws.autoscaling"],
+    "detail-type": [TERMINATE_LIFECYCLE_DETAIL_TYPE],
+    detail: {
+      AutoScalingGroupName: unique(draining.map((group) => group.name)),
+      LifecycleHookName: unique(draining.map((group) => group.drain.hookName)),
     },
   };
 }

@@ -11,7 +11,11 @@ import type {
   SetInstanceHealthCommandInput,
 } from "@aws-sdk/client-auto-scaling";
 import { LAUNCHING_TRANSITION } from "../../shared/events/parse-lifecycle-action.js";
-import { LAUNCH_LIFECYCLE_DETAIL_TYPE } from "../../shared/events/patterns.js";
+import { TERMINATING_TRANSITION } from "../../shared/events/parse-terminate-action.js";
+import {
+  LAUNCH_LIFECYCLE_DETAIL_TYPE,
+  TERMINATE_LIFECYCLE_DETAIL_TYPE,
+} from "../../shared/events/patterns.js";
 import { awsError, noActiveLifecycleAction } from "../aws/sdk-errors.js";
 import type { InstanceBehaviour, WorldContext } from "../world-context.js";
 
@@ -33,6 +37,12 @@ import type { InstanceBehaviour, WorldContext } from "../world-context.js";
  *   delay), and launches directly (EC2 → AutoScalingGroup) when the pool is empty; the pool is refilled.
  *   Pool instances are listed by DescribeWarmPool, not in DescribeAutoScalingGroups' `Instances` (the
  *   cautious reading of an UNCONFIRMED fact); DescribeAutoScalingInstances lists every instance.
+ * - a group may have a terminate hook (groups[].drain: the stack's drain hook, see useTerminateHooks): an
+ *   InService instance leaving the group (scale-in, Unhealthy, an operator) is deregistered, then waits
+ *   in Terminating:Wait (event "EC2 Instance-terminate Lifecycle Action", AutoScalingGroup → EC2) until
+ *   CompleteLifecycleAction (either result: the instance terminates) or the heartbeat timeout (its
+ *   default result), then Terminating:Proceed → Terminated (docs/aws-facts.md, terminate lifecycle hooks).
+ *   A terminate wait that only its timeout ends is a violation: the drain must always complete it.
  * Guess, marked: launch-to-event and CONTINUE-to-InService latencies (1 s), replacement delay (10 s),
  * the Describe* lag (uniform 0–4 s), stopping a pool instance (15 s).
  */
@@ -55,6 +65,8 @@ export interface SimGroup {
   launches: number;
   /** The group's warm pool (pool state Stopped), kept at `minSize` instances; absent: none. */
   readonly warmPool?: { readonly minSize: number };
+  /** The terminate (drain) hook the stack put on the group; absent: instances terminate at once. */
+  terminateHook?: SimHook;
 }
 
 export interface SimInstance {
@@ -73,6 +85,8 @@ export interface SimInstance {
   terminatedAt?: number;
   /** When a scale-out took the instance out of the warm pool (absent: it never was in one, or is still). */
   leftPoolAt?: number;
+  /** When the instance began to wait at the terminate hook (absent: it never did). */
+  terminateWaitAt?: number;
 }
 
 /** Where a launch wait comes from and goes to (the lifecycle event's Origin and Destination). */
@@ -138,6 +152,30 @@ export class AutoScalingModel {
   setDesiredCapacityApi(input: SetDesiredCapacityCommandInput): Record<string, never> {
     this.setDesiredCapacity(String(input.AutoScalingGroupName), Number(input.DesiredCapacity));
     return {};
+  }
+
+  /**
+   * The stack's terminate hooks (the drain hooks of groups with `drain`), from the deployed template:
+   * each configured group with one holds its leaving instances in Terminating:Wait.
+   */
+  useTerminateHooks(
+    hooks: readonly {
+      groupName: string;
+      hookName: string;
+      transition: string;
+      heartbeatTimeoutSeconds: number;
+      defaultResult: string;
+    }[],
+  ): void {
+    for (const hook of hooks) {
+      const group = this.groups.get(hook.groupName);
+      if (!group || hook.transition !== TERMINATING_TRANSITION) continue;
+      group.terminateHook = {
+        name: hook.hookName,
+        heartbeatTimeoutSeconds: hook.heartbeatTimeoutSeconds,
+        defaultResult: hook.defaultResult,
+      };
+    }
   }
 
   /** Terminates an instance from outside the gate (an operator, a spot interruption…). */
@@ -250,6 +288,12 @@ export class AutoScalingModel {
       throw awsError("ValidationError", `invalid result ${result}`);
     instance.completions.push({ at: this.world.clock.now(), result, token: instance.token ?? "" });
     instance.token = undefined;
+    if (instance.state === "Terminating:Wait") {
+      // On a terminate hook either result lets the instance terminate.
+      this.world.note("asg", `terminate hook completed: ${result}`, instance.id);
+      this.proceedToTerminate(instance);
+      return {};
+    }
     if (result === "ABANDON") {
       this.world.note("asg", "hook completed: ABANDON", instance.id);
       this.peers.abandoned(instance);
@@ -333,8 +377,8 @@ export class AutoScalingModel {
       input.AutoScalingGroupName,
       input.LifecycleHookName,
     );
-    instance.hookExpiresAt =
-      this.world.clock.now() + (instance.group.hook?.heartbeatTimeoutSeconds ?? 0) * 1000;
+    const hook = instance.state === "Terminating:Wait" ? instance.group.terminateHook : instance.group.hook;
+    instance.hookExpiresAt = this.world.clock.now() + (hook?.heartbeatTimeoutSeconds ?? 0) * 1000;
     return {};
   }
 
@@ -499,16 +543,88 @@ export class AutoScalingModel {
 
   private terminate(instance: SimInstance, why: string): void {
     if (/^(Warmed:)?Terminat/.test(instance.state)) return;
+    const hook = instance.group.terminateHook;
+    if (hook && instance.state === "InService") {
+      this.enterTerminateWait(instance, hook, why);
+      return;
+    }
     instance.state = inPool(instance) ? "Warmed:Terminating" : "Terminating";
     instance.token = undefined;
     this.peers.deregisterFromGroupTargets(instance);
     this.world.note("asg", `terminating (${why})`, instance.id);
+    this.finishTermination(instance);
+  }
+
+  /** Deregistered from the group's target groups, the instance waits at the terminate hook. */
+  private enterTerminateWait(instance: SimInstance, hook: SimHook, why: string): void {
+    const token = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-4${this.world.random.hex(3)}-b${this.world.random.hex(3)}-${this.world.random.hex(12)}`;
+    this.peers.deregisterFromGroupTargets(instance);
+    instance.state = "Terminating:Wait";
+    instance.token = token;
+    instance.terminateWaitAt = this.world.clock.now();
+    instance.hookExpiresAt = this.world.clock.now() + hook.heartbeatTimeoutSeconds * 1000;
+    this.world.note("asg", `Terminating:Wait (${why}; terminate hook holds it)`, instance.id);
+    this.peers.emit({
+      version: "0",
+      id: `${this.world.random.hex(8)}-lifecycle`,
+      "detail-type": TERMINATE_LIFECYCLE_DETAIL_TYPE,
+      source: "aws.autoscaling",
+      account: "123456789012",
+      time: new Date(this.world.clock.now()).toISOString(),
+      region: "eu-west-2",
+      resources: [],
+      detail: {
+        LifecycleActionToken: token,
+        AutoScalingGroupName: instance.group.name,
+        LifecycleHookName: hook.name,
+        EC2InstanceId: instance.id,
+        LifecycleTransition: TERMINATING_TRANSITION,
+        Origin: "AutoScalingGroup",
+        Destination: "EC2",
+      },
+    });
+    this.watchTerminateHeartbeat(instance, token);
+    // Capacity is replaced once the instance is on its way out, as for any termination.
+    this.world.clock.after(10_000, () => this.fillCapacity(instance.group));
+  }
+
+  /** The terminate hook's timeout applies its default result (CONTINUE): the instance terminates anyway. */
+  private watchTerminateHeartbeat(instance: SimInstance, token: string): void {
+    const expiresAt = instance.hookExpiresAt ?? 0;
+    this.world.clock.after(expiresAt - this.world.clock.now(), () => {
+      if (instance.token !== token || instance.state !== "Terminating:Wait") return;
+      if ((instance.hookExpiresAt ?? 0) > this.world.clock.now())
+        return this.watchTerminateHeartbeat(instance, token);
+      const result = instance.group.terminateHook?.defaultResult ?? "CONTINUE";
+      this.world.violation(
+        `${instance.id}: the terminate hook timed out (default result ${result}) without the drain completing it`,
+      );
+      this.world.note(
+        "asg",
+        `terminate hook heartbeat timeout: default result ${result} applied`,
+        instance.id,
+      );
+      instance.completions.push({ at: this.world.clock.now(), result: "TIMEOUT", token });
+      instance.token = undefined;
+      this.proceedToTerminate(instance);
+    });
+  }
+
+  /** Terminating:Proceed, then Terminated. */
+  private proceedToTerminate(instance: SimInstance): void {
+    instance.state = "Terminating:Proceed";
+    this.world.note("asg", "terminating (after the terminate hook)", instance.id);
+    this.finishTermination(instance);
+  }
+
+  private finishTermination(instance: SimInstance): void {
     this.world.clock.after(5000, () => {
       instance.state = "Terminated";
       instance.terminatedAt = this.world.clock.now();
       this.peers.instanceTerminated(instance);
     });
-    this.world.clock.after(10_000, () => this.fillCapacity(instance.group));
+    if (instance.terminateWaitAt === undefined)
+      this.world.clock.after(10_000, () => this.fillCapacity(instance.group));
   }
 
   private activeWait(
@@ -519,9 +635,9 @@ export class AutoScalingModel {
   ): SimInstance {
     const instance = [...this.instances.values()].find(
       (i) =>
-        WAITING.has(i.state) &&
+        ((WAITING.has(i.state) && i.group.hook?.name === hookName) ||
+          (i.state === "Terminating:Wait" && i.group.terminateHook?.name === hookName)) &&
         i.group.name === groupName &&
-        i.group.hook?.name === hookName &&
         (token ? i.token === token : i.id === instanceId),
     );
     if (!instance) throw noActiveLifecycleAction(token ?? instanceId ?? "");

@@ -27,7 +27,19 @@ import type { SimInstance } from "./auto-scaling.js";
  * - output is what bootstrap.sh prints: one line per step, "launchgate: FAILED step X (exit 1)" last;
  * - bootstrap.sh takes a lock on the instance: a second command waits for the first to finish (up to
  *   its 900 s lock wait, then fails at step `lock`), so two overlapping bootstraps run one after the other.
+ * - the `drain` phase (scale-in) takes no lock: it signals the app and waits for its sessions to end,
+ *   which take the scenario's next `drain.sessionSeconds` (else drawn, 5–40 s, a guess), then stops the
+ *   containers (Success); sessions that outlast the drain limit are cut there: Failed, "drain overran
+ *   its limit" (exit 3), as bootstrap.sh does. Invariant: no instance is terminated while its drain
+ *   command still runs, unless the limit passed since it began to wait at the terminate hook.
  */
+
+/** Drains as a scenario scripts them: the limit (groups[].drain.timeoutSeconds) and each drain's sessions. */
+export interface DrainScript {
+  readonly limitSeconds: number;
+  /** How long the sessions of the 1st, 2nd, … drain command take to end; beyond the list: drawn. */
+  readonly sessionSeconds?: readonly number[];
+}
 
 interface SimCommand {
   readonly id: string;
@@ -45,6 +57,8 @@ interface SimCommand {
   };
   stdout: string;
   stderr: string;
+  /** A drain (scale-in) command, not a bootstrap. */
+  readonly drain?: boolean;
 }
 
 export interface SsmPeers {
@@ -102,6 +116,9 @@ export class SsmModel {
   readonly commands = new Map<string, SimCommand>();
   /** Until when each instance's bootstrap lock is held by the commands sent so far. */
   private readonly lockedUntil = new Map<string, number>();
+  /** How drains behave; set by a scenario with a draining group. Absent: the document's timeout bounds them. */
+  drain: DrainScript | undefined;
+  private drainsSent = 0;
 
   constructor(
     private readonly world: WorldContext,
@@ -131,6 +148,17 @@ export class SsmModel {
 
   instanceTerminated(instance: SimInstance): void {
     this.online.delete(instance.id);
+    if (instance.state !== "Terminated") return; // stopped in the warm pool: not a termination
+    const limitMs = (this.drain?.limitSeconds ?? 0) * 1000;
+    for (const command of this.commands.values()) {
+      if (command.instance !== instance || !command.drain) continue;
+      if (command.status !== "Pending" && command.status !== "InProgress") continue;
+      const since = instance.terminateWaitAt ?? command.requestedAt;
+      if (this.world.clock.now() < since + limitMs)
+        this.world.violation(
+          `${instance.id} was terminated while its drain command ${command.id.slice(0, 8)} still ran, before its limit`,
+        );
+    }
   }
 
   /** A serving instance's agent stops answering (crashed, or its route to SSM broke): a fault. */
@@ -186,6 +214,10 @@ export class SsmModel {
     const id = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-${this.world.random.hex(4)}-${this.world.random.hex(12)}`;
     for (const instance of targets as SimInstance[]) {
       this.peers.commandSent(instance, input.Comment ?? "", documentName);
+      if (input.Parameters?.phase?.[0] === "drain") {
+        this.runDrain(id, instance, documentName, input.Comment ?? "", timeoutSeconds);
+        continue;
+      }
       this.run(
         id,
         instance,
@@ -317,12 +349,59 @@ export class SsmModel {
     });
   }
 
+  /** The drain phase: sessions end (or the limit cuts them), then the containers stop. */
+  private runDrain(
+    id: string,
+    instance: SimInstance,
+    documentName: string,
+    comment: string,
+    timeoutSeconds: number,
+  ): void {
+    const now = this.world.clock.now();
+    const command: SimCommand = {
+      id,
+      instance,
+      documentName,
+      comment,
+      visibleAt: now + 2000,
+      requestedAt: now,
+      status: "Pending",
+      statusDetails: "Pending",
+      stdout: "",
+      stderr: "",
+      drain: true,
+    };
+    this.commands.set(`${id}/${instance.id}`, command);
+    const scripted = this.drain?.sessionSeconds?.[this.drainsSent];
+    this.drainsSent += 1;
+    const sessions = scripted ?? Math.round(this.world.random.uniform(5, 40));
+    const limit = Math.min(this.drain?.limitSeconds ?? timeoutSeconds, timeoutSeconds);
+    this.world.note(
+      "ssm",
+      `drain command ${id.slice(0, 8)} received (sessions end in ${sessions} s)`,
+      instance.id,
+    );
+    this.world.clock.after(1000, () => this.setStatus(command, "InProgress"));
+    const overruns = sessions > limit;
+    this.world.clock.after((overruns ? limit : sessions) * 1000 + 1000, () => {
+      if (instance.state === "Terminated") return;
+      const head = "launchgate: step settings\nlaunchgate: step drain\n";
+      if (overruns) {
+        command.stdout = `${head}launchgate: step stop-containers\nlaunchgate: drain overran its limit of ${limit}s: the containers still running were killed\nlaunchgate: FAILED step stop-containers (exit 3)\n`;
+        this.setStatus(command, "Failed");
+      } else {
+        command.stdout = `${head}launchgate: the containers exited after ${sessions}s\nlaunchgate: step stop-containers\nlaunchgate: drain finished (phase drain)\n`;
+        this.setStatus(command, "Success");
+      }
+    });
+  }
+
   private setStatus(command: SimCommand, status: SimCommand["status"]): void {
     if (command.status === "Success" || command.status === "Failed" || command.status === "TimedOut") return;
     command.status = status;
     // A command that reached the agent can only time out at the document's execution timeout here.
     command.statusDetails = status === "TimedOut" ? "ExecutionTimedOut" : status;
-    this.world.note("ssm", `bootstrap ${status}`, command.instance.id);
+    this.world.note("ssm", `${command.drain ? "drain" : "bootstrap"} ${status}`, command.instance.id);
     this.peers.emit({
       version: "0",
       id: `${this.world.random.hex(8)}-ssm`,

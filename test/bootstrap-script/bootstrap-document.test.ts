@@ -251,7 +251,7 @@ describe("bootstrap document refuses what it cannot run", () => {
     const injected = join(vm.dir, "injected");
     const result = await vm.run(`all; touch ${injected}`);
     expect(result.code).not.toBe(0);
-    expect(result.stdout).toContain("--phase must be prepare, start or all");
+    expect(result.stdout).toContain("--phase must be prepare, start, all or drain");
     expect(existsSync(injected)).toBe(false);
     expect(vm.calls()).toEqual([]);
     expect(readdirSync(join(vm.root, "runs"))).toEqual([]);

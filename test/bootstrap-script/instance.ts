@@ -62,6 +62,8 @@ export interface InstanceOptions {
   readonly arch?: string;
   /** Raw app config merged over the default group's; composeSha256 defaults to the fake binary's. */
   readonly app?: Record<string, unknown>;
+  /** groups[].drain.timeoutSeconds of the document (the drain phase's limit); no drain unless set. */
+  readonly drainTimeoutSeconds?: number;
   /** Extra environment for the script (e.g. shorter waits). */
   readonly env?: Record<string, string>;
 }
@@ -115,7 +117,12 @@ export function instance(options: InstanceOptions = {}): Instance {
     join(dir, "os-release"),
     `ID=${os}\nVERSION_ID="${options.versionId ?? VERSION_IDS[os] ?? "1"}"\n`,
   );
-  const runCommand = documentRunCommand(root, options.app, options.executionTimeoutSeconds ?? 60);
+  const runCommand = documentRunCommand(
+    root,
+    options.app,
+    options.executionTimeoutSeconds ?? 60,
+    options.drainTimeoutSeconds,
+  );
   const env = {
     // No /usr/local or user tool directories: a real AWS CLI or docker there must not stand in.
     PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
@@ -183,6 +190,7 @@ function documentRunCommand(
   root: string,
   app: Record<string, unknown> = {},
   executionTimeoutSeconds = 60,
+  drainTimeoutSeconds?: number,
 ): string {
   const defaults = parseConfig({}).groups[0];
   if (!defaults) throw new Error("default config has a group");
@@ -202,6 +210,7 @@ function documentRunCommand(
     region: config.region,
     app: group.app,
     executionTimeoutSeconds,
+    ...(drainTimeoutSeconds === undefined ? {} : { drainTimeoutSeconds }),
   });
   const lines = document.mainSteps[0]?.inputs.runCommand ?? [];
   return lines

@@ -383,7 +383,7 @@ describe("bootstrap document", () => {
     )) {
       expect(parameter.allowedValues ?? parameter.allowedPattern).toBeDefined();
     }
-    expect(document.Content.parameters.phase.allowedValues).toEqual(["all", "prepare", "start"]);
+    expect(document.Content.parameters.phase.allowedValues).toEqual(["all", "prepare", "start", "drain"]);
     expect(document.Content.mainSteps[0].inputs.timeoutSeconds).toBe("1200");
     expect(JSON.stringify(document.Content).length).toBeLessThan(64 * 1024);
   });

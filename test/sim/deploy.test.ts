@@ -68,7 +68,12 @@ describe("deploying the synthesized stack", () => {
     expect(deployment.rules.filter((r) => r.rateSeconds !== undefined).map((r) => r.rateSeconds)).toEqual([
       120,
     ]);
-    expect(deployment.documents[0]?.parameters.phase?.allowedValues).toEqual(["all", "prepare", "start"]);
+    expect(deployment.documents[0]?.parameters.phase?.allowedValues).toEqual([
+      "all",
+      "prepare",
+      "start",
+      "drain",
+    ]);
   });
 
   it("refuses a queue whose visibility timeout is shorter than its consumer's timeout, as Lambda does", () => {

@@ -429,3 +429,55 @@ describe("warm pools end to end (issue 13)", () => {
     expect(refill).toMatchObject({ finalState: "Warmed:Stopped", hookResult: "CONTINUE" });
   });
 });
+
+describe("graceful drain on scale-in end to end (issue 13)", () => {
+  it("scale-in-drain: both leaving instances are drained (command sent, hook completed CONTINUE) before they terminate; the one whose sessions overrun is completed at its limit", async () => {
+    const { World } = await import("../../sim/world.js");
+    const { collectResults } = await import("../../sim/results.js");
+    const { unmarshall } = await import("@aws-sdk/util-dynamodb");
+    const world = await World.create(scenarioNamed("scale-in-drain"));
+    await world.run();
+    const result = collectResults(world);
+    expect(result.violations).toEqual([]);
+
+    const leaving = [...world.asg.instances.values()].filter((i) => i.terminateWaitAt !== undefined);
+    expect(leaving).toHaveLength(2);
+    const staying = [...world.asg.instances.values()].filter((i) => i.state === "InService");
+    expect(staying).toHaveLength(1);
+
+    const drains = world.deployment.tables
+      .flatMap((table) => world.dynamodb.items(table.name))
+      .map((item) => unmarshall(item))
+      .filter((item) => String(item.instanceId).startsWith("drain#"));
+    expect(drains).toHaveLength(2);
+
+    const notes = (id: string) =>
+      result.timeline.filter((e) => e.instanceId === id).map((e) => ({ at: e.at, what: e.what }));
+    const outcomes: string[] = [];
+    for (const instance of leaving) {
+      expect(instance.state).toBe("Terminated");
+      // Completed once, with CONTINUE, by the drain (never by the hook's timeout).
+      expect(instance.completions.map((c) => c.result)).toEqual(["CONTINUE"]);
+      const timeline = notes(instance.id);
+      const at = (what: RegExp) => timeline.find((e) => what.test(e.what))?.at ?? Number.NaN;
+      expect(at(/^drain command \w+ received/)).toBeGreaterThanOrEqual(at(/^Terminating:Wait/));
+      expect(at(/^terminate hook completed: CONTINUE$/)).toBeGreaterThan(at(/^drain command/));
+      expect(instance.terminatedAt ?? 0).toBeGreaterThan(at(/^terminate hook completed: CONTINUE$/));
+
+      const record = drains.find((d) => d.drainedInstanceId === instance.id);
+      expect(record).toMatchObject({ phase: "done" });
+      outcomes.push(String(record?.outcome));
+      const waited = ((instance.completions[0]?.at ?? 0) - (instance.terminateWaitAt ?? 0)) / 1000;
+      if (record?.outcome === "drained") {
+        // Sessions took 25 s: completed soon after the drain command's success, far before the limit.
+        expect(waited).toBeLessThan(60);
+      } else {
+        expect(record?.reason).toMatch(/drain overran its limit of 120s/);
+        // At the limit (120 s from the wait), not at the hook's heartbeat timeout (420 s).
+        expect(waited).toBeGreaterThanOrEqual(120);
+        expect(waited).toBeLessThan(135);
+      }
+    }
+    expect(outcomes.sort()).toEqual(["drained", "overran"]);
+  });
+});
