@@ -20,8 +20,8 @@ export interface GatedGroupProps {
   /** Exact ARNs of this group's target groups that the app defines, by their name in `group.targetGroups`. */
   readonly targetGroupArns?: ReadonlyMap<string, string>;
   /**
-   * The app created the group with launchgate's hook already inside it (the reference environment):
-   * no hook is added here.
+   * The app created the group with launchgate's hooks already inside it (the reference environment):
+   * neither the launch hook nor the drain hook is added here.
    */
   readonly hookInsideGroup?: boolean;
 }
@@ -52,9 +52,13 @@ export class GatedGroup extends Construct {
     if (!inside) {
       new autoscaling.CfnLifecycleHook(this, "LaunchHook", { autoScalingGroupName: group.name, ...hook });
     }
-    // Graceful drain on scale-in: the terminate hook, inside a group the app defines, else its own resource.
+    // Graceful drain on scale-in: the terminate hook, inside a group the app defines (or already put there
+    // with the launch hook: hookInsideGroup), else its own resource.
     const drainHook = drainHookSpec(group);
-    if (drainHook && !(props.autoScalingGroup && addLaunchHookInside(props.autoScalingGroup, drainHook))) {
+    const drainInside =
+      props.hookInsideGroup ||
+      (drainHook && props.autoScalingGroup && addLaunchHookInside(props.autoScalingGroup, drainHook));
+    if (drainHook && !drainInside) {
       new autoscaling.CfnLifecycleHook(this, "DrainHook", { autoScalingGroupName: group.name, ...drainHook });
     }
     this.documentName = documentNameFor(config, group.name);

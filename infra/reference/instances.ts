@@ -5,7 +5,7 @@ import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type * as iam from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
 import type { GroupConfig, ReferenceConfig } from "../../shared/config/schema.js";
-import { addLaunchHookInside, launchHookSpec } from "../constructs/launch-hook.js";
+import { addLaunchHookInside, drainHookSpec, launchHookSpec } from "../constructs/launch-hook.js";
 
 export interface ReferenceInstancesProps {
   readonly vpc: ec2.IVpc;
@@ -91,7 +91,19 @@ export class ReferenceInstances extends Construct {
       }),
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
+    // Prepared, stopped instances: the gate runs only `prepare` into the pool, and `start` plus the health
+    // gate on the way out (docs/aws-facts.md, warm pools).
+    if (props.reference.warmPool) {
+      this.autoScalingGroup.addWarmPool({
+        minSize: props.reference.warmPool.minSize,
+        poolState: autoscaling.PoolState.STOPPED,
+      });
+    }
     this.autoScalingGroup.scaleOnCpuUtilization("Cpu", { targetUtilizationPercent: TARGET_CPU_PERCENT });
     addLaunchHookInside(this.autoScalingGroup, launchHookSpec(group));
+    // Its drain hook too, when the group drains: the group is created after the gate, so a separate hook
+    // resource naming it would come first, and fail.
+    const drain = drainHookSpec(group);
+    if (drain) addLaunchHookInside(this.autoScalingGroup, drain);
   }
 }

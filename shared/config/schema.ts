@@ -275,6 +275,13 @@ export const referenceSchema = strictObject({
   )
     .optional()
     .describe("Customer managed KMS key of the app's SecureStrings. Unset: the AWS managed aws/ssm key."),
+  warmPool: strictObject({
+    minSize: integerIn(1, 3, "instances")
+      .default(1)
+      .describe("Stopped instances kept prepared (Docker installed, images pulled) for scale-out."),
+  })
+    .optional()
+    .describe("A warm pool for the group: scale-out starts from prepared, stopped instances. Unset: none."),
 });
 
 export const configSchema = strictObject({

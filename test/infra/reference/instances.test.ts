@@ -91,3 +91,15 @@ describe("the launch template", () => {
     });
   });
 });
+
+describe("the warm pool", () => {
+  it("keeps the configured number of stopped, prepared instances when asked for", () => {
+    const s = synthesizeReference({ reference: { warmPool: { minSize: 2 } } });
+    expect(s.nagViolations).toEqual([]);
+    s.template.hasResourceProperties("AWS::AutoScaling::WarmPool", { MinSize: 2, PoolState: "Stopped" });
+  });
+
+  it("is absent unless asked for", () => {
+    synthesizeReference().template.resourceCountIs("AWS::AutoScaling::WarmPool", 0);
+  });
+});
