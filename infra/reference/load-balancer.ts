@@ -10,6 +10,8 @@ export interface ReferenceLoadBalancerProps {
   readonly reference: ReferenceConfig;
   /** The gated group's target group name (`groups[0].targetGroups[0]`): the gate's IAM names it. */
   readonly targetGroupName: string;
+  /** The gated group's drain limit (groups[].drain.timeoutSeconds), when it drains on scale-in. */
+  readonly drainSeconds?: number;
 }
 
 /**
@@ -57,7 +59,12 @@ export class ReferenceLoadBalancer extends Construct {
         unhealthyThresholdCount: 3,
         healthyHttpCodes: "200",
       },
-      deregistrationDelay: Duration.seconds(reference.deregistrationDelaySeconds),
+      // On scale-in, Auto Scaling deregisters the instance and waits out this delay before its terminate
+      // hook (docs/aws-facts.md, terminate lifecycle hooks): sessions that outlast it are cut then, so
+      // with a drain it covers the drain's limit — the load balancer ends it early once none is left.
+      deregistrationDelay: Duration.seconds(
+        Math.max(reference.deregistrationDelaySeconds, props.drainSeconds ?? 0),
+      ),
       // Socket.io's HTTP long-polling transport (its default fallback) needs every request of a session
       // on the same instance.
       stickinessCookieDuration: Duration.days(1),

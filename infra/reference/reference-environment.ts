@@ -61,6 +61,7 @@ export class ReferenceEnvironment extends Construct {
       subnets: this.network.loadBalancerSubnets,
       reference,
       targetGroupName: group.targetGroups[0] as string,
+      drainSeconds: group.drain?.timeoutSeconds,
     });
     this.imageCache = new ReferenceImageCache(this, "ImageCache", {
       dockerHubCredentialArn: reference.dockerHubCredentialArn,

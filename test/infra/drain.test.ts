@@ -1,3 +1,4 @@
+import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { asList, policyStatements, type Synthesized, synthesize } from "./synth.js";
 
@@ -109,5 +110,17 @@ describe("drain IAM", () => {
 
   it("passes cdk-nag", () => {
     expect(app.nagViolations).toEqual([]);
+  });
+});
+
+describe("the reference environment with a drain", () => {
+  it("keeps sessions through the deregistration delay for at least the drain's limit", () => {
+    const reference = synthesize({
+      groups: [{ ...drainGroup, drain: { timeoutSeconds: 900 } }],
+      reference: { deregistrationDelaySeconds: 300 },
+    });
+    reference.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      TargetGroupAttributes: Match.arrayWith([{ Key: "deregistration_delay.timeout_seconds", Value: "900" }]),
+    });
   });
 });
