@@ -1,78 +1,24 @@
-import { InvokeCommand, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
 import { rebootstrapRequest } from "../../cli/commands/rebootstrap.js";
 import { CliError } from "../../cli/errors.js";
 import { GLOBAL_USAGE, usageOf } from "../../cli/usage.js";
-import type { OperationRecord } from "../../shared/ops/operation.js";
 import { parseRebootstrapRequest } from "../../shared/ops/rebootstrap-request.js";
-import { awsCalls, cliHarness, runCli } from "./cli-harness.js";
+import { cliHarness, runCli } from "./cli-harness.js";
+import {
+  A,
+  answering,
+  B,
+  GROUP,
+  OP,
+  operation,
+  payload,
+  planWith,
+  rejected,
+  sentPayloads,
+} from "./rebootstrap-support.js";
 
 /** `launchgate rebootstrap --document-version V`: run an earlier bootstrap document version (a rollback). */
-
-const A = "i-0aaaaaaaaaaaaaaa1";
-const B = "i-0bbbbbbbbbbbbbbb2";
-const OP = "0e25976b-0000-4000-8000-000000000001";
-const GROUP = "cnt-backend-asg";
-
-const payload = (value: unknown) => ({
-  Payload: new TextEncoder().encode(JSON.stringify(value)) as InvokeCommandOutput["Payload"],
-  StatusCode: 200,
-});
-
-function operation(changes: Partial<OperationRecord> = {}): OperationRecord {
-  return {
-    operationId: OP,
-    kind: "rebootstrap",
-    groupName: GROUP,
-    bootstrapPhase: "start",
-    instanceIds: [A, B],
-    index: 0,
-    step: "starting",
-    status: "running",
-    results: [],
-    requestedAt: 0,
-    updatedAt: 0,
-    version: 1,
-    drainFirst: true,
-    force: false,
-    ...changes,
-  };
-}
-
-const planWith = (op: OperationRecord | undefined, dryRun = false) => ({
-  dryRun,
-  rebootstrap: op?.instanceIds ?? [A],
-  resumedLaunches: [],
-  notEligible: [],
-  ...(op ? { operation: op } : {}),
-});
-
-/** The re-bootstrap function answering `answers` in turn (the last one from then on). */
-function answering(...answers: unknown[]) {
-  const harness = cliHarness();
-  let stub = harness.mocks.lambda.on(InvokeCommand);
-  for (const answer of answers.slice(0, -1)) stub = stub.resolvesOnce(payload(answer));
-  stub.resolves(payload(answers.at(-1)));
-  return harness;
-}
-
-/** Every request the function received, decoded from the Invoke payload. */
-function sentPayloads(harness: ReturnType<typeof cliHarness>): Record<string, unknown>[] {
-  return harness.mocks.lambda
-    .commandCalls(InvokeCommand)
-    .map((call) => JSON.parse(new TextDecoder().decode(call.args[0].input.Payload as Uint8Array)));
-}
-
-/** A rejected command line: exit 2, nothing on stdout, no AWS client made, no AWS call; its message. */
-async function rejected(argv: readonly string[]) {
-  const result = await runCli(argv);
-  expect(result.code).toBe(2);
-  expect(result.stdout).toEqual([]);
-  expect(result.stderr).toHaveLength(1);
-  expect(result.context).not.toHaveBeenCalled();
-  expect(awsCalls(result.mocks)).toEqual([]);
-  return result.stderr[0] ?? "";
-}
 
 const EXPECTED =
   "expected $LATEST, $DEFAULT or a version number of the bootstrap document, such as 3 (aws ssm list-document-versions lists them)";
