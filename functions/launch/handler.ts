@@ -1,8 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { dynamodb, sqs } from "../../shared/aws/clients.js";
 import { type DrainDeps, onDrainRecheck, startDrain } from "../../shared/drain/drain.js";
-import { SqsDrainRechecks } from "../../shared/drain/rechecks.js";
-import { DynamoDrainStore } from "../../shared/drain/store.js";
 import type { GateEvent } from "../../shared/events/gate-event.js";
 import {
   type DrainRecheckEvent,
@@ -19,6 +16,7 @@ import {
 import type { GateDeps } from "../../shared/gate/deps.js";
 import { onAgentRecheck, startGate } from "../../shared/gate/start-gate.js";
 import { gateBatch } from "../../shared/runtime/batch-scope.js";
+import { productionDrainDeps } from "../../shared/runtime/drain-deps.js";
 import { productionDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
@@ -90,33 +88,6 @@ export function createHandler(
  */
 function correlation(instanceId: string, token: string): GateEvent {
   return { kind: "recheck", step: "agent", instanceId, token };
-}
-
-let drainWiring: { readonly gate: GateDeps; readonly deps: DrainDeps } | undefined;
-
-/** The drain's production wiring: the gate's clients and config, its own store and re-checks. */
-function productionDrainDeps(gate: GateDeps): DrainDeps {
-  if (drainWiring?.gate !== gate) {
-    const { config, now, log } = gate;
-    const wiring = {
-      config,
-      now,
-      log,
-      drains: new DynamoDrainStore(dynamodb(), config.stateTableName),
-      rechecks: new SqsDrainRechecks(sqs(), config.recheckQueueUrls.launch),
-    };
-    // The clients are getters on the gate's deps (created on first use): copy them by descriptor.
-    const descriptors = Object.getOwnPropertyDescriptors(gate);
-    drainWiring = {
-      gate,
-      deps: Object.defineProperties(wiring, {
-        autoScaling: descriptors.autoScaling ?? {},
-        ssm: descriptors.ssm ?? {},
-        ssmCommands: descriptors.ssmCommands ?? {},
-      }) as unknown as DrainDeps,
-    };
-  }
-  return drainWiring.deps;
 }
 
 export const handler = withLambdaContext(createHandler(productionDeps));
