@@ -25,7 +25,7 @@ export function renderReport(result: ScenarioResult, startedAt: number, options:
     "summary",
     ...renderSummary(result),
     "",
-    "This was a simulation. To deploy for real: npm ci && npm run build && npx cdk deploy (README: Deploy to a real account).",
+    "This was a simulation. To deploy for real: npm ci && npx cdk deploy (README: Deploy to a real account).",
   ];
   return lines.join("\n");
 }
