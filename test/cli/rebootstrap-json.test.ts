@@ -1,34 +1,7 @@
-import { InvokeCommand, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
-import type { OperationRecord } from "../../shared/ops/operation.js";
 import { cliHarness, runCli } from "./cli-harness.js";
-
-const A = "i-0aaaaaaaaaaaaaaa1";
-const B = "i-0bbbbbbbbbbbbbbb2";
-const OP = "0e25976b-0000-4000-8000-000000000001";
-
-const payload = (value: unknown) => ({
-  Payload: new TextEncoder().encode(JSON.stringify(value)) as InvokeCommandOutput["Payload"],
-  StatusCode: 200,
-});
-
-function operation(changes: Partial<OperationRecord> = {}): OperationRecord {
-  return {
-    operationId: OP,
-    kind: "rebootstrap",
-    groupName: "cnt-backend-asg",
-    bootstrapPhase: "start",
-    instanceIds: [A, B],
-    index: 0,
-    step: "starting",
-    status: "running",
-    results: [],
-    requestedAt: 0,
-    updatedAt: 0,
-    version: 1,
-    ...changes,
-  };
-}
+import { A, B, OP, operation, payload } from "./rebootstrap-support.js";
 
 const RESULT_A = {
   instanceId: A,

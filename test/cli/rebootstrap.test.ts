@@ -1,41 +1,16 @@
 import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
-import { InvokeCommand, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
 import { rebootstrap } from "../../cli/commands/rebootstrap.js";
 import { createClients, stackOutputsReader } from "../../cli/context.js";
 import { main } from "../../cli/main.js";
-import type { OperationRecord } from "../../shared/ops/operation.js";
 import { cliHarness } from "./cli-harness.js";
+import { A, B, OP, operation, payload } from "./rebootstrap-support.js";
 
-const A = "i-0aaaaaaaaaaaaaaa1";
-const B = "i-0bbbbbbbbbbbbbbb2";
-const OP = "0e25976b-0000-4000-8000-000000000001";
-const payload = (value: unknown) => ({
-  Payload: new TextEncoder().encode(JSON.stringify(value)) as InvokeCommandOutput["Payload"],
-  StatusCode: 200,
-});
 const sentPayloads = (mock: ReturnType<typeof cliHarness>["mocks"]["lambda"]) =>
   mock
     .commandCalls(InvokeCommand)
     .map((call) => JSON.parse(new TextDecoder().decode(call.args[0].input.Payload as Uint8Array)));
-
-function operation(changes: Partial<OperationRecord>): OperationRecord {
-  return {
-    operationId: OP,
-    kind: "rebootstrap",
-    groupName: "cnt-backend-asg",
-    bootstrapPhase: "start",
-    instanceIds: [A, B],
-    index: 0,
-    step: "starting",
-    status: "running",
-    results: [],
-    requestedAt: 0,
-    updatedAt: 0,
-    version: 1,
-    ...changes,
-  };
-}
 
 describe("launchgate rebootstrap", () => {
   it("invokes the function with the group request and follows the operation until done", async () => {
@@ -97,7 +72,7 @@ describe("launchgate rebootstrap", () => {
     });
     expect(mocks.lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: "launchgate-rebootstrap" });
     expect(printed).toEqual([
-      `operation ${OP}: re-bootstrapping ${A}, ${B} (phase start), one at a time`,
+      `operation ${OP}: re-bootstrapping ${A}, ${B} (phase start), one at a time; each drained out of its target groups first`,
       `  … ${A} (1 of 2): starting (checks, lock, target groups)`,
       `  … ${A} (1 of 2): verifying: waiting for healthy in every target group`,
       `  ${A} (1 of 2): succeeded after 390 s: re-bootstrapped; healthy in cnt-backend-tg`,
