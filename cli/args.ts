@@ -3,6 +3,7 @@ import { type RebootstrapOptions, rebootstrapRequest } from "./commands/rebootst
 import { CliError, EXIT, UsageError } from "./errors.js";
 import { type CommandName, isCommandName, usageOf } from "./usage.js";
 import {
+  checkBatch,
   checkDocumentVersion,
   checkDrainSeconds,
   checkInstanceId,
@@ -76,6 +77,7 @@ export const COMMAND_OPTIONS = {
     force: { type: "boolean" },
     "drain-seconds": { type: "string" },
     "document-version": { type: "string" },
+    batch: { type: "string" },
     operation: { type: "string" },
   },
 } as const satisfies Record<CommandName, OptionSpecs>;
@@ -180,6 +182,7 @@ function rebootstrapInvocation(
       values.force !== undefined && "--force",
       values["drain-seconds"] !== undefined && "--drain-seconds",
       values["document-version"] !== undefined && "--document-version",
+      values.batch !== undefined && "--batch",
     ].filter((item) => typeof item === "string");
     if (ignored.length > 0)
       throw new CliError(
@@ -213,6 +216,7 @@ function rebootstrapInvocation(
       values["document-version"] === undefined
         ? undefined
         : checkDocumentVersion(String(values["document-version"])),
+    batch: values.batch === undefined ? undefined : checkBatch(String(values.batch)),
   };
   // The same check the command makes before invoking the function, made here so it comes before AWS.
   rebootstrapRequest(options);

@@ -24,10 +24,12 @@ usage:
       every instance: lifecycle state, target health per target group, gate state and reason, last
       command; and the operations in flight (re-bootstraps, remediations): step, instance, progress
   launchgate rebootstrap INSTANCE-ID | --group GROUP --all  [--phase start|all] [--surge | --force]
-                         [--drain-seconds N] [--document-version V] [--dry-run] [--wait] [--json]
+                         [--drain-seconds N] [--document-version V] [--batch N|P%] [--dry-run]
+                         [--wait] [--json]
   launchgate rebootstrap --operation OPERATION-ID [--json]
-      re-run the bootstrap one instance at a time, each drained out of its target groups first and
-      verified healthy before the next; never the last healthy target unless --surge or --force
+      re-run the bootstrap one instance at a time (or --batch at a time), each drained out of its
+      target groups first and verified healthy before the next; never the last healthy target unless
+      --surge or --force
   launchgate doctor [GROUP] [--json] [--allow-unchecked]
       preflight checks that explain how a gate would fail, and what to change
   launchgate help COMMAND   (or launchgate COMMAND --help)
@@ -47,10 +49,11 @@ const STATUS_USAGE = `usage: launchgate status [GROUP] [options]
 
 Every instance of each configured group: lifecycle state, target health per target group, gate state
 and reason, last bootstrap command. Then the operations in flight for those groups (re-bootstraps and
-remediations still running): id, kind, group, step (surging, starting, draining, running, verifying),
-the instance it is on, progress (instances done of the total), when it started, and its flags (surge:
-scaled out by one first; force: downtime accepted; the drain limit; the bootstrap document version, when
-one was asked for: "document version 3"). Read-only.
+remediations still running): id, kind, group, what it is working on (surging, or each instance of its
+wave with its step: starting, draining, running, verifying), progress (instances done of the total),
+when it started, and its flags (batch: instances at once, when more than one; surge: scaled out by one
+first; force: downtime accepted; the drain limit; the bootstrap document version, when one was asked
+for: "document version 3"). Read-only.
 
 arguments:
   GROUP                a configured Auto Scaling group (default: every configured group)
@@ -80,6 +83,13 @@ deregistration delay, or --drain-seconds), its command runs, it is registered ag
 report healthy before the next one starts. A failure stops the operation before the next instance (a
 drained instance whose command failed is registered again). Instances waiting at their launch hook
 get their launch gate resumed instead.
+
+A rollout over a group (--group GROUP --all) can work on several instances at once: --batch 2, or
+--batch 25% (of the instances it covers, rounded down, at least one). Each wave of that many is
+drained, commanded and verified together, and the next wave starts once every instance of this one is
+healthy. A wave never takes the last healthy target of a target group: an instance that would be
+waits for the next wave (so at least one target keeps serving, whatever the batch). A failure starts
+no further instance; the rest of its wave is seen through, and the table says what ran where.
 
 Draining the last healthy target of a target group would leave it serving nothing: such a request is
 refused (when it is made, and again at that instance's turn) unless it says how to keep serving:
@@ -111,6 +121,8 @@ options:
   --force              drain the last healthy target anyway, downtime accepted (see above)
   --drain-seconds N    wait at most N seconds (0 to 3600) for draining; default: the target group's
                        deregistration delay; 0 starts the command without waiting for open requests
+  --batch N|P%         with --group --all: work on N instances at once, or P percent of them (1% to
+                       100%, rounded down, at least one); default 1 (see above)
   --document-version V run version V of the bootstrap document: $LATEST (the default), $DEFAULT (the
                        document's default version) or a version number such as 3 (a rollback, above);
                        in a shell, quote '$LATEST' and '$DEFAULT' with single quotes
@@ -128,6 +140,7 @@ examples:
   launchgate rebootstrap i-0123456789abcdef0 --phase all --wait
   launchgate rebootstrap --group cnt-backend-asg --all --dry-run
   launchgate rebootstrap --group cnt-backend-asg --all --surge --wait
+  launchgate rebootstrap --group cnt-backend-asg --all --batch 25% --wait
   launchgate rebootstrap i-0123456789abcdef0 --force --drain-seconds 30
   launchgate rebootstrap --group cnt-backend-asg --all --document-version 3 --wait
   launchgate rebootstrap --group cnt-backend-asg --all --wait --json
@@ -139,7 +152,8 @@ exit codes:
      the operation failed, or an AWS error: explained on stderr
   ${EXIT.usage}  usage error: unknown option, bad argument, malformed instance id or region, unknown
      group, invalid config, --surge with --force, --drain-seconds not 0 to 3600, --document-version
-     not $LATEST, $DEFAULT or a version number: explained on stderr, and nothing was sent to AWS`;
+     not $LATEST, $DEFAULT or a version number, --batch not a count or a percentage (or with an
+     instance id): explained on stderr, and nothing was sent to AWS`;
 
 const DOCTOR_USAGE = `usage: launchgate doctor [GROUP] [options]
 

@@ -60,6 +60,19 @@ export function checkDrainSeconds(value: string): number {
 }
 
 /**
+ * `--batch N` or `--batch P%`: how many instances a rollout works on at once, a count (1 or more) or
+ * a percentage (1 to 100) of the instances it covers. Sent as the request's `batch` (a number, or
+ * the percentage as written).
+ */
+export function checkBatch(value: string): number | string {
+  if (/^[1-9]\d{0,5}$/.test(value)) return Number(value);
+  if (/^(100|[1-9]\d?)%$/.test(value)) return value;
+  return invalid(
+    `--batch "${value}" is not a batch size: expected a number of instances (1 or more), such as 2, or a percentage of the instances the rollout covers (1% to 100%), such as 25%`,
+  );
+}
+
+/**
  * The bootstrap document versions a request may name (shared/ops/rebootstrap-request.ts:
  * `documentVersion`): `$LATEST`, `$DEFAULT`, or a version number, 1 to 99999999, without leading zeros.
  */

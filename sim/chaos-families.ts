@@ -136,35 +136,40 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
   },
   {
     name: "rebootstrap",
-    what: "an operator re-bootstraps a serving group while its restarts take a drawn time; an agent may be lost",
-    build: (seed, random, options) => ({
-      ...base("rebootstrap", seed, options, [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }]),
-      restartSeconds: Math.round(random.uniform(5, 90)),
-      actions: [
-        ...(random.chance(0.25)
-          ? [
-              {
-                atSeconds: 5,
-                describe: "the SSM agent of one serving instance stops answering",
-                run: (world: World) => {
-                  const instance = world.servingInstance(Math.floor(random.uniform(0, 3)));
-                  if (instance) world.ssm.agentLost(instance.id);
+    what: "an operator re-bootstraps a serving group, one at a time or in waves of a drawn batch, while its restarts take a drawn time; an agent may be lost",
+    build: (seed, random, options) => {
+      // No batch (one at a time), a count, a share, or all at once (the last healthy target still waits).
+      const batch = [undefined, 2, "50%", "100%"][Math.floor(random.uniform(0, 4))];
+      return {
+        ...base("rebootstrap", seed, options, [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }]),
+        restartSeconds: Math.round(random.uniform(5, 90)),
+        actions: [
+          ...(random.chance(0.25)
+            ? [
+                {
+                  atSeconds: 5,
+                  describe: "the SSM agent of one serving instance stops answering",
+                  run: (world: World) => {
+                    const instance = world.servingInstance(Math.floor(random.uniform(0, 3)));
+                    if (instance) world.ssm.agentLost(instance.id);
+                  },
                 },
-              },
-            ]
-          : []),
-        {
-          atSeconds: Math.round(random.uniform(10, 300)),
-          describe: "operator re-bootstraps every instance of the group",
-          run: (world: World) =>
-            world.invokeAsOperator("rebootstrap", {
-              autoScalingGroupName: CNT_GROUP.name,
-              all: true,
-              phase: "all",
-            }),
-        },
-      ],
-    }),
+              ]
+            : []),
+          {
+            atSeconds: Math.round(random.uniform(10, 300)),
+            describe: `operator re-bootstraps every instance of the group${batch === undefined ? "" : ` (batch ${batch})`}`,
+            run: (world: World) =>
+              world.invokeAsOperator("rebootstrap", {
+                autoScalingGroupName: CNT_GROUP.name,
+                all: true,
+                phase: "all",
+                ...(batch === undefined ? {} : { batch }),
+              }),
+          },
+        ],
+      };
+    },
   },
   {
     name: "remediation",

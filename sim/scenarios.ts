@@ -256,6 +256,22 @@ export const OPERATION_SCENARIOS: readonly Scenario[] = [
     trackCapacityFromSeconds: 0,
   },
   {
+    name: "rollout-batch",
+    title:
+      'a rollout over 4 serving instances with "batch": "50%": two waves of two, each drained, commanded and healthy again before the next; two always serve',
+    groups: [{ ...CNT_GROUP, servingAtStart: 4, scaleTo: 4 }],
+    actions: [rebootstrapGroup(CNT_GROUP.name, 60, { batch: "50%" })],
+    trackCapacityFromSeconds: 0,
+  },
+  {
+    name: "rollout-batch-keeps-serving",
+    title:
+      'a rollout over 3 serving instances with "batch": 3: the third would be the last healthy target while the first two drain, so it waits for the next wave',
+    groups: [{ ...CNT_GROUP, servingAtStart: 3, scaleTo: 3 }],
+    actions: [rebootstrapGroup(CNT_GROUP.name, 60, { batch: 3 })],
+    trackCapacityFromSeconds: 0,
+  },
+  {
     name: "rebootstrap-last-instance",
     title:
       "a group of one: a re-bootstrap is refused without surge; with surge one more instance serves first, and the group never has no healthy target",

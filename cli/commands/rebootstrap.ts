@@ -1,10 +1,10 @@
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import type { InstanceResult, OperationRecord } from "../../shared/ops/operation.js";
+import { fromStored, type OperationRecord } from "../../shared/ops/operation.js";
 import type { RebootstrapPlan } from "../../shared/ops/start-rebootstrap.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
-import { table } from "../render.js";
-import { checkDocumentVersion, MAX_DRAIN_SECONDS } from "../validation.js";
+import { checkBatch, checkDocumentVersion, MAX_DRAIN_SECONDS } from "../validation.js";
+import { atATime, finalReport, paceOf, progressLines, resultLine } from "./operation-progress.js";
 
 export interface RebootstrapOptions {
   readonly instanceId?: string;
@@ -26,6 +26,8 @@ export interface RebootstrapOptions {
    * earlier one rolls back a bad deploy); absent: the function's default, $LATEST.
    */
   readonly documentVersion?: string;
+  /** A rollout's instances worked on at once: a count, or a percentage such as "25%"; default 1. */
+  readonly batch?: number | string;
 }
 
 /** Polling pace while following an operation. */
@@ -50,15 +52,15 @@ export async function rebootstrap(
   for (const resumed of plan.resumedLaunches)
     say(`${resumed.instanceId}: waiting at its launch hook; ${resumed.detail}`);
   for (const skipped of plan.notEligible) say(`${skipped.instanceId}: left alone: ${skipped.reason}`);
-  let operation = plan.operation ?? null;
+  let operation = plan.operation ? fromStored({ ...plan.operation }) : null;
   let exitCode: number = EXIT.ok;
   if (plan.dryRun) {
     say(
-      `dry run: would re-bootstrap ${plan.rebootstrap.join(", ") || "nothing"}, one at a time, each verified healthy before the next${modeOf(options)}`,
+      `dry run: would re-bootstrap ${plan.rebootstrap.join(", ") || "nothing"}, ${paceOf(plan.batchSize ?? 1)}${modeOf(options)}`,
     );
   } else if (operation) {
     say(
-      `operation ${operation.operationId}: re-bootstrapping ${operation.instanceIds.join(", ")} (phase ${operation.bootstrapPhase}), one at a time${modeOf(
+      `operation ${operation.operationId}: re-bootstrapping ${operation.instanceIds.join(", ")} (phase ${operation.bootstrapPhase}), ${atATime(operation.batchSize)}${modeOf(
         {
           drainFirst: operation.drainFirst,
           surge: operation.surge !== undefined,
@@ -87,9 +89,11 @@ export async function followOperation(
   print: (line: string) => void,
   sleep: (ms: number) => Promise<void>,
 ): Promise<number> {
-  const { operation } = (await invoke(ctx, { operationId })) as { operation: OperationRecord | null };
+  const { operation } = (await invoke(ctx, { operationId })) as {
+    operation: Record<string, unknown> | null;
+  };
   if (!operation) throw new CliError(`no operation ${operationId} (records expire after 30 days)`);
-  const finished = await follow(ctx, operation, json ? () => {} : print, sleep);
+  const finished = await follow(ctx, fromStored(operation), json ? () => {} : print, sleep);
   if (json) print(JSON.stringify({ operation: finished }, null, 2));
   return exitCodeOf(finished);
 }
@@ -118,76 +122,16 @@ export async function follow(
       for (const line of finalReport(op)) print(line);
       return op;
     }
-    const progress = progressLine(op);
-    if (progress !== lastProgress) print(progress);
-    lastProgress = progress;
+    const progress = progressLines(op);
+    if (progress.join("\n") !== lastProgress) for (const line of progress) print(line);
+    lastProgress = progress.join("\n");
     await sleep(FOLLOW_SECONDS * 1000);
     const latest = (
-      (await invoke(ctx, { operationId: op.operationId })) as { operation: OperationRecord | null }
+      (await invoke(ctx, { operationId: op.operationId })) as { operation: Record<string, unknown> | null }
     ).operation;
     if (!latest) throw new CliError(`operation ${op.operationId} is gone (records expire after 30 days)`);
-    op = latest;
+    op = fromStored(latest);
   }
-}
-
-/** What a running operation is doing now, in one line: its step, and the instance it is on. */
-export function progressLine(op: OperationRecord): string {
-  if (op.step === "surging") {
-    const desired = op.surge?.originalDesired;
-    return desired === undefined
-      ? `  … surging: scaling ${op.groupName} out by one before touching any instance`
-      : `  … surging: ${op.groupName} scaled out by one (desired ${desired} → ${desired + 1}); waiting for the new instance to pass its launch gate and serve`;
-  }
-  const total = op.instanceIds.length;
-  const instanceId = op.current?.instanceId ?? op.instanceIds[op.index] ?? "?";
-  const where = `  … ${instanceId} (${Math.min(op.index + 1, total)} of ${total})`;
-  switch (op.step) {
-    case "starting":
-      return `${where}: starting (checks, lock, target groups)`;
-    case "draining":
-      return `${where}: draining: out of every target group, open requests finishing (${
-        op.drainSeconds === undefined
-          ? "up to the target group's deregistration delay"
-          : `at most ${op.drainSeconds} s`
-      })`;
-    case "running": {
-      const command = op.current?.commandId ? ` ${op.current.commandId}` : "";
-      const version = op.documentVersion === undefined ? "" : `, document version ${op.documentVersion}`;
-      const cut = op.current?.drainCutShort ? " (drain cut short at the requested limit)" : "";
-      return `${where}: running: bootstrap command${command}${version}${cut}`;
-    }
-    case "verifying":
-      return `${where}: verifying: ${op.current?.drained ? "registered again; " : ""}waiting for healthy in every target group`;
-  }
-}
-
-function resultLine(result: InstanceResult, position: number, total: number): string {
-  return `  ${result.instanceId} (${position} of ${total}): ${result.outcome} after ${result.seconds} s: ${result.reason}`;
-}
-
-/**
- * The end of an operation: its status (and why it stopped before an instance, when it did), then every
- * instance's outcome and reason, those it never reached included, and whether a surge was undone.
- */
-export function finalReport(op: OperationRecord): string[] {
-  const lines = [`operation ${op.status}${op.failure ? `: ${op.failure}` : ""}`];
-  const byInstance = new Map(op.results.map((result) => [result.instanceId, result]));
-  const rows = [
-    ...op.results.map((result) => [result.instanceId, result.outcome, `${result.seconds} s`, result.reason]),
-    ...op.instanceIds
-      .filter((instanceId) => !byInstance.has(instanceId))
-      .map((instanceId) => [
-        instanceId,
-        "not started",
-        "",
-        op.status === "succeeded" ? "" : "the operation stopped before it: not touched",
-      ]),
-  ];
-  lines.push(...table(["INSTANCE", "OUTCOME", "TIME", "REASON"], rows).map((line) => `  ${line}`));
-  const desired = op.surge?.originalDesired;
-  if (op.surge?.restored && desired !== undefined)
-    lines.push(`surge undone: ${op.groupName} desired capacity back to ${desired}`);
-  return lines;
 }
 
 /** How the operation treats serving capacity, as a suffix to the line that announces it. */
@@ -232,8 +176,9 @@ export function rebootstrapRequest(options: RebootstrapOptions): Record<string, 
       EXIT.usage,
     );
   // The same check as the command line's; it throws the same usage error (exit 2).
-  const { documentVersion } = options;
+  const { documentVersion, batch } = options;
   if (documentVersion !== undefined) checkDocumentVersion(documentVersion);
+  if (batch !== undefined) checkBatch(String(batch));
   // Only the flags given are sent: a request without them is the one earlier versions sent.
   const common = {
     phase: options.phase,
@@ -245,6 +190,11 @@ export function rebootstrapRequest(options: RebootstrapOptions): Record<string, 
   };
   if (options.instanceId && options.group)
     throw new CliError("give an instance id or --group, not both", EXIT.usage);
+  if (options.instanceId && batch !== undefined)
+    throw new CliError(
+      "--batch is for a rollout over a group (--group GROUP --all), not one instance",
+      EXIT.usage,
+    );
   if (options.instanceId) return { instanceId: options.instanceId, ...common };
   if (options.group) {
     if (!options.all)
@@ -252,7 +202,12 @@ export function rebootstrapRequest(options: RebootstrapOptions): Record<string, 
         `re-bootstrapping a whole group needs --all (launchgate rebootstrap --group ${options.group} --all)`,
         EXIT.usage,
       );
-    return { autoScalingGroupName: options.group, all: true, ...common };
+    return {
+      autoScalingGroupName: options.group,
+      all: true,
+      ...common,
+      ...(batch === undefined ? {} : { batch }),
+    };
   }
   throw new CliError("give an instance id, or --group GROUP --all", EXIT.usage);
 }

@@ -9,7 +9,12 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { documentNameFor } from "../../shared/config/runtime-config.js";
 import type { GroupConfig } from "../../shared/config/schema.js";
 import type { GateRecord } from "../../shared/gate/record.js";
-import type { OperationRecord, OperationStep } from "../../shared/ops/operation.js";
+import {
+  fromStored,
+  type LaneStep,
+  type OperationRecord,
+  type OperationStep,
+} from "../../shared/ops/operation.js";
 import type { CliContext } from "../context.js";
 import { ago, table } from "../render.js";
 
@@ -49,12 +54,15 @@ export interface OperationStatus {
   readonly operationId: string;
   readonly kind: OperationRecord["kind"];
   readonly groupName: string;
+  /** `surging` (scaling out by one first) or `working` (through its instances, wave by wave). */
   readonly step: OperationStep;
-  /** The instance it is on (or starts next); absent while it scales out first (`surging`). */
-  readonly instanceId?: string;
+  /** The instances it is on now and the step of each; empty while it scales out or between waves. */
+  readonly working: readonly { readonly instanceId: string; readonly step: LaneStep }[];
   /** Instances finished, of all it works on. */
   readonly done: number;
   readonly total: number;
+  /** At most this many instances at once. */
+  readonly batchSize: number;
   readonly requestedAt: number;
   readonly updatedAt: number;
   /** Scaled out by one first (back at the end). */
@@ -94,6 +102,8 @@ const OPERATION_ATTRIBUTES = [
   "status",
   "instanceIds",
   "index",
+  "batchSize",
+  "wave",
   "requestedAt",
   "updatedAt",
   "surge",
@@ -141,7 +151,8 @@ async function operationsInFlight(
       }),
     );
     for (const item of page.Items ?? []) {
-      const op = unmarshall(item) as Partial<OperationRecord>;
+      // Read as this version reads any stored operation: one written before waves existed included.
+      const op = fromStored(unmarshall(item)) as Partial<OperationRecord>;
       // The filter said so already; checked again so that nothing finished is ever shown as running.
       if (op.status === "running" && op.operationId && op.groupName && wanted.has(op.groupName))
         found.push(operationStatus(op as OperationRecord));
@@ -153,16 +164,16 @@ async function operationsInFlight(
 
 function operationStatus(op: OperationRecord): OperationStatus {
   const instanceIds = op.instanceIds ?? [];
-  const instanceId =
-    op.step === "surging" ? undefined : (op.current?.instanceId ?? instanceIds[op.index ?? 0]);
+  const wave = op.wave ?? [];
   return {
     operationId: op.operationId,
     kind: op.kind,
     groupName: op.groupName,
     step: op.step,
-    ...(instanceId === undefined ? {} : { instanceId }),
-    done: Math.min(op.index ?? 0, instanceIds.length),
+    working: wave.map((lane) => ({ instanceId: lane.instanceId, step: lane.step })),
+    done: Math.min(Math.max(0, (op.index ?? 0) - wave.length), instanceIds.length),
     total: instanceIds.length,
+    batchSize: op.batchSize ?? 1,
     requestedAt: op.requestedAt,
     updatedAt: op.updatedAt,
     surge: op.surge !== undefined,
@@ -299,16 +310,18 @@ export function renderStatus(groups: readonly GroupStatus[], now: number): strin
 /** The operations in flight, one table for every group shown; the id is what --operation follows. */
 function renderOperations(operations: readonly OperationStatus[], now: number): string[] {
   if (operations.length === 0) return ["no operation in flight", ""];
-  const headers = ["OPERATION", "KIND", "GROUP", "STEP", "INSTANCE", "PROGRESS", "STARTED", "FLAGS"];
+  const headers = ["OPERATION", "KIND", "GROUP", "WORKING ON", "PROGRESS", "STARTED", "FLAGS"];
   const rows = operations.map((op) => [
     op.operationId,
     op.kind,
     op.groupName,
-    op.step,
-    op.instanceId ?? "—",
+    op.step === "surging"
+      ? "surging"
+      : op.working.map((lane) => `${lane.instanceId} ${lane.step}`).join(", ") || "next wave",
     `${op.done} of ${op.total} done`,
     ago(op.requestedAt, now),
     [
+      op.batchSize > 1 && `batch ${op.batchSize}`,
       op.surge && "surge",
       op.force && "force",
       op.drainSeconds !== undefined && `drain ≤ ${op.drainSeconds} s`,

@@ -19,27 +19,29 @@ import { observeHealth, registerTargets } from "../gate/target-health.js";
 import { emitAll } from "../metrics/emit.js";
 import { remediationActionMetrics } from "../metrics/operation-metrics.js";
 import type { OpsDeps } from "./advance-operation.js";
-import { type CurrentInstance, finishInstance, nextVersion, type OperationRecord } from "./operation.js";
-import { fail, moveOn, recordRestart, schedule, stop } from "./operation-outcome.js";
+import type { CurrentInstance, Lane, LaneOutcome, OperationRecord } from "./operation.js";
+import { failLane, recordRestart, stopLane } from "./operation-outcome.js";
 
 /**
- * An operation's command for its current instance: sent (or, after a lost save, adopted), followed
- * to its end, then the instance's health verified before the operation moves on.
+ * An operation's command for one instance of its wave: sent (or, after a lost save, adopted), followed
+ * to its end, then the instance's health verified before its lane ends.
  */
 
 /** How often an operation looks at its current instance's command and health. */
 export const OPERATION_PACE_SECONDS = 15;
 const COMMAND_REPORT_SLACK_SECONDS = 120;
 
-/** Sends the bootstrap command to the current instance and follows it from the next step on. */
+/** Sends the bootstrap command to the lane's instance and follows it from the next step on. */
 export async function sendCommand(
   deps: OpsDeps,
   op: OperationRecord,
   group: RuntimeGroup,
   current: CurrentInstance,
-): Promise<void> {
+): Promise<LaneOutcome> {
   const { instanceId } = current;
   const now = deps.now();
+  // Its command not yet running: a failure here registers a drained instance again.
+  const sending: Lane = { instanceId, step: "running", current };
   const comment = `launchgate ${op.kind} ${op.operationId}`;
   // A step that sent its command and then failed to save (a crash, a throttled write) runs again:
   // it adopts the command it sent — found by its comment, since the step's last save — never sends
@@ -51,7 +53,7 @@ export async function sendCommand(
       instanceId,
       commandId: sent.commandId,
     });
-    return following(deps, op, group, current, sent.commandId);
+    return following(deps, group, current, sent.commandId);
   }
   let commandId: string;
   try {
@@ -72,10 +74,10 @@ export async function sendCommand(
     if (failure === "agent-not-addressable") {
       // A restart that could not even be delivered still counts on the ladder: the next rung follows.
       if (op.kind === "remediate") await recordRestart(deps, op, instanceId, now);
-      return fail(
+      return failLane(
         deps,
         op,
-        instanceId,
+        sending,
         `SSM agent on ${instanceId} is not reachable (InvalidInstanceId): the command could not be sent`,
       );
     }
@@ -85,7 +87,7 @@ export async function sendCommand(
       errorMessage(error),
       "operations",
     );
-    return stop(deps, op, instanceId, reason);
+    return stopLane(deps, op, sending, reason);
   }
   // Counted only once the restart was really sent: a retried step must not see its own attempt as a
   // past restart (and skip the instance for the cooldown).
@@ -94,38 +96,36 @@ export async function sendCommand(
     emitAll(deps, remediationActionMetrics(op.groupName, "restart"));
   }
   deps.log.info(`${op.kind} sent`, { operationId: op.operationId, instanceId, commandId });
-  return following(deps, op, group, current, commandId);
+  return following(deps, group, current, commandId);
 }
 
-/** Records the command as the current instance's and follows it from the next re-check on. */
-async function following(
+/** Records the command as the lane's and follows it from the next re-check on. */
+function following(
   deps: OpsDeps,
-  op: OperationRecord,
   group: RuntimeGroup,
   current: CurrentInstance,
   commandId: string,
-): Promise<void> {
+): LaneOutcome {
   const now = deps.now();
-  const running = nextVersion(
-    op,
-    {
+  const stepDeadline = now + (group.bootstrapTimeoutSeconds + COMMAND_REPORT_SLACK_SECONDS) * 1000;
+  return {
+    kind: "continue",
+    lane: {
+      instanceId: current.instanceId,
       step: "running",
-      retrying: undefined,
-      current: {
-        ...current,
-        commandId,
-        stepDeadline: now + (group.bootstrapTimeoutSeconds + COMMAND_REPORT_SLACK_SECONDS) * 1000,
-      },
+      current: { ...current, commandId, stepDeadline },
     },
-    now,
-  );
-  await schedule(deps, running, OPERATION_PACE_SECONDS);
-  await deps.operations.save(running);
+    delaySeconds: OPERATION_PACE_SECONDS,
+  };
 }
 
-export async function followCommand(deps: OpsDeps, op: OperationRecord): Promise<void> {
-  const current = op.current;
-  if (!current?.commandId) throw new SkipEventError("operation has no running command");
+export async function followCommand(deps: OpsDeps, op: OperationRecord, lane: Lane): Promise<LaneOutcome> {
+  const current = lane.current;
+  if (!current?.commandId)
+    throw new SkipEventError("operation lane has no running command", {
+      instanceId: lane.instanceId,
+      step: lane.step,
+    });
   const group = deps.config.groups.find((g) => g.name === op.groupName);
   const invocation = await getInvocation(deps, current.commandId, current.instanceId);
   const now = deps.now();
@@ -134,7 +134,7 @@ export async function followCommand(deps: OpsDeps, op: OperationRecord): Promise
       invocation.status === "TimedOut"
         ? bootstrapExecutionTimedOut(current.commandId, group?.bootstrapTimeoutSeconds ?? 0, invocation)
         : bootstrapFailed(current.commandId, invocation);
-    return fail(deps, op, current.instanceId, reason);
+    return failLane(deps, op, lane, reason);
   }
   if (invocation?.succeeded) {
     // A drained instance comes back through a fresh registration: `initial` until its checks pass, so
@@ -143,9 +143,10 @@ export async function followCommand(deps: OpsDeps, op: OperationRecord): Promise
     if (current.drained) await registerTargets(deps, current.instanceId, current.targets);
     const trustAfter = current.drained && !current.drainCutShort ? 0 : detectionSeconds(current.targets);
     const budget = healthBudgetSeconds(current.targets);
-    const verifying = nextVersion(
-      op,
-      {
+    return {
+      kind: "continue",
+      lane: {
+        ...lane,
         step: "verifying",
         current: {
           ...current,
@@ -153,11 +154,8 @@ export async function followCommand(deps: OpsDeps, op: OperationRecord): Promise
           verifyNotBefore: now + trustAfter * 1000,
         },
       },
-      now,
-    );
-    await schedule(deps, verifying, healthPace(current.targets));
-    await deps.operations.save(verifying);
-    return;
+      delaySeconds: Math.max(trustAfter, healthPace(current.targets)),
+    };
   }
   if (now >= (current.stepDeadline ?? now)) {
     const reason = bootstrapTimedOut(
@@ -165,17 +163,21 @@ export async function followCommand(deps: OpsDeps, op: OperationRecord): Promise
       group?.bootstrapTimeoutSeconds ?? 0,
       invocation?.status ?? "unknown",
     );
-    return fail(deps, op, current.instanceId, reason);
+    return failLane(deps, op, lane, reason);
   }
-  await schedule(deps, op, OPERATION_PACE_SECONDS);
+  return { kind: "continue", lane, delaySeconds: OPERATION_PACE_SECONDS };
 }
 
-export async function verifyHealth(deps: OpsDeps, op: OperationRecord): Promise<void> {
-  const current = op.current;
-  if (!current) throw new SkipEventError("operation has no current instance");
+export async function verifyHealth(deps: OpsDeps, op: OperationRecord, lane: Lane): Promise<LaneOutcome> {
+  const current = lane.current;
+  if (!current)
+    throw new SkipEventError("operation lane has no instance to verify", {
+      instanceId: lane.instanceId,
+      step: lane.step,
+    });
   if (deps.now() < (current.verifyNotBefore ?? 0)) {
-    await schedule(deps, op, Math.ceil(((current.verifyNotBefore ?? 0) - deps.now()) / 1000));
-    return;
+    const delaySeconds = Math.ceil(((current.verifyNotBefore ?? 0) - deps.now()) / 1000);
+    return { kind: "continue", lane, delaySeconds };
   }
   const observations = await observeHealth(deps, current.instanceId, current.targets);
   const now = deps.now();
@@ -183,18 +185,20 @@ export async function verifyHealth(deps: OpsDeps, op: OperationRecord): Promise<
   if (observations.every((o) => o.state === "healthy")) {
     const names = current.targets.map((t) => t.name).join(", ");
     const done = op.kind === "remediate" ? "restarted" : "re-bootstrapped";
-    const result = {
-      instanceId: current.instanceId,
-      outcome: "succeeded" as const,
-      commandId: current.commandId,
-      reason: `${done}; healthy in ${names}`,
-    };
     await deps.operations.unlock(current.instanceId, op.operationId);
-    return moveOn(deps, finishInstance(op, result, now), current.instanceId);
+    return {
+      kind: "finished",
+      result: {
+        instanceId: current.instanceId,
+        outcome: "succeeded",
+        commandId: current.commandId,
+        reason: `${done}; healthy in ${names}`,
+      },
+    };
   }
   if (now >= (current.stepDeadline ?? now))
-    return fail(deps, op, current.instanceId, neverHealthy(observations, waited));
-  await schedule(deps, op, healthPace(current.targets));
+    return failLane(deps, op, lane, neverHealthy(observations, waited));
+  return { kind: "continue", lane, delaySeconds: healthPace(current.targets) };
 }
 
 /**

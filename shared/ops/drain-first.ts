@@ -12,6 +12,9 @@ import { readTargetGroupHealth } from "./remediation/outage.js";
  * downtime (force).
  */
 
+/** How often a drain is looked at: the load balancer may end it early, when no request is left. */
+export const DRAIN_PACE_SECONDS = 10;
+
 /** Safety bound on the wait for draining: the longest deregistration delay a target group can have. */
 const MAX_DRAIN_SECONDS = 3600;
 

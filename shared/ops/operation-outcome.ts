@@ -2,35 +2,33 @@ import { registerTargets } from "../gate/target-health.js";
 import { emitAll } from "../metrics/emit.js";
 import { operationFinishedMetrics } from "../metrics/operation-metrics.js";
 import type { OpsDeps } from "./advance-operation.js";
-import { finishInstance, nextVersion, type OperationRecord } from "./operation.js";
+import type { Lane, LaneOutcome, OperationRecord } from "./operation.js";
 import { restoreSurge } from "./surge.js";
 
-/** How an operation's instance ends — failed, stopped, moved past — and how its next step is scheduled. */
+/** How one instance of a wave ends — failed, stopped — and how the operation's next step is scheduled. */
 
 /**
- * The current instance's step failed. A re-bootstrap records why and stops (the next instance is not
- * touched while one is broken). A remediation climbs to the ladder's next rung for the same instance.
+ * The lane's step failed. A re-bootstrap records why (and the operation starts no instance after it).
+ * A remediation climbs to the ladder's next rung for the same instance, at once.
  */
-export async function fail(
+export async function failLane(
   deps: OpsDeps,
   op: OperationRecord,
-  instanceId: string,
+  lane: Lane,
   reason: string,
-): Promise<void> {
-  const now = deps.now();
-  if (op.kind === "remediate") {
-    deps.log.warn("remediation restart did not restore health; next rung", {
-      operationId: op.operationId,
-      instanceId,
-      reason,
-    });
-    const retry = nextVersion(op, { step: "starting", current: undefined, retrying: instanceId }, now);
-    await deps.operations.unlock(instanceId, op.operationId);
-    await schedule(deps, retry, 0);
-    await deps.operations.save(retry);
-    return;
-  }
-  await stop(deps, op, instanceId, reason);
+): Promise<LaneOutcome> {
+  if (op.kind !== "remediate") return stopLane(deps, op, lane, reason);
+  deps.log.warn("remediation restart did not restore health; next rung", {
+    operationId: op.operationId,
+    instanceId: lane.instanceId,
+    reason,
+  });
+  await deps.operations.unlock(lane.instanceId, op.operationId);
+  return {
+    kind: "continue",
+    lane: { instanceId: lane.instanceId, step: "starting", retrying: true },
+    delaySeconds: 0,
+  };
 }
 
 export async function recordRestart(
@@ -48,51 +46,56 @@ export async function recordRestart(
 }
 
 /**
- * Records the instance as failed and stops the operation: the next instance is not touched. A drained
- * instance is registered again first: never InService yet out of every target group, unjudged — the
- * load balancer's checks decide whether it serves, and with ELB health checks Auto Scaling replaces it
- * if it does not.
+ * Records the instance as failed: the operation starts no instance after it. A drained instance is
+ * registered again first: never InService yet out of every target group, unjudged — the load
+ * balancer's checks decide whether it serves, and with ELB health checks Auto Scaling replaces it if
+ * it does not.
  */
-export async function stop(
+export async function stopLane(
   deps: OpsDeps,
   op: OperationRecord,
-  instanceId: string,
+  lane: Lane,
   reason: string,
-): Promise<void> {
-  const drainedOut = op.current?.drained === true && op.step !== "verifying";
-  if (drainedOut && op.current) await registerTargets(deps, instanceId, op.current.targets);
-  const failed = await restoreSurge(
-    deps,
-    finishInstance(
-      op,
-      {
-        instanceId,
-        outcome: "failed",
-        commandId: op.current?.commandId,
-        reason: drainedOut
-          ? `${reason} (registered again: its health checks decide whether it serves)`
-          : reason,
-      },
-      deps.now(),
-    ),
-  );
-  deps.log.error(`${op.kind} failed; operation stopped`, { operationId: op.operationId, instanceId, reason });
-  await deps.operations.save(failed);
-  emitAll(deps, operationFinishedMetrics(op.groupName, op.kind, failed.status));
+): Promise<LaneOutcome> {
+  const { instanceId, current } = lane;
+  const drainedOut = current?.drained === true && lane.step !== "verifying";
+  if (drainedOut && current) await registerTargets(deps, instanceId, current.targets);
+  deps.log.error(`${op.kind} failed on an instance; no further instance will be started`, {
+    operationId: op.operationId,
+    instanceId,
+    reason,
+  });
   await deps.operations.unlock(instanceId, op.operationId);
+  return {
+    kind: "finished",
+    result: {
+      instanceId,
+      outcome: "failed",
+      ...(current?.commandId ? { commandId: current.commandId } : {}),
+      reason: drainedOut
+        ? `${reason} (registered again: its health checks decide whether it serves)`
+        : reason,
+    },
+  };
 }
 
-export async function moveOn(deps: OpsDeps, moved: OperationRecord, instanceId: string): Promise<void> {
-  const next = moved.status === "running" ? moved : await restoreSurge(deps, moved);
-  if (next.status === "running") await schedule(deps, next, 0);
-  await deps.operations.save(next);
-  if (next.status !== "running") {
-    deps.log.info("operation finished", { operationId: next.operationId, status: next.status, instanceId });
-    emitAll(deps, operationFinishedMetrics(next.groupName, next.kind, next.status));
-  }
+/** Saves an operation that just ended — its surge undone first — and says so. */
+export async function finishOperation(deps: OpsDeps, ended: OperationRecord): Promise<void> {
+  const final = await restoreSurge(deps, ended);
+  await deps.operations.save(final);
+  const summary = {
+    operationId: final.operationId,
+    status: final.status,
+    ...(final.failure ? { reason: final.failure } : {}),
+    results: final.results.map((result) => `${result.instanceId}: ${result.outcome}`),
+  };
+  if (final.status === "failed") deps.log.error("operation finished", summary);
+  else deps.log.info("operation finished", summary);
+  emitAll(deps, operationFinishedMetrics(final.groupName, final.kind, final.status));
 }
 
+/** The next re-check of the operation, `delaySeconds` from now. */
 export async function schedule(deps: OpsDeps, op: OperationRecord, delaySeconds: number): Promise<void> {
-  const instanceId = op.current?.instanceId ?? op.instanceIds[op.index] ?? op.instanceIds[0] ?? "";
+  const instanceId = op.wave[0]?.instanceId ?? op.instanceIds[op.index] ?? op.instanceIds[0] ?? "";
   await deps.rechecks.schedule({ step: "operation", instanceId, token: op.operationId }, delaySeconds);
 }

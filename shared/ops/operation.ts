@@ -1,18 +1,22 @@
 import type { BootstrapPhase, RegisteredTarget } from "../gate/record.js";
 
 /**
- * A maintenance operation on serving instances — a manual re-bootstrap today, alarm-driven
- * remediation next — kept as one durable record and advanced by re-checks, like the launch gate, so it
- * can span any number of instances and minutes. Instances are handled one at a time, in place: each
- * one's bootstrap must succeed and its targets report healthy before the next one starts.
+ * A maintenance operation on serving instances — a manual re-bootstrap or rollout, or alarm-driven
+ * remediation — kept as one durable record and advanced by re-checks, like the launch gate, so it can
+ * span any number of instances and minutes. Instances are worked on in waves of at most `batchSize`
+ * (one by default): each instance of a wave is drained, commanded and verified healthy on its own pace
+ * (a lane), and the next wave starts only once every lane of this one has ended. A failed instance stops
+ * the operation: no new instance is started, and the lanes still in flight are seen through to the end.
  */
 
 export type OperationStatus = "running" | "succeeded" | "failed";
+/** Scaling out by one before anything is touched (`surging`), or working through the instances. */
+export type OperationStep = "surging" | "working";
 /**
- * Where the operation is: scaling out by one before anything is touched (`surging`), about to start an
- * instance, draining it out of its target groups, its command running, or its health being verified.
+ * Where one instance of the wave is: about to start (checks, lock, target groups), draining out of its
+ * target groups, its command running, or its health being verified.
  */
-export type OperationStep = "surging" | "starting" | "draining" | "running" | "verifying";
+export type LaneStep = "starting" | "draining" | "running" | "verifying";
 export type InstanceOutcome = "succeeded" | "failed" | "skipped" | "replaced";
 
 export interface InstanceResult {
@@ -41,20 +45,34 @@ export interface CurrentInstance {
   readonly targets: readonly RegisteredTarget[];
 }
 
+/** One instance of the current wave and where it is. */
+export interface Lane {
+  readonly instanceId: string;
+  readonly step: LaneStep;
+  /** Set once the instance was started (locked, its target groups known). */
+  readonly current?: CurrentInstance;
+  /** Remediation: this instance's restart just failed, so the ladder's next rung follows at once. */
+  readonly retrying?: boolean;
+  /** Not looked at before this (epoch ms): each lane keeps its own pace within the shared re-checks. */
+  readonly dueAt?: number;
+}
+
 export interface OperationRecord {
   readonly operationId: string;
   readonly kind: "rebootstrap" | "remediate";
   /** For remediation: the alarm whose episode this is; every action first checks it is still in ALARM. */
   readonly alarmName?: string;
-  /** For remediation: the instance whose restart just failed, so the ladder's next rung follows at once. */
-  readonly retrying?: string;
   readonly groupName: string;
   readonly bootstrapPhase: Extract<BootstrapPhase, "start" | "all">;
   readonly instanceIds: readonly string[];
+  /** How many of `instanceIds` were taken into a wave (in order); the rest are still to come. */
   readonly index: number;
+  /** At most this many instances are worked on at once. */
+  readonly batchSize: number;
   readonly step: OperationStep;
   readonly status: OperationStatus;
-  readonly current?: CurrentInstance;
+  /** The instances being worked on now; empty between waves. */
+  readonly wave: readonly Lane[];
   readonly results: readonly InstanceResult[];
   readonly requestedAt: number;
   readonly updatedAt: number;
@@ -91,28 +109,50 @@ export function nextVersion(
   return { ...op, ...changes, updatedAt: now, version: op.version + 1 };
 }
 
-/** Moves on to the next instance, recording how the current one ended. */
-export function finishInstance(
+/** A failed instance stops the operation: no instance is started after it. */
+export function halted(op: OperationRecord): boolean {
+  return op.results.some((result) => result.outcome === "failed");
+}
+
+/** The next wave: up to `batchSize` of the instances still to come, each at its first step. */
+export function takeWave(op: OperationRecord): OperationRecord {
+  const ids = op.instanceIds.slice(op.index, op.index + Math.max(1, op.batchSize));
+  const wave = ids.map((instanceId): Lane => ({ instanceId, step: "starting" }));
+  return { ...op, wave, index: op.index + ids.length };
+}
+
+/** How one lane's step ended: still going (re-checked after a delay), over with a result, or put off. */
+export type LaneOutcome =
+  | { readonly kind: "continue"; readonly lane: Lane; readonly delaySeconds: number }
+  | { readonly kind: "finished"; readonly result: Omit<InstanceResult, "seconds"> }
+  /** Not started after all: it would take the last healthy target while others of its wave are out. */
+  | { readonly kind: "deferred" };
+
+/**
+ * The operation after one pass over its wave: finished lanes become results (in the order they ended),
+ * deferred ones go back to the instances still to come, and the operation ends once its wave is empty
+ * and either an instance failed or none is left.
+ */
+export function settleWave(
   op: OperationRecord,
-  result: Omit<InstanceResult, "seconds">,
+  outcomes: readonly { readonly lane: Lane; readonly outcome: LaneOutcome }[],
   now: number,
 ): OperationRecord {
-  const seconds = Math.round((now - (op.current?.startedAt ?? now)) / 1000);
-  const results = [...op.results, { ...result, seconds }];
-  const failed = result.outcome === "failed";
-  const done = failed || op.index + 1 >= op.instanceIds.length;
-  return nextVersion(
-    op,
-    {
-      results,
-      index: op.index + 1,
-      step: "starting",
-      current: undefined,
-      // A failure stops the sequence: the next instance is not touched while one is broken.
-      status: failed ? "failed" : done ? "succeeded" : "running",
-    },
-    now,
-  );
+  const wave: Lane[] = [];
+  const results = [...op.results];
+  let deferred = 0;
+  for (const { lane, outcome } of outcomes) {
+    if (outcome.kind === "continue") wave.push({ ...outcome.lane, dueAt: now + outcome.delaySeconds * 1000 });
+    else if (outcome.kind === "deferred") deferred += 1;
+    else {
+      const seconds = Math.round((now - (lane.current?.startedAt ?? now)) / 1000);
+      results.push({ ...outcome.result, seconds });
+    }
+  }
+  const settled = { ...op, results, wave, index: op.index - deferred };
+  const over = wave.length === 0 && (halted(settled) || settled.index >= op.instanceIds.length);
+  const status = !over ? "running" : halted(settled) ? "failed" : "succeeded";
+  return nextVersion(op, { results, wave, index: settled.index, status }, now);
 }
 
 /** A new operation over `instanceIds`, at its first step. */
@@ -121,7 +161,7 @@ export function newOperation(
     Partial<
       Pick<
         OperationRecord,
-        "alarmName" | "drainFirst" | "force" | "drainSeconds" | "surge" | "documentVersion"
+        "alarmName" | "drainFirst" | "force" | "drainSeconds" | "surge" | "documentVersion" | "batchSize"
       >
     >,
   operationId: string,
@@ -131,11 +171,40 @@ export function newOperation(
     ...fields,
     operationId,
     index: 0,
-    step: fields.surge ? "surging" : "starting",
+    batchSize: fields.batchSize ?? 1,
+    step: fields.surge ? "surging" : "working",
+    wave: [],
     status: "running",
     results: [],
     requestedAt: now,
     updatedAt: now,
     version: 1,
   };
+}
+
+/**
+ * An operation as stored, read by this version: records written before waves existed (one instance at
+ * a time, `step` and `current` at the top, `index` on the current instance) are read as a wave of one,
+ * so an operation in flight during an upgrade carries on where it was.
+ */
+export function fromStored(stored: Record<string, unknown>): OperationRecord {
+  if (Array.isArray(stored.wave)) return stored as unknown as OperationRecord;
+  const { current, retrying, step, index, ...rest } = stored as {
+    current?: CurrentInstance;
+    retrying?: string;
+    step?: string;
+    index?: number;
+  } & Record<string, unknown>;
+  const at = index ?? 0;
+  const instanceId = (rest.instanceIds as string[] | undefined)?.[at];
+  const base = { ...rest, batchSize: 1, step: step === "surging" ? "surging" : "working" };
+  if (instanceId === undefined || step === "surging" || (step === "starting" && !retrying))
+    return { ...base, index: at, wave: [] } as unknown as OperationRecord;
+  const lane: Lane = {
+    instanceId,
+    step: step as LaneStep,
+    ...(current ? { current } : {}),
+    ...(retrying ? { retrying: true } : {}),
+  };
+  return { ...base, index: at + 1, wave: [lane] } as unknown as OperationRecord;
 }

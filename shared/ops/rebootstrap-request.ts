@@ -6,7 +6,8 @@ import { INSTANCE_ID } from "../events/instance-id.js";
 /**
  * The re-bootstrap function's input (a direct `aws lambda invoke`, or the CLI over it):
  * - `{"instanceId": "i-…"}` — one instance;
- * - `{"autoScalingGroupName": "…", "all": true}` — every InService instance of a group, one at a time;
+ * - `{"autoScalingGroupName": "…", "all": true}` — a rollout over every InService instance of a group,
+ *   `batch` at a time (a count, or a percentage of the instances it covers: `"25%"`; default 1);
  * - `{"operationId": "…"}` — the state of an operation started earlier.
  * Options: `phase` "start" (default: secrets, compose up, health) or "all" (prepare + start: also
  * install and pull); `dryRun` (say what would happen, change nothing); `wait` (return only when done,
@@ -33,7 +34,29 @@ export type RebootstrapRequest =
       readonly drainSeconds?: number;
       /** The bootstrap document's version to run (an earlier one rolls back a bad deploy); default $LATEST. */
       readonly documentVersion?: string;
+      /** A rollout's instances worked on at once: a count, or a percentage of them; default 1. */
+      readonly batch?: Batch;
     };
+
+/** How many instances a rollout works on at once. */
+export type Batch = { readonly count: number } | { readonly percent: number };
+
+/** The batch as a number of instances for a rollout over `total`: a percentage rounds down, at least 1. */
+export function batchSize(batch: Batch | undefined, total: number): number {
+  if (batch === undefined) return 1;
+  if ("count" in batch) return batch.count;
+  return Math.max(1, Math.floor((total * batch.percent) / 100));
+}
+
+const BATCH_ERROR =
+  'a number of instances (1 or more) or a percentage of the instances the rollout covers, such as "25%" (1 to 100)';
+const batchSchema = z.union(
+  [
+    z.int().check(z.minimum(1, { error: BATCH_ERROR })),
+    z.string().check(z.regex(/^(100|[1-9]\d?)%$/, { error: BATCH_ERROR })),
+  ],
+  { error: BATCH_ERROR },
+);
 
 const schema = z.strictObject({
   instanceId: z.optional(z.string().check(z.regex(INSTANCE_ID))),
@@ -53,6 +76,7 @@ const schema = z.strictObject({
     ),
   ),
   operationId: z.optional(z.string().check(z.regex(/^[0-9a-f-]{36}$/))),
+  batch: z.optional(batchSchema),
 });
 
 export function parseRebootstrapRequest(raw: unknown): RebootstrapRequest {
@@ -83,12 +107,22 @@ export function parseRebootstrapRequest(raw: unknown): RebootstrapRequest {
     ...(input.drainSeconds === undefined ? {} : { drainSeconds: input.drainSeconds }),
     ...(input.documentVersion === undefined ? {} : { documentVersion: input.documentVersion }),
   } as const;
+  const batch: Batch | undefined =
+    input.batch === undefined
+      ? undefined
+      : typeof input.batch === "number"
+        ? { count: input.batch }
+        : { percent: Number.parseInt(input.batch, 10) };
   if (input.instanceId !== undefined && input.autoScalingGroupName !== undefined) {
     throw new InvalidInputError('give either "instanceId" or "autoScalingGroupName", not both');
   }
   if (input.instanceId !== undefined) {
     if (input.all !== undefined)
       throw new InvalidInputError('"all" goes with "autoScalingGroupName", not with "instanceId"');
+    if (batch !== undefined)
+      throw new InvalidInputError(
+        '"batch" is for a rollout over a group ("autoScalingGroupName" with "all": true), not one instance',
+      );
     return { kind: "instance", instanceId: input.instanceId, ...options };
   }
   if (input.autoScalingGroupName !== undefined) {
@@ -97,7 +131,12 @@ export function parseRebootstrapRequest(raw: unknown): RebootstrapRequest {
         'to re-bootstrap every instance of a group, say so: {"autoScalingGroupName": "…", "all": true}',
       );
     }
-    return { kind: "group", groupName: input.autoScalingGroupName, ...options };
+    return {
+      kind: "group",
+      groupName: input.autoScalingGroupName,
+      ...options,
+      ...(batch === undefined ? {} : { batch }),
+    };
   }
   throw new InvalidInputError(
     'nothing to do: give "instanceId", or "autoScalingGroupName" with "all": true, or "operationId"',

@@ -5,14 +5,16 @@ import { resumeLaunchGate } from "../gate/resume-launch-gate.js";
 import { launchOperation, type OpsDeps } from "./advance-operation.js";
 import type { OperationRecord } from "./operation.js";
 import { preflight } from "./preflight.js";
-import type { RebootstrapRequest } from "./rebootstrap-request.js";
+import { type RebootstrapRequest, batchSize as sizeOf } from "./rebootstrap-request.js";
 import { readTargetGroupHealth } from "./remediation/outage.js";
 
 /** What a re-bootstrap request did, or (dry run) would do, per instance. */
 export interface RebootstrapPlan {
   readonly dryRun: boolean;
-  /** Instances the operation re-bootstraps, in order, one at a time. */
+  /** Instances the operation re-bootstraps, in order, `batchSize` at a time. */
   readonly rebootstrap: readonly string[];
+  /** How many are worked on at once (fewer when more would leave a target group serving nothing). */
+  readonly batchSize: number;
   /** Instances waiting at their launch hook: their launch gate is resumed instead. */
   readonly resumedLaunches: readonly { readonly instanceId: string; readonly detail: string }[];
   /** Instances of the group left alone, and why. */
@@ -58,8 +60,9 @@ export async function startRebootstrap(
   }
   if (rebootstrap.length > 0 && !request.surge && !request.force)
     await refuseDrainingTheLastHealthy(deps, groupName, rebootstrap);
-  if (request.dryRun || rebootstrap.length === 0)
-    return { dryRun: request.dryRun, rebootstrap, resumedLaunches, notEligible };
+  const batchSize = Math.min(sizeOf(request.batch, rebootstrap.length), Math.max(1, rebootstrap.length));
+  const plan = { dryRun: request.dryRun, rebootstrap, batchSize, resumedLaunches, notEligible };
+  if (request.dryRun || rebootstrap.length === 0) return plan;
 
   if (request.force) {
     deps.log.warn("re-bootstrap with force: the last healthy target may be drained; downtime accepted", {
@@ -72,6 +75,7 @@ export async function startRebootstrap(
     groupName,
     bootstrapPhase: request.phase,
     instanceIds: rebootstrap,
+    batchSize,
     drainFirst: true,
     force: request.force,
     ...(request.surge ? { surge: {} } : {}),
@@ -82,8 +86,9 @@ export async function startRebootstrap(
     operationId: operation.operationId,
     groupName,
     instances: rebootstrap,
+    batchSize,
   });
-  return { dryRun: false, rebootstrap, resumedLaunches, notEligible, operation };
+  return { ...plan, operation };
 }
 
 /**

@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { NotYetError, StaleRecordError } from "../errors.js";
-import type { OperationRecord } from "../ops/operation.js";
+import { fromStored, type OperationRecord } from "../ops/operation.js";
 import type { OperationStore } from "../ops/ports.js";
 import type { RemediationHistory } from "../ops/remediation/policy.js";
 
@@ -37,7 +37,7 @@ export class DynamoOperationStore implements OperationStore {
     );
     if (!Item) return undefined;
     const { id: _id, expiresAt: _ttl, ...op } = unmarshall(Item);
-    return op as OperationRecord;
+    return fromStored(op);
   }
 
   async save(op: OperationRecord): Promise<void> {

@@ -11,6 +11,7 @@ import {
   B,
   GROUP,
   OP,
+  on,
   operation,
   payload,
   planWith,
@@ -185,26 +186,23 @@ describe("a rollback, followed", () => {
       seconds,
       reason: "re-bootstrapped; healthy in cnt-backend-tg",
     }) as const;
-  const current = (instanceId: string, more = {}) => ({ instanceId, startedAt: 0, targets: [], ...more });
+  const _current = (instanceId: string, more = {}) => ({ instanceId, startedAt: 0, targets: [], ...more });
 
   it("--group --all --document-version 1 --wait: the start line and the running step name the version", async () => {
     const v1 = { documentVersion: "1" };
     const harness = answering(
       planWith(operation(v1)),
-      { operation: operation({ ...v1, step: "draining", current: current(A, { drained: true }) }) },
+      { operation: operation({ ...on(A, "draining", { drained: true }), ...v1 }) },
       {
         operation: operation({
+          ...on(A, "running", { drained: true, drainCutShort: true, commandId: "cmd-a" }),
           ...v1,
-          step: "running",
-          current: current(A, { drained: true, drainCutShort: true, commandId: "cmd-a" }),
         }),
       },
       {
         operation: operation({
+          ...on(B, "running", { drained: true, commandId: "cmd-b" }),
           ...v1,
-          step: "running",
-          index: 1,
-          current: current(B, { drained: true, commandId: "cmd-b" }),
           results: [result(A, 300)],
         }),
       },
@@ -249,11 +247,7 @@ describe("a rollback, followed", () => {
   });
 
   it("the version shown is the one the operation records, also when followed with --operation", async () => {
-    const running = operation({
-      documentVersion: "$DEFAULT",
-      step: "running",
-      current: current(A, { commandId: "cmd-a" }),
-    });
+    const running = operation({ ...on(A, "running", { commandId: "cmd-a" }), documentVersion: "$DEFAULT" });
     const done = operation({
       documentVersion: "$DEFAULT",
       status: "succeeded",
@@ -269,7 +263,7 @@ describe("a rollback, followed", () => {
   });
 
   it("an operation without one: no version on the running line (it runs $LATEST)", async () => {
-    const running = operation({ step: "running", current: current(A, { commandId: "cmd-a" }) });
+    const running = operation({ ...on(A, "running", { commandId: "cmd-a" }) });
     const { stdout } = await runCli(
       ["rebootstrap", "--operation", OP],
       answering({ operation: running }, { operation: operation({ status: "succeeded", index: 2 }) }),
@@ -360,6 +354,6 @@ describe("the help explains it", () => {
   });
 
   it("the global usage lists it with rebootstrap", () => {
-    expect(GLOBAL_USAGE).toContain("[--drain-seconds N] [--document-version V] [--dry-run]");
+    expect(GLOBAL_USAGE).toContain("[--drain-seconds N] [--document-version V] [--batch N|P%] [--dry-run]");
   });
 });

@@ -9,6 +9,7 @@ import {
   B,
   GROUP,
   OP,
+  on,
   operation,
   payload,
   planWith,
@@ -199,44 +200,35 @@ describe("following a drain-first operation", () => {
 
   it("shows each step per instance — surging, draining, running, verifying — then a table", async () => {
     const started = operation({ step: "surging", surge: {}, drainSeconds: 120 });
-    const current = (instanceId: string, more = {}) => ({ instanceId, startedAt: 0, targets: [], ...more });
+    const _current = (instanceId: string, more = {}) => ({ instanceId, startedAt: 0, targets: [], ...more });
     const surge = { originalDesired: 1, deadline: 1 };
     const answers = [
       planWith(started),
       { operation: operation({ step: "surging", surge, drainSeconds: 120 }) },
       { operation: operation({ step: "surging", surge, drainSeconds: 120 }) },
-      { operation: operation({ step: "starting", surge, drainSeconds: 120 }) },
+      { operation: operation({ surge, drainSeconds: 120 }) },
+      {
+        operation: operation({ ...on(A, "draining", { drained: true }), surge, drainSeconds: 120 }),
+      },
       {
         operation: operation({
-          step: "draining",
+          ...on(A, "running", { drained: true, drainCutShort: true, commandId: "cmd-a" }),
           surge,
           drainSeconds: 120,
-          current: current(A, { drained: true }),
         }),
       },
       {
         operation: operation({
-          step: "running",
+          ...on(A, "verifying", { drained: true, commandId: "cmd-a" }),
           surge,
           drainSeconds: 120,
-          current: current(A, { drained: true, drainCutShort: true, commandId: "cmd-a" }),
         }),
       },
       {
         operation: operation({
-          step: "verifying",
+          ...on(B, "draining", { drained: true }),
           surge,
           drainSeconds: 120,
-          current: current(A, { drained: true, commandId: "cmd-a" }),
-        }),
-      },
-      {
-        operation: operation({
-          step: "draining",
-          index: 1,
-          surge,
-          drainSeconds: 120,
-          current: current(B, { drained: true }),
           results: [result(A, 400)],
         }),
       },

@@ -1,7 +1,7 @@
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
 import { cliHarness, runCli } from "./cli-harness.js";
-import { A, B, OP, operation, payload } from "./rebootstrap-support.js";
+import { A, B, OP, on, operation, payload } from "./rebootstrap-support.js";
 
 const RESULT_A = {
   instanceId: A,
@@ -50,7 +50,7 @@ describe("launchgate rebootstrap --json", () => {
   });
 
   it("--wait: nothing while following, then the plan with the operation's final state", async () => {
-    const running = operation({ step: "verifying", current: { instanceId: A, startedAt: 0, targets: [] } });
+    const running = operation({ ...on(A, "verifying", { startedAt: 0, targets: [] }) });
     const done = operation({
       status: "succeeded",
       index: 2,

@@ -1,6 +1,6 @@
 import { InvokeCommand, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
 import { expect } from "vitest";
-import type { OperationRecord } from "../../shared/ops/operation.js";
+import type { CurrentInstance, LaneStep, OperationRecord } from "../../shared/ops/operation.js";
 import { awsCalls, cliHarness, runCli } from "./cli-harness.js";
 
 /** What the `launchgate rebootstrap` tests share: an operation, the function's answers, the requests it got. */
@@ -23,7 +23,9 @@ export function operation(changes: Partial<OperationRecord> = {}): OperationReco
     bootstrapPhase: "start",
     instanceIds: [A, B],
     index: 0,
-    step: "starting",
+    batchSize: 1,
+    step: "working",
+    wave: [],
     status: "running",
     results: [],
     requestedAt: 0,
@@ -35,9 +37,26 @@ export function operation(changes: Partial<OperationRecord> = {}): OperationReco
   };
 }
 
+/**
+ * An operation of `operation()`'s instances (A, B) working on one of them at `step`: its wave of one,
+ * and every instance up to it taken.
+ */
+export function on(
+  instanceId: string,
+  step: LaneStep,
+  current: Partial<CurrentInstance> = {},
+): Pick<OperationRecord, "step" | "index" | "wave"> {
+  return {
+    step: "working",
+    index: [A, B].indexOf(instanceId) + 1,
+    wave: [{ instanceId, step, current: { instanceId, startedAt: 0, targets: [], ...current } }],
+  };
+}
+
 export const planWith = (op: OperationRecord | undefined, dryRun = false) => ({
   dryRun,
   rebootstrap: op?.instanceIds ?? [A],
+  batchSize: op?.batchSize ?? 1,
   resumedLaunches: [],
   notEligible: [],
   ...(op ? { operation: op } : {}),

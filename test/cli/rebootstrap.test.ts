@@ -5,7 +5,7 @@ import { rebootstrap } from "../../cli/commands/rebootstrap.js";
 import { createClients, stackOutputsReader } from "../../cli/context.js";
 import { main } from "../../cli/main.js";
 import { cliHarness } from "./cli-harness.js";
-import { A, B, OP, operation, payload } from "./rebootstrap-support.js";
+import { A, B, OP, on, operation, payload } from "./rebootstrap-support.js";
 
 const sentPayloads = (mock: ReturnType<typeof cliHarness>["mocks"]["lambda"]) =>
   mock
@@ -22,11 +22,9 @@ describe("launchgate rebootstrap", () => {
       notEligible: [],
       operation: operation({}),
     };
-    const running = operation({ step: "verifying", current: { instanceId: A, startedAt: 0, targets: [] } });
+    const running = operation({ ...on(A, "verifying", { startedAt: 0, targets: [] }) });
     const firstDone = operation({
-      index: 1,
-      step: "running",
-      current: { instanceId: B, startedAt: 0, targets: [] },
+      ...on(B, "running", { startedAt: 0, targets: [] }),
       results: [
         {
           instanceId: A,

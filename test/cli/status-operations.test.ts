@@ -7,38 +7,21 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { describe, expect, it } from "vitest";
-import type { OperationRecord } from "../../shared/ops/operation.js";
+import type { LaneStep, OperationRecord } from "../../shared/ops/operation.js";
 import { groupDescription } from "../support/aws-stubs.js";
 import { awsCalls, cliHarness, NOW, runCli } from "./cli-harness.js";
+import { A, operation as anOperation, B, GROUP, OP, on } from "./rebootstrap-support.js";
 
 /** `launchgate status`: the operations in flight, read from the operations table. */
 
-const A = "i-0aaaaaaaaaaaaaaa1";
-const B = "i-0bbbbbbbbbbbbbbb2";
-const GROUP = "cnt-backend-asg";
-const SURGING = "0e25976b-0000-4000-8000-000000000001";
+const SURGING = OP;
+const C = "i-0ccccccccccccccc3";
 const DONE = "0e25976b-0000-4000-8000-000000000002";
 const FAILED = "0e25976b-0000-4000-8000-000000000003";
 const REMEDIATING = "0e25976b-0000-4000-8000-000000000004";
 
 function operation(changes: Partial<OperationRecord>): OperationRecord {
-  return {
-    operationId: SURGING,
-    kind: "rebootstrap",
-    groupName: GROUP,
-    bootstrapPhase: "start",
-    instanceIds: [A, B],
-    index: 0,
-    step: "starting",
-    status: "running",
-    results: [],
-    requestedAt: NOW - 240_000,
-    updatedAt: NOW - 10_000,
-    version: 3,
-    drainFirst: true,
-    force: false,
-    ...changes,
-  };
+  return anOperation({ requestedAt: NOW - 240_000, updatedAt: NOW - 10_000, version: 3, ...changes });
 }
 
 /** An operation as the store keeps it (shared/store/dynamo-operation-store.ts). */
@@ -113,8 +96,8 @@ describe("launchgate status: operations in flight", () => {
     expect(text.code).toBe(0);
     expect(text.stdout.slice(-4)).toEqual([
       "operations in flight:",
-      "  OPERATION                             KIND         GROUP            STEP     INSTANCE  PROGRESS     STARTED    FLAGS",
-      `  ${SURGING}  rebootstrap  ${GROUP}  surging  —         0 of 2 done  4 min ago  surge`,
+      "  OPERATION                             KIND         GROUP            WORKING ON  PROGRESS     STARTED    FLAGS",
+      `  ${SURGING}  rebootstrap  ${GROUP}  surging     0 of 2 done  4 min ago  surge`,
       "",
     ]);
 
@@ -125,8 +108,10 @@ describe("launchgate status: operations in flight", () => {
         kind: "rebootstrap",
         groupName: GROUP,
         step: "surging",
+        working: [],
         done: 0,
         total: 2,
+        batchSize: 1,
         requestedAt: NOW - 240_000,
         updatedAt: NOW - 10_000,
         surge: true,
@@ -137,11 +122,9 @@ describe("launchgate status: operations in flight", () => {
 
   it("finished ones (succeeded, failed) and other groups' are not listed, even if the table returns them", async () => {
     const running = operation({
-      step: "draining",
-      index: 1,
+      ...on(B, "draining", { startedAt: NOW - 30_000, targets: [], drained: true }),
       force: true,
       drainSeconds: 60,
-      current: { instanceId: B, startedAt: NOW - 30_000, targets: [], drained: true },
       results: [{ instanceId: A, outcome: "succeeded", seconds: 300, reason: "healthy" }],
     });
     const harness = withOperations([
@@ -156,29 +139,34 @@ describe("launchgate status: operations in flight", () => {
     expect(code).toBe(0);
     expect(stdout.slice(-4)).toEqual([
       "operations in flight:",
-      "  OPERATION                             KIND         GROUP            STEP      INSTANCE             PROGRESS     STARTED    FLAGS",
-      `  ${SURGING}  rebootstrap  ${GROUP}  draining  ${B}  1 of 2 done  4 min ago  force, drain ≤ 60 s`,
+      "  OPERATION                             KIND         GROUP            WORKING ON                    PROGRESS     STARTED    FLAGS",
+      `  ${SURGING}  rebootstrap  ${GROUP}  ${B} draining  1 of 2 done  4 min ago  force, drain ≤ 60 s`,
       "",
     ]);
     const json = await runCli(["status", "--json"], harness);
     const listed = JSON.parse(json.stdout[0] ?? "")[0].operations;
     expect(listed.map((op: { operationId: string }) => op.operationId)).toEqual([SURGING]);
-    expect(listed[0]).toMatchObject({ instanceId: B, done: 1, total: 2, force: true, drainSeconds: 60 });
+    expect(listed[0]).toMatchObject({
+      working: [{ instanceId: B, step: "draining" }],
+      done: 1,
+      total: 2,
+      force: true,
+      drainSeconds: 60,
+    });
   });
 
   it("a rollback: the document version among its flags, in --json, and read by the Scan", async () => {
     const rollback = operation({
+      ...on(A, "running", { startedAt: NOW - 60_000, targets: [], drained: true, commandId: "cmd-a" }),
       documentVersion: "1",
-      step: "running",
-      current: { instanceId: A, startedAt: NOW - 60_000, targets: [], drained: true, commandId: "cmd-a" },
     });
     const harness = withOperations([item(rollback)]);
     const { code, stdout } = await runCli(["status"], harness);
     expect(code).toBe(0);
     expect(stdout.slice(-4)).toEqual([
       "operations in flight:",
-      "  OPERATION                             KIND         GROUP            STEP     INSTANCE             PROGRESS     STARTED    FLAGS",
-      `  ${SURGING}  rebootstrap  ${GROUP}  running  ${A}  0 of 2 done  4 min ago  document version 1`,
+      "  OPERATION                             KIND         GROUP            WORKING ON                   PROGRESS     STARTED    FLAGS",
+      `  ${SURGING}  rebootstrap  ${GROUP}  ${A} running  0 of 2 done  4 min ago  document version 1`,
       "",
     ]);
     const [scan] = scans(harness);
@@ -192,10 +180,11 @@ describe("launchgate status: operations in flight", () => {
         operationId: SURGING,
         kind: "rebootstrap",
         groupName: GROUP,
-        step: "running",
-        instanceId: A,
+        step: "working",
+        working: [{ instanceId: A, step: "running" }],
         done: 0,
         total: 2,
+        batchSize: 1,
         requestedAt: NOW - 240_000,
         updatedAt: NOW - 10_000,
         surge: false,
@@ -209,24 +198,41 @@ describe("launchgate status: operations in flight", () => {
     expect(other.stdout.at(-2)).toMatch(/ {2}force, drain ≤ 30 s, document version \$DEFAULT$/);
   });
 
+  it("a rollout in waves: every instance of its wave with its step, and its batch among the flags", async () => {
+    const lane = (instanceId: string, step: LaneStep) => ({
+      instanceId,
+      step,
+      current: { instanceId, startedAt: NOW - 60_000, targets: [], drained: true },
+    });
+    const rollout = operation({
+      instanceIds: [A, B, C],
+      batchSize: 2,
+      index: 2,
+      wave: [lane(A, "verifying"), lane(B, "running")],
+    });
+    const { stdout } = await runCli(["status"], withOperations([item(rollout)]));
+    expect(stdout.at(-2)).toBe(
+      `  ${SURGING}  rebootstrap  ${GROUP}  ${A} verifying, ${B} running  0 of 3 done  4 min ago  batch 2`,
+    );
+  });
+
   it("remediations too, with their alarm; oldest first; across every page of the Scan", async () => {
     const remediation = operation({
+      ...on(A, "verifying", { startedAt: NOW - 60_000, targets: [], commandId: "cmd-1" }),
       operationId: REMEDIATING,
       kind: "remediate",
       alarmName: "cnt-backend-unhealthy",
       instanceIds: [A],
-      step: "verifying",
       requestedAt: NOW - 3 * 3600_000,
-      current: { instanceId: A, startedAt: NOW - 60_000, targets: [], commandId: "cmd-1" },
     });
-    const rebootstrap = operation({ step: "running", current: { instanceId: A, startedAt: 0, targets: [] } });
+    const rebootstrap = operation({ ...on(A, "running", { startedAt: 0, targets: [] }) });
     const harness = withOperations([item(rebootstrap)], [], [item(remediation)]);
     const { stdout } = await runCli(["status"], harness);
     expect(stdout.slice(-5)).toEqual([
       "operations in flight:",
-      "  OPERATION                             KIND         GROUP            STEP       INSTANCE             PROGRESS     STARTED    FLAGS",
-      `  ${REMEDIATING}  remediate    ${GROUP}  verifying  ${A}  0 of 1 done  3 h ago    alarm cnt-backend-unhealthy`,
-      `  ${SURGING}  rebootstrap  ${GROUP}  running    ${A}  0 of 2 done  4 min ago  —`,
+      "  OPERATION                             KIND         GROUP            WORKING ON                     PROGRESS     STARTED    FLAGS",
+      `  ${REMEDIATING}  remediate    ${GROUP}  ${A} verifying  0 of 1 done  3 h ago    alarm cnt-backend-unhealthy`,
+      `  ${SURGING}  rebootstrap  ${GROUP}  ${A} running    0 of 2 done  4 min ago  —`,
       "",
     ]);
     expect(scans(harness).map((scan) => scan.ExclusiveStartKey)).toEqual([

@@ -245,6 +245,39 @@ describe("simulated end-to-end scenarios", () => {
     expect(result.minHealthy).toEqual({ "cnt-backend-tg": 2 });
   });
 
+  it("rollout-batch: two waves of two; a wave's drains begin together, the next only once it is registered again", async () => {
+    const result = await run("rollout-batch");
+    const [operation] = result.operations;
+    expect(operation?.status).toBe("succeeded");
+    expect(operation?.results.map((r) => r.outcome)).toEqual([
+      "succeeded",
+      "succeeded",
+      "succeeded",
+      "succeeded",
+    ]);
+    expect(result.minHealthy).toEqual({ "cnt-backend-tg": 2 });
+    const times = (pattern: RegExp) => result.timeline.filter((e) => pattern.test(e.what)).map((e) => e.at);
+    const drains = times(/^deregistered from/);
+    const registrations = times(/^registered with/);
+    expect(drains).toHaveLength(4);
+    // The first wave: both drained before either command; the second only after both are back.
+    expect(Math.max(...drains.slice(0, 2))).toBeLessThan(
+      Math.min(...times(/^bootstrap command .* received$/)),
+    );
+    expect(Math.min(...drains.slice(2))).toBeGreaterThan(Math.max(...registrations.slice(0, 2)));
+  });
+
+  it("rollout-batch-keeps-serving: a batch as large as the group still leaves one target serving", async () => {
+    const result = await run("rollout-batch-keeps-serving");
+    const [operation] = result.operations;
+    expect(operation?.status).toBe("succeeded");
+    expect(operation?.results).toHaveLength(3);
+    expect(result.minHealthy).toEqual({ "cnt-backend-tg": 1 });
+    const drains = result.timeline.filter((e) => /^deregistered from/.test(e.what)).map((e) => e.at);
+    const registrations = result.timeline.filter((e) => /^registered with/.test(e.what)).map((e) => e.at);
+    expect(drains[2] ?? 0).toBeGreaterThan(Math.max(...registrations.slice(0, 2)));
+  });
+
   it("rebootstrap-last-instance: refused without surge; with surge, never without a healthy target", async () => {
     const result = await run("rebootstrap-last-instance");
     const [refused, surged] = result.operatorResults;

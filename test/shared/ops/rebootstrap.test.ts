@@ -1,14 +1,5 @@
-import {
-  type AutoScalingGroup,
-  DescribeAutoScalingGroupsCommand,
-  DescribeAutoScalingInstancesCommand,
-  SetDesiredCapacityCommand,
-} from "@aws-sdk/client-auto-scaling";
-import {
-  DeregisterTargetsCommand,
-  DescribeTargetHealthCommand,
-  RegisterTargetsCommand,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { type AutoScalingGroup, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
+import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { InvalidInputError, NotYetError, SkipEventError } from "../../../shared/errors.js";
@@ -17,14 +8,13 @@ import { parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
 import {
   awsServiceError,
-  groupDescription,
-  groupTargetGroups,
   hookAcceptsCompletion,
   invocation,
   sendCommandReturns,
 } from "../../support/aws-stubs.js";
 import { type GateHarness, GROUP, gateHarness, TG_ARN } from "../../support/gate-harness.js";
 import { InMemoryOperationStore } from "../../support/in-memory-operation-store.js";
+import { instancesStub, loadBalancerStub } from "../../support/ops-world.js";
 
 const A = "i-0aaaaaaaaaaaaaaa1";
 const B = "i-0bbbbbbbbbbbbbbb2";
@@ -34,30 +24,11 @@ let h: GateHarness;
 let operations: InMemoryOperationStore;
 let deps: OpsDeps;
 
-/**
- * The load balancer's view of each instance in the group's target group: DescribeTargetHealth answers
- * from it, DeregisterTargets starts a drain and RegisterTargets a fresh `initial` registration.
- */
+/** The load balancer's view of each instance in the group's target group (test/support/ops-world). */
 let lb: Map<string, string>;
 
 function loadBalancer(): void {
-  lb = new Map([
-    [A, "healthy"],
-    [B, "healthy"],
-  ]);
-  h.elbv2Mock.on(DescribeTargetHealthCommand).callsFake(async (input) => ({
-    TargetHealthDescriptions: [...lb]
-      .filter(([id]) => !input.Targets || input.Targets.some((t: { Id: string }) => t.Id === id))
-      .map(([id, state]) => ({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: state } })),
-  }));
-  h.elbv2Mock.on(DeregisterTargetsCommand).callsFake(async (input) => {
-    for (const target of input.Targets ?? []) lb.set(target.Id, "draining");
-    return {};
-  });
-  h.elbv2Mock.on(RegisterTargetsCommand).callsFake(async (input) => {
-    for (const target of input.Targets ?? []) lb.set(target.Id, "initial");
-    return {};
-  });
+  lb = loadBalancerStub(h, { [A]: "healthy", [B]: "healthy" });
 }
 
 const instanceRequest = (instanceId: string) => ({
@@ -85,29 +56,12 @@ function instances(
   states: Record<string, { state: string; group?: string }>,
   group: Partial<AutoScalingGroup> = { DesiredCapacity: 3 },
 ): void {
-  h.autoScalingMock.on(DescribeAutoScalingInstancesCommand).callsFake(async (input) => ({
-    AutoScalingInstances: (input.InstanceIds ?? [])
-      .filter((id: string) => states[id])
-      .map((id: string) => ({
-        InstanceId: id,
-        AutoScalingGroupName: states[id]?.group ?? GROUP,
-        AvailabilityZone: "eu-west-2a",
-        LifecycleState: states[id]?.state,
-        HealthStatus: "HEALTHY",
-        ProtectedFromScaleIn: false,
-      })),
-  }));
-  groupTargetGroups(h);
-  const members = Object.entries(states)
-    .filter(([, s]) => (s.group ?? GROUP) === GROUP)
-    .map(([id, s]) => ({ id, state: s.state }));
-  h.autoScalingMock
-    .on(DescribeAutoScalingGroupsCommand)
-    .resolves({ AutoScalingGroups: [groupDescription(members, group)] });
-  h.autoScalingMock.on(SetDesiredCapacityCommand).resolves({});
+  instancesStub(h, states, group);
 }
 
+/** Delivers the operation's next re-check, when it was scheduled for. */
 async function step(): Promise<void> {
+  h.advanceSeconds(h.rechecks.last()?.delaySeconds ?? 0);
   await advanceOperation(deps, operations.only().operationId);
 }
 
@@ -265,6 +219,7 @@ describe("startRebootstrap", () => {
     expect(plan).toEqual({
       dryRun: true,
       rebootstrap: [A],
+      batchSize: 1,
       resumedLaunches: [{ instanceId: B, detail: "would resume its launch gate" }],
       notEligible: [
         { instanceId: C, reason: `instance ${C} is Standby; only InService instances are re-bootstrapped` },
@@ -291,8 +246,10 @@ describe("startRebootstrap", () => {
       groupName: GROUP,
       bootstrapPhase: "all",
       instanceIds: [A, B],
+      batchSize: 1,
       status: "running",
-      step: "starting",
+      step: "working",
+      wave: [],
     });
     expect(h.rechecks.last()).toEqual({
       message: { step: "operation", instanceId: A, token: plan.operation?.operationId },
@@ -315,7 +272,9 @@ describe("advanceOperation: one instance at a time, drained first, each healthy 
     });
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(operations.locks.get(A)?.operationId).toBe(operations.only().operationId);
-    expect(operations.only()).toMatchObject({ step: "draining", current: { instanceId: A, drained: true } });
+    expect(operations.only().wave).toMatchObject([
+      { instanceId: A, step: "draining", current: { instanceId: A, drained: true } },
+    ]);
     expect(lb.get(B)).toBe("healthy");
   });
 
@@ -331,7 +290,7 @@ describe("advanceOperation: one instance at a time, drained first, each healthy 
       Parameters: { phase: ["start"], trigger: ["rebootstrap"] },
       Comment: `launchgate rebootstrap ${operations.only().operationId}`,
     });
-    expect(operations.only()).toMatchObject({ step: "running", current: { commandId: "cmd-1" } });
+    expect(operations.only().wave).toMatchObject([{ step: "running", current: { commandId: "cmd-1" } }]);
   });
 
   it("registers it again after its command, and moves on only once the load balancer calls it healthy", async () => {
@@ -368,10 +327,10 @@ describe("advanceOperation: one instance at a time, drained first, each healthy 
     h.advanceSeconds(31);
     await step();
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
-    expect(operations.only().current?.drainCutShort).toBe(true);
+    expect(operations.only().wave[0]?.current?.drainCutShort).toBe(true);
     invocation(h, { status: "Success" });
     await step();
-    const current = operations.only().current;
+    const current = operations.only().wave[0]?.current;
     expect((current?.verifyNotBefore ?? 0) - h.now()).toBe(90_000);
   });
 
@@ -433,7 +392,7 @@ describe("advanceOperation: one instance at a time, drained first, each healthy 
     h.advanceSeconds(5);
     await step();
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
-    expect(operations.only()).toMatchObject({ step: "running", current: { commandId: "cmd-1" } });
+    expect(operations.only().wave).toMatchObject([{ step: "running", current: { commandId: "cmd-1" } }]);
   });
 
   it("leaves a throttled send to be retried: the step throws and the operation keeps draining", async () => {
@@ -441,7 +400,7 @@ describe("advanceOperation: one instance at a time, drained first, each healthy 
     await step();
     lb.set(A, "unused");
     await expect(step()).rejects.toThrow("Rate exceeded");
-    expect(operations.only()).toMatchObject({ status: "running", step: "draining" });
+    expect(operations.only()).toMatchObject({ status: "running", wave: [{ step: "draining" }] });
   });
 
   it("fails an instance that does not turn healthy within its target group's budget", async () => {
@@ -529,7 +488,7 @@ describe("the last healthy target", () => {
       { DesiredCapacity: 2, MaxSize: 2 },
     );
     await step();
-    expect(operations.only().step).toBe("starting");
+    expect(operations.only()).toMatchObject({ step: "working", wave: [] });
     await step();
     expect(h.elbv2Mock).toHaveReceivedCommandWith(DeregisterTargetsCommand, {
       Targets: [{ Id: A, Port: 8000 }],
@@ -568,7 +527,7 @@ async function drainedAndSent(): Promise<void> {
   await step();
   lb.set(A, "unused");
   await step();
-  expect(operations.only().step).toBe("running");
+  expect(operations.only().wave[0]?.step).toBe("running");
 }
 
 async function seedRecord(instanceId: string) {

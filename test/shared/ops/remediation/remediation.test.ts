@@ -66,7 +66,11 @@ function world(
     .resolves({ MetricAlarms: [{ AlarmName: ALARM.alarmName, StateValue: alarm }] });
 }
 
-const step = () => advanceOperation(deps, operations.only().operationId);
+/** Delivers the operation's next re-check, when it was scheduled for. */
+const step = () => {
+  h.advanceSeconds(h.rechecks.last()?.delaySeconds ?? 0);
+  return advanceOperation(deps, operations.only().operationId);
+};
 
 /** The finest dimension set of each datum of the metric emitted so far. */
 const counted = (name: string) =>
@@ -235,7 +239,7 @@ describe("the remediation ladder", () => {
     await step(); // restart sent and recorded for this operation
     const op = operations.only();
     // The save of the running step was lost (throttled): the same step runs again.
-    operations.operations.set(op.operationId, { ...op, step: "starting", current: undefined });
+    operations.operations.set(op.operationId, { ...op, wave: [], index: 0 });
     await step();
     expect(operations.only().results).toEqual([]);
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 2);

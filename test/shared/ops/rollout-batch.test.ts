@@ -1,0 +1,239 @@
+import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { InvalidInputError } from "../../../shared/errors.js";
+import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-operation.js";
+import { fromStored, type OperationRecord } from "../../../shared/ops/operation.js";
+import { batchSize, parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request.js";
+import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
+import { hookAcceptsCompletion } from "../../support/aws-stubs.js";
+import { type GateHarness, GROUP, gateHarness } from "../../support/gate-harness.js";
+import { InMemoryOperationStore } from "../../support/in-memory-operation-store.js";
+import { instancesStub, loadBalancerStub } from "../../support/ops-world.js";
+
+const A = "i-0aaaaaaaaaaaaaaa1";
+const B = "i-0bbbbbbbbbbbbbbb2";
+const C = "i-0ccccccccccccccc3";
+
+let h: GateHarness;
+let operations: InMemoryOperationStore;
+let deps: OpsDeps;
+let lb: Map<string, string>;
+/** Each instance's bootstrap command status, as GetCommandInvocation reports it. */
+let commands: Map<string, string>;
+
+const rollout = (batch?: { count: number } | { percent: number }) => ({
+  kind: "group" as const,
+  groupName: GROUP,
+  phase: "start" as const,
+  dryRun: false,
+  wait: false,
+  surge: false,
+  force: false,
+  ...(batch ? { batch } : {}),
+});
+
+/** Delivers the operation's next re-check, when it was scheduled for. */
+async function step(): Promise<void> {
+  h.advanceSeconds(h.rechecks.last()?.delaySeconds ?? 0);
+  await advanceOperation(deps, operations.only().operationId);
+}
+
+const op = (): OperationRecord => operations.only();
+const working = () => op().wave.map((lane) => `${lane.instanceId} ${lane.step}`);
+const deregistered = () =>
+  h.elbv2Mock.commandCalls(DeregisterTargetsCommand).map((call) => call.args[0].input.Targets?.[0]?.Id);
+const sentTo = () =>
+  h.ssmMock.commandCalls(SendCommandCommand).map((call) => call.args[0].input.InstanceIds?.[0]);
+
+/** The load balancer ends every drain: no request was left. */
+function drainsEnd(): void {
+  for (const [id, state] of lb) if (state === "draining") lb.set(id, "unused");
+}
+
+beforeEach(() => {
+  h = gateHarness();
+  operations = new InMemoryOperationStore();
+  deps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
+  hookAcceptsCompletion(h);
+  instancesStub(h, { [A]: { state: "InService" }, [B]: { state: "InService" }, [C]: { state: "InService" } });
+  lb = loadBalancerStub(h, { [A]: "healthy", [B]: "healthy", [C]: "healthy" });
+  commands = new Map();
+  h.ssmMock.on(SendCommandCommand).callsFake(async (input) => {
+    const instanceId = input.InstanceIds?.[0] ?? "";
+    commands.set(instanceId, "InProgress");
+    return { Command: { CommandId: `cmd-${instanceId}`, Status: "Pending" } };
+  });
+  h.ssmMock.on(GetCommandInvocationCommand).callsFake(async (input) => ({
+    CommandId: input.CommandId,
+    InstanceId: input.InstanceId,
+    Status: commands.get(input.InstanceId ?? "") ?? "InProgress",
+    StatusDetails: commands.get(input.InstanceId ?? "") ?? "InProgress",
+    StandardOutputContent: "",
+    StandardErrorContent:
+      commands.get(input.InstanceId ?? "") === "Failed" ? "launchgate: FAILED step pull (exit 1)" : "",
+  }));
+});
+
+describe("a rollout's batch", () => {
+  it.each([
+    [2, { count: 2 }],
+    ["25%", { percent: 25 }],
+    ["100%", { percent: 100 }],
+  ])("reads %j as %j", (batch, parsed) => {
+    expect(parseRebootstrapRequest({ autoScalingGroupName: GROUP, all: true, batch })).toMatchObject({
+      kind: "group",
+      batch: parsed,
+    });
+  });
+
+  it.each([0, -1, 1.5, "0%", "101%", "25 %", "2", "half", true])(
+    "refuses %j, saying what a batch is",
+    (batch) => {
+      expect(() => parseRebootstrapRequest({ autoScalingGroupName: GROUP, all: true, batch })).toThrow(
+        /batch.*a number of instances \(1 or more\) or a percentage of the instances the rollout covers/,
+      );
+    },
+  );
+
+  it("is for a rollout over a group, not one instance", () => {
+    expect(() => parseRebootstrapRequest({ instanceId: A, batch: 2 })).toThrow(
+      new InvalidInputError(
+        '"batch" is for a rollout over a group ("autoScalingGroupName" with "all": true), not one instance',
+      ),
+    );
+  });
+
+  it.each([
+    [undefined, 10, 1],
+    [{ count: 3 }, 10, 3],
+    [{ percent: 25 }, 10, 2],
+    [{ percent: 25 }, 3, 1],
+    [{ percent: 100 }, 3, 3],
+  ] as const)(
+    "%j of %i instances is %i at a time (a percentage rounds down, never to 0)",
+    (batch, total, size) => {
+      expect(batchSize(batch, total)).toBe(size);
+    },
+  );
+
+  it("never exceeds the instances the rollout covers", async () => {
+    const plan = await startRebootstrap(deps, { ...rollout({ count: 10 }), dryRun: true });
+    expect(plan).toMatchObject({ rebootstrap: [A, B, C], batchSize: 3 });
+  });
+});
+
+describe("a rollout in waves", () => {
+  it("drains a whole wave before any command, and starts the next wave only once every instance of it is healthy", async () => {
+    await startRebootstrap(deps, rollout({ count: 2 }));
+    await step();
+    expect(working()).toEqual([`${A} draining`, `${B} draining`]);
+    expect(deregistered()).toEqual([A, B]);
+    expect(lb.get(C)).toBe("healthy");
+    drainsEnd();
+    await step();
+    expect(sentTo()).toEqual([A, B]);
+    commands.set(A, "Success");
+    await step();
+    expect(working()).toEqual([`${A} verifying`, `${B} running`]);
+    lb.set(A, "healthy");
+    commands.set(B, "Success");
+    for (let i = 0; i < 5 && op().results.length === 0; i++) await step();
+    expect(op().results.map((r) => r.instanceId)).toEqual([A]);
+    // B is still verifying: C waits for the wave to end.
+    expect(deregistered()).toEqual([A, B]);
+    lb.set(B, "healthy");
+    for (let i = 0; i < 5 && op().wave.length > 0; i++) await step();
+    expect(op().results.map((r) => `${r.instanceId} ${r.outcome}`)).toEqual([
+      `${A} succeeded`,
+      `${B} succeeded`,
+    ]);
+    await step();
+    expect(working()).toEqual([`${C} draining`]);
+  });
+
+  it("puts off an instance that would be the last healthy target while its wave is out, and takes it next", async () => {
+    await startRebootstrap(deps, rollout({ percent: 100 }));
+    await step();
+    // A and B drained: C is now the only healthy target, so it waits for the next wave.
+    expect(working()).toEqual([`${A} draining`, `${B} draining`]);
+    expect(op().index).toBe(2);
+    expect(lb.get(C)).toBe("healthy");
+    expect(op().status).toBe("running");
+  });
+
+  it("stops starting instances after a failure, sees the rest of the wave through, and re-registers the failed one", async () => {
+    await startRebootstrap(deps, rollout({ count: 2 }));
+    await step();
+    drainsEnd();
+    await step();
+    commands.set(A, "Failed");
+    await step();
+    expect(op().results).toMatchObject([{ instanceId: A, outcome: "failed" }]);
+    expect(op().status).toBe("running");
+    expect(h.elbv2Mock).toHaveReceivedCommandWith(RegisterTargetsCommand, {
+      Targets: [{ Id: A, Port: 8000 }],
+    });
+    commands.set(B, "Success");
+    await step();
+    lb.set(B, "healthy");
+    for (let i = 0; i < 5 && op().status === "running"; i++) await step();
+    expect(op()).toMatchObject({ status: "failed", wave: [] });
+    expect(op().results.map((r) => `${r.instanceId} ${r.outcome}`)).toEqual([
+      `${A} failed`,
+      `${B} succeeded`,
+    ]);
+    expect(deregistered()).not.toContain(C);
+    expect(sentTo()).toEqual([A, B]);
+  });
+});
+
+describe("an operation stored before waves existed", () => {
+  const legacy = {
+    operationId: "0e25976b-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+    kind: "rebootstrap",
+    groupName: GROUP,
+    bootstrapPhase: "start",
+    instanceIds: [A, B],
+    status: "running",
+    results: [],
+    requestedAt: 0,
+    updatedAt: 0,
+    version: 4,
+  };
+
+  it("carries on with its current instance as a wave of one", () => {
+    const current = { instanceId: A, startedAt: 0, targets: [], commandId: "cmd-1", drained: true };
+    expect(fromStored({ ...legacy, step: "running", index: 0, current })).toMatchObject({
+      step: "working",
+      batchSize: 1,
+      index: 1,
+      wave: [{ instanceId: A, step: "running", current }],
+    });
+  });
+
+  it("starts its next instance when it was between instances", () => {
+    expect(fromStored({ ...legacy, step: "starting", index: 1 })).toMatchObject({
+      step: "working",
+      index: 1,
+      wave: [],
+    });
+  });
+
+  it("climbs a remediation's ladder where it was", () => {
+    expect(
+      fromStored({ ...legacy, kind: "remediate", step: "starting", index: 0, retrying: A }),
+    ).toMatchObject({
+      index: 1,
+      wave: [{ instanceId: A, step: "starting", retrying: true }],
+    });
+  });
+
+  it("keeps surging", () => {
+    expect(fromStored({ ...legacy, step: "surging", index: 0, surge: {} })).toMatchObject({
+      step: "surging",
+      index: 0,
+      wave: [],
+    });
+  });
+});
