@@ -53,6 +53,8 @@ DOWNLOAD_CONNECT_SECONDS=${LAUNCHGATE_DOWNLOAD_CONNECT_SECONDS:-20}
 # drain: the signal that tells the app to stop taking work, and how often to look whether it exited.
 DRAIN_SIGNAL=${LAUNCHGATE_DRAIN_SIGNAL:-SIGTERM}
 DRAIN_POLL_SECONDS=${LAUNCHGATE_DRAIN_POLL_SECONDS:-2}
+# Kept back from the deadline when it cuts the drain: time to stop the containers still running.
+DRAIN_STOP_SECONDS=10
 COMPOSE_FILE="$ROOT/compose.yaml"
 ENV_FILE="$ROOT/app.env"
 # Written by a prepare that finished: the hash of the document files it prepared from (see
@@ -610,6 +612,13 @@ wait_healthy() {
   say "$HEALTH_URL is healthy"
 }
 
+# Sets RUNNING to the ids of the project's running containers. Not `[ -n "$(compose ps …)" ]`: a
+# compose ps that fails (or finds no time left) inside $(…) would read as "no container running".
+list_running() {
+  RUNNING=$(compose ps --quiet --status running) \
+    || fail "docker compose ps failed (exit $?): cannot tell whether the app's containers still run"
+}
+
 # The drain phase. No lock and no install: a bootstrap still running (it holds the lock) must not delay
 # the drain past its limit, and the live compose file is the one the app was started from. The wait is
 # bounded by DRAIN_TIMEOUT_SECONDS and by the execution timeout, whichever ends first.
@@ -624,14 +633,19 @@ drain() {
     exit 0
   fi
   ensure_env_file
-  if [ -z "$(compose ps --quiet --status running)" ]; then
+  list_running
+  if [ -z "$RUNNING" ]; then
     say "no running container of project $PROJECT: nothing to drain"
   else
     compose kill --signal "$DRAIN_SIGNAL"
     say "sent $DRAIN_SIGNAL to the containers of project $PROJECT; waiting up to ${DRAIN_TIMEOUT_SECONDS}s for them to exit"
     cap_wait "$DRAIN_TIMEOUT_SECONDS" "the drain"
+    # Cut by the deadline, the wait ends DRAIN_STOP_SECONDS before it: stopping what is left is itself
+    # bounded by the deadline, and a drain that cannot stop its containers has not ended cleanly.
+    local room=$((DEADLINE - SECONDS - DRAIN_STOP_SECONDS))
+    if [ "$WAIT" -gt "$room" ]; then WAIT=$((room > 0 ? room : 0)); fi
     local limit=$WAIT until=$((SECONDS + WAIT)) started=$SECONDS
-    while [ -n "$(compose ps --quiet --status running)" ]; do
+    while list_running && [ -n "$RUNNING" ]; do
       if [ "$SECONDS" -ge "$until" ]; then
         step stop-containers
         compose down --timeout 0 --remove-orphans

@@ -5,6 +5,7 @@ import type { Construct } from "constructs";
 import { documentNameFor } from "../../shared/config/runtime-config.js";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
 import { renderComposeFile } from "../bootstrap/compose-file.js";
+import { drainTimeoutProblems } from "./drain-limits.js";
 
 /**
  * Limits AWS enforces only when the stack is deployed, checked at synth instead: `cdk synth` then fails
@@ -220,6 +221,8 @@ export function checkDeployLimits(scope: Construct, config: LaunchgateConfig): s
   for (const [bytes, functions] of overLimit) {
     problems.push(environmentSizeProblem(functions, bytes, config.groups.length) ?? "");
   }
+  // Not a limit CloudFormation meets, but one SSM meets at the first scale-in: a drain it would cut.
+  problems.push(...drainTimeoutProblems(config));
   if (sizes.guesses.length > 0 && problems.length > 0) {
     problems.push(
       `(counted as ${UNKNOWN_REFERENCE_BYTES} bytes each, having no known bound: ${sizes.guesses.join(", ")})`,

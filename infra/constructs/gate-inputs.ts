@@ -43,6 +43,8 @@ export interface ResolvedGateInputs {
   readonly autoScalingGroups: ReadonlyMap<string, autoscaling.IAutoScalingGroup>;
   /** The exact ARN of each target group passed as a construct, by the name the config now holds. */
   readonly targetGroupArns: ReadonlyMap<string, string>;
+  /** Each target group passed as a construct, by the name the config now holds. */
+  readonly targetGroups: ReadonlyMap<string, elbv2.IApplicationTargetGroup>;
   /**
    * The id of a group's GatedGroup: `Group-<name>`, or `Group-<construct id>` for a group whose name
    * CloudFormation generates (a token cannot be part of an id).
@@ -79,6 +81,7 @@ export function resolveGateInputs(
   const names = new Map<Construct, string>();
   const autoScalingGroups = new Map<string, autoscaling.IAutoScalingGroup>();
   const targetGroupArns = new Map<string, string>();
+  const targetGroups = new Map<string, elbv2.IApplicationTargetGroup>();
 
   /** The name the config is validated with: the construct's own when known at synth, else a stand-in. */
   const nameOf = (construct: Construct, known: string | undefined, token: string, standIn: string) => {
@@ -101,6 +104,7 @@ export function resolveGateInputs(
     const known =
       literalName(tg, "AWS::ElasticLoadBalancingV2::TargetGroup", "name") ?? concrete(tg.targetGroupName);
     targetGroupArns.set(known ?? tg.targetGroupName, tg.targetGroupArn);
+    targetGroups.set(known ?? tg.targetGroupName, tg);
     return nameOf(tg, known, tg.targetGroupName, "launchgate-tg-construct-");
   };
 
@@ -136,7 +140,7 @@ export function resolveGateInputs(
   };
   const constructIdOf = (name: string) =>
     `Group-${Token.isUnresolved(name) ? (autoScalingGroups.get(name)?.node.id ?? name) : name}`;
-  return { config, autoScalingGroups, targetGroupArns, constructIdOf };
+  return { config, autoScalingGroups, targetGroupArns, targetGroups, constructIdOf };
 }
 
 /**

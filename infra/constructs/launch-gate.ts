@@ -21,6 +21,7 @@ import {
   terminateLifecyclePattern,
 } from "../../shared/events/patterns.js";
 import { addDeployLimitValidation } from "./deploy-limits.js";
+import { warnShortDeregistrationDelays } from "./drain-limits.js";
 import { bundledCode, type FunctionCode } from "./function-code.js";
 import { GateFunction } from "./gate-function.js";
 import { GateGrants } from "./gate-grants.js";
@@ -110,6 +111,8 @@ export class LaunchGate extends Construct {
           hookInsideGroup: props.hooksInsideGroups?.includes(group.name),
         }),
     );
+    // A drain longer than a target group's deregistration delay: sessions are cut before it starts.
+    warnShortDeregistrationDelays(this, config, inputs.targetGroups);
 
     this.failureQueue = this.queue("Failures", { retentionPeriod: Duration.days(14) });
     const launchRechecks = this.queue("LaunchRechecks", {

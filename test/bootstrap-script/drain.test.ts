@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { DRAIN_COMMAND_OVERHEAD_SECONDS } from "../../infra/constructs/drain-limits.js";
 import { instance, killRunning, lastLine } from "./instance.js";
 
 /**
@@ -11,8 +12,8 @@ afterEach(killRunning);
 
 const env = { LAUNCHGATE_DRAIN_POLL_SECONDS: "1" };
 
-async function started(drainTimeoutSeconds: number) {
-  const vm = instance({ drainTimeoutSeconds, env });
+async function started(drainTimeoutSeconds: number, executionTimeoutSeconds?: number) {
+  const vm = instance({ drainTimeoutSeconds, env, executionTimeoutSeconds });
   const up = await vm.run("all");
   expect(up.code).toBe(0);
   expect(vm.container("api")).toBeDefined();
@@ -62,6 +63,20 @@ describe("drain phase", () => {
     expect(vm.container("api")).toBeUndefined();
   }, 30_000);
 
+  it("a compose ps that fails is a failed drain, not an app with nothing running", async () => {
+    const vm = await started(10);
+    vm.scenario("fail-ps");
+
+    const drain = await vm.run("drain");
+
+    expect(drain.code).toBe(1);
+    expect(drain.stdout).not.toMatch(/nothing to drain|drain finished/);
+    expect(drain.stdout).toMatch(
+      /launchgate: docker compose ps failed \(exit 1\): cannot tell whether the app's containers still run/,
+    );
+    expect(lastLine(drain.stdout)).toBe("launchgate: FAILED step drain (exit 1)");
+  }, 30_000);
+
   it("an instance with no app has nothing to drain", async () => {
     const vm = instance({ drainTimeoutSeconds: 10, env });
     const drain = await vm.run("drain");
@@ -75,4 +90,40 @@ describe("drain phase", () => {
     expect(drain.code).toBe(1);
     expect(drain.stdout).toMatch(/no DRAIN_TIMEOUT_SECONDS/);
   });
+});
+
+/**
+ * Why synth refuses a drain limit that does not fit in the execution timeout with
+ * DRAIN_COMMAND_OVERHEAD_SECONDS to spare (infra/constructs/drain-limits.ts): the script's own deadline
+ * then ends the drain before its limit.
+ */
+describe("drain limit vs the execution timeout", () => {
+  it("a limit synth accepts (timeout = limit + overhead) is waited in full", async () => {
+    const vm = await started(3, 3 + DRAIN_COMMAND_OVERHEAD_SECONDS);
+    vm.scenario("session-seconds", "600");
+
+    const drain = await vm.run("drain");
+
+    expect(drain.code).toBe(3);
+    expect(drain.stdout).toMatch(/drain overran its limit of 3s: the containers still running were killed/);
+  }, 60_000);
+
+  it("a limit synth refuses is cut short by the execution timeout, still stopping the containers", async () => {
+    // 20 s of drain under a 30 s timeout: the deadline (15 s margin) comes at 15 s, and the wait
+    // ends 10 s before it, to stop the containers in time.
+    expect(20 + DRAIN_COMMAND_OVERHEAD_SECONDS).toBeGreaterThan(30);
+    const vm = await started(20, 30);
+    vm.scenario("session-seconds", "600");
+    const t0 = Date.now();
+
+    const drain = await vm.run("drain");
+
+    expect(drain.code).toBe(3);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(drain.stdout).toMatch(
+      /drain overran its limit of [1-5]s \(all that was left of the bootstrap document's execution timeout of 30s\): the containers still running were killed/,
+    );
+    expect(lastLine(drain.stdout)).toBe("launchgate: FAILED step stop-containers (exit 3)");
+    expect(vm.container("api")).toBeUndefined();
+  }, 60_000);
 });
