@@ -3,7 +3,12 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import type { LaunchgateConfig } from "../shared/config/schema.js";
 import type { FunctionCode } from "./constructs/function-code.js";
 import { acknowledgeNagFindings } from "./nag-suppressions.js";
-import { addReferenceEnvironment, groupsWithHookInside, withReferenceRedis } from "./reference/index.js";
+import {
+  addReferenceEnvironment,
+  groupsWithHookInside,
+  withReferenceImages,
+  withReferenceRedis,
+} from "./reference/index.js";
 import { LaunchgateStack } from "./stacks/launchgate-stack.js";
 
 /**
@@ -14,8 +19,8 @@ import { LaunchgateStack } from "./stacks/launchgate-stack.js";
  */
 export function buildApp(app: App, rawConfig: LaunchgateConfig, code?: FunctionCode): LaunchgateStack {
   // With `reference`, the stack also builds the environment itself, and its group's app reaches the
-  // Redis it creates.
-  const config = withReferenceRedis(rawConfig);
+  // Redis it creates and pulls its images through the image cache it creates.
+  const config = withReferenceImages(withReferenceRedis(rawConfig));
   const stack = new LaunchgateStack(app, config.stackName, {
     config,
     code,

@@ -1,5 +1,6 @@
 import * as ecr from "aws-cdk-lib/aws-ecr";
 import { Construct } from "constructs";
+import { imageCacheRoute } from "./image-routes.js";
 
 export interface ReferenceImageCacheProps {
   /** Docker Hub credentials (a secret named `ecr-pullthroughcache/…`); without them, ECR Public. */
@@ -13,9 +14,9 @@ export interface ReferenceImageCacheProps {
  *
  * ECR only caches Docker Hub with credentials, so without `reference.dockerHubCredentialArn` the rule
  * fronts ECR Public (`public.ecr.aws`, which needs none) instead, and Docker Hub images are pulled
- * directly, as before. Either way the app's images use the cache only once config names them through it,
- * e.g. `${ECR_REGISTRY}/docker-hub/livekit/livekit-server:v1.8.4`. The repositories the cache creates
- * are not part of the stack: they outlive it.
+ * directly. The reference group's images from the rule's upstream are named through it in the bootstrap
+ * document (`withReferenceImages`, image-routes.ts). The repositories the cache creates are not part of
+ * the stack: they outlive it.
  */
 export class ReferenceImageCache extends Construct {
   /** Repositories of cached images are named `<repositoryPrefix>/…`. */
@@ -24,13 +25,13 @@ export class ReferenceImageCache extends Construct {
 
   constructor(scope: Construct, id: string, props: ReferenceImageCacheProps) {
     super(scope, id);
-    const dockerHub = props.dockerHubCredentialArn !== undefined;
-    this.repositoryPrefix = dockerHub ? "docker-hub" : "ecr-public";
-    this.upstreamRegistryUrl = dockerHub ? "registry-1.docker.io" : "public.ecr.aws";
+    const route = imageCacheRoute(props);
+    this.repositoryPrefix = route.repositoryPrefix;
+    this.upstreamRegistryUrl = route.upstreamRegistryUrl;
     new ecr.CfnPullThroughCacheRule(this, "Rule", {
-      ecrRepositoryPrefix: this.repositoryPrefix,
-      upstreamRegistry: dockerHub ? "docker-hub" : "ecr-public",
-      upstreamRegistryUrl: this.upstreamRegistryUrl,
+      ecrRepositoryPrefix: route.repositoryPrefix,
+      upstreamRegistry: route.repositoryPrefix,
+      upstreamRegistryUrl: route.upstreamRegistryUrl,
       credentialArn: props.dockerHubCredentialArn,
     });
   }

@@ -3,6 +3,7 @@ export {
   REFERENCE_REDIS_ENDPOINT,
   withReferenceRedis,
 } from "./gate-config.js";
+export { imageCacheRoute, throughImageCache, withReferenceImages } from "./image-routes.js";
 export {
   addReferenceEnvironment,
   ReferenceEnvironment,
