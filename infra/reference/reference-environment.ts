@@ -5,6 +5,7 @@ import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { Construct } from "constructs";
 import { ConfigError } from "../../shared/config/parse-config.js";
 import type { GroupConfig, LaunchgateConfig, ReferenceConfig } from "../../shared/config/schema.js";
+import { appPortProblem } from "./app-port.js";
 import { ReferenceCache } from "./cache.js";
 import { groupsWithHookInside } from "./gate-config.js";
 import { ReferenceImageCache } from "./image-cache.js";
@@ -130,6 +131,8 @@ function referenceParts(
       `props of ${path}`,
     );
   }
+  const port = appPortProblem(config.reference.appPort, group.app);
+  if (port) throw new ConfigError([port], `props of ${path}`);
   return { reference: config.reference, group };
 }
 

@@ -246,7 +246,9 @@ export const referenceSchema = strictObject({
     .describe("Instance type of the group's launch template."),
   appPort: integerIn(1, 65535, "port")
     .default(8000)
-    .describe("The port the app serves on each instance: the target group's port and health check port."),
+    .describe(
+      "The port the app serves on each instance (a service's published port, or app.healthCheckUrl's): the target group's port and health check port.",
+    ),
   healthCheckPath: matching(/^\/[A-Za-z0-9/._~-]*$/, 'an absolute URL path such as "/health"')
     .default("/health")
     .describe("Path of the target group's health check."),

@@ -42,7 +42,19 @@ describe("security groups", () => {
   });
 
   it("ALB with a certificate: HTTPS too, and a custom app port everywhere", () => {
-    const https = synthesizeReference({ reference: { certificateArn: CERTIFICATE, appPort: 8080 } });
+    const https = synthesizeReference({
+      reference: { certificateArn: CERTIFICATE, appPort: 8080 },
+      groups: [
+        {
+          name: "cnt-backend-asg",
+          targetGroups: ["cnt-backend-tg"],
+          app: {
+            services: [{ name: "api", image: "nginx:1.27", ports: ["8080:80"] }],
+            healthCheckUrl: "http://127.0.0.1:8080/health",
+          },
+        },
+      ],
+    });
     const httpsAlb = https.logicalId(envOf(https).loadBalancer.securityGroup);
     const httpsInstances = https.logicalId(envOf(https).instances.securityGroup);
     expect(rulesOf(https.template, httpsAlb, "ingress")).toEqual([
