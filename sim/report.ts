@@ -1,3 +1,4 @@
+import { renderDrains } from "./drain-results.js";
 import type { InstanceResult, PhaseTimes, ScenarioResult } from "./results.js";
 import type { TimelineEntry } from "./world-context.js";
 
@@ -21,6 +22,7 @@ export function renderReport(result: ScenarioResult, startedAt: number, options:
     "outcome per launched instance",
     ...renderOutcomes(result.instances, options.instanceLimit),
     ...renderOperations(result),
+    ...renderDrains(result.drains),
     "",
     "summary",
     ...renderSummary(result),
@@ -121,7 +123,7 @@ function renderSummary(result: ScenarioResult): string[] {
     `  sent to failure destinations: ${result.eventsToFailureDestination} events, ${result.rechecksToFailureQueue} re-checks`,
     metricsLine(result),
     result.violations.length === 0
-      ? "  invariants: all held — none InService without healthy targets, no hook left waiting or timed out undecided, no conflicting or repeated completion, no second bootstrap per wait, no healthy instance abandoned, no IAM denial, every operation finished"
+      ? `  invariants: all held — none InService without healthy targets, no hook left waiting or timed out undecided, no conflicting or repeated completion, no second bootstrap per wait, no healthy instance abandoned, no IAM denial, every operation finished${result.drains.length > 0 ? ", every leaving instance drained and its terminate wait completed by the drain" : ""}`
       : `  INVARIANTS VIOLATED (${result.violations.length}):\n${result.violations.map((v) => `    - ${v}`).join("\n")}`,
   ];
 }

@@ -1,6 +1,7 @@
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { GateRecord } from "../shared/gate/record.js";
 import type { OperationRecord } from "../shared/ops/operation.js";
+import { collectDrains, type DrainResult, drainViolations } from "./drain-results.js";
 import { checkInvariants } from "./invariants.js";
 import type { SimInstance } from "./models/auto-scaling.js";
 import type { EmittedMetric } from "./models/embedded-metrics.js";
@@ -40,6 +41,8 @@ export interface ScenarioResult {
   readonly title: string;
   readonly simulatedSeconds: number;
   readonly instances: readonly InstanceResult[];
+  /** Instances that left a draining group: held at the drain hook, drained, terminated. */
+  readonly drains: readonly DrainResult[];
   readonly calls: Readonly<Record<string, number>>;
   readonly invocations: Readonly<Record<string, number>>;
   readonly functionErrors: Readonly<Record<string, number>>;
@@ -128,6 +131,7 @@ export function collectResults(world: World): ScenarioResult {
     title: world.scenario.title,
     simulatedSeconds: Math.round((world.context.clock.now() - world.startedAt) / 1000),
     instances,
+    drains: collectDrains(world),
     calls: Object.fromEntries(world.router.calls),
     invocations: Object.fromEntries(world.lambda.invocations),
     functionErrors: Object.fromEntries(
@@ -155,6 +159,10 @@ export function collectResults(world: World): ScenarioResult {
   };
   return {
     ...result,
-    violations: [...world.context.violations, ...checkInvariants(world, instances, result.operations)],
+    violations: [
+      ...world.context.violations,
+      ...checkInvariants(world, instances, result.operations),
+      ...drainViolations(result.drains),
+    ],
   };
 }

@@ -13,6 +13,24 @@ const scaleByOne = { ...CNT_GROUP, scaleTo: 2 };
 /** The drain limit of the scale-in-drain scenario (groups[].drain.timeoutSeconds). */
 const DRAIN_LIMIT_SECONDS = 120;
 
+/** cnt-backend with drain: three serving instances, scaled in to one a minute in. */
+const drainingGroup: GroupSpec = {
+  ...CNT_GROUP,
+  servingAtStart: 3,
+  scaleTo: 1,
+  scaleAtSeconds: 60,
+  timing: { drain: { timeoutSeconds: DRAIN_LIMIT_SECONDS } },
+};
+
+/** How long the sessions on each leaving instance take to end, in the order their drains are sent. */
+const drainSessions = (sessionSeconds: readonly number[]) => ({
+  atSeconds: 0,
+  describe: `sessions on the leaving instances take ${sessionSeconds.join(" s, then ")} s to end`,
+  run: (world: World) => {
+    world.ssm.drain = { limitSeconds: DRAIN_LIMIT_SECONDS, sessionSeconds: [...sessionSeconds] };
+  },
+});
+
 /**
  * cnt-backend with a warm pool of one, behind the reference environment's health check (10 s interval,
  * 2 passes: infra/reference/load-balancer.ts). The pool is filled and prepared first; the scale-out
@@ -185,27 +203,17 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "scale-in-drain",
     title:
       "cnt-backend with drain (120 s) scales in from 3 to 1: both leaving instances wait at the terminate hook, get the drain command, and terminate once it ends; the second one's sessions overrun the limit, and its drain is still completed at the limit",
-    groups: [
-      {
-        ...CNT_GROUP,
-        servingAtStart: 3,
-        scaleTo: 1,
-        scaleAtSeconds: 60,
-        timing: { drain: { timeoutSeconds: DRAIN_LIMIT_SECONDS } },
-      },
-    ],
-    actions: [
-      {
-        atSeconds: 0,
-        describe: `sessions on the leaving instances take 25 s on the first, ${DRAIN_LIMIT_SECONDS * 5} s on the second`,
-        run: (world: World) => {
-          world.ssm.drain = {
-            limitSeconds: DRAIN_LIMIT_SECONDS,
-            sessionSeconds: [25, DRAIN_LIMIT_SECONDS * 5],
-          };
-        },
-      },
-    ],
+    groups: [drainingGroup],
+    actions: [drainSessions([25, DRAIN_LIMIT_SECONDS * 5])],
+    limitSeconds: 1800,
+  },
+  {
+    name: "scale-in-drain-lost-event",
+    title:
+      "cnt-backend with drain (120 s) scales in from 3 to 1 and the first terminate event is lost: the reconciler finds that instance in Terminating:Wait with no drain, starts its drain (completed by instance id), and it drains in time; the other drains from its event",
+    groups: [drainingGroup],
+    deliveryFaults: { lostTerminateEvents: 1 },
+    actions: [drainSessions([20, 30])],
     limitSeconds: 1800,
   },
 ];

@@ -13,7 +13,7 @@ import { awsErrorName, errorMessage, SkipEventError, StaleRecordError } from "..
 import type { DrainRecheckEvent } from "../events/parse-drain-recheck.js";
 import type { TerminateEvent } from "../events/parse-terminate-action.js";
 import type { DrainRechecks } from "./rechecks.js";
-import { type DrainOutcome, type DrainRecord, nextDrain } from "./record.js";
+import { type DrainOutcome, type DrainRecord, lifecycleAction, nextDrain } from "./record.js";
 import type { DrainStore } from "./store.js";
 
 /**
@@ -71,6 +71,12 @@ export async function startDrain(deps: DrainDeps, event: TerminateEvent): Promis
     });
   }
   const now = deps.now();
+  if (existing && coveredByRescue(existing, event, now)) {
+    throw new SkipEventError("drain already rescued by the reconciler (a late event)", {
+      instanceId: event.instanceId,
+      phase: existing.phase,
+    });
+  }
   // The limit runs from when the instance began to wait, but never from the future (clock skew).
   const startedAt = Math.min(event.waitStartedAt ?? now, now);
   const record: DrainRecord = {
@@ -91,6 +97,16 @@ export async function startDrain(deps: DrainDeps, event: TerminateEvent): Promis
   // Scheduled before the send: a crash after it still leaves a re-check to finish the drain.
   await deps.rechecks.schedule(record.instanceId, record.token, pace(record, now));
   await send(deps, group, record);
+}
+
+/**
+ * A late event for the wait the reconciler rescued: that drain runs (or ran) for it. An instance waits
+ * at the drain hook once at a time, so a rescue not yet done is this wait's; a done one covers an event
+ * for a wait that began before the rescue found it.
+ */
+function coveredByRescue(existing: DrainRecord, event: TerminateEvent, now: number): boolean {
+  if (existing.rescued === undefined) return false;
+  return existing.phase !== "done" || (event.waitStartedAt ?? now) < existing.startedAt;
 }
 
 /** A drain re-check: finish the drain if its command ended or its limit passed, else heartbeat and wait. */
@@ -136,9 +152,13 @@ export async function onDrainRecheck(deps: DrainDeps, event: DrainRecheckEvent):
     );
   }
   let current = record;
-  if (record.phase === "sending" && now - (record.sentAt ?? record.startedAt) >= SEND_CLAIM_SECONDS * 1000) {
-    // Its sender claimed the send and died before recording a command: send again (a drain that runs
-    // twice only signals the app twice and waits for the same containers).
+  if (
+    record.phase === "sending" &&
+    (record.sentAt === undefined || now - record.sentAt >= SEND_CLAIM_SECONDS * 1000)
+  ) {
+    // Nobody claimed the send yet (a drain the reconciler rescued: rescue.ts), or its sender claimed it
+    // and died before recording a command: send (again: a drain that runs twice only signals the app
+    // twice and waits for the same containers).
     current = nextDrain(record, { sentAt: now });
     await deps.drains.save(current);
     await deps.rechecks.schedule(current.instanceId, current.token, pace(current, now));
@@ -196,31 +216,24 @@ async function finish(
   let note = "";
   try {
     await deps.autoScaling.send(
-      new CompleteLifecycleActionCommand({
-        AutoScalingGroupName: record.groupName,
-        LifecycleHookName: record.hookName,
-        LifecycleActionToken: record.token,
-        InstanceId: record.instanceId,
-        LifecycleActionResult: "CONTINUE",
-      }),
+      new CompleteLifecycleActionCommand({ ...lifecycleAction(record), LifecycleActionResult: "CONTINUE" }),
     );
   } catch (error) {
     if (!/No active Lifecycle Action found/i.test(errorMessage(error))) throw error;
     // Completed already (a racing re-check) or timed out to its default, CONTINUE: either way it went on.
     note = " (the hook was no longer waiting)";
   }
+  // A rescued drain says so in its outcome too: the operator reading it learns the event was lost.
+  const full = `${reason}${note}${record.rescued ? `; ${record.rescued}` : ""}`;
   try {
     await deps.drains.save(
-      nextDrain(record, { phase: "done", outcome, reason: `${reason}${note}`, finishedAt: deps.now() }),
+      nextDrain(record, { phase: "done", outcome, reason: full, finishedAt: deps.now() }),
     );
   } catch (error) {
     if (!(error instanceof StaleRecordError)) throw error;
   }
   const log = outcome === "drained" ? deps.log.info : deps.log.warn;
-  log.call(deps.log, `drain finished: ${outcome}`, {
-    instanceId: record.instanceId,
-    reason: `${reason}${note}`,
-  });
+  log.call(deps.log, `drain finished: ${outcome}`, { instanceId: record.instanceId, reason: full });
 }
 
 /** Heartbeats the hook when a third of its timeout has passed since the last one (or the wait began). */
@@ -229,14 +242,7 @@ async function heartbeat(deps: DrainDeps, record: DrainRecord, now: number): Pro
   const timeoutMs = drainHeartbeatMs(group?.drain?.timeoutSeconds ?? 0);
   if (now - (record.lastHeartbeatAt ?? record.startedAt) < timeoutMs / 3) return record;
   try {
-    await deps.autoScaling.send(
-      new RecordLifecycleActionHeartbeatCommand({
-        AutoScalingGroupName: record.groupName,
-        LifecycleHookName: record.hookName,
-        LifecycleActionToken: record.token,
-        InstanceId: record.instanceId,
-      }),
-    );
+    await deps.autoScaling.send(new RecordLifecycleActionHeartbeatCommand(lifecycleAction(record)));
   } catch (error) {
     if (!/No active Lifecycle Action found/i.test(errorMessage(error))) throw error;
     return record;

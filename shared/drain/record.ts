@@ -17,8 +17,13 @@ export interface DrainRecord {
   readonly instanceId: string;
   readonly groupName: string;
   readonly hookName: string;
-  /** The lifecycle action token of this drain: names it, and completes its hook. */
+  /**
+   * The lifecycle action token of this drain: names it, and completes its hook. A rescued drain has
+   * none (`rescue:<instance>@<ms>` names it) and completes by instance id.
+   */
   readonly token: string;
+  /** Why the reconciler started this drain (its terminate event never came); absent: the event did. */
+  readonly rescued?: string;
   readonly phase: DrainPhase;
   /** Where the instance goes: EC2 (terminated) or WarmPool. */
   readonly destination: string;
@@ -40,4 +45,17 @@ export interface DrainRecord {
 /** The next version of `record`, with `changes`. */
 export function nextDrain(record: DrainRecord, changes: Partial<DrainRecord>): DrainRecord {
   return { ...record, ...changes, version: record.version + 1 };
+}
+
+/**
+ * Names the drain's wait in RecordLifecycleActionHeartbeat and CompleteLifecycleAction: by its token,
+ * or, for a rescued drain (no token known), by instance id (docs/aws-facts.md, lifecycle hooks).
+ */
+export function lifecycleAction(record: DrainRecord) {
+  return {
+    AutoScalingGroupName: record.groupName,
+    LifecycleHookName: record.hookName,
+    InstanceId: record.instanceId,
+    ...(record.rescued === undefined ? { LifecycleActionToken: record.token } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
+import type { DrainRescueAction } from "../drain/rescue.js";
 import { claimLeasePassed } from "./active-wait.js";
 import type { GateDeps } from "./deps.js";
 import { resumeCompletion } from "./finish.js";
@@ -24,7 +25,9 @@ export type ReconcileAction =
   | "in-progress"
   | "stopped"
   | "deferred"
-  | "error";
+  | "error"
+  // An instance leaving a draining group (shared/drain/rescue.ts).
+  | DrainRescueAction;
 
 export interface WaitOutcome {
   readonly action: ReconcileAction;

@@ -4,6 +4,8 @@ import {
   type Instance,
 } from "@aws-sdk/client-auto-scaling";
 import type { RuntimeGroup } from "../config/runtime-config.js";
+import type { DrainDeps } from "../drain/drain.js";
+import { rescueDrain } from "../drain/rescue.js";
 import { errorMessage, SkipEventError } from "../errors.js";
 import { withCorrelation } from "../logger.js";
 import { emitAll } from "../metrics/emit.js";
@@ -29,6 +31,8 @@ export { ADOPT_AFTER_SECONDS } from "./sighting.js";
  * - past its deadline: abandon with the reason;
  * - a live wait: record a heartbeat if due (so a dead chain cannot let the hook time out), and re-kick
  *   its re-check chain when the chain itself has shown no sign of life for too long.
+ * For a group that drains, it also looks at every instance in `Terminating:Wait`: one with no drain
+ * recorded lost its terminate event, and gets its drain started (shared/drain/rescue.ts).
  * Idempotent with the event-driven path: every write is conditional, and an extra re-check of a step
  * that already moved on is dropped as stale. Its cost is bounded as groups grow: one batched read per
  * hundred waits, a few waits at a time, the most urgent first, and it stops starting work before its
@@ -49,6 +53,8 @@ export const RECONCILE_RETRY_PAUSE_MS = 10_000;
 export interface ReconcileOptions {
   /** Milliseconds left before the run is killed (the Lambda context's); absent: no time limit. */
   readonly remainingMs?: () => number;
+  /** The drain's wiring, to rescue drains whose terminate event was lost; absent: drains are not looked at. */
+  readonly drains?: DrainDeps;
 }
 
 export interface ReconcileEntry {
@@ -59,6 +65,14 @@ export interface ReconcileEntry {
 }
 
 const WAITING = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
+/** Where a drain hook holds a leaving instance (docs/aws-facts.md, terminate lifecycle hooks). */
+const TERMINATING_WAIT = "Terminating:Wait";
+
+/** An instance of a draining group waiting at a terminate hook. */
+interface LeavingInstance {
+  readonly group: RuntimeGroup;
+  readonly instanceId: string;
+}
 
 interface GroupWait extends FoundWait {
   readonly group: RuntimeGroup;
@@ -73,6 +87,8 @@ interface GroupWait extends FoundWait {
 export async function reconcile(deps: GateDeps, options: ReconcileOptions = {}): Promise<ReconcileEntry[]> {
   const remaining = () => options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
   let found = await findAllWaits(deps, deps.config.groups);
+  // Drains first: their limit is short, and each one is a single conditional write and a message.
+  const drained = options.drains ? await rescuePass(deps, options.drains, found.leaving, remaining) : [];
   let entries = await reconcilePass(deps, found.waits, remaining);
   for (let pass = 1; pass <= RECONCILE_RETRY_PASSES && options.remainingMs; pass++) {
     const failed = entries.filter((e) => e.action === "error");
@@ -93,29 +109,65 @@ export async function reconcile(deps: GateDeps, options: ReconcileOptions = {}):
     const byId = new Map(entries.map((e) => [e.instanceId, e]));
     for (const e of retried) byId.set(e.instanceId, e);
     entries = [...byId.values()];
-    found = { waits: [...found.waits, ...again.waits], failedGroups: again.failedGroups };
+    found = { ...found, waits: [...found.waits, ...again.waits], failedGroups: again.failedGroups };
   }
   const groupErrors = found.failedGroups.map((f) =>
     logged(deps, { group: f.group.name, instanceId: "-", action: "error", detail: f.detail }),
   );
-  return [...groupErrors, ...entries];
+  return [...groupErrors, ...drained, ...entries];
+}
+
+/** Every leaving instance: a drain must be driving it (rescue.ts); one's failure never stops the rest. */
+function rescuePass(
+  deps: GateDeps,
+  drains: DrainDeps,
+  leaving: readonly LeavingInstance[],
+  remaining: () => number,
+): Promise<ReconcileEntry[]> {
+  return runBounded(
+    leaving,
+    { concurrency: RECONCILE_CONCURRENCY, canStart: () => remaining() >= RECONCILE_SAFETY_MARGIN_MS },
+    (one) =>
+      withCorrelation({ instanceId: one.instanceId, autoScalingGroupName: one.group.name }, async () => {
+        try {
+          return logged(deps, {
+            ...leavingEntry(one),
+            ...(await rescueDrain(drains, one.group, one.instanceId)),
+          });
+        } catch (error) {
+          return logged(deps, { ...leavingEntry(one), action: "error", detail: errorMessage(error) });
+        }
+      }),
+    (one) => logged(deps, { ...leavingEntry(one), action: "deferred", detail: "the next run takes it" }),
+  );
+}
+
+function leavingEntry(one: LeavingInstance): Pick<ReconcileEntry, "group" | "instanceId"> {
+  return { group: one.group.name, instanceId: one.instanceId };
 }
 
 /** Every waiting instance of these groups; a group whose read fails is set aside, not the whole run. */
 async function findAllWaits(
   deps: GateDeps,
   groups: readonly RuntimeGroup[],
-): Promise<{ waits: GroupWait[]; failedGroups: { group: RuntimeGroup; detail: string }[] }> {
+): Promise<{
+  waits: GroupWait[];
+  leaving: LeavingInstance[];
+  failedGroups: { group: RuntimeGroup; detail: string }[];
+}> {
   const waits: GroupWait[] = [];
+  const leaving: LeavingInstance[] = [];
   const failedGroups: { group: RuntimeGroup; detail: string }[] = [];
   for (const group of groups) {
     try {
-      waits.push(...(await findWaits(deps, group)));
+      const found = await findWaits(deps, group);
+      waits.push(...found.waits);
+      leaving.push(...found.leaving);
     } catch (error) {
       failedGroups.push({ group, detail: errorMessage(error) });
     }
   }
-  return { waits, failedGroups };
+  return { waits, leaving, failedGroups };
 }
 
 function reconcilePass(
@@ -157,7 +209,10 @@ async function reread(
  * unconfirmed, so both lists are read, and an instance in both counts once. A group without a pool
  * costs no extra call.
  */
-async function findWaits(deps: GateDeps, group: RuntimeGroup): Promise<GroupWait[]> {
+async function findWaits(
+  deps: GateDeps,
+  group: RuntimeGroup,
+): Promise<{ waits: GroupWait[]; leaving: LeavingInstance[] }> {
   const { AutoScalingGroups } = await deps.autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] }),
   );
@@ -165,21 +220,33 @@ async function findWaits(deps: GateDeps, group: RuntimeGroup): Promise<GroupWait
   const instances = [...(described?.Instances ?? [])];
   if (described?.WarmPoolConfiguration) instances.push(...(await warmPoolInstances(deps, group.name)));
   const states = new Map<string, string>();
+  const leaving = new Set<string>();
   for (const instance of instances) {
     const state = String(instance.LifecycleState ?? "");
     if (instance.InstanceId && WAITING.has(state) && !states.has(instance.InstanceId))
       states.set(instance.InstanceId, state);
+    if (instance.InstanceId && group.drain && state === TERMINATING_WAIT) leaving.add(instance.InstanceId);
   }
+  const leavingOnes = [...leaving].map((instanceId) => ({ group, instanceId }));
   const found = [...states].map(([instanceId, state]) => ({ instanceId, state }));
-  if (found.length === 0) return [];
+  if (found.length === 0) return { waits: [], leaving: leavingOnes };
   let records: Map<string, GateRecord>;
   try {
     records = await deps.store.loadMany(found.map((wait) => wait.instanceId));
   } catch (error) {
     // Reported per wait, as a failed single read was; the other groups carry on.
-    return found.map((wait) => ({ ...wait, group, record: undefined, loadError: errorMessage(error) }));
+    const waits = found.map((wait) => ({
+      ...wait,
+      group,
+      record: undefined,
+      loadError: errorMessage(error),
+    }));
+    return { waits, leaving: leavingOnes };
   }
-  return found.map((wait) => ({ ...wait, group, record: records.get(wait.instanceId) }));
+  return {
+    waits: found.map((wait) => ({ ...wait, group, record: records.get(wait.instanceId) })),
+    leaving: leavingOnes,
+  };
 }
 
 /** DescribeWarmPool's largest page (MaxRecords). */
@@ -253,4 +320,6 @@ const RESCUES: Partial<Record<ReconcileAction, RescueAction>> = {
   kicked: "kicked",
   continued: "decided-at-deadline",
   abandoned: "decided-at-deadline",
+  "drain-rescued": "drain-rescued",
+  "drain-kicked": "kicked",
 };

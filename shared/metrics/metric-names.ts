@@ -57,7 +57,13 @@ export const ABANDON_REASON_CLASSES: readonly AbandonReasonClass[] = [
 ];
 
 /** The reconciler's actions that stand in for the event-driven gate. */
-export type RescueAction = "adopted" | "completion-resumed" | "kicked" | "decided-at-deadline";
+export type RescueAction =
+  | "adopted"
+  | "completion-resumed"
+  | "kicked"
+  | "decided-at-deadline"
+  // a drain started for an instance whose terminate event was lost (shared/drain/rescue.ts)
+  | "drain-rescued";
 
 /** Why remediation refused to act on an instance. */
 export type RefusalReasonClass = "last-healthy" | "blast-radius" | "systemic" | "replacement-budget";

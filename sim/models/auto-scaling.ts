@@ -80,11 +80,14 @@ export interface SimInstance {
   hookExpiresAt?: number;
   /** Until then, Describe* still list a new wait as `Pending`. */
   waitListedAt?: number;
-  completions: { at: number; result: string; token: string }[];
+  /** How each wait ended; `byInstanceId`: CompleteLifecycleAction named it without a token. */
+  completions: { at: number; result: string; token: string; byInstanceId?: boolean }[];
   inServiceAt?: number;
   terminatedAt?: number;
   /** When a scale-out took the instance out of the warm pool (absent: it never was in one, or is still). */
   leftPoolAt?: number;
+  /** When the group decided the instance leaves, for an instance held by a terminate hook. */
+  leavingAt?: number;
   /** When the instance began to wait at the terminate hook (absent: it never did). */
   terminateWaitAt?: number;
 }
@@ -286,7 +289,12 @@ export class AutoScalingModel {
     attempt.accepted = true;
     if (result !== "CONTINUE" && result !== "ABANDON")
       throw awsError("ValidationError", `invalid result ${result}`);
-    instance.completions.push({ at: this.world.clock.now(), result, token: instance.token ?? "" });
+    instance.completions.push({
+      at: this.world.clock.now(),
+      result,
+      token: instance.token ?? "",
+      ...(input.LifecycleActionToken ? {} : { byInstanceId: true }),
+    });
     instance.token = undefined;
     if (instance.state === "Terminating:Wait") {
       // On a terminate hook either result lets the instance terminate.
@@ -386,7 +394,7 @@ export class AutoScalingModel {
   private waitNamedByInstance(instanceId: string | undefined): string | undefined {
     const instance = this.instances.get(instanceId ?? "");
     if (!instance) return undefined;
-    return WAITING.has(instance.state) && instance.token
+    return (WAITING.has(instance.state) || instance.state === "Terminating:Wait") && instance.token
       ? instance.token
       : instance.completions.at(-1)?.token;
   }
@@ -545,6 +553,7 @@ export class AutoScalingModel {
     if (/^(Warmed:)?Terminat/.test(instance.state)) return;
     const hook = instance.group.terminateHook;
     if (hook && instance.state === "InService") {
+      instance.leavingAt = this.world.clock.now();
       this.enterTerminateWait(instance, hook, why);
       return;
     }

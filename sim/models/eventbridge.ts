@@ -1,3 +1,4 @@
+import { TERMINATE_LIFECYCLE_DETAIL_TYPE } from "../../shared/events/patterns.js";
 import { matchesPattern } from "../aws/event-pattern.js";
 import type { DeployedPermission, DeployedRule, DeployedRuleTarget } from "../deploy/deployment.js";
 import type { WorldContext } from "../world-context.js";
@@ -15,10 +16,12 @@ import type { LambdaModel } from "./lambda.js";
 export interface EventFaults {
   /** Probability that an event is delivered twice. */
   readonly duplicateRate?: number;
-  /** The first N lifecycle events are never delivered (lost, or emitted before launchgate was deployed). */
+  /** The first N launch lifecycle events are never delivered (lost, or emitted before launchgate was deployed). */
   readonly lostLaunchEvents?: number;
-  /** Probability that a lifecycle event is never delivered. */
+  /** Probability that a launch lifecycle event is never delivered. */
   readonly lostLaunchEventRate?: number;
+  /** The first N terminate lifecycle events (an instance leaving at a drain hook) are never delivered. */
+  readonly lostTerminateEvents?: number;
   /**
    * The first N lifecycle events of a warm pool's transition, by "Origin → Destination" (e.g.
    * "WarmPool → AutoScalingGroup"), are never delivered.
@@ -40,6 +43,7 @@ export class EventBridgeModel {
   readonly lost: unknown[] = [];
   delivered = 0;
   private launchEventsSeen = 0;
+  private terminateEventsSeen = 0;
   private readonly transitionsSeen = new Map<string, number>();
 
   constructor(
@@ -54,7 +58,9 @@ export class EventBridgeModel {
   put(event: Record<string, unknown>): void {
     const detail = event.detail as Record<string, string> | undefined;
     const instanceId = detail?.["instance-id"] ?? detail?.EC2InstanceId;
-    const isLaunch = event.source === "aws.autoscaling";
+    const isTerminate =
+      event.source === "aws.autoscaling" && event["detail-type"] === TERMINATE_LIFECYCLE_DETAIL_TYPE;
+    const isLaunch = event.source === "aws.autoscaling" && !isTerminate;
     const isCommand = event.source === "aws.ssm";
     if (
       isLaunch &&
@@ -63,6 +69,10 @@ export class EventBridgeModel {
         this.world.random.chance(this.faults.lostLaunchEventRate ?? 0))
     ) {
       this.world.note("fault", "lifecycle event lost (never delivered)", instanceId);
+      return;
+    }
+    if (isTerminate && ++this.terminateEventsSeen <= (this.faults.lostTerminateEvents ?? 0)) {
+      this.world.note("fault", "terminate lifecycle event lost (never delivered)", instanceId);
       return;
     }
     for (const rule of this.rules) {

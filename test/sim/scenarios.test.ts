@@ -514,3 +514,38 @@ describe("graceful drain on scale-in end to end (issue 13)", () => {
     expect(outcomes.sort()).toEqual(["drained", "overran"]);
   });
 });
+
+describe("a lost terminate event (issue 13)", () => {
+  it("scale-in-drain-lost-event: the reconciler starts the drain the event would have, once; it drains, and the hook is completed by instance id long before its timeout", async () => {
+    const result = await run("scale-in-drain-lost-event");
+    expect(result.timeline.filter((e) => /^terminate lifecycle event lost/.test(e.what))).toHaveLength(1);
+    expect(result.drains).toHaveLength(2);
+    const rescued = result.drains.filter((d) => d.drain?.rescued !== undefined);
+    const fromEvent = result.drains.filter((d) => d.drain?.rescued === undefined);
+    expect(rescued).toHaveLength(1);
+    expect(fromEvent).toHaveLength(1);
+
+    const [lost] = rescued;
+    expect(lost).toMatchObject({
+      hookResult: "CONTINUE",
+      completedBy: "instance id",
+      drain: { phase: "done", outcome: "drained", rescued: "rescued: terminate event never arrived" },
+    });
+    expect(lost?.drain?.reason).toMatch(/^drained in \d+s; rescued: terminate event never arrived$/);
+    const { waitBegan = Number.NaN, drainSent = Number.NaN, completed = Number.NaN } = lost?.phases ?? {};
+    // Found by the reconciler within one of its periods (2 minutes), plus delivery of the re-check.
+    expect(drainSent - waitBegan).toBeGreaterThan(0);
+    expect(drainSent - waitBegan).toBeLessThanOrEqual(125);
+    // Drained (sessions end in 20–30 s) within its limit from the rescue, and never left to the hook's
+    // heartbeat timeout (limit + 300 s = 420 s): termination was not blocked.
+    expect(completed - drainSent).toBeLessThan(120);
+    expect(completed - waitBegan).toBeLessThan(420);
+    expect(lost?.phases.terminated).toBeGreaterThan(completed);
+
+    expect(fromEvent[0]).toMatchObject({ completedBy: "token", drain: { outcome: "drained" } });
+    const rescues = result.metrics.filter((m) => m.name === "ReconcilerRescues" && m.dimensions.action);
+    expect(rescues.map((m) => m.dimensions.action)).toEqual(["drain-rescued"]);
+    // One drain command per leaving instance: the rescue never started a second.
+    expect(result.calls.SendCommand).toBe(2);
+  });
+});

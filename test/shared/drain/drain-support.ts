@@ -1,0 +1,54 @@
+import type { RuntimeConfig } from "../../../shared/config/runtime-config.js";
+import type { DrainRecord } from "../../../shared/drain/record.js";
+import type { DrainStore } from "../../../shared/drain/store.js";
+import { StaleRecordError } from "../../../shared/errors.js";
+
+/** What the drain's tests share: one draining group, and a drain store with the table's conditional write. */
+
+export const INSTANCE = "i-0123456789abcdef0";
+export const TOKEN = "11111111-2222-3333-4444-555555555555";
+export const GROUP = "cnt-backend-asg";
+export const HOOK = "launchgate-launch-drain";
+
+export const config: RuntimeConfig = {
+  groups: [
+    {
+      name: GROUP,
+      hookName: "launchgate-launch",
+      heartbeatTimeoutSeconds: 600,
+      gateTimeoutSeconds: 1800,
+      agentTimeoutSeconds: 300,
+      bootstrapTimeoutSeconds: 1200,
+      targetGroups: ["cnt-backend-tg"],
+      documentName: "doc-bootstrap",
+      remediation: {
+        alarms: [],
+        maxInstances: 1,
+        maxPercentOfGroup: 34,
+        restartAttempts: 2,
+        attemptWindowMinutes: 60,
+        cooldownMinutes: 15,
+        dryRun: false,
+        systemicThresholdPercent: 50,
+        maxReplacementsPerHour: 2,
+      },
+      drain: { hookName: HOOK, timeoutSeconds: 120 },
+    },
+  ],
+  stateTableName: "state",
+  operationsTableName: "ops",
+  recheckQueueUrls: { launch: "l", result: "r", operations: "o" },
+};
+
+export class MemoryDrains implements DrainStore {
+  readonly records = new Map<string, DrainRecord>();
+  async load(id: string) {
+    return this.records.get(id);
+  }
+  async save(record: DrainRecord, replacing?: number) {
+    const expected = replacing ?? record.version - 1;
+    const stored = this.records.get(record.instanceId);
+    if ((stored?.version ?? 0) !== expected) throw new StaleRecordError(record.instanceId, expected);
+    this.records.set(record.instanceId, record);
+  }
+}
