@@ -24,6 +24,8 @@ export interface DrainResult {
   /** Whether the completion named the wait by token (the event's) or by instance id (a rescue). */
   readonly completedBy?: "token" | "instance id";
   readonly drain?: Pick<DrainRecord, "phase" | "outcome" | "reason" | "rescued">;
+  /** The longest deregistration delay of its target groups (their attribute), in seconds. */
+  readonly deregistrationDelaySeconds: number;
   readonly phases: DrainPhases;
 }
 
@@ -49,6 +51,12 @@ export function collectDrains(world: World): DrainResult[] {
       group: instance.group.name,
       hookResult: completion?.result,
       ...(completion ? { completedBy: completion.byInstanceId ? "instance id" : "token" } : {}),
+      deregistrationDelaySeconds: Math.max(
+        0,
+        ...instance.group.targetGroupArns.map(
+          (arn) => world.elb.targetGroups.get(arn)?.deregistrationDelaySeconds ?? 0,
+        ),
+      ),
       drain: record && {
         phase: record.phase,
         outcome: record.outcome,
@@ -66,11 +74,22 @@ export function collectDrains(world: World): DrainResult[] {
   });
 }
 
-/** Every instance that waited at a drain hook was drained: a finished record with an outcome and a reason. */
+/**
+ * Every instance that waited at a drain hook was drained: a finished record with an outcome and a
+ * reason, its wait completed by the drain. And in AWS's order: out of its target groups for their whole
+ * deregistration delay before the wait began, and the drain command only in the wait.
+ */
 export function drainViolations(drains: readonly DrainResult[]): string[] {
   const violations: string[] = [];
   for (const drain of drains) {
-    if (drain.phases.waitBegan === undefined) continue;
+    const { deregistered, waitBegan, drainSent } = drain.phases;
+    if (waitBegan === undefined) continue;
+    if (deregistered === undefined || waitBegan - deregistered < drain.deregistrationDelaySeconds)
+      violations.push(
+        `${drain.id} waited at the terminate hook ${waitBegan - (deregistered ?? 0)} s after leaving its target groups, before their ${drain.deregistrationDelaySeconds} s deregistration delay`,
+      );
+    if (drainSent !== undefined && drainSent < waitBegan)
+      violations.push(`${drain.id} got its drain command before it waited at the terminate hook`);
     if (drain.drain?.phase !== "done" || !drain.drain.outcome || !drain.drain.reason)
       violations.push(
         `${drain.id} left its group without a finished drain (record: ${drain.drain?.phase ?? "none"})`,
@@ -88,10 +107,10 @@ export function renderDrains(drains: readonly DrainResult[]): string[] {
   const at = (s: number | undefined) => (s === undefined ? "—" : `${s} s`);
   return [
     "",
-    "drains (seconds after the group decided the instance leaves)",
+    "drains (seconds after the group decided the instance leaves; the hook's wait begins after the target groups' deregistration delay)",
     ...drains.map(
       (d) =>
-        `  ${d.id}  ${(d.drain?.outcome ?? "no drain").padEnd(12)} deregistered ${at(d.phases.deregistered)}, wait began ${at(d.phases.waitBegan)}, drain sent ${at(d.phases.drainSent)}, hook completed ${at(d.phases.completed)} (by ${d.completedBy ?? "—"}), terminated ${at(d.phases.terminated)}: ${d.drain?.reason ?? ""}`,
+        `  ${d.id}  ${(d.drain?.outcome ?? "no drain").padEnd(12)} deregistered ${at(d.phases.deregistered)}, wait began ${at(d.phases.waitBegan)} (delay ${d.deregistrationDelaySeconds} s), drain sent ${at(d.phases.drainSent)}, hook completed ${at(d.phases.completed)} (by ${d.completedBy ?? "—"}), terminated ${at(d.phases.terminated)}: ${d.drain?.reason ?? ""}`,
     ),
   ];
 }

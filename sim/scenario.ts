@@ -18,6 +18,8 @@ export interface TargetGroupSpec {
   readonly name: string;
   /** @default ALB defaults: 30 s interval, 5 healthy, 2 unhealthy (docs/aws-facts.md, load balancer registration and target health) */
   readonly healthCheck?: HealthCheckSpec;
+  /** The target group's deregistration delay attribute. @default 300 (AWS's default) */
+  readonly deregistrationDelaySeconds?: number;
 }
 
 /** Faults in how events and invocations reach the functions. */

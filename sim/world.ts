@@ -150,6 +150,13 @@ export class World {
           for (const arn of instance.group.targetGroupArns)
             this.elb.deregister(arn, instance.id, "Auto Scaling");
         },
+        deregistrationDelaySeconds: (instance) =>
+          Math.max(
+            0,
+            ...instance.group.targetGroupArns.map(
+              (arn) => this.elb.targetGroups.get(arn)?.deregistrationDelaySeconds ?? 0,
+            ),
+          ),
         healthyInAllTargetGroups: (instance) =>
           instance.group.targetGroupArns.every(
             (arn) => this.elb.healthOf(arn, instance.id).State === "healthy",
@@ -415,6 +422,7 @@ export class World {
         ...check,
         loadBalancerArns: [lbArn],
         phaseMs: Math.floor(random.uniform(0, check.intervalSeconds * 1000)),
+        deregistrationDelaySeconds: tgSpec.deregistrationDelaySeconds ?? 300,
       });
       tgArns.push(arn);
     }

@@ -38,8 +38,11 @@ import type { InstanceBehaviour, WorldContext } from "../world-context.js";
  *   Pool instances are listed by DescribeWarmPool, not in DescribeAutoScalingGroups' `Instances` (the
  *   cautious reading of an UNCONFIRMED fact); DescribeAutoScalingInstances lists every instance.
  * - a group may have a terminate hook (groups[].drain: the stack's drain hook, see useTerminateHooks): an
- *   InService instance leaving the group (scale-in, Unhealthy, an operator) is deregistered, then waits
- *   in Terminating:Wait (event "EC2 Instance-terminate Lifecycle Action", AutoScalingGroup → EC2) until
+ *   InService instance leaving the group (scale-in, Unhealthy, an operator) is deregistered from its
+ *   target groups first (`Terminating`), and only once their deregistration delay (the longest of their
+ *   attributes) has passed does it wait in Terminating:Wait (docs/aws-facts.md, terminate lifecycle
+ *   hooks) — the event "EC2 Instance-terminate Lifecycle Action" (AutoScalingGroup → EC2) is sent then —
+ *   until
  *   CompleteLifecycleAction (either result: the instance terminates) or the heartbeat timeout (its
  *   default result), then Terminating:Proceed → Terminated (docs/aws-facts.md, terminate lifecycle hooks).
  *   A terminate wait that only its timeout ends is a violation: the drain must always complete it.
@@ -111,6 +114,8 @@ export interface AutoScalingPeers {
   /** The group's own registration at the end of the hook. */
   registerWithGroupTargets(instance: SimInstance): void;
   deregisterFromGroupTargets(instance: SimInstance): void;
+  /** The longest deregistration delay of the instance's target groups (their attribute), in seconds. */
+  deregistrationDelaySeconds(instance: SimInstance): number;
   /** Whether every target group of the group reports the instance healthy right now. */
   healthyInAllTargetGroups(instance: SimInstance): boolean;
   /** A launch was completed with ABANDON (checked against what the load balancer last said). */
@@ -553,8 +558,7 @@ export class AutoScalingModel {
     if (/^(Warmed:)?Terminat/.test(instance.state)) return;
     const hook = instance.group.terminateHook;
     if (hook && instance.state === "InService") {
-      instance.leavingAt = this.world.clock.now();
-      this.enterTerminateWait(instance, hook, why);
+      this.leaveTargetGroups(instance, hook, why);
       return;
     }
     instance.state = inPool(instance) ? "Warmed:Terminating" : "Terminating";
@@ -564,10 +568,31 @@ export class AutoScalingModel {
     this.finishTermination(instance);
   }
 
-  /** Deregistered from the group's target groups, the instance waits at the terminate hook. */
-  private enterTerminateWait(instance: SimInstance, hook: SimHook, why: string): void {
-    const token = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-4${this.world.random.hex(3)}-b${this.world.random.hex(3)}-${this.world.random.hex(12)}`;
+  /**
+   * With a load balancer, a leaving instance is deregistered first and the group waits out the target
+   * groups' deregistration delay before the terminate hook holds it (docs/aws-facts.md, terminate
+   * lifecycle hooks): the drain starts only after the load balancer has let go of it.
+   */
+  private leaveTargetGroups(instance: SimInstance, hook: SimHook, why: string): void {
+    instance.state = "Terminating";
+    instance.leavingAt = this.world.clock.now();
     this.peers.deregisterFromGroupTargets(instance);
+    const delaySeconds =
+      instance.group.targetGroupArns.length > 0 ? this.peers.deregistrationDelaySeconds(instance) : 0;
+    this.world.note(
+      "asg",
+      `Terminating (${why}): waits out the deregistration delay (${delaySeconds} s) before the terminate hook`,
+      instance.id,
+    );
+    this.world.clock.after(delaySeconds * 1000, () => this.enterTerminateWait(instance, hook, why));
+    // Capacity is replaced once the instance is on its way out, as for any termination.
+    this.world.clock.after(10_000, () => this.fillCapacity(instance.group));
+  }
+
+  /** Out of its target groups, the instance waits at the terminate hook. */
+  private enterTerminateWait(instance: SimInstance, hook: SimHook, why: string): void {
+    if (instance.state !== "Terminating") return;
+    const token = `${this.world.random.hex(8)}-${this.world.random.hex(4)}-4${this.world.random.hex(3)}-b${this.world.random.hex(3)}-${this.world.random.hex(12)}`;
     instance.state = "Terminating:Wait";
     instance.token = token;
     instance.terminateWaitAt = this.world.clock.now();
@@ -593,8 +618,6 @@ export class AutoScalingModel {
       },
     });
     this.watchTerminateHeartbeat(instance, token);
-    // Capacity is replaced once the instance is on its way out, as for any termination.
-    this.world.clock.after(10_000, () => this.fillCapacity(instance.group));
   }
 
   /** The terminate hook's timeout applies its default result (CONTINUE): the instance terminates anyway. */
@@ -632,7 +655,7 @@ export class AutoScalingModel {
       instance.terminatedAt = this.world.clock.now();
       this.peers.instanceTerminated(instance);
     });
-    if (instance.terminateWaitAt === undefined)
+    if (instance.leavingAt === undefined)
       this.world.clock.after(10_000, () => this.fillCapacity(instance.group));
   }
 

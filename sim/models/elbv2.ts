@@ -24,7 +24,9 @@ import type { SimInstance } from "./auto-scaling.js";
  *   load balancer uses the group;
  * - `unused / Target.NotRegistered` for a few seconds after RegisterTargets (eventual consistency;
  *   uniform 2–10 s is a guess);
- * - `draining` for the deregistration delay (300 s) after DeregisterTargets.
+ * - `draining` for the target group's deregistration delay (its attribute; AWS's default is 300 s) after
+ *   DeregisterTargets. The load balancer ends it early when no connection is left (docs/aws-facts.md,
+ *   terminate lifecycle hooks); connections are not modelled, so it always lasts the whole delay.
  */
 
 export interface SimTargetGroup {
@@ -37,6 +39,8 @@ export interface SimTargetGroup {
   readonly loadBalancerArns: readonly string[];
   /** Where in its interval this group's checks fall (ms after each multiple of the interval). */
   readonly phaseMs: number;
+  /** The target group's `deregistration_delay.timeout_seconds` attribute (AWS default: 300). */
+  readonly deregistrationDelaySeconds: number;
 }
 
 export interface SimLoadBalancer {
@@ -52,8 +56,6 @@ interface SimTarget {
   readonly visibleAt: number;
   deregisteredAt?: number;
 }
-
-const DEREGISTRATION_DELAY_MS = 300_000;
 
 export class Elbv2Model {
   readonly targetGroups = new Map<string, SimTargetGroup>();
@@ -109,7 +111,7 @@ export class Elbv2Model {
     const now = at ?? this.world.clock.now();
     if (!target || now < target.visibleAt) return { State: "unused", Reason: "Target.NotRegistered" };
     if (target.deregisteredAt !== undefined && target.deregisteredAt <= now) {
-      return now - target.deregisteredAt < DEREGISTRATION_DELAY_MS
+      return now - target.deregisteredAt < tg.deregistrationDelaySeconds * 1000
         ? { State: "draining", Reason: "Target.DeregistrationInProgress" }
         : { State: "unused", Reason: "Target.NotRegistered" };
     }

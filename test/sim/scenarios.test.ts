@@ -493,6 +493,11 @@ describe("graceful drain on scale-in end to end (issue 13)", () => {
       expect(instance.completions.map((c) => c.result)).toEqual(["CONTINUE"]);
       const timeline = notes(instance.id);
       const at = (what: RegExp) => timeline.find((e) => what.test(e.what))?.at ?? Number.NaN;
+      // AWS's order with a load balancer: out of the target group, its deregistration delay (300 s,
+      // the attribute's default) waited out, and only then the terminate hook's wait and the drain.
+      const deregistered = at(/^deregistered from cnt-backend-tg by Auto Scaling/);
+      expect(at(/^Terminating:Wait/) - deregistered).toBeGreaterThanOrEqual(300_000);
+      expect(at(/^Terminating:Wait/) - deregistered).toBeLessThan(301_000);
       expect(at(/^drain command \w+ received/)).toBeGreaterThanOrEqual(at(/^Terminating:Wait/));
       expect(at(/^terminate hook completed: CONTINUE$/)).toBeGreaterThan(at(/^drain command/));
       expect(instance.terminatedAt ?? 0).toBeGreaterThan(at(/^terminate hook completed: CONTINUE$/));
