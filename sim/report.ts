@@ -118,6 +118,7 @@ function renderSummary(result: ScenarioResult): string[] {
     `  launched ${result.instances.length}: ${served.length} InService through the gate, ${abandoned.length} abandoned with a reason`,
     ...phaseLine(served.map((instance) => instance.phases)),
     ...warmPoolLine(served),
+    ...warmPoolPhases(served),
     calls,
     `  function invocations: ${invocations}; failed invocations (retried): ${errors}; throttled API attempts: ${result.throttledAttempts}`,
     `  sent to failure destinations: ${result.eventsToFailureDestination} events, ${result.rechecksToFailureQueue} re-checks`,
@@ -163,6 +164,39 @@ function warmPoolLine(served: readonly InstanceResult[]): string[] {
       .map((instance) => `${instance.phases.inService ?? "?"} s (${instance.id.slice(0, 8)}…)`)
       .join(", ") || "none";
   return [`  time to InService: out of the warm pool ${each(true)}; cold launch ${each(false)}`];
+}
+
+/**
+ * Where an instance's time out of the warm pool goes, phase by phase: what the world took (the
+ * instance and AWS, modelled: no gate could do better) and what the gate added (its reaction to each).
+ */
+function warmPoolPhases(served: readonly InstanceResult[]): string[] {
+  return served
+    .filter((instance) => instance.fromWarmPool)
+    .flatMap((instance) => {
+      const p = instance.phases;
+      const span = (from: number | undefined, to: number | undefined) =>
+        from === undefined || to === undefined ? Number.NaN : to - from;
+      const world = [
+        ["wait begins", span(0, p.waitBegan)],
+        ["agent back online", span(p.waitBegan, p.agentOnline)],
+        ["start runs", span(p.bootstrapSent, p.bootstrapFinished)],
+        ["registration → first passing check", span(p.registered, p.firstHealthyCheck)],
+        ["CONTINUE → InService", span(p.completed, p.inService)],
+      ] as const;
+      const gate = [
+        ["agent Online → start sent", span(p.agentOnline, p.bootstrapSent)],
+        ["start done → registered", span(p.bootstrapFinished, p.registered)],
+        ["first passing check → hook completed", span(p.firstHealthyCheck, p.completed)],
+      ] as const;
+      const sum = (parts: readonly (readonly [string, number])[]) => parts.reduce((t, [, s]) => t + s, 0);
+      const list = (parts: readonly (readonly [string, number])[]) =>
+        parts.map(([what, s]) => `${what} ${s.toFixed(1)}`).join(", ");
+      return [
+        `  out of the warm pool, ${instance.id.slice(0, 8)}…: ${p.inService ?? "?"} s = the world ${sum(world).toFixed(1)} (${list(world)})`,
+        `    + the gate ${sum(gate).toFixed(1)} (${list(gate)})`,
+      ];
+    });
 }
 
 function shortIds(instances: readonly InstanceResult[]): Map<string, string> {

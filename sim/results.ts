@@ -12,6 +12,7 @@ import type { TimelineEntry } from "./world-context.js";
 
 export interface PhaseTimes {
   /** Seconds after launch (for an instance out of a warm pool: after it left the pool), to a tenth. */
+  readonly waitBegan?: number;
   readonly agentOnline?: number;
   readonly bootstrapSent?: number;
   readonly bootstrapFinished?: number;
@@ -114,6 +115,7 @@ export function collectResults(world: World): ScenarioResult {
         history: record.history,
       },
       phases: {
+        waitBegan: since(/^Pending:Wait/),
         agentOnline: since(/^SSM agent Online/),
         bootstrapSent: since(/^bootstrap command .* received/),
         bootstrapFinished: since(/^bootstrap (Success|Failed|TimedOut)/),

@@ -190,8 +190,9 @@ export const HEALTH_DENSE_PACE_SECONDS = 10;
 /**
  * How soon to look at health again. A new target turns healthy at its first passing check, which the
  * load balancer runs on its own clock: any time within one interval of the registration becoming
- * visible. Over that window (plus the registration's propagation) the gate looks densely — the polls
- * are shared by the waits of a batch — and after it, at the pace of the checks themselves.
+ * visible. Over that window (plus the registration's propagation) the gate looks densely — twice per
+ * check interval, at most every 10 s and at least every 5 s (a 10 s interval: every 5 s; the 30 s
+ * default: every 10 s) — the polls shared by the waits of a batch; after it, at the checks' own pace.
  */
 export function healthPaceSeconds(
   record: Pick<GateRecord, "registeredAt" | "startedAt">,
@@ -201,5 +202,6 @@ export function healthPaceSeconds(
   const interval = Math.min(...targets.map((target) => target.intervalSeconds));
   const sinceRegistration = (now - (record.registeredAt ?? record.startedAt)) / 1000;
   const denseFor = interval + REGISTRATION_PROPAGATION_SECONDS;
-  return sinceRegistration < denseFor ? Math.min(HEALTH_DENSE_PACE_SECONDS, interval) : Math.max(5, interval);
+  const dense = Math.max(5, Math.min(HEALTH_DENSE_PACE_SECONDS, Math.floor(interval / 2)));
+  return sinceRegistration < denseFor ? dense : Math.max(5, interval);
 }

@@ -36,6 +36,13 @@ import {
  */
 export const AGENT_PACE_SECONDS = 10;
 export const AGENT_SLOW_PACE_SECONDS = 15;
+/**
+ * The dense pace for a wait out of a warm pool (`start`): its agent returns once the restarted instance
+ * has booted, at a moment nothing announces, and this wait is the one that leads to traffic — the
+ * scale-out is waiting for it. A pool is small, so the extra polls are few (`npm start -- --scenario
+ * warm-pool-scale-out` prints where the time goes).
+ */
+export const WARM_AGENT_PACE_SECONDS = 5;
 /** How long after the wait began the agent is looked for at the dense pace. */
 export const AGENT_DENSE_WINDOW_SECONDS = 120;
 
@@ -48,10 +55,9 @@ export function firstAgentCheckSeconds(record: Pick<GateRecord, "mode">): number
   return record.mode.bootstrapPhase === "start" ? 0 : AGENT_PACE_SECONDS;
 }
 
-export function agentPaceSeconds(record: Pick<GateRecord, "startedAt">, now: number): number {
-  return now - record.startedAt < AGENT_DENSE_WINDOW_SECONDS * 1000
-    ? AGENT_PACE_SECONDS
-    : AGENT_SLOW_PACE_SECONDS;
+export function agentPaceSeconds(record: Pick<GateRecord, "startedAt" | "mode">, now: number): number {
+  if (now - record.startedAt >= AGENT_DENSE_WINDOW_SECONDS * 1000) return AGENT_SLOW_PACE_SECONDS;
+  return record.mode.bootstrapPhase === "start" ? WARM_AGENT_PACE_SECONDS : AGENT_PACE_SECONDS;
 }
 /**
  * How often to look at a running bootstrap ourselves. SSM's status-change event brings the outcome
