@@ -260,4 +260,42 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
       };
     },
   },
+  {
+    name: "scale-in-drain",
+    what: "a draining group scales in: drain limits, deregistration delays and session lengths drawn; terminate events lost or duplicated",
+    build: (seed, random, options) => {
+      const serving = 2 + Math.floor(random.uniform(0, 4));
+      const limitSeconds = Math.round(random.uniform(60, 300));
+      const sessionSeconds = Array.from({ length: serving }, () =>
+        Math.round(random.uniform(5, limitSeconds * 1.5)),
+      );
+      return {
+        ...base("scale-in-drain", seed, options, [
+          {
+            ...CNT_GROUP,
+            servingAtStart: serving,
+            scaleTo: 1,
+            scaleAtSeconds: 60,
+            targetGroups: [
+              { name: "cnt-backend-tg", deregistrationDelaySeconds: Math.round(random.uniform(0, 300)) },
+            ],
+            timing: { drain: { timeoutSeconds: limitSeconds } },
+          },
+        ]),
+        deliveryFaults: {
+          lostTerminateEvents: Math.floor(random.uniform(0, serving)),
+          duplicateRate: random.uniform(0, 0.5),
+        },
+        actions: [
+          {
+            atSeconds: 0,
+            describe: `drain limit ${limitSeconds} s; sessions end after ${sessionSeconds.join(", ")} s`,
+            run: (world: World) => {
+              world.ssm.drain = { limitSeconds, sessionSeconds };
+            },
+          },
+        ],
+      };
+    },
+  },
 ];
