@@ -1,7 +1,14 @@
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type BuildOptions, build, type Plugin } from "esbuild";
+import {
+  builtinsViaRequire,
+  clientVersionOnly,
+  commandsInBundle,
+  onlyReachableErrors,
+  sourceWords,
+} from "./build-functions-plugins.js";
 import { bundleDir, FUNCTIONS_DIR, functionNames, ROOT } from "./functions.js";
 
 /**
@@ -13,6 +20,11 @@ import { bundleDir, FUNCTIONS_DIR, functionNames, ROOT } from "./functions.js";
  * - ES module builds of dependencies first (`mainFields`): esbuild can tree-shake those, while a
  *   package's CommonJS build comes in whole — the SDK's alone nearly doubles a bundle.
  * - In Lambda, credentials come from the environment only (shared/aws/environment-credentials.ts).
+ * - Each SDK client registers only the errors the function's operations can meet, not all of its
+ *   service's (scripts/build-functions-plugins.ts): SSM alone has 140 error classes and schemas.
+ * - Code reached only through a dynamic import (the SDK's event streams) in a chunk of its own.
+ * - Node built-ins through `require`: importing one as an ES module reads every export at load, some
+ *   of them lazy getters that do real work (stdin, WebCrypto).
  * - No source maps at run time: Node would parse a megabyte of map on every cold start. Identifiers
  *   are kept instead, so a stack trace names real functions; the maps are written to
  *   dist/sourcemaps/ (outside the deployed assets) for mapping a line by hand.
@@ -51,23 +63,63 @@ export const SOURCEMAP_DIR = join(ROOT, "dist", "sourcemaps");
 
 interface Bundle {
   readonly name: string;
+  /** Every file it deploys, its entry and any chunk loaded on demand. */
   readonly bytes: number;
 }
 
+/** Writes one bundle, then moves its source maps to SOURCEMAP_DIR (`<name>.mjs.map`, `<name>.<chunk>.map`). */
 async function bundle(name: string, entry: string, outfile: string, options: BuildOptions): Promise<Bundle> {
-  await build({ ...COMMON, ...options, entryPoints: [entry], outfile });
+  const outdir = dirname(outfile);
+  const split = options.splitting === true;
+  const { metafile } = await build({
+    ...COMMON,
+    ...options,
+    entryPoints: split ? { [basename(outfile, ".mjs")]: entry } : [entry],
+    ...(split ? { outdir, outExtension: { ".js": ".mjs" }, chunkNames: "lazy-[hash]" } : { outfile }),
+    metafile: true,
+  });
   mkdirSync(SOURCEMAP_DIR, { recursive: true });
-  renameSync(`${outfile}.map`, join(SOURCEMAP_DIR, `${name}.mjs.map`));
-  return { name, bytes: statSync(outfile).size };
+  let bytes = 0;
+  for (const output of Object.keys(metafile.outputs)) {
+    const file = resolve(output);
+    if (!file.endsWith(".map")) {
+      bytes += statSync(file).size;
+      continue;
+    }
+    const chunk = basename(file) === `${basename(outfile)}.map` ? "mjs.map" : basename(file);
+    renameSync(file, join(SOURCEMAP_DIR, `${name}.${chunk}`));
+  }
+  return { name, bytes };
 }
 
-/** The bundle of one function: what `npm run build` deploys, and what the bench measures. */
-export function buildFunction(name: string): Promise<Bundle> {
+/** The sources a Lambda bundle is built from: an error they name is always kept. */
+const LAMBDA_SOURCES = [join(ROOT, "functions"), join(ROOT, "shared")];
+
+/**
+ * The bundle of one function: what `npm run build` deploys, and what the bench measures. A first,
+ * unwritten pass finds the SDK commands the handler reaches; the second keeps only their errors.
+ * Code only reached through a dynamic import (the SDK's event-stream support, which no operation
+ * here uses) goes to a chunk beside index.mjs, loaded only if ever imported.
+ */
+export async function buildFunction(name: string): Promise<Bundle> {
   const outdir = bundleDir(name);
-  rmSync(outdir, { recursive: true, force: true });
-  return bundle(name, join(FUNCTIONS_DIR, name, "handler.ts"), join(outdir, "index.mjs"), {
+  const entry = join(FUNCTIONS_DIR, name, "handler.ts");
+  const plugins = [environmentCredentialsOnly, builtinsViaRequire, clientVersionOnly];
+  const { metafile } = await build({
+    ...COMMON,
     target: "node22",
-    plugins: [environmentCredentialsOnly],
+    plugins,
+    entryPoints: [entry],
+    outfile: join(outdir, "index.mjs"),
+    write: false,
+    metafile: true,
+  });
+  const commands = commandsInBundle(metafile, process.cwd());
+  rmSync(outdir, { recursive: true, force: true });
+  return bundle(name, entry, join(outdir, "index.mjs"), {
+    target: "node22",
+    splitting: true,
+    plugins: [...plugins, onlyReachableErrors(commands, sourceWords(LAMBDA_SOURCES))],
   });
 }
 
