@@ -128,6 +128,22 @@ export function pruneErrorRegistrations(source: string, keep: (name: string) => 
   return { source: pruned, kept, dropped };
 }
 
+/**
+ * A schemas module with its trait keys written out: `{ [_e]: _c }` becomes `{ "error": _c }`, `_e` being
+ * the module's `const _e = "error"`. The same objects; but esbuild cannot tell that a computed key has
+ * no side effect, so it keeps every schema holding one, and all it refers to, whatever the bundle uses
+ * (in SSM, most of them).
+ */
+export function literalTraitKeys(source: string): string {
+  const strings = new Map<string, string>();
+  for (const m of source.matchAll(/^const (_\w+) = ("[^"\\]*");$/gm))
+    strings.set(m[1] as string, m[2] as string);
+  return source.replace(/([{,]\s*)\[(_\w+)\]:/g, (whole, before: string, name: string) => {
+    const value = strings.get(name);
+    return value === undefined ? whole : `${before}${value}:`;
+  });
+}
+
 const SCHEMAS_FILE = /[\\/]@aws-sdk[\\/]client-[a-z0-9-]+[\\/]dist-es[\\/]schemas[\\/]schemas_0\.js$/;
 
 /**
@@ -151,7 +167,7 @@ export function onlyReachableErrors(
         const keep = (name: string) => modelled.has(name) || words.has(name) || ANY_OPERATION.test(name);
         const pruned = pruneErrorRegistrations(readFileSync(args.path, "utf8"), keep);
         report?.(packageDir.replace(/.*@aws-sdk[\\/]/, ""), pruned.kept.length, pruned.dropped.length);
-        return { contents: pruned.source, loader: "js", resolveDir: dirname(args.path) };
+        return { contents: literalTraitKeys(pruned.source), loader: "js", resolveDir: dirname(args.path) };
       });
     },
   };

@@ -9,6 +9,7 @@ import {
   builtinsViaRequire,
   clientVersionOnly,
   commandsInBundle,
+  literalTraitKeys,
   modelledErrors,
   onlyReachableErrors,
   pruneErrorRegistrations,
@@ -41,6 +42,20 @@ describe("pruning a client's error registrations", () => {
 
   it("refuses a schemas module it cannot read rather than keeping or dropping blindly", () => {
     expect(() => pruneErrorRegistrations("registry.registerError(a, b, c);", () => false)).toThrow(/form/);
+  });
+});
+
+describe("writing out a schemas module's trait keys", () => {
+  it("replaces each computed key by the string its constant holds, and nothing else", () => {
+    const source =
+      'const _e = "error";\nconst _c = "client";\nexport var E$ = [-3, n0, _E, { [_e]: _c, [_hE]: 400 }, [_m], [0]];\n';
+    expect(literalTraitKeys(source)).toContain('{ "error": _c, [_hE]: 400 }');
+  });
+
+  it("writes out every trait key of a real schemas module", () => {
+    const literal = literalTraitKeys(SSM_SCHEMAS);
+    expect(literal).not.toMatch(/\[_(e|aQE|xN)\]:/);
+    expect(literal.length).toBeLessThan(SSM_SCHEMAS.length + 10_000);
   });
 });
 
