@@ -191,3 +191,66 @@ export const clientVersionOnly: Plugin = {
     });
   },
 };
+
+const CLIENT_FILE = /^(.*\/@aws-sdk\/(client-[a-z0-9-]+))\/dist-es\/([A-Za-z0-9]+Client)\.js$/;
+
+/** A client a bundle constructs but sends nothing through: its package name and client class. */
+export interface IdleClient {
+  readonly packageName: string;
+  readonly className: string;
+}
+
+/**
+ * The SDK clients in a bundle without any of their commands: the shared wiring (shared/runtime)
+ * makes every client a handler might call, and a function that never reaches one of its operations
+ * still carries the client, its configuration, endpoint rules and protocol.
+ */
+export function idleClients(metafile: Metafile, workingDir: string): IdleClient[] {
+  const commands = commandsInBundle(metafile, workingDir);
+  const idle: IdleClient[] = [];
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = bytesInOutput > 0 ? CLIENT_FILE.exec(resolve(workingDir, input)) : null;
+      if (!match) continue;
+      const [, packageDir, packageName, className] = match as unknown as [string, string, string, string];
+      if (!commands.has(packageDir)) idle.push({ packageName: `@aws-sdk/${packageName}`, className });
+    }
+  }
+  return idle;
+}
+
+/**
+ * Stands in for each idle client's package: a client class that can send nothing. No command of that
+ * service is in the bundle, so nothing could be sent through the real one either; should a change ever
+ * reach one of its operations, the first pass finds the command and the real client is bundled.
+ */
+export function withoutIdleClients(idle: readonly IdleClient[]): Plugin {
+  const byPackage = new Map(idle.map((client) => [client.packageName, client]));
+  return {
+    name: "without-idle-clients",
+    setup(builder) {
+      builder.onResolve({ filter: /^@aws-sdk\/client-[a-z0-9-]+$/ }, (args) =>
+        // The stand-in's own import of the package: the real one.
+        byPackage.has(args.path) && args.namespace !== "idle-client"
+          ? { path: args.path, namespace: "idle-client", pluginData: args.resolveDir }
+          : undefined,
+      );
+      builder.onLoad({ filter: /.*/, namespace: "idle-client" }, (args) => {
+        const { className } = byPackage.get(args.path) as IdleClient;
+        const refusal = `launchgate: this function's bundle holds no ${args.path} operation`;
+        // Everything else the importers name (commands, types) from the real package: unused, so
+        // tree shaking drops it; the explicit export wins over the star.
+        return {
+          contents: `export * from ${JSON.stringify(args.path)};
+export class ${className} {
+  constructor(config) { this.config = config; }
+  send() { return Promise.reject(new Error(${JSON.stringify(refusal)})); }
+  destroy() {}
+}`,
+          loader: "js",
+          resolveDir: args.pluginData as string,
+        };
+      });
+    },
+  };
+}

@@ -6,8 +6,10 @@ import {
   builtinsViaRequire,
   clientVersionOnly,
   commandsInBundle,
+  idleClients,
   onlyReachableErrors,
   sourceWords,
+  withoutIdleClients,
 } from "./build-functions-plugins.js";
 import { bundleDir, FUNCTIONS_DIR, functionNames, ROOT } from "./functions.js";
 
@@ -20,6 +22,8 @@ import { bundleDir, FUNCTIONS_DIR, functionNames, ROOT } from "./functions.js";
  * - ES module builds of dependencies first (`mainFields`): esbuild can tree-shake those, while a
  *   package's CommonJS build comes in whole — the SDK's alone nearly doubles a bundle.
  * - In Lambda, credentials come from the environment only (shared/aws/environment-credentials.ts).
+ * - Only the SDK clients a function sends something through: the shared wiring names every client,
+ *   and a function reaching none of a service's operations gets a stand-in that can send nothing.
  * - Each SDK client registers only the errors the function's operations can meet, not all of its
  *   service's (scripts/build-functions-plugins.ts): SSM alone has 140 error classes and schemas.
  * - Code reached only through a dynamic import (the SDK's event streams) in a chunk of its own.
@@ -97,7 +101,8 @@ const LAMBDA_SOURCES = [join(ROOT, "functions"), join(ROOT, "shared")];
 
 /**
  * The bundle of one function: what `npm run build` deploys, and what the bench measures. A first,
- * unwritten pass finds the SDK commands the handler reaches; the second keeps only their errors.
+ * unwritten pass finds the SDK commands the handler reaches; the second keeps only their errors, and
+ * leaves out the clients it sends nothing through.
  * Code only reached through a dynamic import (the SDK's event-stream support, which no operation
  * here uses) goes to a chunk beside index.mjs, loaded only if ever imported.
  */
@@ -119,7 +124,11 @@ export async function buildFunction(name: string): Promise<Bundle> {
   return bundle(name, entry, join(outdir, "index.mjs"), {
     target: "node22",
     splitting: true,
-    plugins: [...plugins, onlyReachableErrors(commands, sourceWords(LAMBDA_SOURCES))],
+    plugins: [
+      ...plugins,
+      withoutIdleClients(idleClients(metafile, process.cwd())),
+      onlyReachableErrors(commands, sourceWords(LAMBDA_SOURCES)),
+    ],
   });
 }
 

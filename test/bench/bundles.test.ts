@@ -9,10 +9,12 @@ import {
   builtinsViaRequire,
   clientVersionOnly,
   commandsInBundle,
+  idleClients,
   literalTraitKeys,
   modelledErrors,
   onlyReachableErrors,
   pruneErrorRegistrations,
+  withoutIdleClients,
 } from "../../scripts/build-functions-plugins.js";
 import { bundleDir, functionNames, ROOT } from "../../scripts/functions.js";
 
@@ -60,7 +62,7 @@ describe("writing out a schemas module's trait keys", () => {
 });
 
 describe("an SSM error through a pruned bundle", () => {
-  const dir = mkdtempSync(join(tmpdir(), "launchgate-bundle-errors-"));
+  const dir = mkdtempSync(join(tmpdir(), "launchgate-bundles-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** SendCommand answered with `body` (HTTP 400), as the bundled SDK deserializes it. */
@@ -147,6 +149,55 @@ export async function failWith(body) {
       fault: "client",
     });
     expect(run(pruned, other).message).toBe(run(whole, other).message);
+  });
+});
+
+describe("a client a bundle sends nothing through", () => {
+  const dir = mkdtempSync(join(tmpdir(), "launchgate-idle-client-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is a stand-in that refuses to send; a client with a command stays the SDK's", async () => {
+    const entry = join(dir, "entry.mjs");
+    writeFileSync(
+      entry,
+      `import { SSMClient } from "@aws-sdk/client-ssm";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+export const ssm = new SSMClient({ region: "eu-west-2" });
+export const sqs = new SQSClient({ region: "eu-west-2" });
+export const command = SendMessageCommand;`,
+    );
+    const common = {
+      entryPoints: [entry],
+      bundle: true,
+      platform: "node" as const,
+      format: "esm" as const,
+      mainFields: ["module", "main"],
+      nodePaths: [join(ROOT, "node_modules")],
+      outfile: join(dir, "out.mjs"),
+      logLevel: "error" as const,
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+    };
+    const { metafile } = await build({ ...common, write: false, metafile: true });
+    const idle = idleClients(metafile, process.cwd());
+    expect(idle).toEqual([{ packageName: "@aws-sdk/client-ssm", className: "SSMClient" }]);
+    await build({ ...common, plugins: [withoutIdleClients(idle)] });
+    const out = execFileSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const m = await import(${JSON.stringify(pathToFileURL(common.outfile).href)});
+const refused = await m.ssm.send({}).then(() => "sent", (e) => e.message);
+console.log(JSON.stringify({ refused, sqsIsSdk: typeof m.sqs.middlewareStack?.add }));`,
+      ],
+      { encoding: "utf8", env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } },
+    );
+    expect(JSON.parse(out)).toEqual({
+      refused: "launchgate: this function's bundle holds no @aws-sdk/client-ssm operation",
+      sqsIsSdk: "function",
+    });
   });
 });
 
