@@ -17,7 +17,7 @@ import type { BenchFigures } from "./render.js";
 const USAGE = `usage: npm run bench -- [--json FILE] [--seeds N] [--pairs N]
   --json FILE   also write the figures to FILE
   --seeds N     scale-outs per sweep (default 12; the throttled sweep runs half as many)
-  --pairs N     paired cold-import runs per function (default 9)`;
+  --pairs N     paired cold-import runs per function (default 15)`;
 
 let values: { json?: string; seeds?: string; pairs?: string; help?: boolean };
 try {
@@ -48,7 +48,7 @@ const whole = (value: string | undefined, name: string, fallback: number) => {
   return n;
 };
 const seeds = whole(values.seeds, "seeds", 12);
-const pairs = whole(values.pairs, "pairs", 9);
+const pairs = whole(values.pairs, "pairs", 15);
 
 const { buildAllFunctions } = await import("../scripts/build-functions.js");
 const { measureColdImport } = await import("./cold-import.js");

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -16,6 +16,7 @@ import { bundleDir, functionNames, ROOT } from "../scripts/functions.js";
 export interface ColdImport {
   /** Median import time of each function over the median of the baseline's, paired runs. */
   readonly coldImportRatio: Readonly<Record<string, number>>;
+  /** Everything each function deploys: its index.mjs and the chunks beside it (loaded only if imported). */
   readonly bundleKiB: Readonly<Record<string, number>>;
   readonly baselineBundleKiB: number;
   readonly baselineImportMs: number;
@@ -63,6 +64,10 @@ const median = (values: readonly number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 const kib = (file: string) => statSync(file).size / 1024;
+const folderKiB = (dir: string) =>
+  readdirSync(dir)
+    .filter((file) => file.endsWith(".mjs"))
+    .reduce((sum, file) => sum + kib(join(dir, file)), 0);
 
 export async function measureColdImport(pairs: number): Promise<ColdImport> {
   const naive = await buildNaive();
@@ -82,7 +87,7 @@ export async function measureColdImport(pairs: number): Promise<ColdImport> {
       names.map((name) => [name, median(times.get(name) ?? []) / baselineMs]),
     ),
     importMs: Object.fromEntries(names.map((name) => [name, median(times.get(name) ?? [])])),
-    bundleKiB: Object.fromEntries(names.map((name) => [name, kib(files.get(name) as string)])),
+    bundleKiB: Object.fromEntries(names.map((name) => [name, folderKiB(bundleDir(name))])),
     baselineBundleKiB: kib(naive),
     baselineImportMs: baselineMs,
   };

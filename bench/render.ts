@@ -99,7 +99,7 @@ export function renderBench(f: BenchFigures, facts: RunFacts): string {
         "",
       ),
     ),
-    row("bundle size (KiB)", "", one(b.bundleKiB.naive ?? 0), ""),
+    row("bundle size, every file deployed (KiB)", "", one(b.bundleKiB.naive ?? 0), ""),
     ...Object.entries(f.bundleKiB).map(([name, size]) => row(`  ${name}`, one(size), "", "")),
     "",
     "goals:",
