@@ -1,7 +1,7 @@
-import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type BuildOptions, build, type Plugin } from "esbuild";
+import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 import {
   builtinsViaRequire,
   clientVersionOnly,
@@ -83,9 +83,18 @@ async function bundle(name: string, entry: string, outfile: string, options: Bui
     metafile: true,
   });
   mkdirSync(SOURCEMAP_DIR, { recursive: true });
+  for (const old of readdirSync(SOURCEMAP_DIR)) {
+    if (old.startsWith(`${name}.`)) rmSync(join(SOURCEMAP_DIR, old));
+  }
+  const reachable = reachableFrom(metafile, outfile);
   let bytes = 0;
   for (const output of Object.keys(metafile.outputs)) {
     const file = resolve(output);
+    const code = file.replace(/\.map$/, "");
+    if (!reachable.has(code)) {
+      rmSync(file);
+      continue;
+    }
     if (!file.endsWith(".map")) {
       bytes += statSync(file).size;
       continue;
@@ -94,6 +103,24 @@ async function bundle(name: string, entry: string, outfile: string, options: Bui
     renameSync(file, join(SOURCEMAP_DIR, `${name}.${chunk}`));
   }
   return { name, bytes };
+}
+
+/**
+ * The files the entry can load, statically or on demand. esbuild also writes chunks for dynamic
+ * imports that tree shaking then removed (the SDK's browser user-agent parser): nothing imports them.
+ */
+function reachableFrom(metafile: Metafile, entry: string): Set<string> {
+  const reachable = new Set<string>();
+  const visit = (file: string) => {
+    if (reachable.has(file)) return;
+    reachable.add(file);
+    const output = Object.entries(metafile.outputs).find(([path]) => resolve(path) === file)?.[1];
+    for (const imported of output?.imports ?? []) {
+      if (!imported.external) visit(resolve(imported.path));
+    }
+  };
+  visit(resolve(entry));
+  return reachable;
 }
 
 /** The sources a Lambda bundle is built from: an error they name is always kept. */
