@@ -85,11 +85,12 @@ drained instance whose command failed is registered again). Instances waiting at
 get their launch gate resumed instead.
 
 A rollout over a group (--group GROUP --all) can work on several instances at once: --batch 2, or
---batch 25% (of the instances it covers, rounded down, at least one). Each wave of that many is
+--batch 25% (of the instances it covers, rounded down; 1 to 20 instances). Each wave of that many is
 drained, commanded and verified together, and the next wave starts once every instance of this one is
-healthy. A wave never takes the last healthy target of a target group: an instance that would be
-waits for the next wave (so at least one target keeps serving, whatever the batch). A failure starts
-no further instance; the rest of its wave is seen through, and the table says what ran where.
+healthy. A wave never takes the last healthy target of a target group, not even with --force: an
+instance that would be waits for the next wave (so at least one target keeps serving, whatever the
+batch). A failure starts no further instance; the rest of its wave is seen through, and the table says
+what ran where. --surge adds one instance, so it takes no --batch above one.
 
 Draining the last healthy target of a target group would leave it serving nothing: such a request is
 refused (when it is made, and again at that instance's turn) unless it says how to keep serving:
@@ -121,8 +122,8 @@ options:
   --force              drain the last healthy target anyway, downtime accepted (see above)
   --drain-seconds N    wait at most N seconds (0 to 3600) for draining; default: the target group's
                        deregistration delay; 0 starts the command without waiting for open requests
-  --batch N|P%         with --group --all: work on N instances at once, or P percent of them (1% to
-                       100%, rounded down, at least one); default 1 (see above)
+  --batch N|P%         with --group --all: work on N instances at once (1 to 20), or P percent of
+                       them (1% to 100%, rounded down, 1 to 20 instances); default 1 (see above)
   --document-version V run version V of the bootstrap document: $LATEST (the default), $DEFAULT (the
                        document's default version) or a version number such as 3 (a rollback, above);
                        in a shell, quote '$LATEST' and '$DEFAULT' with single quotes

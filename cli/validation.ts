@@ -1,4 +1,5 @@
 import { INSTANCE_ID } from "../shared/events/instance-id.js";
+import { MAX_BATCH } from "../shared/ops/rebootstrap-request.js";
 import { CliError, EXIT } from "./errors.js";
 
 /**
@@ -60,15 +61,15 @@ export function checkDrainSeconds(value: string): number {
 }
 
 /**
- * `--batch N` or `--batch P%`: how many instances a rollout works on at once, a count (1 or more) or
- * a percentage (1 to 100) of the instances it covers. Sent as the request's `batch` (a number, or
+ * `--batch N` or `--batch P%`: how many instances a rollout works on at once, a count (1 to MAX_BATCH)
+ * or a percentage (1 to 100) of the instances it covers. Sent as the request's `batch` (a number, or
  * the percentage as written).
  */
 export function checkBatch(value: string): number | string {
-  if (/^[1-9]\d{0,5}$/.test(value)) return Number(value);
+  if (/^[1-9]\d?$/.test(value) && Number(value) <= MAX_BATCH) return Number(value);
   if (/^(100|[1-9]\d?)%$/.test(value)) return value;
   return invalid(
-    `--batch "${value}" is not a batch size: expected a number of instances (1 or more), such as 2, or a percentage of the instances the rollout covers (1% to 100%), such as 25%`,
+    `--batch "${value}" is not a batch size: expected a number of instances from 1 to ${MAX_BATCH}, such as 2, or a percentage of the instances the rollout covers (1% to 100%, at most ${MAX_BATCH} instances), such as 25%`,
   );
 }
 

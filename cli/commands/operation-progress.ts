@@ -17,7 +17,7 @@ export function atATime(batchSize: number): string {
 export function paceOf(batchSize: number): string {
   return batchSize <= 1
     ? "one at a time, each verified healthy before the next"
-    : `${batchSize} at a time, each wave verified healthy before the next`;
+    : `up to ${batchSize} at a time (never the last healthy target), each wave verified healthy before the next`;
 }
 
 /** What a running operation is doing now: one line per instance of its wave (or the surge). */

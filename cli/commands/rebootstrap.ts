@@ -114,8 +114,8 @@ export async function follow(
   let shown = start.status === "running" ? 0 : start.results.length;
   let lastProgress = "";
   for (;;) {
-    op.results.slice(shown).forEach((result, i) => {
-      print(resultLine(result, shown + i + 1, op.instanceIds.length));
+    op.results.slice(shown).forEach((result) => {
+      print(resultLine(result, op.instanceIds.indexOf(result.instanceId) + 1, op.instanceIds.length));
     });
     shown = op.results.length;
     if (op.status !== "running") {

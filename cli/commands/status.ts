@@ -93,7 +93,7 @@ export async function gatherStatus(ctx: CliContext, groups: readonly GroupConfig
   }));
 }
 
-/** The attributes `status` shows of an operation (its results and targets are left on the server). */
+/** The attributes `status` shows of an operation (its results are left on the server). */
 const OPERATION_ATTRIBUTES = [
   "operationId",
   "kind",
@@ -104,6 +104,8 @@ const OPERATION_ATTRIBUTES = [
   "index",
   "batchSize",
   "wave",
+  // An operation stored before waves existed: a remediation climbing its ladder (see fromStored).
+  "retrying",
   "requestedAt",
   "updatedAt",
   "surge",

@@ -196,7 +196,7 @@ export class LaunchGate extends Construct {
       ...common,
       functionName: "rebootstrap",
       description:
-        "launchgate: re-bootstraps serving instances on request, one at a time, each verified healthy",
+        "launchgate: re-bootstraps serving instances on request, in waves (one at a time by default), each verified healthy",
       // A caller may wait for the operation (`wait`): up to Lambda's limit.
       timeout: Duration.minutes(15),
     });

@@ -2,12 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { NotYetError, SkipEventError } from "../errors.js";
 import type { GateDeps } from "../gate/deps.js";
-import { followCommand, OPERATION_PACE_SECONDS, sendCommand, verifyHealth } from "./command-steps.js";
-import { DRAIN_PACE_SECONDS, drainState } from "./drain-first.js";
+import { OPERATION_PACE_SECONDS } from "./command-steps.js";
 import {
   halted,
-  type Lane,
-  type LaneOutcome,
   newOperation,
   nextVersion,
   type OperationRecord,
@@ -16,8 +13,8 @@ import {
 } from "./operation.js";
 import { finishOperation, schedule } from "./operation-outcome.js";
 import type { OperationStore } from "./ports.js";
-import { startLane } from "./start-lane.js";
 import { advanceSurge } from "./surge.js";
+import { passOverWave } from "./wave-pass.js";
 
 export interface OpsDeps extends GateDeps {
   readonly operations: OperationStore;
@@ -67,24 +64,7 @@ export async function advanceOperation(deps: OpsDeps, operationId: string, attem
 
 async function advanceWave(deps: OpsDeps, loaded: OperationRecord): Promise<void> {
   const op = loaded.wave.length === 0 && !halted(loaded) ? takeWave(loaded) : loaded;
-  const outcomes: { lane: Lane; outcome: LaneOutcome }[] = [];
-  // Lanes are moved on one after the other, so each start sees the drains begun before it; once one
-  // is put off to the next wave, so are those after it (the instances keep their order).
-  for (const [position, lane] of op.wave.entries()) {
-    const now = deps.now();
-    const laneNow = (other: Lane, i: number): Lane | undefined => {
-      if (i >= position) return other;
-      const earlier = outcomes[i]?.outcome;
-      return earlier?.kind === "continue" ? earlier.lane : undefined;
-    };
-    const othersOut = op.wave.some((other, i) => i !== position && laneNow(other, i)?.current?.drained);
-    const outcome: LaneOutcome = outcomes.some(({ outcome }) => outcome.kind === "deferred")
-      ? { kind: "deferred" }
-      : (lane.dueAt ?? 0) > now
-        ? { kind: "continue", lane, delaySeconds: ((lane.dueAt ?? 0) - now) / 1000 }
-        : await advanceLane(deps, op, lane, othersOut);
-    outcomes.push({ lane, outcome });
-  }
+  const outcomes = await passOverWave(deps, op);
   const next = settleWave(op, outcomes, deps.now());
   if (next.status !== "running") return finishOperation(deps, next);
   await schedule(deps, next, nextDelaySeconds(next, deps.now()));
@@ -94,19 +74,6 @@ async function advanceWave(deps: OpsDeps, loaded: OperationRecord): Promise<void
     op === loaded &&
     outcomes.every(({ lane, outcome }) => outcome.kind === "continue" && outcome.lane === lane);
   if (!waitedOnly) await deps.operations.save(next);
-}
-
-/** Moves one instance of the wave on from where it is. */
-async function advanceLane(
-  deps: OpsDeps,
-  op: OperationRecord,
-  lane: Lane,
-  othersOut: boolean,
-): Promise<LaneOutcome> {
-  if (lane.step === "starting") return startLane(deps, op, lane, othersOut);
-  if (lane.step === "draining") return followDrain(deps, op, lane);
-  if (lane.step === "running") return followCommand(deps, op, lane);
-  return verifyHealth(deps, op, lane);
 }
 
 /** The next re-check: when the first lane is due; at once between waves. */
@@ -131,19 +98,4 @@ async function followSurge(deps: OpsDeps, op: OperationRecord): Promise<void> {
   const next = progress.kind === "ready" ? nextVersion(progress.op, { step: "working" }, now) : progress.op;
   await schedule(deps, next, progress.kind === "ready" ? 0 : OPERATION_PACE_SECONDS);
   if (next !== op) await deps.operations.save(next);
-}
-
-/** Waits for the load balancer to end the drain (or the requested limit), then sends the command. */
-async function followDrain(deps: OpsDeps, op: OperationRecord, lane: Lane): Promise<LaneOutcome> {
-  const current = lane.current;
-  if (!current)
-    throw new SkipEventError("operation lane has no drained instance", {
-      instanceId: lane.instanceId,
-      step: lane.step,
-    });
-  const group = deps.config.groups.find((g) => g.name === op.groupName);
-  if (!group) throw new SkipEventError("group is no longer configured", { groupName: op.groupName });
-  const state = await drainState(deps, current, deps.now());
-  if (state === "draining") return { kind: "continue", lane, delaySeconds: DRAIN_PACE_SECONDS };
-  return sendCommand(deps, op, group, { ...current, drainCutShort: state === "cut-short" });
 }

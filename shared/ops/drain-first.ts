@@ -1,7 +1,9 @@
+import { SkipEventError } from "../errors.js";
 import type { RegisteredTarget } from "../gate/record.js";
 import { deregisterAll, observeHealth } from "../gate/target-health.js";
 import type { OpsDeps } from "./advance-operation.js";
-import type { CurrentInstance } from "./operation.js";
+import { sendCommand } from "./command-steps.js";
+import type { CurrentInstance, Lane, LaneOutcome, OperationRecord } from "./operation.js";
 import { readTargetGroupHealth } from "./remediation/outage.js";
 
 /**
@@ -18,18 +20,26 @@ export const DRAIN_PACE_SECONDS = 10;
 /** Safety bound on the wait for draining: the longest deregistration delay a target group can have. */
 const MAX_DRAIN_SECONDS = 3600;
 
-/** The target groups in which this instance is the only healthy target right now. */
+/**
+ * The target groups in which this instance is the only healthy target, not counting `alsoOut` (the
+ * instances this operation has taken out already): the load balancer may still report a target it was
+ * just told to deregister as healthy, so the operation's own drains are subtracted, not read back.
+ */
 export async function lastHealthyIn(
   deps: OpsDeps,
   instanceId: string,
   targets: readonly RegisteredTarget[],
+  alsoOut: readonly string[] = [],
 ): Promise<string[]> {
   const health = await readTargetGroupHealth(
     deps,
     targets.map((target) => target.targetGroupArn),
   );
   return health
-    .filter((tg) => tg.healthyIds.size === 1 && tg.healthyIds.has(instanceId))
+    .filter((tg) => {
+      const serving = [...tg.healthyIds].filter((id) => !alsoOut.includes(id));
+      return serving.length === 1 && serving[0] === instanceId;
+    })
     .map((tg) => tg.name);
 }
 
@@ -68,4 +78,19 @@ export async function drainState(
   const observations = await observeHealth(deps, current.instanceId, current.targets);
   if (observations.every((observation) => observation.state !== "draining")) return "drained";
   return now >= (current.stepDeadline ?? now) ? "cut-short" : "draining";
+}
+
+/** Waits for the load balancer to end the drain (or the requested limit), then sends the command. */
+export async function followDrain(deps: OpsDeps, op: OperationRecord, lane: Lane): Promise<LaneOutcome> {
+  const current = lane.current;
+  if (!current)
+    throw new SkipEventError("operation lane has no drained instance", {
+      instanceId: lane.instanceId,
+      step: lane.step,
+    });
+  const group = deps.config.groups.find((g) => g.name === op.groupName);
+  if (!group) throw new SkipEventError("group is no longer configured", { groupName: op.groupName });
+  const state = await drainState(deps, current, deps.now());
+  if (state === "draining") return { kind: "continue", lane, delaySeconds: DRAIN_PACE_SECONDS };
+  return sendCommand(deps, op, group, { ...current, drainCutShort: state === "cut-short" });
 }

@@ -55,6 +55,8 @@ export interface Lane {
   readonly retrying?: boolean;
   /** Not looked at before this (epoch ms): each lane keeps its own pace within the shared re-checks. */
   readonly dueAt?: number;
+  /** Errors met in a row by this lane's step (it backs off, and fails at shared/ops/wave-pass.ts's limit). */
+  readonly errors?: number;
 }
 
 export interface OperationRecord {

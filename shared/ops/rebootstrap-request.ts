@@ -41,18 +41,26 @@ export type RebootstrapRequest =
 /** How many instances a rollout works on at once. */
 export type Batch = { readonly count: number } | { readonly percent: number };
 
-/** The batch as a number of instances for a rollout over `total`: a percentage rounds down, at least 1. */
+/**
+ * The most instances a rollout works on at once: each pass over a wave reads every instance of it, in
+ * one invocation of the operations function, and a larger wave is no safer to deploy anyway.
+ */
+export const MAX_BATCH = 20;
+
+/**
+ * The batch as a number of instances for a rollout over `total`: a percentage rounds down, at least 1;
+ * never more than the instances or MAX_BATCH.
+ */
 export function batchSize(batch: Batch | undefined, total: number): number {
   if (batch === undefined) return 1;
-  if ("count" in batch) return batch.count;
-  return Math.max(1, Math.floor((total * batch.percent) / 100));
+  const wanted = "count" in batch ? batch.count : Math.floor((total * batch.percent) / 100);
+  return Math.max(1, Math.min(wanted, total, MAX_BATCH));
 }
 
-const BATCH_ERROR =
-  'a number of instances (1 or more) or a percentage of the instances the rollout covers, such as "25%" (1 to 100)';
+const BATCH_ERROR = `a number of instances (1 to ${MAX_BATCH}) or a percentage of the instances the rollout covers, such as "25%" (1 to 100; at most ${MAX_BATCH} instances)`;
 const batchSchema = z.union(
   [
-    z.int().check(z.minimum(1, { error: BATCH_ERROR })),
+    z.int().check(z.minimum(1, { error: BATCH_ERROR }), z.maximum(MAX_BATCH, { error: BATCH_ERROR })),
     z.string().check(z.regex(/^(100|[1-9]\d?)%$/, { error: BATCH_ERROR })),
   ],
   { error: BATCH_ERROR },

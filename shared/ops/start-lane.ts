@@ -17,15 +17,18 @@ import { nextRung } from "./remediation/policy.js";
  * outage is systemic or the budget spent), or a re-bootstrap's drain — never of the last healthy
  * target of a target group unless forced — or its command at once.
  *
- * `othersOut` says whether another instance of the wave is out of its target groups right now: an
- * instance that is the last healthy target only because of them waits for the next wave instead of
- * stopping the operation.
+ * `othersOut` are the other instances of the wave out of their target groups right now: they do not
+ * count as serving, whatever the load balancer still reports. An instance that would be the last
+ * healthy target while they are out waits — put off to the next wave when it can be (`canDefer`: the
+ * lanes after it have not started), else until they are back — even with `force`: force accepts the
+ * downtime of draining a last healthy target that has no alternative, never one a batch would cause.
  */
 export async function startLane(
   deps: OpsDeps,
   op: OperationRecord,
   lane: Lane,
-  othersOut: boolean,
+  othersOut: readonly string[],
+  canDefer: boolean,
 ): Promise<LaneOutcome> {
   const { instanceId } = lane;
   const now = deps.now();
@@ -105,15 +108,19 @@ export async function startLane(
   }
 
   if (op.drainFirst) {
-    const lastIn = await lastHealthyIn(deps, instanceId, discovery.targets);
-    if (lastIn.length > 0 && !op.force && othersOut) {
+    const lastIn = await lastHealthyIn(deps, instanceId, discovery.targets, othersOut);
+    if (lastIn.length > 0 && othersOut.length > 0) {
       await release();
-      deps.log.info("deferred to the next wave: the instances of this one are out of service", {
-        operationId: op.operationId,
-        instanceId,
-        lastHealthyIn: lastIn,
-      });
-      return { kind: "deferred" };
+      deps.log.info(
+        "waits for the rest of its wave: it would be the last healthy target while they are out",
+        {
+          operationId: op.operationId,
+          instanceId,
+          lastHealthyIn: lastIn,
+          out: othersOut,
+        },
+      );
+      return canDefer ? { kind: "deferred" } : { kind: "continue", lane, delaySeconds: DRAIN_PACE_SECONDS };
     }
     if (lastIn.length > 0 && !op.force) {
       return stopLane(

@@ -13,7 +13,10 @@ export interface RebootstrapPlan {
   readonly dryRun: boolean;
   /** Instances the operation re-bootstraps, in order, `batchSize` at a time. */
   readonly rebootstrap: readonly string[];
-  /** How many are worked on at once (fewer when more would leave a target group serving nothing). */
+  /**
+   * How many are worked on at once, at most; a wave still never takes the last healthy target of a
+   * target group (that instance waits for the next wave).
+   */
   readonly batchSize: number;
   /** Instances waiting at their launch hook: their launch gate is resumed instead. */
   readonly resumedLaunches: readonly { readonly instanceId: string; readonly detail: string }[];
@@ -60,7 +63,13 @@ export async function startRebootstrap(
   }
   if (rebootstrap.length > 0 && !request.surge && !request.force)
     await refuseDrainingTheLastHealthy(deps, groupName, rebootstrap);
-  const batchSize = Math.min(sizeOf(request.batch, rebootstrap.length), Math.max(1, rebootstrap.length));
+  const batchSize = sizeOf(request.batch, rebootstrap.length);
+  if (request.surge && batchSize > 1) {
+    // A surge adds one instance: a wave of more would still take serving capacity out.
+    throw new InvalidInputError(
+      `"surge" adds one instance, so it keeps serving capacity only one instance at a time, and this batch is ${batchSize}: use "surge" without "batch", or raise the group's desired capacity by ${batchSize} first and roll out in waves without "surge"`,
+    );
+  }
   const plan = { dryRun: request.dryRun, rebootstrap, batchSize, resumedLaunches, notEligible };
   if (request.dryRun || rebootstrap.length === 0) return plan;
 

@@ -22,8 +22,8 @@ const D = "i-0ddddddddddddddd4";
 
 describe("--batch on the command line", () => {
   const EXPECTED =
-    "expected a number of instances (1 or more), such as 2, or a percentage of the instances the rollout covers (1% to 100%), such as 25%";
-  it.each(["0", "-1", "1.5", "0%", "101%", "25 %", "half", "", "1e3"])(
+    "expected a number of instances from 1 to 20, such as 2, or a percentage of the instances the rollout covers (1% to 100%, at most 20 instances), such as 25%";
+  it.each(["0", "-1", "1.5", "0%", "101%", "25 %", "half", "", "1e3", "21", "020"])(
     "refuses --batch=%j",
     async (value) => {
       expect(await rejected(["rebootstrap", "--group", GROUP, "--all", `--batch=${value}`])).toBe(
@@ -142,6 +142,28 @@ describe("following a rollout in waves", () => {
     ]);
   });
 
+  it("numbers each result by its instance's place, in whatever order the wave's instances end", async () => {
+    const bFirst = rollout({
+      index: 2,
+      wave: [lane(A, "verifying", "cmd-a")],
+      results: [result(B, "succeeded", "re-bootstrapped")],
+    });
+    const done = rollout({
+      index: 4,
+      status: "succeeded",
+      results: [result(B, "succeeded", "re-bootstrapped"), result(A, "succeeded", "re-bootstrapped")],
+    });
+    const { stdout } = await runCli(
+      ["rebootstrap", "--operation", OP],
+      answering({ operation: bFirst }, { operation: done }),
+    );
+    expect(stdout.slice(0, 3)).toEqual([
+      `  ${B} (2 of 4): succeeded after 300 s: re-bootstrapped`,
+      `  … ${A} (1 of 4): verifying: registered again; waiting for healthy in every target group`,
+      `  ${A} (1 of 4): succeeded after 300 s: re-bootstrapped`,
+    ]);
+  });
+
   it("the dry run says how many at a time", async () => {
     const plan = { ...planWith(undefined, true), rebootstrap: [A, B, C, D], batchSize: 2 };
     const { stdout } = await runCli(
@@ -149,7 +171,7 @@ describe("following a rollout in waves", () => {
       answering(plan),
     );
     expect(stdout).toEqual([
-      `dry run: would re-bootstrap ${A}, ${B}, ${C}, ${D}, 2 at a time, each wave verified healthy before the next`,
+      `dry run: would re-bootstrap ${A}, ${B}, ${C}, ${D}, up to 2 at a time (never the last healthy target), each wave verified healthy before the next`,
     ]);
   });
 });

@@ -395,12 +395,22 @@ describe("advanceOperation: one instance at a time, drained first, each healthy 
     expect(operations.only().wave).toMatchObject([{ step: "running", current: { commandId: "cmd-1" } }]);
   });
 
-  it("leaves a throttled send to be retried: the step throws and the operation keeps draining", async () => {
+  it("retries a throttled send after a backoff, with the instance still drained, and fails it only once throttling persists", async () => {
     h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
     await step();
     lb.set(A, "unused");
-    await expect(step()).rejects.toThrow("Rate exceeded");
-    expect(operations.only()).toMatchObject({ status: "running", wave: [{ step: "draining" }] });
+    await step();
+    expect(operations.only()).toMatchObject({ status: "running", wave: [{ step: "draining", errors: 1 }] });
+    expect(h.rechecks.last().delaySeconds).toBe(5);
+    for (let i = 0; i < 6; i++) await step();
+    expect(operations.only()).toMatchObject({ status: "running", wave: [{ step: "draining", errors: 7 }] });
+    await step();
+    expect(operations.only()).toMatchObject({ status: "failed", wave: [] });
+    expect(operations.only().results[0]?.reason).toMatch(
+      /^gave up on i-0aaaaaaaaaaaaaaa1 after 8 error\(s\) in a row at its draining step: ThrottlingException: Rate exceeded \(registered again/,
+    );
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 8);
+    expect(lb.get(A)).toBe("initial");
   });
 
   it("fails an instance that does not turn healthy within its target group's budget", async () => {

@@ -1,4 +1,10 @@
-import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import {
+  DeregisterTargetsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  RegisterTargetsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../../shared/errors.js";
@@ -6,8 +12,20 @@ import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-oper
 import { fromStored, type OperationRecord } from "../../../shared/ops/operation.js";
 import { batchSize, parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request.js";
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
-import { hookAcceptsCompletion } from "../../support/aws-stubs.js";
-import { type GateHarness, GROUP, gateHarness } from "../../support/gate-harness.js";
+import {
+  ADMIN_TARGET_GROUP,
+  CNT_TARGET_GROUP,
+  groupDescription,
+  hookAcceptsCompletion,
+} from "../../support/aws-stubs.js";
+import {
+  ADMIN_TG_ARN,
+  configWithTargetGroups,
+  type GateHarness,
+  GROUP,
+  gateHarness,
+  TG_ARN,
+} from "../../support/gate-harness.js";
 import { InMemoryOperationStore } from "../../support/in-memory-operation-store.js";
 import { instancesStub, loadBalancerStub } from "../../support/ops-world.js";
 
@@ -51,8 +69,9 @@ function drainsEnd(): void {
   for (const [id, state] of lb) if (state === "draining") lb.set(id, "unused");
 }
 
-beforeEach(() => {
-  h = gateHarness();
+/** Three serving instances, each command's status per instance, and the load balancer's view. */
+function setUp(config?: Parameters<typeof gateHarness>[0]): void {
+  h = gateHarness(config);
   operations = new InMemoryOperationStore();
   deps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
   hookAcceptsCompletion(h);
@@ -73,7 +92,9 @@ beforeEach(() => {
     StandardErrorContent:
       commands.get(input.InstanceId ?? "") === "Failed" ? "launchgate: FAILED step pull (exit 1)" : "",
   }));
-});
+}
+
+beforeEach(() => setUp());
 
 describe("a rollout's batch", () => {
   it.each([
@@ -87,11 +108,11 @@ describe("a rollout's batch", () => {
     });
   });
 
-  it.each([0, -1, 1.5, "0%", "101%", "25 %", "2", "half", true])(
+  it.each([0, -1, 1.5, 21, "0%", "101%", "25 %", "2", "half", true])(
     "refuses %j, saying what a batch is",
     (batch) => {
       expect(() => parseRebootstrapRequest({ autoScalingGroupName: GROUP, all: true, batch })).toThrow(
-        /batch.*a number of instances \(1 or more\) or a percentage of the instances the rollout covers/,
+        /batch.*a number of instances \(1 to 20\) or a percentage of the instances the rollout covers/,
       );
     },
   );
@@ -110,8 +131,10 @@ describe("a rollout's batch", () => {
     [{ percent: 25 }, 10, 2],
     [{ percent: 25 }, 3, 1],
     [{ percent: 100 }, 3, 3],
+    [{ percent: 50 }, 100, 20],
+    [{ count: 5 }, 3, 3],
   ] as const)(
-    "%j of %i instances is %i at a time (a percentage rounds down, never to 0)",
+    "%j of %i instances is %i at a time (a percentage rounds down, never to 0; at most the instances, and 20)",
     (batch, total, size) => {
       expect(batchSize(batch, total)).toBe(size);
     },
@@ -185,6 +208,140 @@ describe("a rollout in waves", () => {
     ]);
     expect(deregistered()).not.toContain(C);
     expect(sentTo()).toEqual([A, B]);
+  });
+});
+
+describe("a wave never takes the last healthy target", () => {
+  it("not even with force: force drains a last healthy target that has no alternative, never one the batch makes", async () => {
+    await startRebootstrap(deps, { ...rollout({ percent: 100 }), force: true });
+    await step();
+    expect(working()).toEqual([`${A} draining`, `${B} draining`]);
+    expect(lb.get(C)).toBe("healthy");
+  });
+
+  it("whatever the load balancer still reports just after a deregistration: the wave's own drains are subtracted", async () => {
+    // DeregisterTargets is accepted, but the targets read back healthy for a while.
+    h.elbv2Mock.on(DeregisterTargetsCommand).resolves({});
+    await startRebootstrap(deps, rollout({ percent: 100 }));
+    await step();
+    expect(working()).toEqual([`${A} draining`, `${B} draining`]);
+    expect(deregistered()).toEqual([A, B]);
+  });
+
+  it("in every target group: an instance that is the last healthy target of the second one waits", async () => {
+    setUp(configWithTargetGroups(["cnt-backend-tg", "cnt-admin-tg"]));
+    const health: Record<string, Record<string, string>> = {
+      [TG_ARN]: { [A]: "healthy", [B]: "healthy", [C]: "healthy" },
+      [ADMIN_TG_ARN]: { [A]: "healthy", [B]: "unhealthy", [C]: "healthy" },
+    };
+    h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        groupDescription(
+          [A, B, C].map((id) => ({ id, state: "InService" })),
+          {
+            TargetGroupARNs: [TG_ARN, ADMIN_TG_ARN],
+          },
+        ),
+      ],
+    });
+    h.elbv2Mock
+      .on(DescribeTargetGroupsCommand)
+      .resolves({ TargetGroups: [CNT_TARGET_GROUP, ADMIN_TARGET_GROUP] });
+    h.elbv2Mock.on(DescribeTargetHealthCommand).callsFake(async (input) => ({
+      TargetHealthDescriptions: Object.entries(health[input.TargetGroupArn ?? ""] ?? {})
+        .filter(([id]) => !input.Targets || input.Targets.some((t: { Id: string }) => t.Id === id))
+        .map(([id, state]) => ({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: state } })),
+    }));
+    h.elbv2Mock.on(DeregisterTargetsCommand).callsFake(async (input) => {
+      const states = health[input.TargetGroupArn ?? ""];
+      for (const target of input.Targets ?? []) if (states) states[target.Id] = "draining";
+      return {};
+    });
+    await startRebootstrap(deps, rollout({ percent: 100 }));
+    await step();
+    // With A out of both, C is the last healthy target of cnt-admin-tg (B is unhealthy there, so
+    // draining B costs that group nothing): B joins A, and C waits for the next wave.
+    expect(working()).toEqual([`${A} draining`, `${B} draining`]);
+    expect(health[ADMIN_TG_ARN]?.[C]).toBe("healthy");
+    expect(health[TG_ARN]?.[C]).toBe("healthy");
+  });
+});
+
+describe("a rollout that meets a failure", () => {
+  it("starts no instance after a failed one, even in the same pass", async () => {
+    await startRebootstrap(deps, rollout({ count: 2 }));
+    // Between the request and the first step, B and C stop serving: A is the last healthy target.
+    lb.set(B, "unhealthy");
+    lb.set(C, "unhealthy");
+    await step();
+    expect(op()).toMatchObject({ status: "failed", wave: [] });
+    expect(op().results).toMatchObject([
+      {
+        instanceId: A,
+        outcome: "failed",
+        reason: expect.stringMatching(/^refused: .* is the last healthy target/),
+      },
+    ]);
+    expect(deregistered()).toEqual([]);
+    expect(op().index).toBe(1);
+  });
+
+  it("keeps one lane's errors its own: the other lanes go on, and the erring one fails after the limit", async () => {
+    await startRebootstrap(deps, rollout({ count: 2 }));
+    await step();
+    drainsEnd();
+    await step();
+    h.ssmMock.on(GetCommandInvocationCommand).callsFake(async (input) => {
+      if (input.InstanceId === B)
+        throw Object.assign(new Error("not authorized"), { name: "AccessDeniedException" });
+      return { CommandId: input.CommandId, InstanceId: A, Status: "Success", StatusDetails: "Success" };
+    });
+    await step();
+    expect(working()).toEqual([`${A} verifying`, `${B} running`]);
+    lb.set(A, "healthy");
+    for (let i = 0; i < 12 && op().status === "running"; i++) await step();
+    expect(op().results.map((r) => `${r.instanceId} ${r.outcome}`)).toEqual([
+      `${A} succeeded`,
+      `${B} failed`,
+    ]);
+    expect(op().results[1]?.reason).toMatch(
+      /^gave up on i-0bbbbbbbbbbbbbbb2 after 8 error\(s\) in a row at its running step: AccessDeniedException: not authorized/,
+    );
+    expect(op().status).toBe("failed");
+    expect(lb.get(B)).toBe("initial");
+    expect(operations.locks.size).toBe(0);
+  });
+});
+
+describe("a large wave", () => {
+  it("starts at most 5 instances per pass, the rest at once in the next", async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => `i-0${String(i + 1).repeat(16)}`);
+    instancesStub(h, Object.fromEntries(ids.map((id) => [id, { state: "InService" }])));
+    lb = loadBalancerStub(h, Object.fromEntries(ids.map((id) => [id, "healthy"])));
+    await startRebootstrap(deps, rollout({ count: 8 }));
+    await step();
+    expect(deregistered()).toHaveLength(5);
+    expect(h.rechecks.last().delaySeconds).toBe(0);
+    await step();
+    // The eighth would be the last healthy target: it waits for the next wave.
+    expect(deregistered()).toHaveLength(7);
+    expect(op().wave).toHaveLength(7);
+  });
+});
+
+describe("surge with a batch", () => {
+  it("is refused: one more instance keeps capacity only one at a time", async () => {
+    await expect(startRebootstrap(deps, { ...rollout({ count: 2 }), surge: true })).rejects.toThrow(
+      new InvalidInputError(
+        '"surge" adds one instance, so it keeps serving capacity only one instance at a time, and this batch is 2: use "surge" without "batch", or raise the group\'s desired capacity by 2 first and roll out in waves without "surge"',
+      ),
+    );
+    expect(operations.operations.size).toBe(0);
+  });
+
+  it("is allowed when the batch comes to one instance", async () => {
+    const plan = await startRebootstrap(deps, { ...rollout({ percent: 10 }), surge: true, dryRun: true });
+    expect(plan.batchSize).toBe(1);
   });
 });
 
