@@ -1,5 +1,5 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
-import { awsErrorName, errorMessage, SkipEventError } from "../errors.js";
+import { awsErrorName, errorMessage } from "../errors.js";
 import {
   classifySendError,
   findCommandByComment,
@@ -19,7 +19,14 @@ import { observeHealth, registerTargets } from "../gate/target-health.js";
 import { emitAll } from "../metrics/emit.js";
 import { remediationActionMetrics } from "../metrics/operation-metrics.js";
 import type { OpsDeps } from "./advance-operation.js";
-import type { CurrentInstance, Lane, LaneOutcome, OperationRecord } from "./operation.js";
+import {
+  type CurrentInstance,
+  commandedInstance,
+  type Lane,
+  type LaneOutcome,
+  type OperationRecord,
+  startedInstance,
+} from "./operation.js";
 import { failLane, recordRestart, stopLane } from "./operation-outcome.js";
 
 /**
@@ -120,12 +127,7 @@ function following(
 }
 
 export async function followCommand(deps: OpsDeps, op: OperationRecord, lane: Lane): Promise<LaneOutcome> {
-  const current = lane.current;
-  if (!current?.commandId)
-    throw new SkipEventError("operation lane has no running command", {
-      instanceId: lane.instanceId,
-      step: lane.step,
-    });
+  const current = commandedInstance(lane);
   const group = deps.config.groups.find((g) => g.name === op.groupName);
   const invocation = await getInvocation(deps, current.commandId, current.instanceId);
   const now = deps.now();
@@ -169,12 +171,7 @@ export async function followCommand(deps: OpsDeps, op: OperationRecord, lane: La
 }
 
 export async function verifyHealth(deps: OpsDeps, op: OperationRecord, lane: Lane): Promise<LaneOutcome> {
-  const current = lane.current;
-  if (!current)
-    throw new SkipEventError("operation lane has no instance to verify", {
-      instanceId: lane.instanceId,
-      step: lane.step,
-    });
+  const current = startedInstance(lane);
   if (deps.now() < (current.verifyNotBefore ?? 0)) {
     const delaySeconds = Math.ceil(((current.verifyNotBefore ?? 0) - deps.now()) / 1000);
     return { kind: "continue", lane, delaySeconds };

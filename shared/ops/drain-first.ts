@@ -3,7 +3,13 @@ import type { RegisteredTarget } from "../gate/record.js";
 import { deregisterAll, observeHealth } from "../gate/target-health.js";
 import type { OpsDeps } from "./advance-operation.js";
 import { sendCommand } from "./command-steps.js";
-import type { CurrentInstance, Lane, LaneOutcome, OperationRecord } from "./operation.js";
+import {
+  type CurrentInstance,
+  type Lane,
+  type LaneOutcome,
+  type OperationRecord,
+  startedInstance,
+} from "./operation.js";
 import { readTargetGroupHealth } from "./remediation/outage.js";
 
 /**
@@ -82,12 +88,7 @@ export async function drainState(
 
 /** Waits for the load balancer to end the drain (or the requested limit), then sends the command. */
 export async function followDrain(deps: OpsDeps, op: OperationRecord, lane: Lane): Promise<LaneOutcome> {
-  const current = lane.current;
-  if (!current)
-    throw new SkipEventError("operation lane has no drained instance", {
-      instanceId: lane.instanceId,
-      step: lane.step,
-    });
+  const current = startedInstance(lane);
   const group = deps.config.groups.find((g) => g.name === op.groupName);
   if (!group) throw new SkipEventError("group is no longer configured", { groupName: op.groupName });
   const state = await drainState(deps, current, deps.now());

@@ -1,3 +1,4 @@
+import { SkipEventError } from "../errors.js";
 import type { BootstrapPhase, RegisteredTarget } from "../gate/record.js";
 
 /**
@@ -109,6 +110,23 @@ export function nextVersion(
   now: number,
 ): OperationRecord {
   return { ...op, ...changes, updatedAt: now, version: op.version + 1 };
+}
+
+/**
+ * The lane's started instance, as every step after `starting` needs it; a lane without one is corrupt
+ * (no retry mends it), so the step fails that lane (shared/ops/wave-pass.ts).
+ */
+export function startedInstance(lane: Lane): CurrentInstance {
+  if (lane.current) return lane.current;
+  throw new SkipEventError(`operation lane at ${lane.step} has no instance`, { instanceId: lane.instanceId });
+}
+
+/** The started instance of a lane whose command was sent (`running`), with that command's id. */
+export function commandedInstance(lane: Lane): CurrentInstance & { readonly commandId: string } {
+  const current = startedInstance(lane);
+  const { commandId } = current;
+  if (commandId) return { ...current, commandId };
+  throw new SkipEventError(`operation lane at ${lane.step} has no command`, { instanceId: lane.instanceId });
 }
 
 /** A failed instance stops the operation: no instance is started after it. */
