@@ -190,6 +190,11 @@ export function rebootstrapRequest(options: RebootstrapOptions): Record<string, 
   };
   if (options.instanceId && options.group)
     throw new CliError("give an instance id or --group, not both", EXIT.usage);
+  if (options.surge && typeof batch === "number" && batch > 1)
+    throw new CliError(
+      `--surge adds one instance, so it keeps serving capacity only one instance at a time: drop --batch ${batch}, or raise the group's desired capacity by ${batch} first and roll out with --batch ${batch} without --surge`,
+      EXIT.usage,
+    );
   if (options.instanceId && batch !== undefined)
     throw new CliError(
       "--batch is for a rollout over a group (--group GROUP --all), not one instance",
@@ -244,7 +249,11 @@ function refusalHint(message: string): string {
     return " (the deployed re-bootstrap function predates --surge, --force, --drain-seconds and --document-version: deploy this version of the stack)";
   if (unknown.has("documentVersion"))
     return " (the deployed re-bootstrap function predates --document-version, and runs $LATEST only: deploy this version of the stack)";
+  if (unknown.has("batch"))
+    return " (the deployed re-bootstrap function predates --batch, and rolls out one instance at a time: deploy this version of the stack)";
   if (message.includes('"surge": true') && message.includes('"force": true'))
     return " (on the command line: --surge or --force)";
+  if (message.startsWith('"surge" adds one instance'))
+    return " (on the command line: --surge without --batch, or --batch without --surge)";
   return "";
 }

@@ -1,3 +1,5 @@
+import type { RegisteredTarget } from "../gate/record.js";
+import { discoverTargetGroups } from "../gate/target-groups.js";
 import { registerTargets } from "../gate/target-health.js";
 import { emitAll } from "../metrics/emit.js";
 import { operationFinishedMetrics } from "../metrics/operation-metrics.js";
@@ -46,37 +48,52 @@ export async function recordRestart(
 }
 
 /**
- * Records the instance as failed: the operation starts no instance after it. A drained instance is
- * registered again first: never InService yet out of every target group, unjudged — the load
- * balancer's checks decide whether it serves, and with ELB health checks Auto Scaling replaces it if
- * it does not.
+ * Ends the lane with `outcome` (failed: the operation starts no instance after it). A drained instance
+ * is registered again first: never InService yet out of every target group, unjudged — the load
+ * balancer's checks decide whether it serves, and with ELB health checks Auto Scaling replaces it if it
+ * does not. A start that met errors may have begun deregistering before it threw, so such a lane is
+ * registered again too (registering a registered target changes nothing).
  */
 export async function stopLane(
   deps: OpsDeps,
   op: OperationRecord,
   lane: Lane,
   reason: string,
+  outcome: "failed" | "skipped" = "failed",
 ): Promise<LaneOutcome> {
   const { instanceId, current } = lane;
-  const drainedOut = current?.drained === true && lane.step !== "verifying";
-  if (drainedOut && current) await registerTargets(deps, instanceId, current.targets);
-  deps.log.error(`${op.kind} failed on an instance; no further instance will be started`, {
-    operationId: op.operationId,
-    instanceId,
-    reason,
-  });
+  const targets =
+    current?.drained && lane.step !== "verifying" ? current.targets : await startTouched(deps, op, lane);
+  if (targets.length > 0) await registerTargets(deps, instanceId, targets);
+  const said = { operationId: op.operationId, instanceId, reason };
+  if (outcome === "failed") deps.log.error(`${op.kind}: ${instanceId} failed`, said);
+  else deps.log.warn(`${op.kind}: ${instanceId} skipped`, said);
   await deps.operations.unlock(instanceId, op.operationId);
   return {
     kind: "finished",
     result: {
       instanceId,
-      outcome: "failed",
+      outcome,
       ...(current?.commandId ? { commandId: current.commandId } : {}),
-      reason: drainedOut
-        ? `${reason} (registered again: its health checks decide whether it serves)`
-        : reason,
+      reason:
+        targets.length > 0
+          ? `${reason} (registered again: its health checks decide whether it serves)`
+          : reason,
     },
   };
+}
+
+/** The target groups a start that threw may have taken the instance out of (drain-first only). */
+async function startTouched(
+  deps: OpsDeps,
+  op: OperationRecord,
+  lane: Lane,
+): Promise<readonly RegisteredTarget[]> {
+  if (lane.step !== "starting" || !lane.errors || !op.drainFirst) return [];
+  const group = deps.config.groups.find((g) => g.name === op.groupName);
+  if (!group) return [];
+  const discovery = await discoverTargetGroups(deps, group);
+  return discovery.ok ? discovery.targets : [];
 }
 
 /** Saves an operation that just ended — its surge undone first — and says so. */

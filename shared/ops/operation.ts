@@ -162,7 +162,10 @@ export function settleWave(
   const results = [...op.results];
   let deferred = 0;
   for (const { lane, outcome } of outcomes) {
-    if (outcome.kind === "continue") wave.push({ ...outcome.lane, dueAt: now + outcome.delaySeconds * 1000 });
+    // A lane left as it was keeps its own due time (recomputing it would drift by each pass's length).
+    if (outcome.kind === "continue" && outcome.lane === lane && (lane.dueAt ?? 0) > now) wave.push(lane);
+    else if (outcome.kind === "continue")
+      wave.push({ ...outcome.lane, dueAt: now + outcome.delaySeconds * 1000 });
     else if (outcome.kind === "deferred") deferred += 1;
     else {
       const seconds = Math.round((now - (lane.current?.startedAt ?? now)) / 1000);

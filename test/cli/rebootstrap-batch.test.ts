@@ -11,6 +11,7 @@ import {
   OP,
   operation,
   planWith,
+  refusing,
   rejected,
   sentPayloads,
 } from "./rebootstrap-support.js";
@@ -172,6 +173,38 @@ describe("following a rollout in waves", () => {
     );
     expect(stdout).toEqual([
       `dry run: would re-bootstrap ${A}, ${B}, ${C}, ${D}, up to 2 at a time (never the last healthy target), each wave verified healthy before the next`,
+    ]);
+  });
+});
+
+describe("--batch with --surge, and functions that predate --batch", () => {
+  it("refuses --surge with a batch of more than one on the command line", async () => {
+    expect(await rejected(["rebootstrap", "--group", GROUP, "--all", "--surge", "--batch", "2"])).toBe(
+      "launchgate: --surge adds one instance, so it keeps serving capacity only one instance at a time: drop --batch 2, or raise the group's desired capacity by 2 first and roll out with --batch 2 without --surge",
+    );
+  });
+
+  it("names the options when the function refuses a percentage that comes to more than one with surge", async () => {
+    const message =
+      '"surge" adds one instance, so it keeps serving capacity only one instance at a time, and this batch is 2: use "surge" without "batch", or raise the group\'s desired capacity by 2 first and roll out in waves without "surge"';
+    const { code, stderr } = await runCli(
+      ["rebootstrap", "--group", GROUP, "--all", "--surge", "--batch", "50%"],
+      refusing(message),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toEqual([
+      `launchgate: refused: ${message} (on the command line: --surge without --batch, or --batch without --surge)`,
+    ]);
+  });
+
+  it("says to deploy when the function predates --batch", async () => {
+    const message = 'invalid re-bootstrap request: unknown key "batch"';
+    const { stderr } = await runCli(
+      ["rebootstrap", "--group", GROUP, "--all", "--batch", "2"],
+      refusing(message),
+    );
+    expect(stderr).toEqual([
+      `launchgate: refused: ${message} (the deployed re-bootstrap function predates --batch, and rolls out one instance at a time: deploy this version of the stack)`,
     ]);
   });
 });

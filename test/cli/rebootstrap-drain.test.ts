@@ -2,7 +2,7 @@ import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
 import { rebootstrapRequest } from "../../cli/commands/rebootstrap.js";
 import { usageOf } from "../../cli/usage.js";
-import { cliHarness, runCli } from "./cli-harness.js";
+import { runCli } from "./cli-harness.js";
 import {
   A,
   answering,
@@ -11,8 +11,8 @@ import {
   OP,
   on,
   operation,
-  payload,
   planWith,
+  refusing,
   rejected,
   sentPayloads,
 } from "./rebootstrap-support.js";
@@ -162,15 +162,6 @@ describe("the flags reach the function's request", () => {
 });
 
 describe("refusals from the function name the options that answer them", () => {
-  const refusing = (errorMessage: string) => {
-    const harness = cliHarness();
-    harness.mocks.lambda.on(InvokeCommand).resolves({
-      FunctionError: "Unhandled",
-      ...payload({ errorType: "InvalidInputError", errorMessage }),
-    });
-    return harness;
-  };
-
   it("the last healthy target: --surge or --force", async () => {
     const message = `${A} is the last healthy target of cnt-backend-tg: draining it for its re-bootstrap would leave cnt-backend-tg serving nothing. Add "surge": true (one more instance first, then back to the current size) or "force": true (accept the downtime)`;
     const { code, stdout, stderr } = await runCli(["rebootstrap", A], refusing(message));

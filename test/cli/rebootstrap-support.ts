@@ -71,6 +71,16 @@ export function answering(...answers: unknown[]) {
   return harness;
 }
 
+/** The re-bootstrap function refusing every request with `errorMessage` (an InvalidInputError). */
+export function refusing(errorMessage: string) {
+  const harness = cliHarness();
+  harness.mocks.lambda.on(InvokeCommand).resolves({
+    FunctionError: "Unhandled",
+    ...payload({ errorType: "InvalidInputError", errorMessage }),
+  });
+  return harness;
+}
+
 /** Every request the function received, decoded. */
 export function sentPayloads(harness: ReturnType<typeof cliHarness>): Record<string, unknown>[] {
   return harness.mocks.lambda

@@ -286,7 +286,7 @@ describe("a rollout that meets a failure", () => {
     expect(op().index).toBe(1);
   });
 
-  it("keeps one lane's errors its own: the other lanes go on, and the erring one fails after the limit", async () => {
+  it("keeps one lane's errors its own: the others go on; under a command that may still run it waits for the deadline", async () => {
     await startRebootstrap(deps, rollout({ count: 2 }));
     await step();
     drainsEnd();
@@ -299,15 +299,44 @@ describe("a rollout that meets a failure", () => {
     await step();
     expect(working()).toEqual([`${A} verifying`, `${B} running`]);
     lb.set(A, "healthy");
-    for (let i = 0; i < 12 && op().status === "running"; i++) await step();
-    expect(op().results.map((r) => `${r.instanceId} ${r.outcome}`)).toEqual([
-      `${A} succeeded`,
-      `${B} failed`,
-    ]);
-    expect(op().results[1]?.reason).toMatch(
-      /^gave up on i-0bbbbbbbbbbbbbbb2 after 8 error\(s\) in a row at its running step: AccessDeniedException: not authorized/,
-    );
+    for (let i = 0; i < 12; i++) await step();
+    expect(op().results.map((r) => `${r.instanceId} ${r.outcome}`)).toEqual([`${A} succeeded`]);
+    // Past the error limit, but its bootstrap may still be running: B stays out and locked.
+    expect(op().wave).toMatchObject([{ instanceId: B, step: "running", errors: 12 }]);
+    expect(lb.get(B)).toBe("unused");
+    expect(operations.locks.has(B)).toBe(true);
+    // Once the command's deadline (bootstrap timeout + report slack) has passed, it gives up.
+    h.advanceSeconds(1200 + 120);
+    await step();
+    expect(op().results[1]).toMatchObject({
+      instanceId: B,
+      outcome: "failed",
+      reason: expect.stringMatching(
+        /^gave up on i-0bbbbbbbbbbbbbbb2 after 13 error\(s\) in a row at its running step: AccessDeniedException: not authorized \(registered again/,
+      ),
+    });
     expect(op().status).toBe("failed");
+    expect(lb.get(B)).toBe("initial");
+    expect(operations.locks.size).toBe(0);
+  });
+
+  it("skips, registered again, an instance drained but not yet commanded when another fails", async () => {
+    await startRebootstrap(deps, rollout({ count: 2 }));
+    await step();
+    // A's drain ends and its command is refused; B is still draining.
+    lb.set(A, "unused");
+    h.ssmMock
+      .on(SendCommandCommand)
+      .rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+    await step();
+    expect(op().results[0]).toMatchObject({ instanceId: A, outcome: "failed" });
+    expect(op()).toMatchObject({ status: "failed", wave: [] });
+    expect(op().results[1]).toMatchObject({
+      instanceId: B,
+      outcome: "skipped",
+      reason:
+        "not run: the operation stopped at a failed instance (registered again: its health checks decide whether it serves)",
+    });
     expect(lb.get(B)).toBe("initial");
     expect(operations.locks.size).toBe(0);
   });
