@@ -28,6 +28,12 @@ export const TARGET_CPU_PERCENT = 70;
  */
 const HEALTH_CHECK_GRACE = Duration.seconds(60);
 
+/** The config's pool states, as CDK names them. */
+const POOL_STATES = {
+  Stopped: autoscaling.PoolState.STOPPED,
+  Running: autoscaling.PoolState.RUNNING,
+} as const;
+
 /**
  * The gated Auto Scaling group: launch template, security group, ELB health checks, CPU target tracking,
  * and launchgate's launch hook inside the group itself.
@@ -91,12 +97,13 @@ export class ReferenceInstances extends Construct {
       }),
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
-    // Prepared, stopped instances: the gate runs only `prepare` into the pool, and `start` plus the health
-    // gate on the way out (docs/aws-facts.md, warm pools).
+    // Prepared instances: the gate runs only `prepare` into the pool, and `start` plus the health gate on
+    // the way out (docs/aws-facts.md, warm pools). Stopped or Running is the operator's cost trade-off; the
+    // launch template needs nothing for either (only Hibernated would, and it is not offered).
     if (props.reference.warmPool) {
       this.autoScalingGroup.addWarmPool({
         minSize: props.reference.warmPool.minSize,
-        poolState: autoscaling.PoolState.STOPPED,
+        poolState: POOL_STATES[props.reference.warmPool.poolState],
       });
     }
     this.autoScalingGroup.scaleOnCpuUtilization("Cpu", { targetUtilizationPercent: TARGET_CPU_PERCENT });

@@ -280,10 +280,17 @@ export const referenceSchema = strictObject({
   warmPool: strictObject({
     minSize: integerIn(1, 3, "instances")
       .default(1)
-      .describe("Stopped instances kept prepared (Docker installed, images pulled) for scale-out."),
+      .describe("Instances kept prepared (Docker installed, images pulled) for scale-out."),
+    // No Hibernated: whether the SSM agent is Online at once after a resume is not documented, so the
+    // simulation could not model it honestly (docs/aws-facts.md, warm pools).
+    poolState: oneOf(["Stopped", "Running"])
+      .default("Stopped")
+      .describe(
+        "State of the instances in the pool. Stopped (cheapest): only their EBS volumes are billed, but an instance leaving the pool boots again and waits for its SSM agent. Running: no boot and the agent stays online, so scale-out is faster, but each pool instance is billed as a running instance all the time.",
+      ),
   })
     .optional()
-    .describe("A warm pool for the group: scale-out starts from prepared, stopped instances. Unset: none."),
+    .describe("A warm pool for the group: scale-out starts from prepared instances. Unset: none."),
 });
 
 export const configSchema = strictObject({

@@ -99,6 +99,31 @@ describe("the warm pool", () => {
     s.template.hasResourceProperties("AWS::AutoScaling::WarmPool", { MinSize: 2, PoolState: "Stopped" });
   });
 
+  it("keeps its instances running when poolState is Running, with the launch template unchanged", () => {
+    const stopped = synthesizeReference({ reference: { warmPool: { minSize: 1 } } });
+    const running = synthesizeReference({ reference: { warmPool: { minSize: 1, poolState: "Running" } } });
+    expect(running.nagViolations).toEqual([]);
+    running.template.hasResourceProperties("AWS::AutoScaling::WarmPool", {
+      MinSize: 1,
+      PoolState: "Running",
+    });
+    // Running needs no hibernation options nor anything else of the instances: the same template.
+    const templateOf = (s: SynthesizedReference) =>
+      Object.values(s.template.findResources("AWS::EC2::LaunchTemplate"))[0]?.Properties;
+    expect(templateOf(running)).toEqual(templateOf(stopped));
+    expect(JSON.stringify(templateOf(running))).not.toContain("HibernationOptions");
+  });
+
+  it("defaults to Stopped and refuses Hibernated (not offered: see docs/aws-facts.md, warm pools)", () => {
+    synthesizeReference({ reference: { warmPool: {} } }).template.hasResourceProperties(
+      "AWS::AutoScaling::WarmPool",
+      { MinSize: 1, PoolState: "Stopped" },
+    );
+    expect(() => synthesizeReference({ reference: { warmPool: { poolState: "Hibernated" } } })).toThrow(
+      /poolState/,
+    );
+  });
+
   it("is absent unless asked for", () => {
     synthesizeReference().template.resourceCountIs("AWS::AutoScaling::WarmPool", 0);
   });
