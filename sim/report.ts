@@ -154,7 +154,7 @@ function phaseLine(phases: readonly PhaseTimes[]): string[] {
 
 /**
  * With a warm pool: each instance's time to InService, side by side — out of the pool (from leaving
- * it) and cold (from launch).
+ * it; its pool state said) and cold (from launch).
  */
 function warmPoolLine(served: readonly InstanceResult[]): string[] {
   if (!served.some((instance) => instance.fromWarmPool)) return [];
@@ -163,7 +163,8 @@ function warmPoolLine(served: readonly InstanceResult[]): string[] {
       .filter((instance) => (instance.fromWarmPool ?? false) === warm)
       .map((instance) => `${instance.phases.inService ?? "?"} s (${instance.id.slice(0, 8)}…)`)
       .join(", ") || "none";
-  return [`  time to InService: out of the warm pool ${each(true)}; cold launch ${each(false)}`];
+  const states = [...new Set(served.flatMap((instance) => instance.poolState ?? []))].join(", ");
+  return [`  time to InService: out of the warm pool (${states}) ${each(true)}; cold launch ${each(false)}`];
 }
 
 /**
@@ -177,15 +178,24 @@ function warmPoolPhases(served: readonly InstanceResult[]): string[] {
       const p = instance.phases;
       const span = (from: number | undefined, to: number | undefined) =>
         from === undefined || to === undefined ? Number.NaN : to - from;
+      // A running pool instance's agent was Online before its wait began: nothing of the world to wait
+      // for, and the gate's lag counts from the wait (no command can be sent before it).
+      const agentReady =
+        p.agentOnline === undefined || p.waitBegan === undefined
+          ? p.agentOnline
+          : Math.max(p.waitBegan, p.agentOnline);
       const world = [
         ["wait begins", span(0, p.waitBegan)],
-        ["agent back online", span(p.waitBegan, p.agentOnline)],
+        [
+          instance.poolState === "Running" ? "agent still online" : "agent back online",
+          span(p.waitBegan, agentReady),
+        ],
         ["start runs", span(p.bootstrapSent, p.bootstrapFinished)],
         ["registration → first passing check", span(p.registered, p.firstHealthyCheck)],
         ["CONTINUE → InService", span(p.completed, p.inService)],
       ] as const;
       const gate = [
-        ["agent Online → start sent", span(p.agentOnline, p.bootstrapSent)],
+        ["agent Online → start sent", span(agentReady, p.bootstrapSent)],
         ["start done → registered", span(p.bootstrapFinished, p.registered)],
         ["first passing check → hook completed", span(p.firstHealthyCheck, p.completed)],
       ] as const;
@@ -193,7 +203,7 @@ function warmPoolPhases(served: readonly InstanceResult[]): string[] {
       const list = (parts: readonly (readonly [string, number])[]) =>
         parts.map(([what, s]) => `${what} ${s.toFixed(1)}`).join(", ");
       return [
-        `  out of the warm pool, ${instance.id.slice(0, 8)}…: ${p.inService ?? "?"} s = the world ${sum(world).toFixed(1)} (${list(world)})`,
+        `  out of the warm pool (${instance.poolState ?? "Stopped"}), ${instance.id.slice(0, 8)}…: ${p.inService ?? "?"} s = the world ${sum(world).toFixed(1)} (${list(world)})`,
         `    + the gate ${sum(gate).toFixed(1)} (${list(gate)})`,
       ];
     });

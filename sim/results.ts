@@ -35,6 +35,8 @@ export interface InstanceResult {
   readonly calls: Readonly<Record<string, number>>;
   /** A scale-out took it out of a warm pool: its phases count from then, not from its launch. */
   readonly fromWarmPool?: boolean;
+  /** The state it was kept in there (with fromWarmPool). */
+  readonly poolState?: "Stopped" | "Running";
 }
 
 export interface ScenarioResult {
@@ -76,6 +78,23 @@ export interface ScenarioResult {
 }
 
 /** Seconds after `from` of the load balancer's first passing check in every target group, if any. */
+/**
+ * For an instance out of a Running pool, whose agent came Online in the pool and never went away: 0 (it
+ * was Online when the move began; no new "Online" note comes, as nothing restarted it). Else undefined.
+ */
+function agentOnlineThroughout(
+  timeline: readonly TimelineEntry[],
+  instance: SimInstance,
+): number | undefined {
+  if (instance.leftPoolState !== "Running" || instance.leftPoolAt === undefined) return undefined;
+  const last = timeline
+    .filter(
+      (e) => e.instanceId === instance.id && e.at <= (instance.leftPoolAt ?? 0) && /^SSM agent /.test(e.what),
+    )
+    .at(-1);
+  return last?.what === "SSM agent Online" ? 0 : undefined;
+}
+
 function firstHealthyCheck(world: World, instance: SimInstance, from: number): number | undefined {
   const now = world.context.clock.now();
   const passes = instance.group.targetGroupArns.map((arn) =>
@@ -116,7 +135,7 @@ export function collectResults(world: World): ScenarioResult {
       },
       phases: {
         waitBegan: since(/^Pending:Wait/),
-        agentOnline: since(/^SSM agent Online/),
+        agentOnline: since(/^SSM agent Online/) ?? agentOnlineThroughout(timeline, instance),
         bootstrapSent: since(/^bootstrap command .* received/),
         bootstrapFinished: since(/^bootstrap (Success|Failed|TimedOut)/),
         registered: since(/^registered with .* by the gate/),
@@ -125,7 +144,9 @@ export function collectResults(world: World): ScenarioResult {
         inService: since(/^InService/),
       },
       calls: Object.fromEntries(world.router.callsByInstance.get(instance.id) ?? []),
-      ...(instance.leftPoolAt === undefined ? {} : { fromWarmPool: true }),
+      ...(instance.leftPoolAt === undefined
+        ? {}
+        : { fromWarmPool: true, poolState: instance.leftPoolState ?? "Stopped" }),
     };
   });
   const result: Omit<ScenarioResult, "violations"> = {

@@ -1,6 +1,7 @@
 import type { GroupConfig, RemediationConfig } from "../shared/config/schema.js";
 import type { ApiFaults } from "./aws/route-clients.js";
 import type { Random } from "./engine/random.js";
+import type { SimWarmPool } from "./models/auto-scaling.js";
 import type { EventFaults } from "./models/eventbridge.js";
 import type { LambdaFaults } from "./models/lambda.js";
 import type { World } from "./world.js";
@@ -63,10 +64,10 @@ export interface GroupSpec {
    */
   readonly compositeAlarms?: readonly { readonly name: string; readonly of: readonly string[] }[];
   /**
-   * A warm pool for the group (pool state Stopped), filled at the start: `minSize` instances launched
-   * into it, each prepared through the gate, then stopped (sim/models/auto-scaling.ts).
+   * A warm pool for the group, filled at the start: `minSize` instances launched into it, each prepared
+   * through the gate, then stopped, or kept running for `poolState` Running (sim/models/auto-scaling.ts).
    */
-  readonly warmPool?: { readonly minSize: number };
+  readonly warmPool?: SimWarmPool;
   /**
    * The group's gate timings in config (hook heartbeat, deadlines, and the drain limit: `drain` turns on
    * graceful drain on scale-in); defaults: the config's.

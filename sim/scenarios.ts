@@ -193,6 +193,12 @@ export const SCENARIOS: readonly Scenario[] = [
     groups: [warmPoolGroup],
   },
   {
+    name: "warm-pool-running-scale-out",
+    title:
+      "as warm-pool-scale-out, with the pool kept Running: the instance out of the pool does not boot and its agent is already Online (start and health only), beside a cold launch; the pool refills, running",
+    groups: [{ ...warmPoolGroup, warmPool: { minSize: 1, poolState: "Running" } }],
+  },
+  {
     name: "warm-pool-lost-event",
     title:
       "the lifecycle events into and out of the warm pool are lost: the reconciler finds the pool wait (DescribeWarmPool), then the wait out of the pool, never completes the second with the first's record, and gates each (prepare; start and health)",

@@ -32,9 +32,12 @@ import type { InstanceBehaviour, WorldContext } from "../world-context.js";
  * - a group may have a warm pool (docs/aws-facts.md, warm pools): it is kept at its minimum size with
  *   instances launched into it (`Warmed:Pending` → `Warmed:Pending:Wait`, event EC2 → WarmPool), which
  *   a CONTINUE stops there (`Warmed:Pending:Proceed` → `Warmed:Stopped`: agent offline, app not
- *   running). A scale-out draws on the pool first (`Warmed:Stopped` → `Pending` → `Pending:Wait`, event
- *   WarmPool → AutoScalingGroup; the instance boots again, so its agent comes back after its boot
- *   delay), and launches directly (EC2 → AutoScalingGroup) when the pool is empty; the pool is refilled.
+ *   running) or, for a pool state Running, leaves running (`Warmed:Running`: agent still Online, app
+ *   not started — `prepare` does not start it). A scale-out draws on the pool first (→ `Pending` →
+ *   `Pending:Wait`, event WarmPool → AutoScalingGroup): a stopped instance boots again, so its agent
+ *   comes back after its boot delay; a running one does not boot, its agent is Online throughout. It
+ *   launches directly (EC2 → AutoScalingGroup) when the pool is empty; the pool is refilled.
+ *   DescribeWarmPool and DescribeAutoScalingGroups report the pool's `PoolState`.
  *   Pool instances are listed by DescribeWarmPool, not in DescribeAutoScalingGroups' `Instances` (the
  *   cautious reading of an UNCONFIRMED fact); DescribeAutoScalingInstances lists every instance.
  * - a group may have a terminate hook (groups[].drain: the stack's drain hook, see useTerminateHooks): an
@@ -47,7 +50,8 @@ import type { InstanceBehaviour, WorldContext } from "../world-context.js";
  *   default result), then Terminating:Proceed → Terminated (docs/aws-facts.md, terminate lifecycle hooks).
  *   A terminate wait that only its timeout ends is a violation: the drain must always complete it.
  * Guess, marked: launch-to-event and CONTINUE-to-InService latencies (1 s), replacement delay (10 s),
- * the Describe* lag (uniform 0–4 s), stopping a pool instance (15 s).
+ * the Describe* lag (uniform 0–4 s), stopping a pool instance (15 s), a running pool instance's
+ * `Warmed:Pending:Proceed` → `Warmed:Running` (1 s).
  */
 
 export interface SimHook {
@@ -66,10 +70,19 @@ export interface SimGroup {
   /** Cap on launches, so a scenario whose every launch fails still ends. */
   readonly maxLaunches: number;
   launches: number;
-  /** The group's warm pool (pool state Stopped), kept at `minSize` instances; absent: none. */
-  readonly warmPool?: { readonly minSize: number };
+  /** The group's warm pool, kept at `minSize` instances; absent: none. */
+  readonly warmPool?: SimWarmPool;
   /** The terminate (drain) hook the stack put on the group; absent: instances terminate at once. */
   terminateHook?: SimHook;
+}
+
+/** The pool states the simulation models (Hibernated is not: docs/aws-facts.md, warm pools). */
+export type SimPoolState = "Stopped" | "Running";
+
+export interface SimWarmPool {
+  readonly minSize: number;
+  /** @default "Stopped" */
+  readonly poolState?: SimPoolState;
 }
 
 export interface SimInstance {
@@ -89,6 +102,8 @@ export interface SimInstance {
   terminatedAt?: number;
   /** When a scale-out took the instance out of the warm pool (absent: it never was in one, or is still). */
   leftPoolAt?: number;
+  /** The pool state it left the warm pool from (with leftPoolAt). */
+  leftPoolState?: SimPoolState;
   /** When the group decided the instance leaves, for an instance held by a terminate hook. */
   leavingAt?: number;
   /** When the instance began to wait at the terminate hook (absent: it never did). */
@@ -103,6 +118,12 @@ type Transition = {
 
 /** How long stopping a prepared instance in the warm pool takes (a guess). */
 const POOL_STOP_MS = 15_000;
+
+/** How long a running pool instance's state changes take (a guess: as CONTINUE → InService). */
+const POOL_RUNNING_MS = 1000;
+
+/** The pool states an instance can be drawn from (prepared, done moving). */
+const READY_IN_POOL: ReadonlySet<string> = new Set(["Warmed:Stopped", "Warmed:Running"]);
 
 export interface AutoScalingPeers {
   /** Emits an event onto the simulated EventBridge bus. */
@@ -234,7 +255,7 @@ export class AutoScalingModel {
         TargetGroupARNs: [...group.targetGroupArns],
         ...(group.warmPool
           ? {
-              WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: "Stopped" as const },
+              WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: poolStateOf(group) },
               WarmPoolSize: this.poolInstances(group).length,
             }
           : {}),
@@ -265,7 +286,7 @@ export class AutoScalingModel {
     return {
       $metadata: {},
       ...(group.warmPool
-        ? { WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: "Stopped" } }
+        ? { WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: poolStateOf(group) } }
         : {}),
       Instances: pool.slice(start, start + size).map((instance) => ({
         InstanceId: instance.id,
@@ -350,9 +371,21 @@ export class AutoScalingModel {
       : ` (${seconds} s after leaving the warm pool)`;
   }
 
-  /** CONTINUE into the pool: Warmed:Pending:Proceed, then stopped there (agent offline) until drawn on. */
+  /**
+   * CONTINUE into the pool: Warmed:Pending:Proceed, then stopped there (agent offline) until drawn on —
+   * or, in a Running pool, left running (agent still Online) until drawn on.
+   */
   private proceedIntoPool(instance: SimInstance): void {
     instance.state = "Warmed:Pending:Proceed";
+    if (poolStateOf(instance.group) === "Running") {
+      this.world.clock.after(POOL_RUNNING_MS, () => {
+        if (instance.state !== "Warmed:Pending:Proceed") return;
+        instance.state = "Warmed:Running";
+        this.world.note("asg", "Warmed:Running (prepared, kept running in the warm pool)", instance.id);
+        this.fillCapacity(instance.group);
+      });
+      return;
+    }
     this.world.clock.after(POOL_STOP_MS, () => {
       if (instance.state !== "Warmed:Pending:Proceed") return;
       instance.state = "Warmed:Stopped";
@@ -415,14 +448,14 @@ export class AutoScalingModel {
   // --- internals -------------------------------------------------------------------------------
 
   /**
-   * Launches what the group is short of its desired capacity: out of the warm pool first (its stopped,
-   * prepared instances, oldest first), then directly. The pool is then refilled.
+   * Launches what the group is short of its desired capacity: out of the warm pool first (its prepared
+   * instances, stopped or running, oldest first), then directly. The pool is then refilled.
    */
   private fillCapacity(group: SimGroup): void {
     const active = [...this.instances.values()].filter(
       (i) => i.group === group && !i.state.startsWith("Terminat") && !inPool(i),
     ).length;
-    const warm = this.poolInstances(group).filter((i) => i.state === "Warmed:Stopped");
+    const warm = this.poolInstances(group).filter((i) => READY_IN_POOL.has(i.state));
     for (let n = active; n < group.desired; n++) {
       const next = warm.shift();
       if (next) this.leavePool(next);
@@ -444,12 +477,21 @@ export class AutoScalingModel {
     return [...this.instances.values()].filter((i) => i.group === group && inPool(i));
   }
 
-  /** A scale-out takes a stopped, prepared instance out of the pool: it boots, then waits at the hook. */
+  /**
+   * A scale-out takes a prepared instance out of the pool, then it waits at the hook. A stopped one boots
+   * (its agent comes back after its boot delay); a running one does not boot: its agent stays Online.
+   */
   private leavePool(instance: SimInstance): void {
+    const running = instance.state === "Warmed:Running";
     instance.state = "Pending";
     instance.leftPoolAt = this.world.clock.now();
-    this.world.note("asg", "leaves the warm pool for the group (started again)", instance.id);
-    this.peers.instanceLaunched(instance);
+    instance.leftPoolState = running ? "Running" : "Stopped";
+    if (running) {
+      this.world.note("asg", "leaves the warm pool for the group (kept running: no boot)", instance.id);
+    } else {
+      this.world.note("asg", "leaves the warm pool for the group (started again)", instance.id);
+      this.peers.instanceLaunched(instance);
+    }
     this.world.clock.after(1000, () =>
       this.enterWait(instance, { origin: "WarmPool", destination: "AutoScalingGroup" }),
     );
@@ -699,6 +741,11 @@ export class AutoScalingModel {
 
 /** The states in which a launch hook holds an instance (docs/aws-facts.md, warm pools). */
 const WAITING: ReadonlySet<string> = new Set(["Pending:Wait", "Warmed:Pending:Wait"]);
+
+/** The group's pool state (Stopped unless configured). */
+function poolStateOf(group: SimGroup): SimPoolState {
+  return group.warmPool?.poolState ?? "Stopped";
+}
 
 /** In a warm pool: any Warmed:* state (a pool instance that terminates is Warmed:Terminating, then Terminated). */
 function inPool(instance: SimInstance): boolean {

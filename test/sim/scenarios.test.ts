@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { renderReport } from "../../sim/report.js";
 import type { InstanceResult, ScenarioResult } from "../../sim/results.js";
+import { collectResults } from "../../sim/results.js";
 import { runScenario } from "../../sim/run-scenario.js";
+import { CNT_GROUP } from "../../sim/scenario.js";
 import { scenarioNamed } from "../../sim/scenarios.js";
+import { World } from "../../sim/world.js";
 
 /**
  * End to end, through the real Lambda handlers, in the simulated AWS world. Each scenario asserts
@@ -411,7 +414,7 @@ describe("warm pools end to end (issue 13)", () => {
     expect(
       renderReport(result, Date.UTC(2026, 10, 28, 8, 0, 0), { timelineLimit: 0, instanceLimit: 10 }),
     ).toContain(
-      `time to InService: out of the warm pool ${warmSeconds} s (${warm?.id.slice(0, 8)}…); cold launch ${coldSeconds} s (${cold?.id.slice(0, 8)}…)`,
+      `time to InService: out of the warm pool (Stopped) ${warmSeconds} s (${warm?.id.slice(0, 8)}…); cold launch ${coldSeconds} s (${cold?.id.slice(0, 8)}…)`,
     );
     // The goal of ≤ 60 s from the pool is not within the modelled timings: the restarted instance's
     // agent comes back after a whole boot's delay (the same draw as its first boot), then `start` runs
@@ -423,12 +426,69 @@ describe("warm pools end to end (issue 13)", () => {
     expect((phases.completed ?? 0) - (phases.firstHealthyCheck ?? 0)).toBeLessThan(8);
     // The report splits the time out of the pool into the world's part and the gate's, which add up.
     const split =
-      /out of the warm pool, \S+: ([\d.]+) s = the world ([\d.]+) .*\n\s+\+ the gate ([\d.]+)/.exec(
+      /out of the warm pool \(Stopped\), \S+: ([\d.]+) s = the world ([\d.]+) .*\n\s+\+ the gate ([\d.]+)/.exec(
         renderReport(result, Date.UTC(2026, 10, 28, 8, 0, 0), { timelineLimit: 0, instanceLimit: 10 }),
       );
     expect(Number(split?.[1])).toBe(warmSeconds);
     expect(Number(split?.[2]) + Number(split?.[3])).toBeCloseTo(warmSeconds, 0);
     expect(Number(split?.[3])).toBeLessThan(15);
+  });
+
+  it("warm-pool-running-scale-out: the pool instance is kept running; out of the pool it does not boot, its agent Online throughout, and goes InService through the gate; the refill is kept running too", async () => {
+    const scenario = scenarioNamed("warm-pool-running-scale-out");
+    const world = await World.create(scenario);
+    await world.run();
+    const result = collectResults(world);
+    expect(result.violations).toEqual([]);
+    const [warm, cold, refill, ...others] = byLaunch(result);
+    expect(others).toEqual([]);
+
+    // Into the pool: prepared, then left running (no stop), and out of it with no boot.
+    expect(warm).toMatchObject({ fromWarmPool: true, poolState: "Running" });
+    expect(warm && served(warm)).toBe(true);
+    const notes = notesOf(result, warm);
+    const kept = notes.indexOf("Warmed:Running (prepared, kept running in the warm pool)");
+    const leaves = notes.indexOf("leaves the warm pool for the group (kept running: no boot)");
+    expect(kept).toBeGreaterThan(notes.indexOf("hook completed: CONTINUE (into the warm pool)"));
+    expect(leaves).toBeGreaterThan(kept);
+    expect(notes).not.toContain("Warmed:Stopped (prepared, stopped in the warm pool)");
+    // Its agent came Online once, at its launch, and never again: nothing restarted it.
+    expect(notes.filter((what) => what === "SSM agent Online")).toHaveLength(1);
+    expect(notes.indexOf("SSM agent Online")).toBeLessThan(kept);
+    expect(warm?.phases.agentOnline).toBe(0);
+
+    expect(cold?.fromWarmPool).toBeUndefined();
+    expect(cold && served(cold)).toBe(true);
+    expect(refill).toMatchObject({ finalState: "Warmed:Running", hookResult: "CONTINUE" });
+
+    // What the gate reads: the pool state, in both APIs.
+    const pool = world.asg.describeWarmPool({ AutoScalingGroupName: CNT_GROUP.name });
+    expect(pool.WarmPoolConfiguration).toEqual({ MinSize: 1, PoolState: "Running" });
+    expect(pool.Instances?.map((i) => i.LifecycleState)).toEqual(["Warmed:Running"]);
+    const [group] =
+      world.asg.describeAutoScalingGroups({ AutoScalingGroupNames: [CNT_GROUP.name] }).AutoScalingGroups ??
+      [];
+    expect(group?.WarmPoolConfiguration).toEqual({ MinSize: 1, PoolState: "Running" });
+    expect(
+      renderReport(result, Date.UTC(2026, 10, 28, 8, 0, 0), { timelineLimit: 0, instanceLimit: 10 }),
+    ).toMatch(
+      /out of the warm pool \(Running\), \S+: [\d.]+ s = the world [\d.]+ \(wait begins [\d.]+, agent still online 0\.0,/,
+    );
+  });
+
+  // KNOWN GATE DEFECT (shared/gate/start-gate.ts, not ours to edit; see the warm-pool report): the agent
+  // of a running pool instance is Online at the gate's first look (0 s for phase start), when
+  // DescribeAutoScalingInstances may still list the new wait as `Pending` (its lag); checkAgent takes
+  // that for "left the wait" and stops the gate, and the reconciler later adopts the wait as a direct
+  // launch (phase all, after waiting for an event). This is what should happen; it fails until
+  // checkAgent waits out the lag (lifecycleLagsEvent) as startGate does. Flip to `it` once it passes.
+  it.fails("warm-pool-running-scale-out: the wait out of a running pool is gated from its own event, phase start, in under 60 s", async () => {
+    const result = await run("warm-pool-running-scale-out");
+    const [warm] = byLaunch(result);
+    const gate = gateNotes(warm);
+    expect(gate[0]).toBe("awaiting-agent: launch event received (WarmPool → AutoScalingGroup)");
+    expect(gate).toContainEqual(expect.stringMatching(/^bootstrapping: .* sent \(phase start\)$/));
+    expect(warm?.phases.inService ?? Number.POSITIVE_INFINITY).toBeLessThan(60);
   });
 
   it("warm-pool-lost-event: both events lost; the reconciler gates the pool wait, then the wait out of the pool (start, health), never completing it with the pool wait's record", async () => {
