@@ -1,7 +1,7 @@
 import "./offline-environment.js";
 
 /**
- * `npx tsx sim/warm-pool-compare.ts`: SIMULATION — time to InService side by side: a cold launch, an
+ * `npm run sim:warm-pool`: SIMULATION — time to InService side by side: a cold launch, an
  * instance out of a Stopped warm pool, and one out of a Running pool (scenarios warm-pool-scale-out and
  * warm-pool-running-scale-out, which launch one cold instance beside the pool's), at seed 42 and as
  * the mean over seeds 1–10. For the pool instances, the world's share and the gate's (report.ts splits

@@ -47,8 +47,8 @@ export const WARM_AGENT_PACE_SECONDS = 5;
 export const AGENT_DENSE_WINDOW_SECONDS = 120;
 
 /**
- * When to look for the agent first. An instance coming out of a warm pool was running its agent before
- * it stopped: look at once. A new instance is still booting when its event comes (agents register from
+ * When to look for the agent first. An instance coming out of a warm pool ran its agent before (a
+ * Running pool's never stopped; a Stopped pool's comes back soon after its boot): look at once. A new instance is still booting when its event comes (agents register from
  * about 15 s after launch): the first look joins the burst's grid, and its shared poll.
  */
 export function firstAgentCheckSeconds(record: Pick<GateRecord, "mode">): number {
@@ -112,6 +112,9 @@ export function lifecycleLagsEvent(
   if (lifecycle) return BEFORE_WAIT_STATES.has(lifecycle.state);
   return waitStartedAt !== undefined && now - waitStartedAt < LIFECYCLE_LAG_SECONDS * 1000;
 }
+
+/** How soon the agent step looks again when Auto Scaling's API has not caught up with its wait yet. */
+const LIFECYCLE_LAG_RECHECK_SECONDS = 2;
 
 /** Pauses before asking Auto Scaling again when its API has not caught up with the event yet. */
 export const LIFECYCLE_LAG_PAUSES_MS = [1000, 2000, 4000] as const;
@@ -405,6 +408,18 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
     // The steps before this one do not ask Auto Scaling (see loadActiveWait); the first thing done to
     // the instance itself waits for its confirmation that the instance is still at the hook.
     const lifecycle = await describeLifecycle(deps, record.instanceId);
+    const now = deps.now();
+    // An agent Online at once (an instance out of a Running warm pool never stopped) can be seen before
+    // Auto Scaling's API lists the new wait: `Pending` then is lag, not an instance gone. Look again soon.
+    if (
+      !isWaitingAtHook(lifecycle) &&
+      now - record.startedAt < LIFECYCLE_LAG_SECONDS * 1000 &&
+      lifecycleLagsEvent(lifecycle, record.startedAt, now)
+    ) {
+      const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+      await scheduleRecheck(deps, kept, "agent", LIFECYCLE_LAG_RECHECK_SECONDS, group);
+      return;
+    }
     if (!isWaitingAtHook(lifecycle)) {
       await recordGone(deps, record, lifecycle);
       throw new SkipEventError("instance left the wait", { lifecycleState: lifecycle?.state ?? "absent" });

@@ -476,13 +476,10 @@ describe("warm pools end to end (issue 13)", () => {
     );
   });
 
-  // KNOWN GATE DEFECT (shared/gate/start-gate.ts, not ours to edit; see the warm-pool report): the agent
-  // of a running pool instance is Online at the gate's first look (0 s for phase start), when
-  // DescribeAutoScalingInstances may still list the new wait as `Pending` (its lag); checkAgent takes
-  // that for "left the wait" and stops the gate, and the reconciler later adopts the wait as a direct
-  // launch (phase all, after waiting for an event). This is what should happen; it fails until
-  // checkAgent waits out the lag (lifecycleLagsEvent) as startGate does. Flip to `it` once it passes.
-  it.fails("warm-pool-running-scale-out: the wait out of a running pool is gated from its own event, phase start, in under 60 s", async () => {
+  // The agent of a running pool instance is Online at the gate's first look, when
+  // DescribeAutoScalingInstances may still list the new wait as `Pending` (its lag): checkAgent must
+  // wait that out (lifecycleLagsEvent), not take it for an instance that left the wait.
+  it("warm-pool-running-scale-out: the wait out of a running pool is gated from its own event, phase start, in under 60 s", async () => {
     const result = await run("warm-pool-running-scale-out");
     const [warm] = byLaunch(result);
     const gate = gateNotes(warm);
