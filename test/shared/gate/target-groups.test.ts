@@ -1,18 +1,18 @@
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeTargetGroupsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { describe, expect, it } from "vitest";
-import { discoverTargetGroups } from "../../../shared/gate/target-groups.js";
+import { DISCOVERY_REUSE_MS, discoverTargetGroups } from "../../../shared/gate/target-groups.js";
 import { groupTargetGroups } from "../../support/aws-stubs.js";
 import { gateHarness, RUNTIME_CONFIG } from "../../support/gate-harness.js";
 
 const GROUP = RUNTIME_CONFIG.groups[0] as (typeof RUNTIME_CONFIG.groups)[number];
 
 describe("discoverTargetGroups", () => {
-  it("reuses what it found for a minute: a burst's registrations ask Auto Scaling and ELB once", async () => {
+  it("reuses what it found for ten minutes: a burst's registrations ask Auto Scaling and ELB once", async () => {
     const h = gateHarness();
     groupTargetGroups(h);
     const first = await discoverTargetGroups(h.deps, GROUP);
-    h.advanceSeconds(59);
+    h.advanceSeconds(DISCOVERY_REUSE_MS / 1000 - 1);
     expect(await discoverTargetGroups(h.deps, GROUP)).toEqual(first);
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
     expect(h.elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetGroupsCommand, 1);
