@@ -66,10 +66,12 @@ export async function loadActiveWait(
     throw new SkipEventError("re-check belongs to an earlier wait", { current: record.token });
   }
   if (TERMINAL_PHASES.has(record.phase)) {
-    if (record.phase !== "gone" && (retried || claimLeasePassed(record, deps.now()))) {
+    if (record.phase !== "gone" && retried) {
       // The completion may have died after its claim (a throttled CompleteLifecycleAction): deliver it
-      // if the hook still waits. A retry follows its own failed attempt; any other re-check waits out
-      // the claimer's lease, so as not to race it. The reconciler does the same on its rounds.
+      // if the hook still waits. Only a retry does, following its own failed attempt. Any other
+      // re-check (a command fallback arriving after the gate finished, a copy) stops here without a
+      // call: racing the claimer is wrong within its lease, and past it the reconciler resumes a
+      // completion that died (reconcile-wait.ts) on its rounds, well within the heartbeat.
       if (isWaitingAtHook(await describeLifecycle(deps, instanceId))) await resumeCompletion(deps, record);
     }
     throw new SkipEventError("gate already finished for this wait", { phase: record.phase });

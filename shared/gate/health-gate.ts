@@ -39,8 +39,9 @@ const REGISTRATION_PROPAGATION_SECONDS = 30;
 export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise<void> {
   const { group } = wait;
   // Moving on is no reason to skip a heartbeat that is due: the first health re-check is seconds away,
-  // but a crash of its invocation costs SQS's visibility timeout.
-  const record = await keepAlive(deps, wait.record, group.heartbeatTimeoutSeconds);
+  // but a crash of its invocation costs SQS's visibility timeout. Recorded by the save below (or the
+  // abandon's), not by a write of its own.
+  const record = await keepAlive(deps, wait.record, group.heartbeatTimeoutSeconds, { saveWithCaller: true });
   const discovery = await discoverTargetGroups(deps, group);
   if (!discovery.ok) {
     await abandonLaunch(deps, record, discovery.problem);

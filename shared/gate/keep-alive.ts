@@ -25,6 +25,13 @@ export type HeartbeatSource = "chain" | "reconciler";
 export interface KeepAliveOptions {
   /** Defaults to the chain: every step of the gate is part of it; only the reconciler says otherwise. */
   readonly by?: HeartbeatSource;
+  /**
+   * The caller saves the returned record itself, at once (its next write advances it): the heartbeat
+   * is recorded with that write instead of one of its own. The returned record then keeps the version
+   * it was read at, so the caller's save stays conditional on exactly what was read. Should that save
+   * fail, the heartbeat was still sent; only its record is lost, and the next step heartbeats again.
+   */
+  readonly saveWithCaller?: boolean;
 }
 
 /**
@@ -43,7 +50,10 @@ export function heartbeatDue(
   return by === "chain" && now - (record.chainSeenAt ?? record.phaseStartedAt) >= ceilingMs;
 }
 
-/** Records a heartbeat when one is due; returns the (possibly saved) newer record. */
+/**
+ * Records a heartbeat when one is due; returns the (possibly saved) newer record — or, with
+ * `saveWithCaller`, the record with the heartbeat applied and not yet saved.
+ */
 export async function keepAlive(
   deps: GateDeps,
   record: GateRecord,
@@ -55,6 +65,7 @@ export async function keepAlive(
   if (!heartbeatDue(record, now, heartbeatTimeoutSeconds, by)) return record;
   if ((await recordHeartbeat(deps, record)) === "not-active") await stopRefusedWait(deps, record);
   const changes = by === "chain" ? { lastHeartbeatAt: now, chainSeenAt: now } : { lastHeartbeatAt: now };
+  if (options.saveWithCaller) return { ...record, ...changes };
   const updated = advance(record, changes, "", now);
   await deps.store.save(updated);
   return updated;

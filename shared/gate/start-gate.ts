@@ -425,7 +425,9 @@ async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGrou
       throw new SkipEventError("instance left the wait", { lifecycleState: lifecycle?.state ?? "absent" });
     }
     // Moving on is no reason to skip a heartbeat that is due: the next re-check is a phase's pace away.
-    return sendBootstrap(deps, await keepAlive(deps, record, group.heartbeatTimeoutSeconds), group);
+    // The send claim's save records it.
+    const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds, { saveWithCaller: true });
+    return sendBootstrap(deps, kept, group);
   }
   if (deps.now() >= (record.phaseDeadline ?? record.deadline)) {
     await abandonLaunch(deps, record, agentNeverOnline(group.agentTimeoutSeconds, ping));

@@ -11,6 +11,7 @@ import {
 import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
+import { COMPLETION_LEASE_SECONDS } from "../../../shared/gate/reconcile.js";
 import {
   ADMIN_TARGET_GROUP,
   agentPing,
@@ -36,6 +37,7 @@ import {
   gateHarness,
   HOOK,
   INSTANCE_ID,
+  RUNTIME_CONFIG,
   TG_ARN,
   TOKEN,
 } from "../../support/gate-harness.js";
@@ -357,11 +359,15 @@ describe("the health gate", () => {
     });
   });
 
-  it("finishes an interrupted completion from any re-check once the claimer's lease has passed", async () => {
+  it("leaves an interrupted completion to the reconciler when a re-check that is no retry finds it, even past the claimer's lease", async () => {
     await completionInterruptedAfterItsClaim();
-    h.advanceSeconds(60);
+    h.advanceSeconds(COMPLETION_LEASE_SECONDS);
+    h.autoScalingMock.resetHistory();
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
-    expect(h.autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+
+    // The reconciler's round delivers it (reconcile.test.ts: "delivers an outcome that was claimed but never sent").
   });
 
   it("does nothing more for a re-check after the gate finished, and asks nobody", async () => {
@@ -373,6 +379,36 @@ describe("the health gate", () => {
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("gate already finished");
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+  });
+});
+
+describe("moving on to the health gate with a heartbeat due", () => {
+  it("records the heartbeat with the registration's own save, not a write of its own", async () => {
+    const g = gateHarness();
+    lifecycleState(g, "Pending:Wait");
+    hookAcceptsCompletion(g);
+    agentPing(g, "Online");
+    sendCommandReturns(g, "cmd-1");
+    groupTargetGroups(g);
+    targetHealth(g, "unused", "Target.NotRegistered");
+    await openGate(g, launchEvent());
+    const sent = g.store.get(INSTANCE_ID);
+    g.advanceSeconds(RUNTIME_CONFIG.groups[0]?.heartbeatTimeoutSeconds ?? 0); // well past the ceiling
+    g.autoScalingMock.resetHistory();
+    const saves = g.store.saves;
+
+    invocation(g, { status: "Success" });
+    await onCommandFinished(g.deps, commandFinished("cmd-1"));
+
+    expect(g.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(g.store.saves - saves).toBe(1);
+    const record = g.store.get(INSTANCE_ID);
+    expect(record).toMatchObject({
+      phase: "awaiting-health",
+      lastHeartbeatAt: g.now(),
+      chainSeenAt: g.now(),
+    });
+    expect(record.version).toBe(sent.version + 1);
   });
 });
 

@@ -69,6 +69,17 @@ describe("keepAlive", () => {
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
   });
 
+  it("leaves the write to a caller that saves at once: heartbeat applied, version and store untouched", async () => {
+    h.advanceSeconds(10);
+    const saves = h.store.saves;
+    const kept = await keepAlive(h.deps, record, 600, { saveWithCaller: true });
+    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 220_000, chainSeenAt: T0 + 220_000 });
+    expect(kept.version).toBe(record.version);
+    expect(h.store.saves).toBe(saves);
+    expect(h.store.get(INSTANCE_ID)).toEqual(record);
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
+  });
+
   it("lets a reconciler whose heartbeat was recent skip the chain's due heartbeat", async () => {
     h.advanceSeconds(10);
     expect(await keepAlive(h.deps, record, 600, { by: "reconciler" })).toBe(record);
