@@ -491,13 +491,15 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
   await deps.store.save(claimed);
   let commandId: string;
   try {
-    commandId = await sendBootstrapCommand(deps, {
-      documentName: group.documentName,
-      instanceId: record.instanceId,
-      bootstrapPhase: record.mode.bootstrapPhase,
-      trigger: "launch",
-      comment: commandComment(record.token),
-    });
+    commandId = await sendThrottledAgain(deps, record.instanceId, claimedAt, () =>
+      sendBootstrapCommand(deps, {
+        documentName: group.documentName,
+        instanceId: record.instanceId,
+        bootstrapPhase: record.mode.bootstrapPhase,
+        trigger: "launch",
+        comment: commandComment(record.token),
+      }),
+    );
   } catch (error) {
     const failure = classifySendError(error);
     if (failure === "refused") {
@@ -551,4 +553,49 @@ async function sendBootstrap(deps: GateDeps, record: GateRecord, group: RuntimeG
   );
   await deps.store.save(sent);
   deps.log.info("bootstrap command sent", { commandId, bootstrapPhase: record.mode.bootstrapPhase });
+}
+
+/** Throttled SendCommands retried in place, under the claim, before the step gives the claim back. */
+export const SEND_THROTTLE_RETRIES = 4;
+const SEND_RETRY_BASE_MS = 400;
+/**
+ * The retries end this long after the claim was taken, far inside its lease (SEND_CLAIM_TTL_SECONDS):
+ * a send must never outlive its claim, or a takeover could look for the command before it exists.
+ */
+export const SEND_RETRY_WINDOW_MS = 12_000;
+
+/**
+ * Sends, and sends again after a pause when SSM throttled the request — a throttling error means SSM
+ * refused the request before running it (classifySendError: `transient`), so sending again cannot
+ * start a second bootstrap. The claim is still this invocation's: retrying here costs one SendCommand
+ * attempt each, where giving the claim back costs the whole agent step again (its record read, agent
+ * poll, lifecycle look and two saves). Every other error, the last throttle, or one that would end past
+ * SEND_RETRY_WINDOW_MS, is thrown for the caller to classify. Pauses double from 400 ms, each spread
+ * over its upper half by the instance id, so a burst's throttled sends do not come back together.
+ */
+export async function sendThrottledAgain(
+  deps: GateDeps,
+  instanceId: string,
+  claimedAt: number,
+  send: () => Promise<string>,
+): Promise<string> {
+  for (let retry = 0; ; retry += 1) {
+    try {
+      return await send();
+    } catch (error) {
+      if (classifySendError(error) !== "transient" || retry >= SEND_THROTTLE_RETRIES) throw error;
+      const ceiling = SEND_RETRY_BASE_MS * 2 ** retry;
+      const pause = Math.round(ceiling / 2 + (ceiling / 2) * spread(instanceId, retry));
+      if (deps.now() + pause - claimedAt > SEND_RETRY_WINDOW_MS) throw error;
+      deps.log.info("bootstrap send throttled; sending again under the claim", { retry: retry + 1, pause });
+      await sleepOf(deps)(pause);
+    }
+  }
+}
+
+/** A fraction in [0, 1) fixed by the instance and the retry: jitter that tests and replays can repeat. */
+function spread(instanceId: string, retry: number): number {
+  let hash = 2166136261;
+  for (const char of `${instanceId}#${retry}`) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619);
+  return (hash >>> 0) / 2 ** 32;
 }

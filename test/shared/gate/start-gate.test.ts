@@ -7,7 +7,7 @@ import { ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { NotYetError, SkipEventError } from "../../../shared/errors.js";
 import { classifySendError } from "../../../shared/gate/bootstrap-command.js";
-import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
+import { onAgentRecheck, SEND_THROTTLE_RETRIES, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
   awsServiceError,
@@ -362,18 +362,63 @@ describe("startGate", () => {
     expect(record.reason).toContain(`SSM document ${DOCUMENT}`);
   });
 
-  it("retries a throttled SendCommand like an agent that is not addressable yet", async () => {
+  it("sends a throttled SendCommand again in place, under the same claim, until SSM takes it", async () => {
+    agentPing(h, "Online");
+    h.ssmMock
+      .on(SendCommandCommand)
+      .rejectsOnce(awsServiceError("ThrottlingException", "Rate exceeded"))
+      .rejectsOnce(awsServiceError("ThrottlingException", "Rate exceeded"))
+      .resolves({ Command: { CommandId: "cmd-3rd" } });
+
+    await openGate(h);
+
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 3);
+    const record = h.store.get(INSTANCE_ID);
+    expect(record).toMatchObject({ phase: "bootstrapping", commandId: "cmd-3rd" });
+    // The claim was never given back: no "send failed" in between, one claim, one send recorded.
+    expect(record.history.map((entry) => entry.phase)).toEqual([
+      "awaiting-agent",
+      "sending-command",
+      "bootstrapping",
+    ]);
+  });
+
+  it("gives the claim back and retries like an agent not addressable yet once SSM keeps throttling", async () => {
     agentPing(h, "Online");
     h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
 
     await openGate(h);
 
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, SEND_THROTTLE_RETRIES + 1);
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
-      delaySeconds: 10, // the dense agent pace, on its grid (T0 is on it)
     });
+  });
+
+  it("never sends again past the retry window, however few retries it used", async () => {
+    agentPing(h, "Online");
+    // Each throttled answer takes 6 s to come: the third attempt would start past the 12 s window.
+    h.ssmMock.on(SendCommandCommand).callsFake(() => {
+      h.advanceSeconds(6);
+      throw awsServiceError("ThrottlingException", "Rate exceeded");
+    });
+
+    await openGate(h);
+
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 2);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
+  });
+
+  it("sends nothing again after an error that is no throttle", async () => {
+    agentPing(h, "Online");
+    h.ssmMock.on(SendCommandCommand).rejects(awsServiceError("InvalidInstanceId", "not addressable"));
+
+    await openGate(h);
+
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
   });
 
   it("keeps the send claim after a send with no clear answer, and checks for the command before sending again", async () => {
