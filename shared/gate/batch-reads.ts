@@ -1,7 +1,7 @@
 import { DescribeTargetHealthCommand, type TargetHealth } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DescribeInstanceInformationCommand } from "@aws-sdk/client-ssm";
 import { errorMessage } from "../errors.js";
-import { agentPingStatus } from "./bootstrap-command.js";
+import { agentPingStatus, isThrottlingError } from "./bootstrap-command.js";
 import type { GateDeps } from "./deps.js";
 import type { RecheckMessage } from "./ports.js";
 import type { GateRecord, RegisteredTarget } from "./record.js";
@@ -17,6 +17,33 @@ export interface BatchReads {
   readonly agentPings: ReadonlyMap<string, string | undefined>;
   /** Target health by healthKey(target group, instance). */
   readonly targetHealth: ReadonlyMap<string, TargetHealth | undefined>;
+  /**
+   * What the batch's shared read was throttled on (instance ids; healthKeys): those re-checks take it
+   * as "not yet" (PollThrottledError) rather than each asking alone into the same throttling.
+   */
+  readonly throttled?: ReadonlySet<string>;
+}
+
+/**
+ * A poll refused for its rate, by AWS (after the SDK's retries) or for the batch's shared read. Not a
+ * failure of the step: it learned nothing, so it looks again later, at a stretched pace
+ * (throttledPaceSeconds) — failing the step would have it retried at once, with all its reads.
+ */
+export class PollThrottledError extends Error {
+  override readonly name = "PollThrottledError";
+}
+
+/** Whether a poll's error is a throttle: the step's "not yet". */
+export function isPollThrottled(error: unknown): boolean {
+  return error instanceof PollThrottledError || isThrottlingError(error);
+}
+
+/** The stretched pace's cap: a throttled poll never pushes the next look further than this. */
+export const THROTTLED_PACE_CAP_SECONDS = 60;
+
+/** The pace after a throttled poll: twice the step's own, up to a minute; never shorter than its own. */
+export function throttledPaceSeconds(paceSeconds: number): number {
+  return Math.max(paceSeconds, Math.min(2 * paceSeconds, THROTTLED_PACE_CAP_SECONDS));
 }
 
 /** DescribeInstanceInformation's most results per page, and instance ids per filter. */
@@ -30,6 +57,8 @@ export function healthKey(targetGroupArn: string, instanceId: string): string {
 export async function agentPing(deps: GateDeps, instanceId: string): Promise<string | undefined> {
   const shared = deps.batchReads?.agentPings;
   if (shared?.has(instanceId)) return shared.get(instanceId);
+  if (deps.batchReads?.throttled?.has(instanceId))
+    throw new PollThrottledError("shared agent read throttled");
   return agentPingStatus(deps, instanceId);
 }
 
@@ -41,6 +70,8 @@ export function sharedTargetHealth(
 ): { readonly health: TargetHealth | undefined } | undefined {
   const shared = deps.batchReads?.targetHealth;
   const key = healthKey(target.targetGroupArn, instanceId);
+  if (deps.batchReads?.throttled?.has(key))
+    throw new PollThrottledError("shared target health read throttled");
   return shared?.has(key) ? { health: shared.get(key) } : undefined;
 }
 
@@ -61,16 +92,22 @@ export async function readForBatch(
         ? [record]
         : [];
     });
+  const throttled = new Set<string>();
   const [agentPings, targetHealth] = await Promise.all([
-    readAgentPings(deps, unique(live("agent", "awaiting-agent").map((record) => record.instanceId))),
-    readTargetHealth(deps, live("health", "awaiting-health")),
+    readAgentPings(
+      deps,
+      unique(live("agent", "awaiting-agent").map((record) => record.instanceId)),
+      throttled,
+    ),
+    readTargetHealth(deps, live("health", "awaiting-health"), throttled),
   ]);
-  return { agentPings, targetHealth };
+  return { agentPings, targetHealth, throttled };
 }
 
 async function readAgentPings(
   deps: GateDeps,
   instanceIds: readonly string[],
+  throttled: Set<string>,
 ): Promise<Map<string, string | undefined>> {
   const pings = new Map<string, string | undefined>();
   try {
@@ -94,6 +131,14 @@ async function readAgentPings(
       for (const id of ids) pings.set(id, found.get(id));
     }
   } catch (error) {
+    if (isThrottlingError(error)) {
+      // Each asking alone would meet the same throttling, once per wait: all of them look again later.
+      for (const id of instanceIds) if (!pings.has(id)) throttled.add(id);
+      deps.log.warn("shared agent read throttled; its re-checks look again later", {
+        error: errorMessage(error),
+      });
+      return pings;
+    }
     deps.log.warn("shared agent read failed; each re-check asks for itself", { error: errorMessage(error) });
     return new Map();
   }
@@ -103,6 +148,7 @@ async function readAgentPings(
 async function readTargetHealth(
   deps: GateDeps,
   waits: readonly GateRecord[],
+  throttled: Set<string>,
 ): Promise<Map<string, TargetHealth | undefined>> {
   const byGroup = new Map<string, { target: RegisteredTarget; instanceIds: string[] }>();
   for (const wait of waits) {
@@ -129,6 +175,14 @@ async function readTargetHealth(
         );
         for (const id of instanceIds) health.set(healthKey(target.targetGroupArn, id), byInstance.get(id));
       } catch (error) {
+        if (isThrottlingError(error)) {
+          for (const id of instanceIds) throttled.add(healthKey(target.targetGroupArn, id));
+          deps.log.warn("shared target health read throttled; its re-checks look again later", {
+            targetGroup: target.name,
+            error: errorMessage(error),
+          });
+          return;
+        }
         deps.log.warn("shared target health read failed; each re-check asks for itself", {
           targetGroup: target.name,
           error: errorMessage(error),

@@ -200,18 +200,25 @@ const NO_ANSWER_ERRORS = new Set([
   "ETIMEDOUT",
 ]);
 
+/** Whether AWS refused the request for its rate (by name, or as the SDK flags it): it did not run. */
+export function isThrottlingError(error: unknown): boolean {
+  const shape = (typeof error === "object" && error !== null ? error : {}) as {
+    $retryable?: { throttling?: unknown };
+  };
+  return THROTTLING_ERRORS.has(awsErrorName(error)) || shape.$retryable?.throttling === true;
+}
+
 /** Classifies a SendCommand error so the sender retries only what a retry can fix (see SendFailure). */
 export function classifySendError(error: unknown): SendFailure {
   const name = awsErrorName(error);
   if (name === "InvalidInstanceId") return "agent-not-addressable";
   const shape = (typeof error === "object" && error !== null ? error : {}) as {
     $fault?: unknown;
-    $retryable?: { throttling?: unknown };
     $metadata?: { httpStatusCode?: unknown };
     code?: unknown;
   };
   const status = Number(shape.$metadata?.httpStatusCode ?? 0);
-  if (THROTTLING_ERRORS.has(name) || shape.$retryable?.throttling === true) return "transient";
+  if (isThrottlingError(error)) return "transient";
   const unknown =
     shape.$fault === "server" ||
     status >= 500 ||

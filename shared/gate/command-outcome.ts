@@ -1,11 +1,12 @@
 import { SkipEventError } from "../errors.js";
 import type { CommandFinishedEvent, RecheckEvent } from "../events/gate-event.js";
 import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-wait.js";
+import { isPollThrottled } from "./batch-reads.js";
 import { type CommandInvocation, getInvocation, isCommandOfWait } from "./bootstrap-command.js";
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
 import { beginHealthGate } from "./health-gate.js";
-import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { keepAlive, lookAgainAfterThrottle, scheduleRecheck } from "./keep-alive.js";
 import { bootstrapExecutionTimedOut, bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
 import { advance } from "./record.js";
 import { bootstrapDeadline, commandPaceSeconds } from "./start-gate.js";
@@ -57,7 +58,14 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
     event.attempt !== undefined,
   );
   const commandId = wait.record.commandId ?? event.commandId ?? "";
-  const invocation = await getInvocation(deps, commandId, wait.record.instanceId);
+  let invocation: CommandInvocation | undefined;
+  try {
+    invocation = await getInvocation(deps, commandId, wait.record.instanceId);
+  } catch (error) {
+    if (!isPollThrottled(error)) throw error;
+    const pace = commandPaceSeconds(wait.record, deps.now());
+    return lookAgainAfterThrottle(deps, wait.record, "command", pace, wait.group, commandId);
+  }
   if (wait.record.phase === "sending-command" && invocation) {
     // The sender scheduled this re-check, then died before saving the command id.
     wait = await adoptCommand(deps, wait, commandId, invocation);

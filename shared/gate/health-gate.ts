@@ -1,9 +1,10 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import type { RecheckEvent } from "../events/gate-event.js";
 import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-wait.js";
+import { isPollThrottled } from "./batch-reads.js";
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
-import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { keepAlive, lookAgainAfterThrottle, scheduleRecheck } from "./keep-alive.js";
 import { describeLifecycle } from "./lifecycle-actions.js";
 import {
   gateDeadlinePassedUnhealthy,
@@ -81,7 +82,14 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
   );
   const { record, group } = wait;
   const now = deps.now();
-  const observations = await observeHealth(deps, record.instanceId, record.registered);
+  let observations: HealthObservation[];
+  try {
+    observations = await observeHealth(deps, record.instanceId, record.registered);
+  } catch (error) {
+    if (!isPollThrottled(error)) throw error;
+    const pace = healthPaceSeconds(record, record.registered, now);
+    return lookAgainAfterThrottle(deps, record, "health", pace, group);
+  }
   const waited = secondsSinceRegistration(record, now);
   if (healthyEverywhere(observations)) {
     const names = record.registered.map((target) => target.name).join(", ");

@@ -1,5 +1,6 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import { SkipEventError } from "../errors.js";
+import { throttledPaceSeconds } from "./batch-reads.js";
 import type { GateDeps } from "./deps.js";
 import { recordGone } from "./finish.js";
 import { describeLifecycle, recordHeartbeat } from "./lifecycle-actions.js";
@@ -95,6 +96,25 @@ async function stopRefusedWait(deps: GateDeps, record: GateRecord): Promise<neve
 /** Delay before the next re-check: the step's natural pace, never past the heartbeat ceiling. */
 export function recheckDelay(paceSeconds: number, heartbeatTimeoutSeconds: number): number {
   return Math.max(1, Math.min(paceSeconds, recheckCeilingSeconds(heartbeatTimeoutSeconds)));
+}
+
+/**
+ * A poll was throttled (isPollThrottled): the step learned nothing, which is "not yet", not a failure.
+ * Keeps the hook alive and looks again at the stretched pace (throttledPaceSeconds): fewer rounds while
+ * the API is saturated, instead of a failed step retried at once with all its reads.
+ */
+export async function lookAgainAfterThrottle(
+  deps: GateDeps,
+  record: GateRecord,
+  step: RecheckStep,
+  paceSeconds: number,
+  group: RuntimeGroup,
+  commandId?: string,
+): Promise<void> {
+  const stretched = throttledPaceSeconds(paceSeconds);
+  deps.log.info("poll throttled; looking again later", { step, paceSeconds: stretched });
+  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+  await scheduleRecheck(deps, kept, step, stretched, group, commandId);
 }
 
 /** The steps that poll: their re-checks are timed to a shared grid (see gridDelaySeconds). */

@@ -4,7 +4,7 @@ import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
 import { emitAll } from "../metrics/emit.js";
 import { launchStartedMetrics } from "../metrics/launch-metrics.js";
 import { abandonPastDeadline, loadActiveWait } from "./active-wait.js";
-import { agentPing } from "./batch-reads.js";
+import { agentPing, isPollThrottled } from "./batch-reads.js";
 import {
   classifySendError,
   commandComment,
@@ -14,7 +14,7 @@ import {
 } from "./bootstrap-command.js";
 import { type GateDeps, groupConfig, sleepOf } from "./deps.js";
 import { abandonLaunch, recordGone } from "./finish.js";
-import { keepAlive, scheduleRecheck } from "./keep-alive.js";
+import { keepAlive, lookAgainAfterThrottle, scheduleRecheck } from "./keep-alive.js";
 import { launchModeFor, waitStateOf } from "./launch-mode.js";
 import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
 import { CHAIN_STEP_FOR_PHASE } from "./ports.js";
@@ -403,7 +403,13 @@ export function openRecord(deps: GateDeps, event: LaunchEvent, group: RuntimeGro
 }
 
 async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
-  const ping = await agentPing(deps, record.instanceId);
+  let ping: string | undefined;
+  try {
+    ping = await agentPing(deps, record.instanceId);
+  } catch (error) {
+    if (!isPollThrottled(error)) throw error;
+    return lookAgainAfterThrottle(deps, record, "agent", agentPaceSeconds(record, deps.now()), group);
+  }
   if (ping === "Online") {
     // The steps before this one do not ask Auto Scaling (see loadActiveWait); the first thing done to
     // the instance itself waits for its confirmation that the instance is still at the hook.

@@ -12,6 +12,7 @@ import { onCommandFinished, onCommandRecheck } from "../../../shared/gate/comman
 import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
+  awsServiceError,
   CNT_TARGET_GROUP,
   groupTargetGroups,
   hookAcceptsCompletion,
@@ -176,6 +177,23 @@ describe("a successful bootstrap", () => {
     expect(h.store.get(INSTANCE_ID).reason).toBe(
       "group cnt-backend-asg has no target group attached (expected cnt-backend-tg): attach it to the group",
     );
+  });
+});
+
+describe("a throttled look at the running bootstrap", () => {
+  it("is 'not yet': no failure, the phase unchanged (the due heartbeat recorded), the next look at the fallback's pace", async () => {
+    h.ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
+    const before = h.store.get(INSTANCE_ID);
+
+    await onCommandRecheck(h.deps, { ...recheck("command"), commandId: "cmd-1" });
+
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", version: before.version + 1 });
+    expect(h.rechecks.last()).toEqual({
+      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
+      delaySeconds: 180,
+    });
   });
 });
 

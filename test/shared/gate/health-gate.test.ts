@@ -11,6 +11,7 @@ import {
 import { beforeEach, describe, expect, it } from "vitest";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
+import { gridDelaySeconds } from "../../../shared/gate/keep-alive.js";
 import { COMPLETION_LEASE_SECONDS } from "../../../shared/gate/reconcile.js";
 import {
   ADMIN_TARGET_GROUP,
@@ -368,6 +369,25 @@ describe("the health gate", () => {
     expect(h.autoScalingMock).not.toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
 
     // The reconciler's round delivers it (reconcile.test.ts: "delivers an outcome that was claimed but never sent").
+  });
+
+  it("takes a throttled health poll as 'not yet': no failure, no decision, the next look at a stretched pace", async () => {
+    h.elbv2Mock
+      .on(DescribeTargetHealthCommand)
+      .rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
+    h.advanceSeconds(15);
+    h.elbv2Mock.resetHistory();
+
+    await onHealthRecheck(h.deps, recheck("health"));
+
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
+    expect(h.elbv2Mock).not.toHaveReceivedCommand(RegisterTargetsCommand);
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    // The dense 10 s pace doubled: on the 20 s grid (heartbeat ceiling 200 s).
+    const next = h.rechecks.last();
+    expect(next?.message).toMatchObject({ step: "health", instanceId: INSTANCE_ID });
+    expect(next?.delaySeconds).toBe(gridDelaySeconds(h.now(), 20, 200));
+    expect(next?.delaySeconds).not.toBe(gridDelaySeconds(h.now(), 10, 200)); // not the unstretched pace
   });
 
   it("does nothing more for a re-check after the gate finished, and asks nobody", async () => {

@@ -3,10 +3,15 @@ import {
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+} from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { NotYetError, SkipEventError } from "../../../shared/errors.js";
 import { classifySendError } from "../../../shared/gate/bootstrap-command.js";
+import { gridDelaySeconds } from "../../../shared/gate/keep-alive.js";
 import { onAgentRecheck, SEND_THROTTLE_RETRIES, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
@@ -76,6 +81,25 @@ describe("startGate", () => {
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     // Listing the instance's commands is for taking over a dead claim only, never the normal path.
     expect(h.ssmMock).not.toHaveReceivedCommand(ListCommandsCommand);
+  });
+
+  it("takes a throttled agent poll as 'not yet': no failure, the next look at a stretched pace", async () => {
+    agentPing(h, undefined);
+    await openGate(h);
+    h.ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
+    const before = h.store.get(INSTANCE_ID);
+
+    await onAgentRecheck(h.deps, recheck("agent"));
+
+    expect(h.store.get(INSTANCE_ID)).toEqual(before);
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    // The dense 10 s pace doubled: on the 20 s grid (heartbeat ceiling 200 s).
+    const next = h.rechecks.last();
+    expect(next?.message).toEqual({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
+    expect(next?.delaySeconds).toBe(gridDelaySeconds(h.now(), 20, 200));
+    expect(next?.delaySeconds).not.toBe(gridDelaySeconds(h.now(), 10, 200)); // not the unstretched pace
   });
 
   it("records a heartbeat that is due as it moves on to sending, not only while it waits", async () => {

@@ -45,6 +45,10 @@ function agentsOnline(h: GateHarness, online: readonly string[]): void {
   }));
 }
 
+function throttled(): Error {
+  return Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+}
+
 /** A scheduler that takes batches, as SQS does, and can refuse some entries. */
 class BatchingScheduler implements RecheckScheduler {
   readonly batches: ScheduledRecheck[][] = [];
@@ -169,6 +173,26 @@ describe("a batch of agent re-checks", () => {
     release();
     await handling;
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+
+  it("takes a throttled shared agent read as 'not yet' for all: nobody asks alone, each looks again later", async () => {
+    h.ssmMock.on(DescribeInstanceInformationCommand).rejects(throttled());
+
+    const result = await createLaunchHandler(() => h.deps)(sqsEvent(...IDS.map(agentRecheck)));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(h.ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 1);
+    expect(scheduler.batches[0]?.map((entry) => entry.message.instanceId)).toEqual(IDS);
+    // The dense 10 s pace, stretched to 20 s (on its grid: between 10 and 30 s away).
+    for (const entry of scheduler.batches[0] ?? []) expect(entry.delaySeconds).toBeGreaterThan(10);
+  });
+
+  it("still has each re-check ask alone when the shared agent read failed for another reason", async () => {
+    h.ssmMock.on(DescribeInstanceInformationCommand).rejectsOnce(new Error("socket hang up")).resolves({});
+
+    await createLaunchHandler(() => h.deps)(sqsEvent(...IDS.map(agentRecheck)));
+
+    expect(h.ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 1 + IDS.length);
   });
 
   it("reads alone when the batch holds one message: a BatchGetItem would cost the same", async () => {
