@@ -11,6 +11,27 @@ const recheckSchema = z.strictObject({
   token: z.string().check(z.minLength(1)),
   commandId: z.optional(z.string().check(z.minLength(1))),
   attempt: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
+  seen: z.optional(
+    z.strictObject({
+      version: z.int().check(z.minimum(1)),
+      phase: z.enum(["awaiting-agent", "awaiting-health"]),
+      groupName: z.string().check(z.minLength(1)),
+      readBy: z.number(),
+      startedAt: z.number(),
+      bootstrapPhase: z.enum(["all", "prepare", "start"]),
+      registeredAt: z.optional(z.number()),
+      targets: z.optional(
+        z.array(
+          z.strictObject({
+            targetGroupArn: z.string().check(z.minLength(1)),
+            name: z.string(),
+            port: z.int(),
+            intervalSeconds: z.number().check(z.positive()),
+          }),
+        ),
+      ),
+    }),
+  ),
 });
 
 /** Parses an SQS message body written by SqsRecheckScheduler; `allowed` are the steps this function owns. */

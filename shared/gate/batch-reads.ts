@@ -5,6 +5,7 @@ import { agentPingStatus, isThrottlingError } from "./bootstrap-command.js";
 import type { GateDeps } from "./deps.js";
 import type { RecheckMessage } from "./ports.js";
 import type { GateRecord, RegisteredTarget } from "./record.js";
+import { usableSeen } from "./seen.js";
 
 /**
  * What the re-checks of one SQS batch need to read of the world, read once for all of them: one
@@ -65,7 +66,7 @@ export async function agentPing(deps: GateDeps, instanceId: string): Promise<str
 /** The shared read of a target's health, or undefined when the batch did not read it. */
 export function sharedTargetHealth(
   deps: GateDeps,
-  target: RegisteredTarget,
+  target: Pick<RegisteredTarget, "targetGroupArn">,
   instanceId: string,
 ): { readonly health: TargetHealth | undefined } | undefined {
   const shared = deps.batchReads?.targetHealth;
@@ -85,20 +86,19 @@ export async function readForBatch(
   rechecks: readonly RecheckMessage[],
   records: ReadonlyMap<string, GateRecord | undefined>,
 ): Promise<BatchReads> {
-  const live = (step: RecheckMessage["step"], phase: GateRecord["phase"]) =>
+  const now = deps.now();
+  // A re-check that carries its wait (seen.ts) goes by that; any other, by its record read for the batch.
+  const live = (step: RecheckMessage["step"], phase: GateRecord["phase"]): PolledWait[] =>
     rechecks.flatMap((recheck) => {
+      if (recheck.step !== step) return [];
+      const seen = usableSeen(recheck, now);
+      if (seen) return [{ instanceId: recheck.instanceId, registered: seen.targets ?? [] }];
       const record = records.get(recheck.instanceId);
-      return recheck.step === step && record?.token === recheck.token && record.phase === phase
-        ? [record]
-        : [];
+      return record?.token === recheck.token && record.phase === phase ? [record] : [];
     });
   const throttled = new Set<string>();
   const [agentPings, targetHealth] = await Promise.all([
-    readAgentPings(
-      deps,
-      unique(live("agent", "awaiting-agent").map((record) => record.instanceId)),
-      throttled,
-    ),
+    readAgentPings(deps, unique(live("agent", "awaiting-agent").map((wait) => wait.instanceId)), throttled),
     readTargetHealth(deps, live("health", "awaiting-health"), throttled),
   ]);
   return { agentPings, targetHealth, throttled };
@@ -145,12 +145,18 @@ async function readAgentPings(
   return pings;
 }
 
+/** A wait whose poll the batch reads: the instance, and the target groups it is registered with. */
+interface PolledWait {
+  readonly instanceId: string;
+  readonly registered: readonly Pick<RegisteredTarget, "targetGroupArn" | "port" | "name">[];
+}
+
 async function readTargetHealth(
   deps: GateDeps,
-  waits: readonly GateRecord[],
+  waits: readonly PolledWait[],
   throttled: Set<string>,
 ): Promise<Map<string, TargetHealth | undefined>> {
-  const byGroup = new Map<string, { target: RegisteredTarget; instanceIds: string[] }>();
+  const byGroup = new Map<string, { target: PolledWait["registered"][number]; instanceIds: string[] }>();
   for (const wait of waits) {
     for (const target of wait.registered) {
       const entry = byGroup.get(target.targetGroupArn) ?? { target, instanceIds: [] };

@@ -1,11 +1,12 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import type { RecheckEvent } from "../events/gate-event.js";
 import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-wait.js";
-import { isPollThrottled } from "./batch-reads.js";
-import type { GateDeps } from "./deps.js";
+import { isPollThrottled, throttledPaceSeconds } from "./batch-reads.js";
+import { type GateDeps, groupConfig } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
-import { keepAlive, lookAgainAfterThrottle, scheduleRecheck } from "./keep-alive.js";
+import { keepAlive, lookAgainAfterThrottle, scheduleRecheck, scheduleSeen } from "./keep-alive.js";
 import { describeLifecycle } from "./lifecycle-actions.js";
+import type { SeenTarget } from "./ports.js";
 import {
   gateDeadlinePassedUnhealthy,
   healthyAtDeadline,
@@ -14,6 +15,7 @@ import {
   notInUseZone,
 } from "./reasons.js";
 import { advance, type GateRecord, type RegisteredTarget } from "./record.js";
+import { usableSeen } from "./seen.js";
 import { discoverTargetGroups, healthBudgetSeconds } from "./target-groups.js";
 import {
   ensureRegistered,
@@ -72,6 +74,8 @@ export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise
 
 /** A delayed health re-check arrived: CONTINUE once healthy everywhere, ABANDON on a known cause or deadline. */
 export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
+  const seenRound = await healthRoundBySeen(deps, event);
+  if (seenRound === "done") return;
   const wait = await loadActiveWait(
     deps,
     event.instanceId,
@@ -84,7 +88,9 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
   const now = deps.now();
   let observations: HealthObservation[];
   try {
-    observations = await observeHealth(deps, record.instanceId, record.registered);
+    observations =
+      (seenRound && asObservedFor(seenRound, record.registered)) ??
+      (await observeHealth(deps, record.instanceId, record.registered));
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
     const pace = healthPaceSeconds(record, record.registered, now);
@@ -132,6 +138,60 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
 }
 
 /**
+ * A round that goes by what the re-check carries (seen.ts), without reading the record: while no
+ * target group says anything the step would act on, the next round is scheduled as seen ("done"). Healthy
+ * everywhere, Target.NotInUse, or a target still unknown past propagation run the step in full, which
+ * reads the record and acts on what was observed (returned); a re-check carrying nothing usable
+ * (undefined) runs it in full and looks itself.
+ */
+async function healthRoundBySeen(
+  deps: GateDeps,
+  event: RecheckEvent,
+): Promise<"done" | readonly HealthObservation<SeenTarget>[] | undefined> {
+  const seen = usableSeen(event, deps.now());
+  const targets = seen?.targets;
+  if (!seen || !targets || targets.length === 0) return undefined;
+  const group = groupConfig(deps.config, seen.groupName);
+  const now = deps.now();
+  const pace = healthPaceSeconds(seen, targets, now);
+  let observations: HealthObservation<SeenTarget>[];
+  try {
+    observations = await observeHealth(deps, event.instanceId, targets);
+  } catch (error) {
+    if (!isPollThrottled(error)) throw error;
+    await scheduleSeen(deps, event, seen, throttledPaceSeconds(pace), group);
+    return "done";
+  }
+  const waited = secondsSinceRegistration(seen, now);
+  const actOn =
+    healthyEverywhere(observations) ||
+    observations.some((observation) => observation.reason === "Target.NotInUse") ||
+    (waited >= REGISTRATION_PROPAGATION_SECONDS && observations.some(isNotRegistered));
+  if (actOn) return observations;
+  await scheduleSeen(deps, event, seen, pace, group);
+  return "done";
+}
+
+/**
+ * What this invocation already observed, for the record's own target groups — or undefined unless it
+ * observed exactly those (a record whose set differs from what the re-check carried is looked at anew).
+ */
+function asObservedFor(
+  observed: readonly HealthObservation<SeenTarget>[],
+  registered: readonly RegisteredTarget[],
+): HealthObservation[] | undefined {
+  if (observed.length !== registered.length) return undefined;
+  const byArn = new Map(observed.map((observation) => [observation.target.targetGroupArn, observation]));
+  const mapped: HealthObservation[] = [];
+  for (const target of registered) {
+    const seen = byArn.get(target.targetGroupArn);
+    if (!seen || seen.target.port !== target.port) return undefined;
+    mapped.push({ ...seen, target });
+  }
+  return mapped;
+}
+
+/**
  * Ends a wait found past its overall deadline. While waiting for health, look first: an instance
  * that turned healthy in every target group since the last re-check is serving, and abandoning it
  * would throw away a good instance (and its capacity) on a timing accident. Anything else abandons.
@@ -157,11 +217,14 @@ export async function finishPastDeadline(
 }
 
 /** CONTINUE needs `healthy` in every target group: traffic reaches the instance through each of them. */
-export function healthyEverywhere(observations: readonly HealthObservation[]): boolean {
+export function healthyEverywhere(observations: readonly Pick<HealthObservation, "state">[]): boolean {
   return observations.every((observation) => observation.state === "healthy");
 }
 
-function secondsSinceRegistration(record: GateRecord, now: number): number {
+function secondsSinceRegistration(
+  record: Pick<GateRecord, "registeredAt" | "startedAt">,
+  now: number,
+): number {
   return Math.round((now - (record.registeredAt ?? record.startedAt)) / 1000);
 }
 
@@ -205,7 +268,7 @@ export const HEALTH_DENSE_PACE_SECONDS = 10;
  */
 export function healthPaceSeconds(
   record: Pick<GateRecord, "registeredAt" | "startedAt">,
-  targets: readonly RegisteredTarget[],
+  targets: readonly Pick<RegisteredTarget, "intervalSeconds">[],
   now: number,
 ): number {
   const interval = Math.min(...targets.map((target) => target.intervalSeconds));

@@ -4,8 +4,9 @@ import { throttledPaceSeconds } from "./batch-reads.js";
 import type { GateDeps } from "./deps.js";
 import { recordGone } from "./finish.js";
 import { describeLifecycle, recordHeartbeat } from "./lifecycle-actions.js";
-import type { RecheckStep } from "./ports.js";
+import type { RecheckMessage, RecheckStep, WaitSeen } from "./ports.js";
 import { advance, type GateRecord } from "./record.js";
+import { seenOf } from "./seen.js";
 
 /**
  * Re-checks are spaced at most a third of the heartbeat timeout apart, and a heartbeat is recorded once
@@ -133,10 +134,47 @@ export async function scheduleRecheck(
   group: RuntimeGroup,
   commandId?: string,
 ): Promise<void> {
+  const seen = POLLING_STEPS.has(step) ? seenOf(record, group) : undefined;
+  const message: RecheckMessage = {
+    step,
+    instanceId: record.instanceId,
+    token: record.token,
+    ...(commandId ? { commandId } : {}),
+    ...(seen && seen.phase === POLLED_PHASE[step] ? { seen } : {}),
+  };
+  await scheduleMessage(deps, message, paceSeconds, group);
+}
+
+const POLLED_PHASE: Partial<Record<RecheckStep, WaitSeen["phase"]>> = {
+  agent: "awaiting-agent",
+  health: "awaiting-health",
+};
+
+/**
+ * The next round of a polling re-check that found nothing new, going by what it carries (seen.ts):
+ * the same wait, as seen, at `paceSeconds` on the grid.
+ */
+export async function scheduleSeen(
+  deps: GateDeps,
+  message: RecheckMessage,
+  seen: WaitSeen,
+  paceSeconds: number,
+  group: RuntimeGroup,
+): Promise<void> {
+  const { step, instanceId, token } = message;
+  await scheduleMessage(deps, { step, instanceId, token, seen }, paceSeconds, group);
+}
+
+async function scheduleMessage(
+  deps: GateDeps,
+  message: RecheckMessage,
+  paceSeconds: number,
+  group: RuntimeGroup,
+): Promise<void> {
   const delay = paceSeconds === 0 ? 0 : recheckDelay(paceSeconds, group.heartbeatTimeoutSeconds);
   await deps.rechecks.schedule(
-    { step, instanceId: record.instanceId, token: record.token, ...(commandId ? { commandId } : {}) },
-    delay > 0 && POLLING_STEPS.has(step)
+    message,
+    delay > 0 && POLLING_STEPS.has(message.step)
       ? gridDelaySeconds(deps.now(), delay, recheckCeilingSeconds(group.heartbeatTimeoutSeconds))
       : delay,
   );

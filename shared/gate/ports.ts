@@ -63,6 +63,30 @@ export interface RecheckMessage {
   readonly commandId?: string;
   /** How many times this re-check already failed and was retried (absent: a fresh one). */
   readonly attempt?: number;
+  /** The wait as it was when this polling re-check was scheduled (seen.ts); absent: read the record. */
+  readonly seen?: WaitSeen;
+}
+
+/** A target group as a polling round needs it: where to look, and the pace of its checks. */
+export interface SeenTarget {
+  readonly targetGroupArn: string;
+  readonly name: string;
+  readonly port: number;
+  readonly intervalSeconds: number;
+}
+
+/** What a polling re-check carries of its wait (see seen.ts). */
+export interface WaitSeen {
+  /** The record's version when the re-check was scheduled. */
+  readonly version: number;
+  readonly phase: "awaiting-agent" | "awaiting-health";
+  readonly groupName: string;
+  /** Epoch ms from which the record must be read: the chain's next heartbeat, or a deadline, is due. */
+  readonly readBy: number;
+  readonly startedAt: number;
+  readonly bootstrapPhase: "all" | "prepare" | "start";
+  readonly registeredAt?: number;
+  readonly targets?: readonly SeenTarget[];
 }
 
 export interface RecheckScheduler {

@@ -4,7 +4,7 @@ import type { LaunchEvent, RecheckEvent } from "../events/gate-event.js";
 import { emitAll } from "../metrics/emit.js";
 import { launchStartedMetrics } from "../metrics/launch-metrics.js";
 import { abandonPastDeadline, loadActiveWait } from "./active-wait.js";
-import { agentPing, isPollThrottled } from "./batch-reads.js";
+import { agentPing, isPollThrottled, throttledPaceSeconds } from "./batch-reads.js";
 import {
   classifySendError,
   commandComment,
@@ -14,7 +14,7 @@ import {
 } from "./bootstrap-command.js";
 import { type GateDeps, groupConfig, sleepOf } from "./deps.js";
 import { abandonLaunch, recordGone } from "./finish.js";
-import { keepAlive, lookAgainAfterThrottle, scheduleRecheck } from "./keep-alive.js";
+import { keepAlive, lookAgainAfterThrottle, scheduleRecheck, scheduleSeen } from "./keep-alive.js";
 import { launchModeFor, waitStateOf } from "./launch-mode.js";
 import { describeLifecycle, type InstanceLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
 import { CHAIN_STEP_FOR_PHASE } from "./ports.js";
@@ -27,6 +27,7 @@ import {
   TERMINAL_PHASES,
   tokenlessSightedAt,
 } from "./record.js";
+import { usableSeen } from "./seen.js";
 
 /**
  * How often to look for the SSM agent: every 10 s while it is likely to come (agents register within
@@ -55,7 +56,10 @@ export function firstAgentCheckSeconds(record: Pick<GateRecord, "mode">): number
   return record.mode.bootstrapPhase === "start" ? 0 : AGENT_PACE_SECONDS;
 }
 
-export function agentPaceSeconds(record: Pick<GateRecord, "startedAt" | "mode">, now: number): number {
+export function agentPaceSeconds(
+  record: Pick<GateRecord, "startedAt"> & { readonly mode: Pick<LaunchMode, "bootstrapPhase"> },
+  now: number,
+): number {
   if (now - record.startedAt >= AGENT_DENSE_WINDOW_SECONDS * 1000) return AGENT_SLOW_PACE_SECONDS;
   return record.mode.bootstrapPhase === "start" ? WARM_AGENT_PACE_SECONDS : AGENT_PACE_SECONDS;
 }
@@ -325,6 +329,8 @@ async function giveToken(
  * re-check drops as stale) or died (and this re-check takes over).
  */
 export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
+  const seenRound = await agentRoundBySeen(deps, event);
+  if (seenRound === "done") return;
   const { record, group } = await loadActiveWait(
     deps,
     event.instanceId,
@@ -336,7 +342,7 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
   const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
   if (leaseLeft === undefined) {
     if (record.phase === "sending-command") return takeOverClaim(deps, record, group);
-    return checkAgent(deps, record, group);
+    return checkAgent(deps, record, group, seenRound);
   }
   const delaySeconds = leaseLeft + 1;
   deps.log.info("another invocation holds the send claim; re-checking when its lease ends", {
@@ -346,6 +352,39 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
   // A long lease (a send of unknown outcome) outlasts a heartbeat period: keep the hook alive meanwhile.
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
   await scheduleRecheck(deps, kept, "agent", delaySeconds, group, event.commandId);
+}
+
+/**
+ * A round that goes by what the re-check carries (seen.ts), without reading the record: while the
+ * agent is not Online nothing changes, so the next round is scheduled as seen ("done"). An Online agent
+ * (or a re-check that carries nothing usable: undefined) runs the step in full, reading the record;
+ * the ping is handed on so the step does not ask again.
+ */
+async function agentRoundBySeen(
+  deps: GateDeps,
+  event: RecheckEvent,
+): Promise<"done" | KnownPing | undefined> {
+  const seen = usableSeen(event, deps.now());
+  if (!seen) return undefined;
+  const group = groupConfig(deps.config, seen.groupName);
+  const paced = { startedAt: seen.startedAt, mode: { bootstrapPhase: seen.bootstrapPhase } };
+  let ping: string | undefined;
+  try {
+    ping = await agentPing(deps, event.instanceId);
+  } catch (error) {
+    if (!isPollThrottled(error)) throw error;
+    const pace = throttledPaceSeconds(agentPaceSeconds(paced, deps.now()));
+    await scheduleSeen(deps, event, seen, pace, group);
+    return "done";
+  }
+  if (ping === "Online") return { ping };
+  await scheduleSeen(deps, event, seen, agentPaceSeconds(paced, deps.now()), group);
+  return "done";
+}
+
+/** An agent ping this invocation already has. */
+interface KnownPing {
+  readonly ping: string | undefined;
 }
 
 /**
@@ -402,10 +441,15 @@ export function openRecord(deps: GateDeps, event: LaunchEvent, group: RuntimeGro
   };
 }
 
-async function checkAgent(deps: GateDeps, record: GateRecord, group: RuntimeGroup): Promise<void> {
+async function checkAgent(
+  deps: GateDeps,
+  record: GateRecord,
+  group: RuntimeGroup,
+  known?: KnownPing,
+): Promise<void> {
   let ping: string | undefined;
   try {
-    ping = await agentPing(deps, record.instanceId);
+    ping = known ? known.ping : await agentPing(deps, record.instanceId);
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
     return lookAgainAfterThrottle(deps, record, "agent", agentPaceSeconds(record, deps.now()), group);

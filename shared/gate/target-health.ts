@@ -10,8 +10,11 @@ import { sharedTargetHealth } from "./batch-reads.js";
 import type { GateDeps } from "./deps.js";
 import type { RegisteredTarget } from "./record.js";
 
-export interface HealthObservation {
-  readonly target: RegisteredTarget;
+/** Where a target's health is read: its group and port. */
+export type HealthTarget = Pick<RegisteredTarget, "targetGroupArn" | "port">;
+
+export interface HealthObservation<T extends HealthTarget = RegisteredTarget> {
+  readonly target: T;
   /**
    * initial | healthy | unhealthy | unused | draining | unavailable | … (docs/aws-facts.md, load balancer
    * registration and target health)
@@ -22,11 +25,11 @@ export interface HealthObservation {
 }
 
 /** The instance's health in each target group. */
-export async function observeHealth(
+export async function observeHealth<T extends HealthTarget>(
   deps: GateDeps,
   instanceId: string,
-  targets: readonly RegisteredTarget[],
-): Promise<HealthObservation[]> {
+  targets: readonly T[],
+): Promise<HealthObservation<T>[]> {
   return Promise.all(
     targets.map(async (target) => {
       const health = (
@@ -44,7 +47,7 @@ export async function observeHealth(
 
 async function readHealth(
   deps: GateDeps,
-  target: RegisteredTarget,
+  target: HealthTarget,
   instanceId: string,
 ): Promise<{ readonly health: TargetHealth | undefined }> {
   try {
@@ -70,7 +73,7 @@ async function readHealth(
 }
 
 /** True when the target group does not know the target (yet): registration needed or still propagating. */
-export function isNotRegistered(observation: HealthObservation): boolean {
+export function isNotRegistered(observation: Pick<HealthObservation, "state" | "reason">): boolean {
   return observation.state === "unused" && observation.reason === "Target.NotRegistered";
 }
 

@@ -11,6 +11,7 @@ import type {
   ScheduledRecheck,
 } from "../gate/ports.js";
 import type { GateRecord } from "../gate/record.js";
+import { usableSeen } from "../gate/seen.js";
 import type { BatchHandling } from "./run-event.js";
 
 /**
@@ -38,7 +39,12 @@ export interface BatchScope {
 
 export async function openBatchScope(base: GateDeps, rechecks: readonly RecheckEvent[]): Promise<BatchScope> {
   const held = new HeldRechecks(base.rechecks, base.now);
-  const records = await readRecords(base, rechecks);
+  // A re-check that carries its wait (gate/seen.ts) reads its record only if its poll shows a change.
+  const now = base.now();
+  const records = await readRecords(
+    base,
+    rechecks.filter((recheck) => !usableSeen(recheck, now)),
+  );
   const store = new FirstReadStore(base.store, records, () => held.sendBeforeSave());
   const deps = Object.create(base, {
     store: { value: store },

@@ -107,7 +107,7 @@ describe("a successful bootstrap", () => {
     // Budget from the group's own health check: 30 s × (5 + 1) + 30 s slack.
     expect(record.phaseDeadline).toBe(h.now() + 210_000);
     // Densely while a first passing check may come at any moment (see healthPaceSeconds).
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "health", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 10,
     });

@@ -455,7 +455,7 @@ describe("the health gate with two target groups", () => {
     expect(two.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
     expect(two.rechecks.scheduled).toHaveLength(before + 1);
     // Paced by the faster of the two health checks (10 s interval): twice per interval, on the 5 s grid.
-    expect(two.rechecks.last()).toEqual({
+    expect(two.rechecks.last()).toMatchObject({
       message: { step: "health", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 5,
     });

@@ -81,7 +81,7 @@ describe("reconcile: a wait without a record", () => {
     expect(rescues()).toEqual(["adopted"]);
     expect(h.metrics.filter((datum) => datum.name === "LaunchesStarted")).toHaveLength(1);
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-agent", deadline: h.now() + 2400_000 });
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: {
         step: "agent",
         instanceId: INSTANCE_ID,
@@ -229,7 +229,7 @@ describe("reconcile: a wait with a record", () => {
       detail: "awaiting-agent: no progress for over 500 s",
     });
     expect(rescues()).toEqual(["kicked"]);
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 0,
     });

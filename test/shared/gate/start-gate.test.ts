@@ -51,7 +51,7 @@ describe("startGate", () => {
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
     // A new instance is still booting: its first look joins the grid (10 s from T0, which is on it).
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 10,
     });
@@ -97,7 +97,7 @@ describe("startGate", () => {
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     // The dense 10 s pace doubled: on the 20 s grid (heartbeat ceiling 200 s).
     const next = h.rechecks.last();
-    expect(next?.message).toEqual({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
+    expect(next?.message).toMatchObject({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
     expect(next?.delaySeconds).toBe(gridDelaySeconds(h.now(), 20, 200));
     expect(next?.delaySeconds).not.toBe(gridDelaySeconds(h.now(), 10, 200)); // not the unstretched pace
   });
@@ -127,7 +127,7 @@ describe("startGate", () => {
 
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 10, // the dense agent pace, on its grid (T0 is on it)
     });
@@ -232,7 +232,7 @@ describe("startGate", () => {
     await onAgentRecheck(h.deps, { ...recheck("agent"), attempt: 1 });
 
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 36,
     });
@@ -264,7 +264,7 @@ describe("startGate", () => {
 
     await onAgentRecheck(h.deps, { ...recheck("agent"), commandId: "cmd-9" });
 
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-9" },
       delaySeconds: 1,
     });
@@ -476,7 +476,7 @@ describe("startGate", () => {
     await openGate(h);
 
     expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-agent");
-    expect(h.rechecks.last()).toEqual({
+    expect(h.rechecks.last()).toMatchObject({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 10, // the dense agent pace, on its grid (T0 is on it)
     });

@@ -195,6 +195,22 @@ describe("a batch of agent re-checks", () => {
     expect(h.ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 1 + IDS.length);
   });
 
+  it("reads no record for re-checks that carry their wait and find no agent Online; one poll for all", async () => {
+    const bodies = h.rechecks.scheduled.map((entry) => JSON.stringify(entry.message));
+    expect(bodies).toHaveLength(IDS.length);
+    expect(bodies.every((body) => body.includes('"seen"'))).toBe(true);
+    h.advanceSeconds(10);
+    const loads = vi.spyOn(h.store, "load");
+
+    const result = await createLaunchHandler(() => h.deps)(sqsEvent(...bodies));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(h.store.batchLoads).toBe(0);
+    expect(loads).not.toHaveBeenCalled();
+    expect(h.ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 1);
+    expect(scheduler.batches[0]?.map((entry) => entry.message.instanceId)).toEqual(IDS);
+  });
+
   it("reads alone when the batch holds one message: a BatchGetItem would cost the same", async () => {
     await createLaunchHandler(() => h.deps)(sqsEvent(agentRecheck(IDS[0] as string)));
     expect(h.store.batchLoads).toBe(0);

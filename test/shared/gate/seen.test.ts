@@ -1,0 +1,154 @@
+import {
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeInstanceInformationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { RecheckEvent } from "../../../shared/events/gate-event.js";
+import { parseRecheck } from "../../../shared/events/parse-recheck.js";
+import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
+import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
+import type { RecheckMessage } from "../../../shared/gate/ports.js";
+import { advance } from "../../../shared/gate/record.js";
+import { onAgentRecheck } from "../../../shared/gate/start-gate.js";
+import {
+  agentPing,
+  groupTargetGroups,
+  invocation,
+  sendCommandReturns,
+  targetHealth,
+} from "../../support/aws-stubs.js";
+import { openGate, waitingGate } from "../../support/drive.js";
+import { commandFinished } from "../../support/events.js";
+import { type GateHarness, INSTANCE_ID } from "../../support/gate-harness.js";
+
+/** The last re-check scheduled, as the function receives it: through SQS's JSON and the parser. */
+function delivered(h: GateHarness, step: "agent" | "health"): RecheckEvent {
+  const last = h.rechecks.last();
+  expect(last.message.step).toBe(step);
+  return parseRecheck(JSON.stringify(last.message), ["agent", "health"]);
+}
+
+let h: GateHarness;
+let loads: ReturnType<typeof vi.spyOn>;
+beforeEach(async () => {
+  h = await waitingGate();
+  loads = vi.spyOn(h.store, "load");
+});
+
+describe("an agent re-check carrying its wait", () => {
+  it("carries what a round needs, and survives SQS's JSON and the parser", () => {
+    const event = delivered(h, "agent");
+    const record = h.store.get(INSTANCE_ID);
+    expect(event.seen).toMatchObject({ version: record.version, phase: "awaiting-agent" });
+    // Read again by the chain's next heartbeat (ceiling 200 s) at the latest.
+    expect(event.seen?.readBy).toBe(Math.min(record.lastHeartbeatAt + 200_000, record.phaseDeadline ?? 0));
+  });
+
+  it("does not read the record while the agent is not Online: the next round carries the same", async () => {
+    const event = delivered(h, "agent");
+    h.advanceSeconds(10);
+
+    await onAgentRecheck(h.deps, event);
+
+    expect(loads).not.toHaveBeenCalled();
+    expect(h.ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 1);
+    expect(h.rechecks.last().message.seen).toEqual(event.seen);
+  });
+
+  it("reads the record once the agent is Online, asks SSM once, and sends the bootstrap", async () => {
+    const event = delivered(h, "agent");
+    h.advanceSeconds(10);
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+
+    await onAgentRecheck(h.deps, event);
+
+    expect(loads).toHaveBeenCalledTimes(1);
+    expect(h.ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 1);
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-1" });
+  });
+
+  it("reads the record (and heartbeats) once a heartbeat is due, agent or not", async () => {
+    const event = delivered(h, "agent");
+    h.advanceSeconds(200);
+
+    await onAgentRecheck(h.deps, event);
+
+    expect(loads).toHaveBeenCalled();
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(h.store.get(INSTANCE_ID).lastHeartbeatAt).toBe(h.now());
+  });
+
+  it("reads the record when it is a retry, whatever it carries", async () => {
+    const event = delivered(h, "agent");
+    h.advanceSeconds(10);
+
+    await onAgentRecheck(h.deps, { ...event, attempt: 1 });
+
+    expect(loads).toHaveBeenCalledTimes(1);
+  });
+
+  it("sends nothing for a wait that moved on without it: the Online agent makes it read, and it drops", async () => {
+    const event = delivered(h, "agent");
+    const record = h.store.get(INSTANCE_ID);
+    h.store.records.set(
+      INSTANCE_ID,
+      advance(record, { phase: "bootstrapping", commandId: "cmd-x" }, "", h.now()),
+    );
+    h.advanceSeconds(10);
+    agentPing(h, "Online");
+
+    await expect(onAgentRecheck(h.deps, event)).rejects.toThrow("another phase");
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+});
+
+describe("a health re-check carrying its wait", () => {
+  let event: RecheckEvent;
+  beforeEach(async () => {
+    agentPing(h, "Online");
+    sendCommandReturns(h, "cmd-1");
+    groupTargetGroups(h);
+    targetHealth(h, "initial", "Elb.RegistrationInProgress");
+    await openGate(h);
+    invocation(h, { status: "Success" });
+    await onCommandFinished(h.deps, commandFinished("cmd-1"));
+    event = delivered(h, "health");
+    loads.mockClear();
+    h.advanceSeconds(10);
+  });
+
+  it("does not read the record while the target is still checking", async () => {
+    await onHealthRecheck(h.deps, event);
+
+    expect(loads).not.toHaveBeenCalled();
+    expect(h.elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 1);
+    const next: RecheckMessage = h.rechecks.last().message;
+    expect(next).toMatchObject({ step: "health", seen: event.seen });
+  });
+
+  it("reads the record and completes with CONTINUE once healthy", async () => {
+    targetHealth(h, "healthy");
+    h.elbv2Mock.resetHistory();
+
+    await onHealthRecheck(h.deps, event);
+
+    expect(loads).toHaveBeenCalledTimes(1);
+    expect(h.elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 1); // not asked again
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "continued", outcome: "CONTINUE" });
+    expect(h.autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleActionResult: "CONTINUE",
+    });
+  });
+
+  it("reads the record for a target still unknown after propagation, to register it again", async () => {
+    targetHealth(h, "unused", "Target.NotRegistered");
+    h.advanceSeconds(30);
+
+    await onHealthRecheck(h.deps, event);
+
+    expect(loads).toHaveBeenCalled();
+  });
+});
