@@ -1,32 +1,18 @@
-import {
-  DescribeAutoScalingGroupsCommand,
-  DescribeAutoScalingInstancesCommand,
-} from "@aws-sdk/client-auto-scaling";
-import {
-  DeregisterTargetsCommand,
-  DescribeTargetGroupsCommand,
-  DescribeTargetHealthCommand,
-  RegisterTargetsCommand,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
+import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { expect, it } from "vitest";
-import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-operation.js";
+import { advanceOperation } from "../../../shared/ops/advance-operation.js";
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
+import { ADMIN_TG_ARN, configWithTargetGroups, GROUP, TG_ARN } from "../../support/gate-harness.js";
 import {
-  ADMIN_TARGET_GROUP,
-  CNT_TARGET_GROUP,
-  groupDescription,
-  hookAcceptsCompletion,
-} from "../../support/aws-stubs.js";
-import {
-  ADMIN_TG_ARN,
-  configWithTargetGroups,
-  GROUP,
-  gateHarness,
-  TG_ARN,
-} from "../../support/gate-harness.js";
-import { InMemoryOperationStore } from "../../support/in-memory-operation-store.js";
-import { instancesStub, loadBalancerStub } from "../../support/ops-world.js";
+  commandsStub,
+  instancesStub,
+  loadBalancerStub,
+  opsHarness,
+  rolloutRequest,
+  twoTargetGroupsStub,
+} from "../../support/ops-world.js";
 
 /**
  * Rollouts in waves when AWS misbehaves part-way: a start that errors once, a deregistration refused
@@ -39,26 +25,12 @@ const B = "i-0bbbbbbbbbbbbbbb2";
 const C = "i-0ccccccccccccccc3";
 
 it("a start that errored once and is then put off keeps its place: every instance ends once, none twice", async () => {
-  const h = gateHarness();
-  const operations = new InMemoryOperationStore();
-  const deps: OpsDeps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
-  hookAcceptsCompletion(h);
+  const { h, operations, deps } = opsHarness();
   instancesStub(h, { [A]: { state: "InService" }, [B]: { state: "InService" }, [C]: { state: "InService" } });
   // C is unhealthy and a remediation holds its lock (the usual reason for both at once).
   const lb = loadBalancerStub(h, { [A]: "healthy", [B]: "healthy", [C]: "unhealthy" });
   operations.locks.set(C, { operationId: "some-remediation", until: h.now() + 3_600_000 });
-  const commands = new Map<string, string>();
-  h.ssmMock.on(SendCommandCommand).callsFake(async (input) => {
-    const id = input.InstanceIds?.[0] ?? "";
-    commands.set(id, "InProgress");
-    return { Command: { CommandId: `cmd-${id}`, Status: "Pending" } };
-  });
-  h.ssmMock.on(GetCommandInvocationCommand).callsFake(async (input) => ({
-    CommandId: input.CommandId,
-    InstanceId: input.InstanceId,
-    Status: commands.get(input.InstanceId ?? "") ?? "InProgress",
-    StatusDetails: commands.get(input.InstanceId ?? "") ?? "InProgress",
-  }));
+  const commands = commandsStub(h);
   // One throttled DescribeAutoScalingInstances for B (preflight), then normal.
   let throttledOnce = false;
   const asi = h.autoScalingMock.on(DescribeAutoScalingInstancesCommand);
@@ -78,16 +50,7 @@ it("a start that errored once and is then put off keeps its place: every instanc
       })),
     };
   });
-  await startRebootstrap(deps, {
-    kind: "group",
-    groupName: GROUP,
-    phase: "start",
-    dryRun: false,
-    wait: false,
-    surge: false,
-    force: false,
-    batch: { percent: 100 },
-  });
+  await startRebootstrap(deps, rolloutRequest({ percent: 100 }));
   const op = () => operations.only();
   const step = async () => {
     h.advanceSeconds(h.rechecks.last()?.delaySeconds ?? 0);
@@ -123,10 +86,7 @@ it("a start that errored once and is then put off keeps its place: every instanc
 it.each([1, 2])(
   "batch %i: a start refused by one target group after leaving another is registered again when it gives up",
   async (batch) => {
-    const h = gateHarness(configWithTargetGroups(["cnt-backend-tg", "cnt-admin-tg"]));
-    const operations = new InMemoryOperationStore();
-    const deps: OpsDeps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
-    hookAcceptsCompletion(h);
+    const { h, operations, deps } = opsHarness(configWithTargetGroups(["cnt-backend-tg", "cnt-admin-tg"]));
     instancesStub(h, {
       [A]: { state: "InService" },
       [B]: { state: "InService" },
@@ -136,47 +96,11 @@ it.each([1, 2])(
       [TG_ARN]: { [A]: "healthy", [B]: "healthy", [C]: "healthy" },
       [ADMIN_TG_ARN]: { [A]: "healthy", [B]: "healthy", [C]: "healthy" },
     };
-    h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [
-        groupDescription(
-          [A, B, C].map((id) => ({ id, state: "InService" })),
-          { TargetGroupARNs: [TG_ARN, ADMIN_TG_ARN] },
-        ),
-      ],
-    });
-    h.elbv2Mock
-      .on(DescribeTargetGroupsCommand)
-      .resolves({ TargetGroups: [CNT_TARGET_GROUP, ADMIN_TARGET_GROUP] });
-    h.elbv2Mock.on(DescribeTargetHealthCommand).callsFake(async (input) => ({
-      TargetHealthDescriptions: Object.entries(health[input.TargetGroupArn ?? ""] ?? {})
-        .filter(([id]) => !input.Targets || input.Targets.some((t: { Id: string }) => t.Id === id))
-        .map(([id, state]) => ({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: state } })),
-    }));
-    // The admin target group refuses deregistrations (an IAM policy scoped to the first TG only).
-    h.elbv2Mock.on(DeregisterTargetsCommand).callsFake(async (input) => {
-      if (input.TargetGroupArn === ADMIN_TG_ARN)
-        throw Object.assign(new Error("not authorized to DeregisterTargets"), { name: "AccessDenied" });
-      const states = health[input.TargetGroupArn ?? ""];
-      for (const t of input.Targets ?? []) if (states) states[t.Id] = "draining";
-      return {};
-    });
-    h.elbv2Mock.on(RegisterTargetsCommand).callsFake(async (input) => {
-      const states = health[input.TargetGroupArn ?? ""];
-      for (const t of input.Targets ?? []) if (states) states[t.Id] = "initial";
-      return {};
-    });
+    // The admin target group refuses deregistrations (an IAM policy scoped to the first one only).
+    twoTargetGroupsStub(h, health, ADMIN_TG_ARN);
     h.ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd", Status: "Pending" } });
     h.ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "InProgress" });
-    await startRebootstrap(deps, {
-      kind: "group",
-      groupName: GROUP,
-      phase: "start",
-      dryRun: false,
-      wait: false,
-      surge: false,
-      force: false,
-      ...(batch > 1 ? { batch: { count: batch } } : {}),
-    });
+    await startRebootstrap(deps, rolloutRequest(batch > 1 ? { count: batch } : undefined));
     const op = () => operations.only();
     for (let i = 0; i < 40 && op().status === "running"; i++) {
       h.advanceSeconds(h.rechecks.last()?.delaySeconds ?? 0);
@@ -193,41 +117,17 @@ it.each([1, 2])(
 );
 
 it("a lane whose clean-up is refused still ends, and the rest of its wave with it: no pass throws", async () => {
-  const h = gateHarness();
-  const operations = new InMemoryOperationStore();
-  const deps: OpsDeps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
-  hookAcceptsCompletion(h);
+  const { h, operations, deps } = opsHarness();
   instancesStub(h, { [A]: { state: "InService" }, [B]: { state: "InService" }, [C]: { state: "InService" } });
   const lb = loadBalancerStub(h, { [A]: "healthy", [B]: "healthy", [C]: "healthy" });
-  const commands = new Map<string, string>();
-  h.ssmMock.on(SendCommandCommand).callsFake(async (input) => {
-    const id = input.InstanceIds?.[0] ?? "";
-    commands.set(id, "InProgress");
-    return { Command: { CommandId: `cmd-${id}`, Status: "Pending" } };
-  });
-  h.ssmMock.on(GetCommandInvocationCommand).callsFake(async (input) => ({
-    CommandId: input.CommandId,
-    InstanceId: input.InstanceId,
-    Status: commands.get(input.InstanceId ?? "") ?? "InProgress",
-    StatusDetails: commands.get(input.InstanceId ?? "") ?? "InProgress",
-    StandardErrorContent: "launchgate: FAILED step pull (exit 1)",
-  }));
+  const commands = commandsStub(h, "launchgate: FAILED step pull (exit 1)");
   // Registering A back is denied (e.g. a throttle storm or a policy change on the target group).
   h.elbv2Mock.on(RegisterTargetsCommand).callsFake(async (input) => {
     if (input.Targets?.[0]?.Id === A) throw Object.assign(new Error("denied"), { name: "AccessDenied" });
     for (const t of input.Targets ?? []) lb.set(t.Id, "initial");
     return {};
   });
-  await startRebootstrap(deps, {
-    kind: "group",
-    groupName: GROUP,
-    phase: "start",
-    dryRun: false,
-    wait: false,
-    surge: false,
-    force: false,
-    batch: { count: 2 },
-  });
+  await startRebootstrap(deps, rolloutRequest({ count: 2 }));
   const op = () => operations.only();
   let thrown = 0;
   let _lastError = "";

@@ -1,10 +1,4 @@
-import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
-import {
-  DeregisterTargetsCommand,
-  DescribeTargetGroupsCommand,
-  DescribeTargetHealthCommand,
-  RegisterTargetsCommand,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../../shared/errors.js";
@@ -13,21 +7,22 @@ import { fromStored, type OperationRecord } from "../../../shared/ops/operation.
 import { batchSize, parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request.js";
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
 import {
-  ADMIN_TARGET_GROUP,
-  CNT_TARGET_GROUP,
-  groupDescription,
-  hookAcceptsCompletion,
-} from "../../support/aws-stubs.js";
-import {
   ADMIN_TG_ARN,
   configWithTargetGroups,
   type GateHarness,
   GROUP,
-  gateHarness,
+  type gateHarness,
   TG_ARN,
 } from "../../support/gate-harness.js";
-import { InMemoryOperationStore } from "../../support/in-memory-operation-store.js";
-import { instancesStub, loadBalancerStub } from "../../support/ops-world.js";
+import type { InMemoryOperationStore } from "../../support/in-memory-operation-store.js";
+import {
+  commandsStub,
+  instancesStub,
+  loadBalancerStub,
+  opsHarness,
+  rolloutRequest as rollout,
+  twoTargetGroupsStub,
+} from "../../support/ops-world.js";
 
 const A = "i-0aaaaaaaaaaaaaaa1";
 const B = "i-0bbbbbbbbbbbbbbb2";
@@ -39,17 +34,6 @@ let deps: OpsDeps;
 let lb: Map<string, string>;
 /** Each instance's bootstrap command status, as GetCommandInvocation reports it. */
 let commands: Map<string, string>;
-
-const rollout = (batch?: { count: number } | { percent: number }) => ({
-  kind: "group" as const,
-  groupName: GROUP,
-  phase: "start" as const,
-  dryRun: false,
-  wait: false,
-  surge: false,
-  force: false,
-  ...(batch ? { batch } : {}),
-});
 
 /** Delivers the operation's next re-check, when it was scheduled for. */
 async function step(): Promise<void> {
@@ -71,27 +55,10 @@ function drainsEnd(): void {
 
 /** Three serving instances, each command's status per instance, and the load balancer's view. */
 function setUp(config?: Parameters<typeof gateHarness>[0]): void {
-  h = gateHarness(config);
-  operations = new InMemoryOperationStore();
-  deps = { ...h.deps, operations, cloudwatch: h.cloudwatch };
-  hookAcceptsCompletion(h);
+  ({ h, operations, deps } = opsHarness(config));
   instancesStub(h, { [A]: { state: "InService" }, [B]: { state: "InService" }, [C]: { state: "InService" } });
   lb = loadBalancerStub(h, { [A]: "healthy", [B]: "healthy", [C]: "healthy" });
-  commands = new Map();
-  h.ssmMock.on(SendCommandCommand).callsFake(async (input) => {
-    const instanceId = input.InstanceIds?.[0] ?? "";
-    commands.set(instanceId, "InProgress");
-    return { Command: { CommandId: `cmd-${instanceId}`, Status: "Pending" } };
-  });
-  h.ssmMock.on(GetCommandInvocationCommand).callsFake(async (input) => ({
-    CommandId: input.CommandId,
-    InstanceId: input.InstanceId,
-    Status: commands.get(input.InstanceId ?? "") ?? "InProgress",
-    StatusDetails: commands.get(input.InstanceId ?? "") ?? "InProgress",
-    StandardOutputContent: "",
-    StandardErrorContent:
-      commands.get(input.InstanceId ?? "") === "Failed" ? "launchgate: FAILED step pull (exit 1)" : "",
-  }));
+  commands = commandsStub(h, "launchgate: FAILED step pull (exit 1)");
 }
 
 beforeEach(() => setUp());
@@ -234,29 +201,7 @@ describe("a wave never takes the last healthy target", () => {
       [TG_ARN]: { [A]: "healthy", [B]: "healthy", [C]: "healthy" },
       [ADMIN_TG_ARN]: { [A]: "healthy", [B]: "unhealthy", [C]: "healthy" },
     };
-    h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [
-        groupDescription(
-          [A, B, C].map((id) => ({ id, state: "InService" })),
-          {
-            TargetGroupARNs: [TG_ARN, ADMIN_TG_ARN],
-          },
-        ),
-      ],
-    });
-    h.elbv2Mock
-      .on(DescribeTargetGroupsCommand)
-      .resolves({ TargetGroups: [CNT_TARGET_GROUP, ADMIN_TARGET_GROUP] });
-    h.elbv2Mock.on(DescribeTargetHealthCommand).callsFake(async (input) => ({
-      TargetHealthDescriptions: Object.entries(health[input.TargetGroupArn ?? ""] ?? {})
-        .filter(([id]) => !input.Targets || input.Targets.some((t: { Id: string }) => t.Id === id))
-        .map(([id, state]) => ({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: state } })),
-    }));
-    h.elbv2Mock.on(DeregisterTargetsCommand).callsFake(async (input) => {
-      const states = health[input.TargetGroupArn ?? ""];
-      for (const target of input.Targets ?? []) if (states) states[target.Id] = "draining";
-      return {};
-    });
+    twoTargetGroupsStub(h, health);
     await startRebootstrap(deps, rollout({ percent: 100 }));
     await step();
     // With A out of both, C is the last healthy target of cnt-admin-tg (B is unhealthy there, so
