@@ -286,8 +286,10 @@ export class LaunchGate extends Construct {
     };
     this.launchFunction.function.addEventSource(new SqsEventSource(launchRechecks, pollBatches));
     this.resultFunction.function.addEventSource(new SqsEventSource(resultRechecks, pollBatches));
+    // One operation per invocation: a pass over a wave takes up to 10 lane steps (shared/ops/wave-pass.ts),
+    // and ten such passes in a row could outlast the function's timeout under throttling.
     this.operationsFunction.function.addEventSource(
-      new SqsEventSource(operationRechecks, { batchSize: 10, reportBatchItemFailures: true }),
+      new SqsEventSource(operationRechecks, { batchSize: 1, reportBatchItemFailures: true }),
     );
 
     this.rule(

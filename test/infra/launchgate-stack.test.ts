@@ -98,6 +98,16 @@ describe("queues", () => {
     }
   });
 
+  it("the operations function takes one operation per invocation (a pass over a wave is up to 10 lane steps)", () => {
+    const queues = defaultApp.template.findResources("AWS::SQS::Queue");
+    const [operationsQueue] = Object.keys(queues).filter((id) => id.includes("OperationRechecks"));
+    expect(operationsQueue).toBeDefined();
+    defaultApp.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: queueArnOf(operationsQueue ?? ""),
+      BatchSize: 1,
+    });
+  });
+
   it("the reconciler never runs twice at once", () => {
     defaultApp.template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("drives every instance waiting"),
