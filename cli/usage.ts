@@ -77,7 +77,7 @@ const REBOOTSTRAP_USAGE = `usage: launchgate rebootstrap INSTANCE-ID [options]
        launchgate rebootstrap --group GROUP --all [options]
        launchgate rebootstrap --operation OPERATION-ID [--json]
 
-Re-runs the bootstrap on serving instances, one at a time, draining each first: the instance leaves
+Re-runs the bootstrap on serving instances, one at a time (or --batch), draining each first: it leaves
 every target group, the load balancer lets its open requests finish (up to the target group's
 deregistration delay, or --drain-seconds), its command runs, it is registered again, and it must
 report healthy before the next one starts. A failure stops the operation before the next instance (a

@@ -34,7 +34,7 @@ import { failLane, recordRestart, stopLane } from "./operation-outcome.js";
  * to its end, then the instance's health verified before its lane ends.
  */
 
-/** How often an operation looks at its current instance's command and health. */
+/** How often an operation looks at each of its instances' commands and health. */
 export const OPERATION_PACE_SECONDS = 15;
 const COMMAND_REPORT_SLACK_SECONDS = 120;
 
