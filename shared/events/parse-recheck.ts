@@ -5,14 +5,20 @@ import type { RecheckStep } from "../gate/ports.js";
 import type { RecheckEvent } from "./gate-event.js";
 import { INSTANCE_ID } from "./instance-id.js";
 
-const recheckSchema = z.strictObject({
+/**
+ * A re-check message as this version reads it. Fields it does not know are ignored, not refused: a
+ * deploy updates the functions that write re-checks and those that read them at different moments, so a
+ * newer writer's message may reach an older reader (and the other way round); every field added since
+ * the first version is optional, and a reader without it does the full, safe step.
+ */
+const recheckSchema = z.object({
   step: z.enum(["agent", "command", "health", "operation"]),
   instanceId: z.string().check(z.regex(INSTANCE_ID)),
   token: z.string().check(z.minLength(1)),
   commandId: z.optional(z.string().check(z.minLength(1))),
   attempt: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
   seen: z.optional(
-    z.strictObject({
+    z.object({
       version: z.int().check(z.minimum(1)),
       phase: z.enum(["awaiting-agent", "awaiting-health"]),
       groupName: z.string().check(z.minLength(1)),
@@ -22,7 +28,7 @@ const recheckSchema = z.strictObject({
       registeredAt: z.optional(z.number()),
       targets: z.optional(
         z.array(
-          z.strictObject({
+          z.object({
             targetGroupArn: z.string().check(z.minLength(1)),
             name: z.string(),
             port: z.int(),
