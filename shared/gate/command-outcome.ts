@@ -5,11 +5,11 @@ import { isPollThrottled } from "./batch-reads.js";
 import { type CommandInvocation, getInvocation, isCommandOfWait } from "./bootstrap-command.js";
 import type { GateDeps } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
+import { bootstrapDeadline, commandPaceSeconds } from "./gate-pacing.js";
 import { beginHealthGate } from "./health-gate.js";
 import { keepAlive, lookAgainAfterThrottle, scheduleRecheck } from "./keep-alive.js";
 import { bootstrapExecutionTimedOut, bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
 import { advance } from "./record.js";
-import { bootstrapDeadline, commandPaceSeconds } from "./start-gate.js";
 
 /**
  * The bootstrap's outcome reaches us two ways: the SSM status-change event (fast, best-effort) and our

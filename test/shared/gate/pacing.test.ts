@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { agentPaceSeconds } from "../../../shared/gate/gate-pacing.js";
 import { healthPaceSeconds } from "../../../shared/gate/health-gate.js";
 import type { RegisteredTarget } from "../../../shared/gate/record.js";
-import { agentPaceSeconds } from "../../../shared/gate/start-gate.js";
 
 /** How densely the gate polls what it waits for: the agent, then the load balancer's first passing check. */
 
