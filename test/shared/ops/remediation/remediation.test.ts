@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { SkipEventError } from "../../../../shared/errors.js";
 import type { AlarmEvent } from "../../../../shared/events/parse-alarm.js";
@@ -272,5 +272,48 @@ describe("the remediation ladder", () => {
       reason: expect.stringMatching(/^cooldown: acted on it \d+ s ago \(cooldown 15 min\)$/),
     });
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+  });
+});
+
+describe("remediation when AWS calls fail: an error is never read as a verdict on the instance", () => {
+  beforeEach(async () => {
+    await startRemediation(deps, ALARM);
+  });
+
+  it("SSM throttled while following a restart that worked: no further rung, no replacement; the instance is skipped with the error", async () => {
+    await step(); // restart sent
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    // The restart works: the app is healthy again. But GetCommandInvocation is throttled for minutes.
+    world({ [SICK]: "healthy", [WELL]: "healthy" });
+    h.ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    for (let i = 0; i < 40 && operations.only().status === "running"; i++) await step();
+    const op = operations.only();
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(SetInstanceHealthCommand);
+    expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(op.status).toBe("succeeded");
+    expect(op.results).toMatchObject([
+      {
+        instanceId: SICK,
+        outcome: "skipped",
+        reason: expect.stringMatching(
+          /^gave up on i-0aaaaaaaaaaaaaaa1 after \d+ error\(s\) in a row at its running step: ThrottlingException: Rate exceeded/,
+        ),
+      },
+    ]);
+  });
+
+  it("a remediation whose alarm check keeps failing ends, skipping the instance with the error", async () => {
+    h.cloudwatchMock
+      .on(DescribeAlarmsCommand)
+      .rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+    for (let i = 0; i < 200 && operations.only().status === "running"; i++) await step();
+    const op = operations.only();
+    expect(op.status).toBe("succeeded");
+    expect(op.results[0]?.reason).toMatch(
+      /^gave up on i-0aaaaaaaaaaaaaaa1 after 8 error\(s\) in a row at its starting step: AccessDenied: denied/,
+    );
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
   });
 });
