@@ -12,13 +12,20 @@ import { replayPolling } from "./polling-baseline.js";
  * the very same launches.
  */
 
-/** The throttled control-plane services: what the goals count separately. */
-const CONTROL_PLANE = new Set(["Auto Scaling", "SSM", "ELBv2"]);
+/**
+ * The control-plane services: what the goals count separately, and what throttles. Each throttles
+ * calls per account and Region (Auto Scaling: one bucket for all its APIs); SQS standard queues and
+ * on-demand DynamoDB tables take far more than a gate's burst does (docs/aws-facts.md, API throttling).
+ */
+export const CONTROL_PLANE_SERVICES = ["Auto Scaling", "SSM", "ELBv2"] as const;
+const CONTROL_PLANE: ReadonlySet<string> = new Set(CONTROL_PLANE_SERVICES);
 
 export interface SweepOptions {
   readonly seeds: number;
   readonly instances: number;
   readonly throttle?: number;
+  /** The services `throttle` applies to; absent: every API. */
+  readonly throttleServices?: readonly string[];
 }
 
 export interface CallFigures {
@@ -53,6 +60,7 @@ export async function runSweep(options: SweepOptions): Promise<Sweep> {
     const scenario = family.build(seed, new Random(seed), {
       instances: options.instances,
       ...(options.throttle ? { throttle: options.throttle } : {}),
+      ...(options.throttleServices ? { throttleServices: options.throttleServices } : {}),
     });
     const world = await World.create(scenario);
     world.router.callLog = [];

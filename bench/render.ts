@@ -4,7 +4,12 @@ import type { ModelledDurations, OverheadFigures } from "./launch-costs.js";
 export interface Figures extends OverheadFigures {
   readonly controlPlaneCallsPerLaunch: number;
   readonly callsPerLaunch: number;
+  /** All calls per launch with 60 % of the control plane's attempts throttled. */
   readonly callsPerLaunchThrottled: number;
+  /** Control-plane calls per launch, same sweep. */
+  readonly controlPlaneCallsPerLaunchThrottled: number;
+  /** All calls per launch with 60 % of every API's attempts throttled, DynamoDB and SQS too (no goal). */
+  readonly callsPerLaunchEveryApiThrottled: number;
   readonly coldImportRatio: Readonly<Record<string, number>>;
   readonly bundleKiB: Readonly<Record<string, number>>;
 }
@@ -32,7 +37,14 @@ export interface RunFacts {
 const GOALS: readonly { readonly text: string; readonly met: (f: BenchFigures) => boolean }[] = [
   { text: "control-plane calls per launch ≤ 12", met: (f) => f.controlPlaneCallsPerLaunch <= 12 },
   { text: "all calls per launch ≤ 30", met: (f) => f.callsPerLaunch <= 30 },
-  { text: "throttled ≤ 2 × unthrottled", met: (f) => f.callsPerLaunchThrottled <= 2 * f.callsPerLaunch },
+  {
+    text: "throttled ≤ 2 × unthrottled, all calls",
+    met: (f) => f.callsPerLaunchThrottled <= 2 * f.callsPerLaunch,
+  },
+  {
+    text: "throttled ≤ 2 × unthrottled, control-plane calls",
+    met: (f) => f.controlPlaneCallsPerLaunchThrottled <= 2 * f.controlPlaneCallsPerLaunch,
+  },
   { text: "overhead ≤ 5 s mean per launch", met: (f) => f.overheadSecondsMean <= 5 },
   {
     text: "overhead ≤ 2 s mean per polled phase",
@@ -53,7 +65,8 @@ export function renderBench(f: BenchFigures, facts: RunFacts): string {
     `  ${name.padEnd(44)} ${ours.padStart(10)} ${baseline.padStart(10)}   ${goal}`;
   const lines = [
     `launchgate bench — ${facts.launches} simulated launches (${facts.seeds} scale-outs of ${facts.burst}), ` +
-      `${facts.throttledLaunches} under 60 % throttling; cold imports: ${facts.pairs} paired runs per function`,
+      `${facts.throttledLaunches} with 60 % of the control plane's attempts throttled; cold imports: ` +
+      `${facts.pairs} paired runs per function`,
     "",
     row("figure", "launchgate", "baseline", "goal"),
     row(
@@ -68,6 +81,18 @@ export function renderBench(f: BenchFigures, facts: RunFacts): string {
       one(f.callsPerLaunchThrottled),
       one(b.callsPerLaunchThrottled),
       `≤ ${one(2 * f.callsPerLaunch)} (2 ×)`,
+    ),
+    row(
+      "  control-plane calls, 60 % throttled",
+      one(f.controlPlaneCallsPerLaunchThrottled),
+      one(b.controlPlaneCallsPerLaunchThrottled),
+      `≤ ${one(2 * f.controlPlaneCallsPerLaunch)} (2 ×)`,
+    ),
+    row(
+      "  all calls, every API 60 % throttled",
+      one(f.callsPerLaunchEveryApiThrottled),
+      one(b.callsPerLaunchEveryApiThrottled),
+      "",
     ),
     row("gate overhead per launch, mean (s)", one(f.overheadSecondsMean), one(b.overheadSecondsMean), "≤ 5"),
     row("gate overhead per launch, p95 (s)", one(f.overheadSecondsP95), one(b.overheadSecondsP95), ""),
@@ -117,7 +142,8 @@ export function renderBench(f: BenchFigures, facts: RunFacts): string {
     "baseline: the common polling sample (one Lambda polling every 30 s from the lifecycle event), " +
       "replayed on the same launches; its throttled figure is its calls × the SDK's mean attempts at 60 %.",
     "the simulation deals each queue's due messages out among five pollers, as Lambda's mapping starts " +
-      "(docs/aws-facts.md, batch sends and batching windows); throttling is per attempt, not a token bucket.",
+      "(docs/aws-facts.md, batch sends and batching windows); throttling is per attempt, not a token bucket, " +
+      "and applies to Auto Scaling, SSM and ELB, which throttle per account and Region (docs/aws-facts.md, API throttling).",
     `(${one(facts.seconds)} s)`,
   ];
   return lines.join("\n");

@@ -11,8 +11,20 @@ import type { InstanceBehaviour } from "./world-context.js";
 export interface ChaosOptions {
   /** New instances per scale-out (families that scale out). */
   readonly instances?: number;
-  /** Probability that any AWS API attempt is throttled, for the first 15 minutes, in every family. */
+  /** Probability that an AWS API attempt is throttled, for the first 15 minutes, in every family. */
   readonly throttle?: number;
+  /** The services `throttle` applies to ("Auto Scaling", "SSM", …); absent: every API. */
+  readonly throttleServices?: readonly string[];
+}
+
+/** The API faults of `options.throttle`: on the services it names, or on every API. */
+function throttleFaults(
+  options: ChaosOptions,
+  throttle: number,
+  window: { fromSeconds: number; toSeconds: number },
+) {
+  const keys = options.throttleServices ?? ["*"];
+  return { throttleRate: Object.fromEntries(keys.map((key) => [key, throttle])), window };
 }
 
 export interface ChaosFamily {
@@ -33,7 +45,7 @@ const base = (name: string, seed: number, options: ChaosOptions, groups: readonl
   groups,
   limitSeconds: 7200,
   ...(options.throttle
-    ? { apiFaults: { throttleRate: { "*": options.throttle }, window: { fromSeconds: 0, toSeconds: 900 } } }
+    ? { apiFaults: throttleFaults(options, options.throttle, { fromSeconds: 0, toSeconds: 900 }) }
     : {}),
 });
 
@@ -106,10 +118,10 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
     what: "for 15 minutes, a share of every API attempt drawn per seed (30–70 %) is throttled",
     build: (seed, random, options) => ({
       ...base("throttling", seed, options, [scaled(options, 6)]),
-      apiFaults: {
-        throttleRate: { "*": options.throttle ?? random.uniform(0.3, 0.7) },
-        window: { fromSeconds: 0, toSeconds: 900 },
-      },
+      apiFaults: throttleFaults(options, options.throttle ?? random.uniform(0.3, 0.7), {
+        fromSeconds: 0,
+        toSeconds: 900,
+      }),
     }),
   },
   {

@@ -37,6 +37,20 @@ export const ssm = /* @__PURE__ */ once(() => new SSMClient(SDK_RETRY));
  */
 export const ssmCommands = /* @__PURE__ */ once(() => new SSMClient({ ...SDK_RETRY, maxAttempts: 1 }));
 export const elbv2 = /* @__PURE__ */ once(() => new ElasticLoadBalancingV2Client(SDK_RETRY));
+/**
+ * For the gate's polls (the agent's ping, target health): two attempts, so a lone throttle or 5xx is
+ * absorbed. Past that a throttled poll is the step's "not yet", and its next look is the retry, at a
+ * stretched pace (gate/batch-reads.ts): six attempts would spend an account-wide, already saturated
+ * budget (Auto Scaling, SSM and ELB throttle per account and Region: docs/aws-facts.md, API throttling)
+ * on an answer the next look brings anyway. `npm run bench` measured 1, 2 and 6 attempts with 60 % of
+ * the control plane's attempts throttled: two made the fewest calls (one: more rounds, each with its
+ * re-check; six: more attempts per look).
+ */
+export const POLL_ATTEMPTS = 2;
+export const pollClients = /* @__PURE__ */ once(() => ({
+  ssm: new SSMClient({ ...SDK_RETRY, maxAttempts: POLL_ATTEMPTS }),
+  elbv2: new ElasticLoadBalancingV2Client({ ...SDK_RETRY, maxAttempts: POLL_ATTEMPTS }),
+}));
 export const dynamodb = /* @__PURE__ */ once(() => new DynamoDBClient(SDK_RETRY));
 export const sqs = /* @__PURE__ */ once(() => new SQSClient(SDK_RETRY));
 export const cloudwatch = /* @__PURE__ */ once(() => new CloudWatchClient(SDK_RETRY));

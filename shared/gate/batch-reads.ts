@@ -116,7 +116,7 @@ async function readAgentPings(
       const found = new Map<string, string>();
       let nextToken: string | undefined;
       do {
-        const page = await deps.ssm.send(
+        const page = await (deps.polls?.ssm ?? deps.ssm).send(
           new DescribeInstanceInformationCommand({
             Filters: [{ Key: "InstanceIds", Values: ids }],
             MaxResults: INSTANCE_INFORMATION_PAGE,
@@ -170,7 +170,7 @@ async function readTargetHealth(
       try {
         // Every target of the group, not a list: one target that no longer exists (terminated) would
         // fail a listed call for all of them.
-        const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
+        const { TargetHealthDescriptions = [] } = await (deps.polls?.elbv2 ?? deps.elbv2).send(
           new DescribeTargetHealthCommand({ TargetGroupArn: target.targetGroupArn }),
         );
         // An instance the group does not list is not registered (yet): as a listed call answers it.

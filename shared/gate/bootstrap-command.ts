@@ -14,9 +14,12 @@ const TERMINAL_STATUSES = new Set(["Success", "Failed", "TimedOut", "Cancelled"]
 /** How long SSM may take to *deliver* the command to an agent that is already Online. */
 export const DELIVERY_TIMEOUT_SECONDS = 300;
 
-/** The agent's ping status, or undefined when the instance has not registered with SSM yet. */
+/**
+ * The agent's ping status, or undefined when the instance has not registered with SSM yet. A poll, with
+ * few attempts (GateDeps.polls): a throttle is the caller's "not yet".
+ */
 export async function agentPingStatus(deps: GateDeps, instanceId: string): Promise<string | undefined> {
-  const { InstanceInformationList } = await deps.ssm.send(
+  const { InstanceInformationList } = await (deps.polls?.ssm ?? deps.ssm).send(
     new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: [instanceId] }] }),
   );
   const status = InstanceInformationList?.[0]?.PingStatus;

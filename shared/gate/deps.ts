@@ -7,6 +7,12 @@ import type { MetricsSink } from "../metrics/sink.js";
 import type { BatchReads } from "./batch-reads.js";
 import type { Clock, GateStore, RecheckScheduler } from "./ports.js";
 
+/** Clients for reads a later look repeats anyway: a throttled answer is "not yet", not worth many retries. */
+export interface PollClients {
+  readonly ssm: SSMClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+}
+
 /** The subset of the Powertools Logger the gate uses, so tests can pass a recorder. */
 export interface GateLog {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -22,6 +28,11 @@ export interface GateDeps {
   /** The client SendCommand goes through, without automatic retries (see shared/aws/clients.ts); absent: `ssm`. */
   readonly ssmCommands?: SSMClient;
   readonly elbv2: ElasticLoadBalancingV2Client;
+  /**
+   * The clients the gate's polls go through — the agent's ping and target health, looked at again on
+   * the step's own pace — with fewer attempts (see shared/aws/clients.ts); absent: `ssm` and `elbv2`.
+   */
+  readonly polls?: PollClients;
   readonly store: GateStore;
   readonly rechecks: RecheckScheduler;
   readonly now: Clock;

@@ -90,7 +90,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
   try {
     observations =
       (seenRound && asObservedFor(seenRound, record.registered)) ??
-      (await observeHealth(deps, record.instanceId, record.registered));
+      (await observeHealth(deps, record.instanceId, record.registered, { asPoll: true }));
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
     const pace = healthPaceSeconds(record, record.registered, now);
@@ -156,7 +156,7 @@ async function healthRoundBySeen(
   const pace = healthPaceSeconds(seen, targets, now);
   let observations: HealthObservation<SeenTarget>[];
   try {
-    observations = await observeHealth(deps, event.instanceId, targets);
+    observations = await observeHealth(deps, event.instanceId, targets, { asPoll: true });
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
     await scheduleSeen(deps, event, seen, throttledPaceSeconds(pace), group);

@@ -2,6 +2,7 @@ import {
   DeregisterTargetsCommand,
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
+  type ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
   type TargetHealth,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -24,16 +25,21 @@ export interface HealthObservation<T extends HealthTarget = RegisteredTarget> {
   readonly description?: string;
 }
 
-/** The instance's health in each target group. */
+/**
+ * The instance's health in each target group. `asPoll`: a look the caller repeats on its own pace, read
+ * with few attempts (GateDeps.polls) — a throttle then reaches the caller as its "not yet".
+ */
 export async function observeHealth<T extends HealthTarget>(
   deps: GateDeps,
   instanceId: string,
   targets: readonly T[],
+  { asPoll = false }: { readonly asPoll?: boolean } = {},
 ): Promise<HealthObservation<T>[]> {
+  const client = (asPoll && deps.polls?.elbv2) || deps.elbv2;
   return Promise.all(
     targets.map(async (target) => {
       const health = (
-        sharedTargetHealth(deps, target, instanceId) ?? (await readHealth(deps, target, instanceId))
+        sharedTargetHealth(deps, target, instanceId) ?? (await readHealth(client, target, instanceId))
       ).health;
       return {
         target,
@@ -46,12 +52,12 @@ export async function observeHealth<T extends HealthTarget>(
 }
 
 async function readHealth(
-  deps: GateDeps,
+  elbv2: ElasticLoadBalancingV2Client,
   target: HealthTarget,
   instanceId: string,
 ): Promise<{ readonly health: TargetHealth | undefined }> {
   try {
-    const { TargetHealthDescriptions = [] } = await deps.elbv2.send(
+    const { TargetHealthDescriptions = [] } = await elbv2.send(
       new DescribeTargetHealthCommand({
         TargetGroupArn: target.targetGroupArn,
         Targets: [{ Id: instanceId, Port: target.port }],

@@ -1,4 +1,13 @@
-import { autoScaling, cloudwatch, dynamodb, elbv2, sqs, ssm, ssmCommands } from "../aws/clients.js";
+import {
+  autoScaling,
+  cloudwatch,
+  dynamodb,
+  elbv2,
+  pollClients,
+  sqs,
+  ssm,
+  ssmCommands,
+} from "../aws/clients.js";
 import { RUNTIME_CONFIG_ENV, readRuntimeConfig } from "../config/runtime-config.js";
 import type { GateDeps } from "../gate/deps.js";
 import { log } from "../logger.js";
@@ -27,6 +36,9 @@ const LAZY_GATE_CLIENTS = /* @__PURE__ */ Object.getOwnPropertyDescriptors({
   get elbv2() {
     return elbv2();
   },
+  get polls() {
+    return pollClients();
+  },
 });
 const LAZY_OPS_CLIENTS = /* @__PURE__ */ Object.getOwnPropertyDescriptors({
   get cloudwatch() {
@@ -52,7 +64,7 @@ export function productionDeps(): GateDeps {
 /** Everything in GateDeps but the AWS clients. */
 function gateWiring(
   config: GateDeps["config"],
-): Omit<GateDeps, "autoScaling" | "ssm" | "ssmCommands" | "elbv2"> {
+): Omit<GateDeps, "autoScaling" | "ssm" | "ssmCommands" | "elbv2" | "polls"> {
   return {
     config,
     store: new DynamoGateStore(dynamodb(), config.stateTableName),

@@ -53,7 +53,10 @@ import { awsError, internalFailure, throttling } from "./sdk-errors.js";
  */
 
 export interface ApiFaults {
-  /** Probability that one attempt of a call is throttled, per API name or for all ("*"). */
+  /**
+   * Probability that one attempt of a call is throttled, by API name, by service ("Auto Scaling",
+   * "SSM", "ELBv2", …), or for all ("*"); the most specific key applies.
+   */
   readonly throttleRate?: Readonly<Record<string, number>>;
   /** Probability that one attempt fails with a 5xx, for all APIs. */
   readonly transientRate?: number;
@@ -209,7 +212,8 @@ export class AwsRouter {
     const elapsed = (this.world.context.clock.now() - this.world.startedAt) / 1000;
     if (window && (elapsed < window.fromSeconds || elapsed > window.toSeconds)) return undefined;
     const random = this.world.context.random;
-    const throttle = this.faults.throttleRate?.[api] ?? this.faults.throttleRate?.["*"] ?? 0;
+    const rates = this.faults.throttleRate;
+    const throttle = rates?.[api] ?? rates?.[this.serviceOf.get(api) ?? ""] ?? rates?.["*"] ?? 0;
     if (random.chance(throttle)) {
       this.throttled += 1;
       return throttling(api);

@@ -9,8 +9,9 @@ import {
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { RuntimeGroup } from "../../../shared/config/runtime-config.js";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
-import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
+import { finishPastDeadline, onHealthRecheck } from "../../../shared/gate/health-gate.js";
 import { gridDelaySeconds } from "../../../shared/gate/keep-alive.js";
 import { COMPLETION_LEASE_SECONDS } from "../../../shared/gate/reconcile.js";
 import {
@@ -42,6 +43,7 @@ import {
   TG_ARN,
   TOKEN,
 } from "../../support/gate-harness.js";
+import { withPollClients } from "../../support/poll-clients.js";
 
 let h: GateHarness;
 
@@ -388,6 +390,32 @@ describe("the health gate", () => {
     expect(next?.message).toMatchObject({ step: "health", instanceId: INSTANCE_ID });
     expect(next?.delaySeconds).toBe(gridDelaySeconds(h.now(), 20, 200));
     expect(next?.delaySeconds).not.toBe(gridDelaySeconds(h.now(), 10, 200)); // not the unstretched pace
+  });
+
+  it("reads target health through the poll client (few attempts): a throttle is its 'not yet', not six SDK attempts", async () => {
+    const { deps, sent } = withPollClients(h.deps);
+    h.elbv2Mock
+      .on(DescribeTargetHealthCommand)
+      .rejects(awsServiceError("ThrottlingException", "Rate exceeded"));
+    h.advanceSeconds(15);
+
+    await onHealthRecheck(deps, recheck("health"));
+
+    expect(sent.pollElbv2).toEqual(["DescribeTargetHealthCommand"]);
+    expect(sent.elbv2).not.toContain("DescribeTargetHealthCommand");
+    expect(h.store.get(INSTANCE_ID).phase).toBe("awaiting-health");
+    expect(h.rechecks.last()?.message).toMatchObject({ step: "health", instanceId: INSTANCE_ID });
+  });
+
+  it("looks with retries, not as a poll, when the deadline has come: that look decides", async () => {
+    const { deps, sent } = withPollClients(h.deps);
+    targetHealth(h, "healthy");
+    const record = h.store.get(INSTANCE_ID);
+
+    await finishPastDeadline(deps, record, RUNTIME_CONFIG.groups[0] as RuntimeGroup);
+
+    expect(sent.elbv2).toContain("DescribeTargetHealthCommand");
+    expect(sent.pollElbv2).toEqual([]);
   });
 
   it("does nothing more for a re-check after the gate finished, and asks nobody", async () => {

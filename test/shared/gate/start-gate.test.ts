@@ -34,6 +34,7 @@ import {
   INSTANCE_ID,
   TOKEN,
 } from "../../support/gate-harness.js";
+import { withPollClients } from "../../support/poll-clients.js";
 
 let h: GateHarness;
 beforeEach(() => {
@@ -100,6 +101,17 @@ describe("startGate", () => {
     expect(next?.message).toMatchObject({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
     expect(next?.delaySeconds).toBe(gridDelaySeconds(h.now(), 20, 200));
     expect(next?.delaySeconds).not.toBe(gridDelaySeconds(h.now(), 10, 200)); // not the unstretched pace
+  });
+
+  it("asks for the agent through the poll client (few attempts), not the retrying one", async () => {
+    agentPing(h, undefined);
+    await openGate(h);
+    const { deps, sent } = withPollClients(h.deps);
+
+    await onAgentRecheck(deps, recheck("agent"));
+
+    expect(sent.pollSsm).toEqual(["DescribeInstanceInformationCommand"]);
+    expect(sent.ssm).not.toContain("DescribeInstanceInformationCommand");
   });
 
   it("records a heartbeat that is due as it moves on to sending, not only while it waits", async () => {
