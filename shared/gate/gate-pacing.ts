@@ -3,8 +3,9 @@ import type { GateRecord, LaunchMode } from "./record.js";
 
 /**
  * When the gate looks again at what it waits for — the SSM agent, its own bootstrap command — and when a
- * bootstrap is overdue. Pure: the steps (start-gate.ts, command-outcome.ts) schedule by these, and
- * `npm run bench` measures what each costs in calls and reaction lag.
+ * bootstrap is overdue. Pure: the steps (start-gate.ts, open-wait.ts, send-bootstrap.ts,
+ * command-outcome.ts) schedule by these, and `npm run bench` measures what each costs in calls and
+ * reaction lag.
  */
 
 /**

@@ -5,9 +5,9 @@ import type { GateDeps } from "./deps.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { sightedTransition } from "./launch-mode.js";
 import { recordHeartbeat } from "./lifecycle-actions.js";
+import { openRecord } from "./open-wait.js";
 import type { WaitOutcome } from "./reconcile-wait.js";
 import { advance, type GateRecord, TERMINAL_PHASES, tokenlessToken } from "./record.js";
-import { openRecord } from "./start-gate.js";
 
 /**
  * Waits the gate learned of without their lifecycle event (lost, or begun before launchgate was

@@ -7,15 +7,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { StaleRecordError } from "../../../shared/errors.js";
 import { commandComment } from "../../../shared/gate/bootstrap-command.js";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
+import { judgeRecordFound } from "../../../shared/gate/open-wait.js";
 import { reconcile } from "../../../shared/gate/reconcile.js";
 import { advance, type GateRecord, type LaunchMode } from "../../../shared/gate/record.js";
+import { SEND_CLAIM_TTL_SECONDS } from "../../../shared/gate/send-bootstrap.js";
 import { sight } from "../../../shared/gate/sighting.js";
-import {
-  judgeRecordFound,
-  onAgentRecheck,
-  SEND_CLAIM_TTL_SECONDS,
-  startGate,
-} from "../../../shared/gate/start-gate.js";
+import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
   commandsOnInstance,

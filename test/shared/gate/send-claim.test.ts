@@ -9,12 +9,8 @@ import {
 } from "../../../shared/gate/bootstrap-command.js";
 import { onCommandRecheck } from "../../../shared/gate/command-outcome.js";
 import { advance, type GateRecord } from "../../../shared/gate/record.js";
-import {
-  onAgentRecheck,
-  SEND_CLAIM_TTL_SECONDS,
-  sendClaimLeaseSeconds,
-  startGate,
-} from "../../../shared/gate/start-gate.js";
+import { SEND_CLAIM_TTL_SECONDS, sendClaimLeaseSeconds } from "../../../shared/gate/send-bootstrap.js";
+import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
   commandsOnInstance,

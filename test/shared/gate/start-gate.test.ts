@@ -12,7 +12,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { NotYetError, SkipEventError } from "../../../shared/errors.js";
 import { classifySendError } from "../../../shared/gate/bootstrap-command.js";
 import { gridDelaySeconds } from "../../../shared/gate/keep-alive.js";
-import { onAgentRecheck, SEND_THROTTLE_RETRIES, startGate } from "../../../shared/gate/start-gate.js";
+import { SEND_THROTTLE_RETRIES } from "../../../shared/gate/send-bootstrap.js";
+import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import {
   agentPing,
   awsServiceError,

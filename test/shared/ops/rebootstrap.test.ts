@@ -541,7 +541,7 @@ async function drainedAndSent(): Promise<void> {
 }
 
 async function seedRecord(instanceId: string) {
-  const { openRecord } = await import("../../../shared/gate/start-gate.js");
+  const { openRecord } = await import("../../../shared/gate/open-wait.js");
   const group = h.deps.config.groups[0];
   if (!group) throw new Error("no group");
   return openRecord(
