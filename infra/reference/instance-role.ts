@@ -13,8 +13,50 @@ export interface ReferenceInstanceRoleProps {
 }
 
 /**
- * The instances' role: the SSM agent's managed policy, plus exactly what bootstrap/bootstrap.sh and the
- * agent streaming its output call (docs/deploy.md, "The instance profile"):
+ * The SSM agent's own calls: the actions of the AWS managed policy AmazonSSMManagedInstanceCore except
+ * its parameter reads (`ssm:GetParameter`, `ssm:GetParameters` on `*`, which would let every instance
+ * read every parameter of the account). None of them takes a resource narrower than `*`.
+ * (docs/aws-facts.md, IAM scoping: "The instance role".)
+ */
+export const SSM_AGENT_ACTIONS = {
+  /** Register and report (DescribeInstanceInformation's PingStatus, which the gate waits for). */
+  ssm: [
+    "ssm:DescribeAssociation",
+    "ssm:GetDeployablePatchSnapshotForInstance",
+    "ssm:GetDocument",
+    "ssm:DescribeDocument",
+    "ssm:GetManifest",
+    "ssm:ListAssociations",
+    "ssm:ListInstanceAssociations",
+    "ssm:PutInventory",
+    "ssm:PutComplianceItems",
+    "ssm:PutConfigurePackageResult",
+    "ssm:UpdateAssociationStatus",
+    "ssm:UpdateInstanceAssociationStatus",
+    "ssm:UpdateInstanceInformation",
+  ],
+  /** The agent's control channel (agent 3.x takes commands through it) and Session Manager's. */
+  ssmmessages: [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+  ],
+  /** Run Command's message delivery: the bootstrap document's commands and their replies. */
+  ec2messages: [
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+  ],
+} as const;
+
+/**
+ * The instances' role: the SSM agent's calls (AmazonSSMManagedInstanceCore without its account-wide
+ * parameter reads), plus exactly what bootstrap/bootstrap.sh and the agent streaming its output call
+ * (docs/deploy.md, "The instance profile"):
  * `aws ssm get-parameters-by-path --recursive --with-decryption` on the app's secrets path;
  * `aws ecr get-login-password` and `docker compose pull` of `${ECR_REGISTRY}/…` images (the app's
  * own repositories and the pull-through cache's); the agent's CloudWatch Logs calls for the bootstrap
@@ -40,11 +82,26 @@ export class ReferenceInstanceRole extends Construct {
     this.role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
       description: `launchgate reference instances of ${group.name}: SSM agent and the bootstrap's reads`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
     });
 
     // Each statement has a Sid, so CDK's policy minimization (cdk.json) never merges them.
+    // No managed policy: AmazonSSMManagedInstanceCore also allows ssm:GetParameter(s) on every parameter.
     const statements = [
+      new iam.PolicyStatement({
+        sid: "SsmAgent",
+        actions: [...SSM_AGENT_ACTIONS.ssm],
+        resources: ["*"],
+      }),
+      new iam.PolicyStatement({
+        sid: "SsmAgentChannels",
+        actions: [...SSM_AGENT_ACTIONS.ssmmessages],
+        resources: ["*"],
+      }),
+      new iam.PolicyStatement({
+        sid: "SsmAgentMessages",
+        actions: [...SSM_AGENT_ACTIONS.ec2messages],
+        resources: ["*"],
+      }),
       new iam.PolicyStatement({
         sid: "ReadAppSecrets",
         actions: ["ssm:GetParametersByPath"],

@@ -23,17 +23,16 @@ export function acknowledgeReferenceNagFindings(env: ReferenceEnvironment, confi
   const secretsPath = group?.app.secretsParameterPath ?? "";
   const logGroup = commandLogGroupNameFor(config);
 
-  Validations.of(env.instanceRole.role).acknowledge({
-    id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
-    reason:
-      "AmazonSSMManagedInstanceCore is what AWS documents for the SSM agent (register, receive commands); launchgate reaches every instance only through it.",
-  });
   Validations.of(env.instanceRole.policy).acknowledge(
     iam5(
       arn("ssm", `parameter${secretsPath}/*`),
       "The bootstrap reads the app's secrets path recursively (get-parameters-by-path --recursive); the wildcard covers only that path.",
     ),
-    iam5("*", "ecr:GetAuthorizationToken supports no resource-level permissions (only *)."),
+    // One finding for every `*` resource of the policy: cdk-nag names it by the resource alone.
+    iam5(
+      "*",
+      "Resource * on two kinds of statement only. SsmAgent, SsmAgentChannels, SsmAgentMessages: the SSM agent's own calls, on * exactly as AWS's AmazonSSMManagedInstanceCore grants them, minus its account-wide ssm:GetParameter/GetParameters (the agent acts for an instance whose ID exists only after launch; docs/aws-facts.md, IAM scoping). EcrLogin: ecr:GetAuthorizationToken supports no resource-level permissions (only *).",
+    ),
     iam5(
       arn("ecr", `repository/${env.imageCache.repositoryPrefix}/*`),
       "Pull-through cache repositories are created on first pull, named under the cache rule's prefix; the wildcard covers only that prefix.",

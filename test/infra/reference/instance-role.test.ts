@@ -29,12 +29,57 @@ const arn = (service: string, resource: string) =>
   `arn:\${AWS::Partition}:${service}:eu-west-2:\${AWS::AccountId}:${resource}`;
 
 describe("instance profile", () => {
-  it("holds the SSM core policy and exactly the bootstrap's reads (default config)", () => {
+  it("holds exactly the SSM agent's calls and the bootstrap's reads, no managed policy (default config)", () => {
     const { managed, inline, statements, profileRoles, roleId } = instancePermissions({ reference: {} });
     expect(profileRoles).toEqual([[{ Ref: roleId }]]);
-    expect(managed).toEqual([`arn:\${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`]);
+    // AmazonSSMManagedInstanceCore would also allow ssm:GetParameter(s) on every parameter of the account.
+    expect(managed).toBeUndefined();
     expect(inline).toBeUndefined();
     expect(statements).toEqual([
+      {
+        Sid: "SsmAgent",
+        Effect: "Allow",
+        Action: [
+          "ssm:DescribeAssociation",
+          "ssm:GetDeployablePatchSnapshotForInstance",
+          "ssm:GetDocument",
+          "ssm:DescribeDocument",
+          "ssm:GetManifest",
+          "ssm:ListAssociations",
+          "ssm:ListInstanceAssociations",
+          "ssm:PutInventory",
+          "ssm:PutComplianceItems",
+          "ssm:PutConfigurePackageResult",
+          "ssm:UpdateAssociationStatus",
+          "ssm:UpdateInstanceAssociationStatus",
+          "ssm:UpdateInstanceInformation",
+        ],
+        Resource: "*",
+      },
+      {
+        Sid: "SsmAgentChannels",
+        Effect: "Allow",
+        Action: [
+          "ssmmessages:CreateControlChannel",
+          "ssmmessages:CreateDataChannel",
+          "ssmmessages:OpenControlChannel",
+          "ssmmessages:OpenDataChannel",
+        ],
+        Resource: "*",
+      },
+      {
+        Sid: "SsmAgentMessages",
+        Effect: "Allow",
+        Action: [
+          "ec2messages:AcknowledgeMessage",
+          "ec2messages:DeleteMessage",
+          "ec2messages:FailMessage",
+          "ec2messages:GetEndpoint",
+          "ec2messages:GetMessages",
+          "ec2messages:SendReply",
+        ],
+        Resource: "*",
+      },
       {
         Sid: "ReadAppSecrets",
         Effect: "Allow",
@@ -76,6 +121,17 @@ describe("instance profile", () => {
         Resource: arn("logs", "log-group:*"),
       },
     ]);
+    // Parameters are read only under the app's path, and only by path: no ssm:GetParameter(s) anywhere.
+    const actionsOf = (s: { Action: string | string[] }) => [s.Action].flat();
+    const reads = (statements as { Action: string | string[]; Resource: unknown }[]).filter((s) =>
+      actionsOf(s).some((action) => /^ssm:GetParameter/.test(action)),
+    );
+    expect(reads).toEqual([
+      expect.objectContaining({
+        Action: "ssm:GetParametersByPath",
+        Resource: [arn("ssm", "parameter/cnt-backend/env"), arn("ssm", "parameter/cnt-backend/env/*")],
+      }),
+    ]);
   });
 
   it("adds KMS decryption through SSM only for a customer managed key, and follows the config's names", () => {
@@ -99,6 +155,9 @@ describe("instance profile", () => {
     });
     const bySid = new Map((statements as { Sid: string }[]).map((s) => [s.Sid, s]));
     expect([...bySid.keys()]).toEqual([
+      "SsmAgent",
+      "SsmAgentChannels",
+      "SsmAgentMessages",
       "ReadAppSecrets",
       "DecryptAppSecrets",
       "EcrLogin",
