@@ -66,10 +66,15 @@ export class ReferenceInstances extends Construct {
       instanceType,
       role: props.role,
       securityGroup: this.securityGroup,
-      // IMDSv2 only; two hops so that containers (one more hop through the Docker bridge) still reach it.
+      // IMDSv2 only, and one hop: the token's response does not survive the extra hop through the Docker
+      // bridge, so bridge-networked containers (third-party images included) cannot take the instance
+      // role's credentials. Nothing in a container needs them: the bootstrap (on the host) reads the
+      // secrets and pulls the images, and the role holds nothing else for an app to use. Host-networked
+      // containers (LiveKit, by default) share the host's stack and still reach IMDS
+      // (docs/aws-facts.md, instance bootstrap: "IMDSv2 from containers").
       httpEndpoint: true,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
-      httpPutResponseHopLimit: 2,
+      httpPutResponseHopLimit: 1,
       // Room for Docker images (the AMI's own root volume is 8 GiB), encrypted at rest.
       blockDevices: [
         {

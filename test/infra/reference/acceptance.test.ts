@@ -59,14 +59,14 @@ describe("issue 13 acceptance, everything on", () => {
     expect(template.NetworkInterfaces[0]?.AssociatePublicIpAddress).toBe(false);
   });
 
-  it("requires IMDSv2 with a hop limit containers can reach", () => {
+  it("requires IMDSv2 within one hop: bridge-networked containers cannot reach the role's credentials", () => {
     const data = propertiesOf(app.template, id(env.instances.launchTemplate)).LaunchTemplateData as {
       MetadataOptions: unknown;
     };
     expect(data.MetadataOptions).toEqual({
       HttpEndpoint: "enabled",
       HttpTokens: "required",
-      HttpPutResponseHopLimit: 2,
+      HttpPutResponseHopLimit: 1,
     });
   });
 

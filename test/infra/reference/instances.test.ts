@@ -61,10 +61,10 @@ describe("the launch template", () => {
     s = synthesizeReference();
   });
 
-  it("requires IMDSv2, with two hops for containers", () => {
+  it("requires IMDSv2 within one hop, so bridge-networked containers cannot take the role's credentials", () => {
     s.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
       LaunchTemplateData: Match.objectLike({
-        MetadataOptions: { HttpEndpoint: "enabled", HttpTokens: "required", HttpPutResponseHopLimit: 2 },
+        MetadataOptions: { HttpEndpoint: "enabled", HttpTokens: "required", HttpPutResponseHopLimit: 1 },
       }),
     });
   });
