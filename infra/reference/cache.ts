@@ -32,6 +32,8 @@ export interface ReferenceCacheProps {
 export class ReferenceCache extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   readonly replicationGroup: elasticache.CfnReplicationGroup;
+  /** `redis.launchgate.internal`: the name the app's config holds, a CNAME of the primary endpoint. */
+  readonly record: route53.CnameRecord;
   /** `host:port` as the app's config holds it. */
   readonly endpoint: string;
 
@@ -63,7 +65,7 @@ export class ReferenceCache extends Construct {
       transitEncryptionEnabled: false,
     });
 
-    new route53.CnameRecord(this, "Name", {
+    this.record = new route53.CnameRecord(this, "Name", {
       zone: props.zone,
       recordName: REDIS_RECORD_NAME,
       domainName: this.replicationGroup.attrPrimaryEndPointAddress,

@@ -87,6 +87,20 @@ export class ReferenceEnvironment extends Construct {
       zone: this.network.zone,
     });
     this.redisEndpoint = this.cache.endpoint; // === REFERENCE_REDIS_ENDPOINT
+    // No instance before what its bootstrap and app reach exists: the private subnets' default routes
+    // through the NAT gateway and the internet gateway (the SSM agent registers, images are pulled through
+    // them; `vpc.internetConnectivityEstablished` alone holds only the internet gateway, the routes are
+    // the subnets'), and Redis with its name (the app connects at start, and a name looked up before
+    // the record exists can be cached as missing). The group resource itself depends; its warm pool
+    // and scaling policy follow it by reference.
+    const groupResource = this.instances.autoScalingGroup.node
+      .defaultChild as autoscaling.CfnAutoScalingGroup;
+    groupResource.node.addDependency(
+      vpc.internetConnectivityEstablished,
+      vpc.selectSubnets(this.network.instanceSubnets).internetConnectivityEstablished,
+      this.cache.replicationGroup,
+      this.cache.record,
+    );
     this.groupsWithHookInside = groupsWithHookInside(config);
 
     new CfnOutput(this, "Url", {

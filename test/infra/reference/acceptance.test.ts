@@ -70,6 +70,20 @@ describe("issue 13 acceptance, everything on", () => {
     });
   });
 
+  it("the group waits for Redis, its name and the NAT routes, besides the gate", () => {
+    const resources = app.template.toJSON().Resources as Record<string, { DependsOn?: string[] }>;
+    const dependsOn = resources[id(env.autoScalingGroup)]?.DependsOn ?? [];
+    const cfn = (construct: { node: { defaultChild?: unknown } }) =>
+      app.stack.getLogicalId((construct.node.defaultChild ?? construct) as never);
+    expect(dependsOn).toEqual(
+      expect.arrayContaining([
+        cfn(env.cache.replicationGroup),
+        cfn(env.cache.record),
+        ...env.vpc.privateSubnets.map((subnet) => cfn(subnet.node.findChild("DefaultRoute"))),
+      ]),
+    );
+  });
+
   it("both hooks are inside the group's LifecycleHookSpecificationList, none beside it", () => {
     app.template.resourceCountIs("AWS::AutoScaling::LifecycleHook", 0);
     const group = propertiesOf(app.template, id(env.autoScalingGroup));

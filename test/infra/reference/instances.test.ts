@@ -1,4 +1,5 @@
 import { Match } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { envOf, propertiesOf, type SynthesizedReference, synthesizeReference } from "./synth-reference.js";
 
@@ -40,6 +41,32 @@ describe("the gated group", () => {
     });
     // Unset, CloudFormation starts at MinSize and later deploys keep what scaling chose.
     expect(group.DesiredCapacity).toBeUndefined();
+  });
+
+  it("is created only after Redis, its DNS name, and the private subnets' routes to the internet", () => {
+    const env = envOf(s);
+    const resources = s.template.toJSON().Resources as Record<string, { DependsOn?: string[] }>;
+    const dependsOn = resources[s.logicalId(env.autoScalingGroup)]?.DependsOn;
+    const route = (subnet: IConstruct, id: string) => s.logicalId(subnet.node.findChild(id));
+    expect([...(dependsOn ?? [])].sort()).toEqual(
+      [
+        s.logicalId(env.cache.replicationGroup),
+        s.logicalId(env.cache.record),
+        s.logicalId(env.vpc.node.findChild("IGW")),
+        ...env.vpc.privateSubnets.flatMap((subnet) => [
+          route(subnet, "DefaultRoute"),
+          route(subnet, "RouteTableAssociation"),
+        ]),
+      ].sort(),
+    );
+    // The private subnets (both of them) route to the internet through the NAT gateway.
+    expect(env.vpc.privateSubnets).toHaveLength(2);
+    for (const subnet of env.vpc.privateSubnets) {
+      expect(propertiesOf(s.template, route(subnet, "DefaultRoute"))).toMatchObject({
+        DestinationCidrBlock: "0.0.0.0/0",
+        NatGatewayId: { Ref: expect.stringMatching(/NATGateway/) },
+      });
+    }
   });
 
   it("scales by target tracking at 70 % average CPU", () => {
