@@ -34,11 +34,12 @@ const drainSessions = (sessionSeconds: readonly number[]) => ({
 /**
  * cnt-backend with a warm pool of one, behind the reference environment's health check (10 s interval,
  * 2 passes: infra/reference/load-balancer.ts). The pool is filled and prepared first; the scale-out
- * comes once it is ready.
+ * comes once it is ready. Stopped, named rather than left to AWS's default: the reference environment's
+ * own default is Running (warm-pool-running-scale-out).
  */
 const warmPoolGroup: GroupSpec = {
   ...CNT_GROUP,
-  warmPool: { minSize: 1 },
+  warmPool: { minSize: 1, poolState: "Stopped" },
   healthCheck: { intervalSeconds: 10, healthyThreshold: 2, unhealthyThreshold: 3 },
   scaleAtSeconds: 600,
   maxLaunches: 6,

@@ -103,8 +103,9 @@ export class ReferenceInstances extends Construct {
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
     // Prepared instances: the gate runs only `prepare` into the pool, and `start` plus the health gate on
-    // the way out (docs/aws-facts.md, warm pools). Stopped or Running is the operator's cost trade-off; the
-    // launch template needs nothing for either (only Hibernated would, and it is not offered).
+    // the way out (docs/aws-facts.md, warm pools). Running (the config's default: the ≤ 60 s pool) or
+    // Stopped (cheaper, slower) is the operator's cost trade-off; the launch template needs nothing for
+    // either (only Hibernated would, and it is not offered).
     if (props.reference.warmPool) {
       this.autoScalingGroup.addWarmPool({
         minSize: props.reference.warmPool.minSize,

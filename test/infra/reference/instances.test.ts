@@ -120,31 +120,31 @@ describe("the launch template", () => {
 });
 
 describe("the warm pool", () => {
-  it("keeps the configured number of stopped, prepared instances when asked for", () => {
+  it("keeps the configured number of prepared instances, running by default (the ≤ 60 s pool)", () => {
     const s = synthesizeReference({ reference: { warmPool: { minSize: 2 } } });
     expect(s.nagViolations).toEqual([]);
-    s.template.hasResourceProperties("AWS::AutoScaling::WarmPool", { MinSize: 2, PoolState: "Stopped" });
+    s.template.hasResourceProperties("AWS::AutoScaling::WarmPool", { MinSize: 2, PoolState: "Running" });
   });
 
-  it("keeps its instances running when poolState is Running, with the launch template unchanged", () => {
-    const stopped = synthesizeReference({ reference: { warmPool: { minSize: 1 } } });
-    const running = synthesizeReference({ reference: { warmPool: { minSize: 1, poolState: "Running" } } });
-    expect(running.nagViolations).toEqual([]);
-    running.template.hasResourceProperties("AWS::AutoScaling::WarmPool", {
+  it("keeps its instances stopped when poolState is Stopped, with the launch template unchanged", () => {
+    const running = synthesizeReference({ reference: { warmPool: { minSize: 1 } } });
+    const stopped = synthesizeReference({ reference: { warmPool: { minSize: 1, poolState: "Stopped" } } });
+    expect(stopped.nagViolations).toEqual([]);
+    stopped.template.hasResourceProperties("AWS::AutoScaling::WarmPool", {
       MinSize: 1,
-      PoolState: "Running",
+      PoolState: "Stopped",
     });
-    // Running needs no hibernation options nor anything else of the instances: the same template.
+    // Neither state needs hibernation options nor anything else of the instances: the same template.
     const templateOf = (s: SynthesizedReference) =>
       Object.values(s.template.findResources("AWS::EC2::LaunchTemplate"))[0]?.Properties;
-    expect(templateOf(running)).toEqual(templateOf(stopped));
+    expect(templateOf(stopped)).toEqual(templateOf(running));
     expect(JSON.stringify(templateOf(running))).not.toContain("HibernationOptions");
   });
 
-  it("defaults to Stopped and refuses Hibernated (not offered: see docs/aws-facts.md, warm pools)", () => {
+  it("defaults to Running and refuses Hibernated (not offered: see docs/aws-facts.md, warm pools)", () => {
     synthesizeReference({ reference: { warmPool: {} } }).template.hasResourceProperties(
       "AWS::AutoScaling::WarmPool",
-      { MinSize: 1, PoolState: "Stopped" },
+      { MinSize: 1, PoolState: "Running" },
     );
     expect(() => synthesizeReference({ reference: { warmPool: { poolState: "Hibernated" } } })).toThrow(
       /poolState/,
