@@ -16,7 +16,7 @@ export interface ReferenceInstanceRoleProps {
  * The SSM agent's own calls: the actions of the AWS managed policy AmazonSSMManagedInstanceCore except
  * its parameter reads (`ssm:GetParameter`, `ssm:GetParameters` on `*`, which would let every instance
  * read every parameter of the account). None of them takes a resource narrower than `*`.
- * (docs/aws-facts.md, IAM scoping: "The instance role".)
+ * (docs/aws-facts.md, IAM scoping: "What AmazonSSMManagedInstanceCore allows".)
  */
 export const SSM_AGENT_ACTIONS = {
   /** Register and report (DescribeInstanceInformation's PingStatus, which the gate waits for). */

@@ -28,6 +28,15 @@ export const TARGET_CPU_PERCENT = 70;
  */
 const HEALTH_CHECK_GRACE = Duration.seconds(60);
 
+/**
+ * How long after InService a new instance's metrics are left out of the group's (target tracking's CPU
+ * average, and an instance refresh's pace). It counts from InService, after the launch hook, and the gate
+ * completes the hook only once the ALB reports the instance healthy: the bootstrap, image pulls and app
+ * start are over by then, so the warmup only covers CPU settling once the instance takes its share of
+ * traffic (docs/aws-facts.md, reference environment: "Default instance warmup").
+ */
+export const DEFAULT_INSTANCE_WARMUP = Duration.seconds(60);
+
 /** The config's pool states, as CDK names them. */
 const POOL_STATES = {
   Stopped: autoscaling.PoolState.STOPPED,
@@ -71,7 +80,7 @@ export class ReferenceInstances extends Construct {
       // role's credentials. Nothing in a container needs them: the bootstrap (on the host) reads the
       // secrets and pulls the images, and the role holds nothing else for an app to use. Host-networked
       // containers (LiveKit, by default) share the host's stack and still reach IMDS
-      // (docs/aws-facts.md, instance bootstrap: "IMDSv2 from containers").
+      // (docs/aws-facts.md, reference environment: "IMDSv2 from containers").
       httpEndpoint: true,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
       httpPutResponseHopLimit: 1,
@@ -100,6 +109,7 @@ export class ReferenceInstances extends Construct {
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
         gracePeriod: HEALTH_CHECK_GRACE,
       }),
+      defaultInstanceWarmup: DEFAULT_INSTANCE_WARMUP,
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
     // Prepared instances: the gate runs only `prepare` into the pool, and `start` plus the health gate on

@@ -30,13 +30,15 @@ describe("the gated group", () => {
     expect(envOf(s).groupsWithHookInside).toEqual(new Set(["web-asg"]));
   });
 
-  it("runs 1 to 3 instances, starting at 1, with ELB health checks and the target group attached", () => {
+  it("runs 1 to 3 instances, starting at 1, with ELB health checks, a 60 s warmup and the target group attached", () => {
     const group = propertiesOf(s.template, s.logicalId(envOf(s).autoScalingGroup));
     expect(group).toMatchObject({
       MinSize: "1",
       MaxSize: "3",
       HealthCheckType: "ELB",
       HealthCheckGracePeriod: 60,
+      // Counted from InService, after the gate saw the instance healthy: only CPU has to settle.
+      DefaultInstanceWarmup: 60,
       TargetGroupARNs: [{ Ref: s.logicalId(envOf(s).targetGroup) }],
     });
     // Unset, CloudFormation starts at MinSize and later deploys keep what scaling chose.
