@@ -15,8 +15,9 @@ export interface ReferenceInstanceRoleProps {
 /**
  * The SSM agent's own calls: the actions of the AWS managed policy AmazonSSMManagedInstanceCore except
  * its parameter reads (`ssm:GetParameter`, `ssm:GetParameters` on `*`, which would let every instance
- * read every parameter of the account). None of them takes a resource narrower than `*`.
- * (docs/aws-facts.md, IAM scoping: "What AmazonSSMManagedInstanceCore allows".)
+ * read every parameter of the account). Granted on `*` as the managed policy grants them: the instance
+ * they act for has no ID before launch (docs/aws-facts.md, IAM scoping: "What
+ * AmazonSSMManagedInstanceCore allows").
  */
 export const SSM_AGENT_ACTIONS = {
   /** Register and report (DescribeInstanceInformation's PingStatus, which the gate waits for). */
