@@ -8,7 +8,8 @@
 # prepare: install Docker and the compose plugin, log in to ECR if needed, pull images (slow; the
 #          warm-pool step). start: write secrets to a 0600 env file, compose up, wait for local health.
 #          A start on an instance that no prepare of this very document version finished (a warm-pool
-#          instance prepared before the stack was updated, or never prepared) prepares again first.
+#          instance prepared before the stack was updated, or never prepared) prepares again first;
+#          a start out of the warm pool (trigger launch) pulls in any case, as a tag may have moved.
 # drain: (scale-in, the instance is already out of its target groups) stop accepting new work (the app's
 #          containers get DRAIN_SIGNAL, SIGTERM unless set), wait up to DRAIN_TIMEOUT_SECONDS for them to
 #          exit (sessions ending), then `docker compose down`, which kills what is left: an overrun is
@@ -469,10 +470,15 @@ ensure_env_file() {
   fi
 }
 
+# A pull that fails fails the bootstrap: an instance never starts (or goes into service) on images
+# whose current version it could not check. The pull's own error is on stderr.
 pull_images() {
   step pull-images
   ensure_env_file
-  compose pull --quiet
+  local code=0
+  compose pull --quiet || code=$?
+  [ "$code" -eq 0 ] \
+    || fail_with "$code" "docker compose pull failed (exit $code): cannot tell whether the cached images are the ones the compose file names now; not starting on them (see the pull's error on stderr)"
 }
 
 # The parameters under SECRETS_PATH as `aws ssm get-parameters-by-path` lists them (JSON).
@@ -577,13 +583,28 @@ mark_prepared() {
 
 # A start on an instance prepared by another document version (the stack was updated while it waited in
 # the warm pool), or by none (a launchgate before this marker, or a prepare that did not finish),
-# prepares again first: new images, a new compose version, whatever the new script's prepare does.
+# prepares again first: new images, and whatever the new script's prepare does (install-compose, which
+# every run passes, has already brought a new compose version).
+#
+# A start out of the warm pool (trigger launch) pulls even when this document version prepared it: an
+# image with a moving tag (cnt-backend:latest) may have been pushed again since, without any change to
+# the document, and `up` runs what the cache holds (it pulls only missing images). So the warm instance
+# runs the build a cold launch would run now. Cheap: the layers are cached, so a tag that did not move
+# (or a digest) costs a manifest check per image, and a moved one fetches only its changed layers.
+# A re-bootstrap or remediation start (trigger rebootstrap, remediate) restarts what the instance runs
+# and pulls nothing: phase all is the one that brings new images to a serving instance.
 prepare_if_outdated() {
   local now was=""
   now=$(document_hash)
   if [ -f "$PREPARED_FILE" ]; then was=$(head -c 64 "$PREPARED_FILE"); fi
   if [ "$was" = "$now" ]; then
-    say "prepared by this document version (${now:0:12}); nothing to pull"
+    if [ "$TRIGGER" != launch ]; then
+      say "prepared by this document version (${now:0:12}); nothing to pull (trigger $TRIGGER)"
+      return
+    fi
+    say "prepared by this document version (${now:0:12}); pulling again before going into service: a tag may have moved since (only changed layers are fetched)"
+    ecr_login
+    pull_images
     return
   fi
   if [ -n "$was" ]; then

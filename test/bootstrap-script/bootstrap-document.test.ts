@@ -161,18 +161,19 @@ describe("bootstrap document on Amazon Linux 2023", () => {
     expect(install).toBeGreaterThan(result.stdout.indexOf("launchgate: step lock"));
   });
 
-  it("prepare pulls without starting; start starts without pulling", async () => {
+  it("prepare pulls without starting; a re-bootstrap's start starts without pulling", async () => {
     const prepare = await vm.run("prepare");
     expect(prepare.code).toBe(0);
     expect(vm.calls().some((call) => call.includes(" pull "))).toBe(true);
     expect(vm.calls().some((call) => call.includes(" up "))).toBe(false);
 
     const before = vm.calls().length;
-    const start = await vm.run("start");
+    const start = await vm.run("start", "rebootstrap");
     expect(start.code).toBe(0);
     const newCalls = vm.calls().slice(before);
     expect(newCalls.some((call) => call.includes(" up "))).toBe(true);
     expect(newCalls.some((call) => call.includes(" pull "))).toBe(false);
+    // Out of the warm pool (trigger launch), a start pulls first: test/bootstrap-script/warm-pool.test.ts.
   });
 });
 

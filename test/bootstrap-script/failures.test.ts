@@ -78,7 +78,9 @@ describe("the failing step survives SSM's output limits", () => {
         outputLogGroup: "/launchgate/x/bootstrap-output",
       }),
     ).toBe(
-      'bootstrap step "pull-images" failed (command cmd-1, status Failed) ' +
+      'bootstrap step "pull-images" failed (command cmd-1, status Failed): ' +
+        // The script's own reason, from stdout: what the cut stderr no longer shows.
+        "launchgate: docker compose pull failed (exit 1): cannot tell whether the cached images are the ones the compose file names now; not starting on them (see the pull's error on stderr) " +
         "[SSM kept only the first 8,000 characters of stderr; full output in CloudWatch Logs group /launchgate/x/bootstrap-output, " +
         "streams cmd-1/i-1/bootstrap/stdout and cmd-1/i-1/bootstrap/stderr]",
     );

@@ -91,6 +91,11 @@ export interface Instance {
   container(service: string): Container | undefined;
   /** The app in the container of `service` hangs: docker still says running, the health check fails. */
   hang(service: string): void;
+  /**
+   * The registry now serves `build` for `image` (as compose names it, the registry interpolated): a new
+   * push to a moving tag such as `:latest`, the compose file unchanged.
+   */
+  push(image: string, build: string): void;
 }
 
 export interface Container {
@@ -98,6 +103,8 @@ export interface Container {
   /** As `docker inspect` gives `.State.StartedAt`. */
   readonly startedAt: string;
   readonly hung: boolean;
+  /** The build of its image it runs ("build-1" unless the registry had another when it was pulled). */
+  readonly image: string;
 }
 
 const VERSION_IDS: Record<string, string> = { amzn: "2023", ubuntu: "24.04", debian: "12" };
@@ -173,11 +180,20 @@ export function instance(options: InstanceOptions = {}): Instance {
       const at = containerDir(service);
       if (!existsSync(join(at, "id"))) return undefined;
       const read = (name: string) => readFileSync(join(at, name), "utf8").trim();
-      return { id: read("id"), startedAt: read("started"), hung: existsSync(join(at, "hung")) };
+      return {
+        id: read("id"),
+        startedAt: read("started"),
+        hung: existsSync(join(at, "hung")),
+        image: read("image"),
+      };
     },
     hang: (service) => {
       if (!existsSync(join(containerDir(service), "id"))) throw new Error(`no container for ${service}`);
       writeFileSync(join(containerDir(service), "hung"), "");
+    },
+    push: (image, build) => {
+      mkdirSync(join(state, "registry"), { recursive: true });
+      writeFileSync(join(state, "registry", image.replaceAll(/[/:]/g, "_")), `${build}\n`);
     },
   };
 }

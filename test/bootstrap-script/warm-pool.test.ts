@@ -10,7 +10,9 @@ import { type Instance, instance, lastLine, stepsOf } from "./instance.js";
  * started, days later, by the next one (the stack was updated meanwhile: a new image, a new compose
  * version, a new script). `prepare` records which document version it prepared from; a `start` that finds
  * another version, or none, prepares again before it starts — so it never starts the new compose file's
- * services from images it does not have, nor leaves the old ones in place of new tags.
+ * services from images it does not have, nor leaves the old ones in place of new tags. And a start out of
+ * the pool pulls even when nothing changed in the document: a moving tag (`:latest`) may have been pushed
+ * again while the instance waited, and it must run the build a cold launch runs.
  */
 
 /** The next version of the app: the api image moves to a new tag. */
@@ -46,16 +48,75 @@ describe("prepare records the document version it prepared from", () => {
     expect(marker(other)).toBe(documentHash(other));
   });
 
-  it("a start by the same document version pulls nothing: the pool's work is not redone", async () => {
+  it("a start out of the pool by the same document version installs nothing again and only re-checks the images", async () => {
     const before = vm.calls().length;
     const start = await vm.run("start");
 
     expect(start.code).toBe(0);
-    expect(pulls(vm.calls().slice(before))).toEqual([]);
-    expect(stepsOf(start)).not.toContain("pull-images");
-    expect(start.stdout).toMatch(
-      /launchgate: prepared by this document version \([0-9a-f]{12}\); nothing to pull/,
+    const calls = vm.calls().slice(before);
+    expect(calls.filter((call) => call.startsWith("dnf ") || call.includes("releases/download"))).toEqual([]);
+    // One quiet pull (cached layers stay: a tag that did not move costs a manifest check), before up.
+    expect(pulls(calls)).toEqual([expect.stringMatching(/ pull --quiet$/)]);
+    expect(calls.findIndex((call) => / pull /.test(call))).toBeLessThan(
+      calls.findIndex((call) => / up /.test(call)),
     );
+    expect(stepsOf(start).filter((step) => step === "ecr-login")).toHaveLength(1);
+    expect(start.stdout).toMatch(
+      /launchgate: prepared by this document version \([0-9a-f]{12}\); pulling again before going into service/,
+    );
+  });
+
+  it("a re-bootstrap or remediation start pulls nothing: restarting is not deploying (phase all pulls)", async () => {
+    for (const trigger of ["rebootstrap", "remediate"]) {
+      const before = vm.calls().length;
+      const start = await vm.run("start", trigger);
+
+      expect(start.code).toBe(0);
+      expect(pulls(vm.calls().slice(before))).toEqual([]);
+      expect(stepsOf(start)).not.toContain("pull-images");
+      expect(start.stdout).toMatch(
+        /launchgate: prepared by this document version \([0-9a-f]{12}\); nothing to pull \(trigger \w+\)/,
+      );
+    }
+  });
+});
+
+describe("a moving tag pushed while the instance waited in the pool", () => {
+  /** The app image as compose names it on this instance (the registry interpolated). */
+  const appImage = () =>
+    readFileSync(join(vm.state, "pulls.log"), "utf8")
+      .trim()
+      .split("\n")
+      .find((image) => image.endsWith("/cnt-backend:latest")) ?? "";
+
+  it("a start out of the pool runs the build the tag names now, the same one a cold launch runs", async () => {
+    expect(appImage()).not.toBe("");
+    vm.push(appImage(), "build-2"); // a new :latest; the compose file (and the document) unchanged
+
+    const start = await vm.run("start");
+
+    expect(start.code).toBe(0);
+    expect(vm.container("api")?.image).toBe("build-2");
+    const cold = instance();
+    cold.push(appImage(), "build-2");
+    expect((await cold.run("all")).code).toBe(0);
+    expect(cold.container("api")?.image).toBe(vm.container("api")?.image);
+  });
+
+  it("a pull that fails stops the start before up: it does not go into service on images it could not check", async () => {
+    vm.push(appImage(), "build-2");
+    vm.scenario("fail-pull");
+
+    const start = await vm.run("start");
+
+    expect(start.code).not.toBe(0);
+    expect(start.stdout).toContain(
+      "launchgate: docker compose pull failed (exit 1): cannot tell whether the cached images are the ones the compose file names now; not starting on them (see the pull's error on stderr)",
+    );
+    expect(lastLine(start.stdout)).toBe("launchgate: FAILED step pull-images (exit 1)");
+    expect(start.stderr).toContain("pull access denied for cnt-backend");
+    expect(vm.calls().some((call) => / up /.test(call))).toBe(false);
+    expect(vm.container("api")).toBeUndefined();
   });
 });
 
@@ -89,10 +150,12 @@ describe("an instance prepared by an older document version is brought up to dat
     expect(readFileSync(join(vm.root, "compose.yaml"), "utf8")).toContain("cnt-backend:2.0.0");
     expect(marker(vm)).toBe(was);
 
-    // Up to date now: the next start by that version pulls nothing.
+    // Prepared by that version now: its next start does not prepare again (it only re-checks the tags).
     const again = vm.calls().length;
-    expect((await next.run("start")).code).toBe(0);
-    expect(pulls(vm.calls().slice(again))).toEqual([]);
+    const second = await next.run("start");
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("launchgate: prepared by this document version");
+    expect(pulls(vm.calls().slice(again))).toHaveLength(1);
   });
 
   it("an instance with no marker (prepared by a launchgate before it, or never) prepares again on start", async () => {
