@@ -416,17 +416,43 @@ download_compose() {
   say "docker compose $COMPOSE_VERSION ($arch) installed, SHA-256 verified"
 }
 
+# The version the installed compose reports, as X.Y.Z ("Docker Compose version v2.29.7", Ubuntu's
+# "2.24.6+ds1-0ubuntu2"); empty when none is usable or it names none.
+compose_version() {
+  local out
+  out=$(docker compose version 2>/dev/null) || return 0
+  if [[ "$out" =~ v?([0-9]+\.[0-9]+\.[0-9]+) ]]; then echo "${BASH_REMATCH[1]}"; fi
+}
+
+# On Amazon Linux, COMPOSE_VERSION is the release to run: an installed compose of another version (one
+# an earlier document version downloaded, say, into a warm-pool instance, or one baked into the AMI) is
+# replaced by it, and one of that version is left alone. Ubuntu's compose is the archive's
+# docker-compose-v2, whatever its version: COMPOSE_VERSION names the download only.
 install_compose() {
   step install-compose
+  local have want=${COMPOSE_VERSION#v}
   if docker compose version >/dev/null 2>&1; then
-    say "docker compose already installed; skipping"
-    return
+    have=$(compose_version)
+    if [ "$OS" != amzn ]; then
+      say "docker compose ${have:-(version unknown)} already installed; skipping"
+      return
+    fi
+    if [ "$have" = "$want" ]; then
+      say "docker compose $COMPOSE_VERSION already installed; skipping"
+      return
+    fi
+    say "docker compose ${have:-of an unknown version} is installed, $COMPOSE_VERSION is configured: installing $COMPOSE_VERSION"
   fi
   case "$OS" in
     ubuntu) apt_install docker-compose-v2 ;;
     amzn) download_compose ;;
   esac
   docker compose version >/dev/null 2>&1 || fail "docker compose is not usable after install"
+  if [ "$OS" = amzn ]; then
+    have=$(compose_version)
+    [ "$have" = "$want" ] \
+      || fail "docker compose reports ${have:-no version} after $COMPOSE_VERSION was installed into $COMPOSE_PLUGIN_DIR: another docker-compose plugin takes precedence (root's ~/.docker/cli-plugins?); remove it, or set composeVersion to the one it is"
+  fi
 }
 
 # ECR_REGISTRY is interpolated by compose into image names such as ${ECR_REGISTRY}/app:tag.

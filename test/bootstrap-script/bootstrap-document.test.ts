@@ -103,7 +103,7 @@ describe("bootstrap document on Amazon Linux 2023", () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("launchgate: docker already installed; skipping");
-    expect(result.stdout).toContain("launchgate: docker compose already installed; skipping");
+    expect(result.stdout).toContain("launchgate: docker compose v2.29.7 already installed; skipping");
     const newCalls = vm.calls().slice(before);
     expect(newCalls.filter((call) => call.startsWith("dnf ") || call.startsWith("systemctl "))).toEqual([]);
     expect(newCalls.filter((call) => call.includes("releases/download"))).toEqual([]);

@@ -113,6 +113,20 @@ describe("bootstrap document on a stock Ubuntu AMI", () => {
     ]);
   });
 
+  it("keeps the archive's compose: composeVersion is the Amazon Linux download's, not the apt package's", async () => {
+    const vm = ubuntu();
+    for (const marker of ["docker-installed", "docker-running", "compose-installed"]) vm.scenario(marker);
+    vm.scenario("compose-version", "2.24.6+ds1-0ubuntu2");
+
+    const result = await vm.run();
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("launchgate: docker compose 2.24.6 already installed; skipping");
+    expect(
+      vm.calls().filter((call) => call.startsWith("apt-get") || call.includes("releases/download")),
+    ).toEqual([]);
+  });
+
   it("updates the package lists once, however many packages it installs", async () => {
     const vm = ubuntu();
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CNT_BACKEND_APP, ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
-import { type Instance, instance, lastLine, stepsOf } from "./instance.js";
+import { FAKE_COMPOSE_SHA256, type Instance, instance, lastLine, stepsOf } from "./instance.js";
 
 /**
  * Warm pools (issue 13): an instance prepared in the pool by one version of the bootstrap document may be
@@ -186,5 +186,58 @@ describe("an instance prepared by an older document version is brought up to dat
     const before = vm.calls().length;
     expect((await vm.withDocument(NEXT_APP).run("start")).code).toBe(0);
     expect(pulls(vm.calls().slice(before))).toHaveLength(1);
+  });
+});
+
+describe("a new compose version in the next document reaches an instance that has compose", () => {
+  /** The next document configures compose v2.30.0 (its checksum pinned, as synth requires). */
+  const NEXT_COMPOSE = {
+    composeVersion: "v2.30.0",
+    composeSha256: { x86_64: FAKE_COMPOSE_SHA256, aarch64: FAKE_COMPOSE_SHA256 },
+  };
+  const downloads = (calls: string[]) => calls.filter((call) => call.includes("releases/download"));
+  const composeVersion = () => readFileSync(join(vm.state, "compose-version"), "utf8").trim();
+
+  it("a start by the next version installs the configured compose in place of the one prepared, once", async () => {
+    expect(composeVersion()).toBe("v2.29.7"); // what the pool's prepare installed
+    const next = vm.withDocument(NEXT_COMPOSE);
+    const before = vm.calls().length;
+
+    const start = await next.run("start");
+
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain(
+      "launchgate: docker compose 2.29.7 is installed, v2.30.0 is configured: installing v2.30.0",
+    );
+    expect(start.stdout).toContain("launchgate: docker compose v2.30.0 (x86_64) installed, SHA-256 verified");
+    expect(downloads(vm.calls().slice(before))).toEqual([
+      expect.stringMatching(/\/releases\/download\/v2\.30\.0\/docker-compose-linux-x86_64$/),
+    ]);
+    expect(composeVersion()).toBe("v2.30.0");
+    // The install comes before anything that runs compose for the app.
+    const calls = vm.calls().slice(before);
+    expect(calls.findIndex((call) => call.includes("releases/download"))).toBeLessThan(
+      calls.findIndex((call) => / pull /.test(call)),
+    );
+
+    // Idempotent: the configured version is there now, and is not downloaded again.
+    const again = vm.calls().length;
+    const second = await next.run("start");
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("launchgate: docker compose v2.30.0 already installed; skipping");
+    expect(downloads(vm.calls().slice(again))).toEqual([]);
+  });
+
+  it("fails install-compose, naming the cause, when another plugin still answers with its own version", async () => {
+    vm.scenario("compose-shadowed", "v2.29.7");
+
+    const start = await vm.withDocument(NEXT_COMPOSE).run("start");
+
+    expect(start.code).not.toBe(0);
+    expect(start.stdout).toContain(
+      "launchgate: docker compose reports 2.29.7 after v2.30.0 was installed into",
+    );
+    expect(lastLine(start.stdout)).toBe("launchgate: FAILED step install-compose (exit 1)");
+    expect(vm.calls().some((call) => / up /.test(call))).toBe(false);
   });
 });
