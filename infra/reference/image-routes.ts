@@ -55,6 +55,20 @@ export function withReferenceImages(config: LaunchgateConfig): LaunchgateConfig 
 }
 
 /**
+ * The images of `groups[0]` that are pulled from Docker Hub itself, past the cache: all of its Docker Hub
+ * images when the cache fronts ECR Public (no `reference.dockerHubCredentialArn`), else none. Docker Hub
+ * limits anonymous pulls per address, and every private instance pulls through the one NAT address.
+ */
+export function dockerHubImagesPastTheCache(config: LaunchgateConfig): string[] {
+  const first = config.groups[0];
+  if (!config.reference || !first) return [];
+  if (imageCacheRoute(config.reference).repositoryPrefix === "docker-hub") return [];
+  return first.app.services
+    .map((service) => service.image)
+    .filter((image) => dockerHubPath(image) !== undefined);
+}
+
+/**
  * Docker's rule: the first path component names a registry when it has a `.` or a `:`, or is
  * `localhost`; otherwise the image is Docker Hub's, and a single component is an official image.
  */

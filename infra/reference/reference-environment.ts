@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, Token } from "aws-cdk-lib";
+import { Annotations, CfnOutput, Stack, Token } from "aws-cdk-lib";
 import type * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
@@ -9,6 +9,7 @@ import { appPortProblem } from "./app-port.js";
 import { ReferenceCache } from "./cache.js";
 import { groupsWithHookInside } from "./gate-config.js";
 import { ReferenceImageCache } from "./image-cache.js";
+import { dockerHubImagesPastTheCache } from "./image-routes.js";
 import { ReferenceInstanceRole } from "./instance-role.js";
 import { ReferenceInstances } from "./instances.js";
 import { ReferenceLoadBalancer } from "./load-balancer.js";
@@ -54,6 +55,13 @@ export class ReferenceEnvironment extends Construct {
     const { config } = props;
     const { reference, group } = referenceParts(config, this.node.path);
     checkRegions(config, reference, Stack.of(this), this.node.path);
+    const pastTheCache = dockerHubImagesPastTheCache(config);
+    if (pastTheCache.length > 0) {
+      Annotations.of(this).addWarningV2(
+        DOCKER_HUB_PAST_THE_CACHE_WARNING,
+        `${pastTheCache.join(", ")} will be pulled from Docker Hub directly, not through the pull-through cache (ECR caches Docker Hub only with credentials): every instance pulls through the one NAT address, under Docker Hub's anonymous pull limit. Give reference.dockerHubCredentialArn (a Secrets Manager secret named ecr-pullthroughcache/…) to pull them through the cache.`,
+      );
+    }
 
     this.network = new ReferenceNetwork(this, "Network", { logRetentionDays: config.logRetentionDays });
     const vpc = this.network.vpc;
@@ -149,6 +157,9 @@ function referenceParts(
   if (port) throw new ConfigError([port], `props of ${path}`);
   return { reference: config.reference, group };
 }
+
+/** The warning's id, for `Annotations.of(env).acknowledgeWarning(...)` where direct pulls are meant. */
+export const DOCKER_HUB_PAST_THE_CACHE_WARNING = "launchgate:reference-docker-hub-past-the-cache";
 
 /**
  * An ALB takes certificates of its own account and region only; a pull-through cache rule, secrets of

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  dockerHubImagesPastTheCache,
   imageCacheRoute,
   throughImageCache,
   withReferenceImages,
@@ -56,6 +57,19 @@ describe("images through the pull-through cache", () => {
       parseConfig({ reference: { dockerHubCredentialArn: DOCKER_HUB_SECRET } }),
     );
     expect(() => parseConfig(routed)).not.toThrow();
+  });
+});
+
+describe("dockerHubImagesPastTheCache", () => {
+  it("names the Docker Hub images without credentials, before and after routing; none with them or without reference", () => {
+    const plain = parseConfig({ reference: {} });
+    expect(dockerHubImagesPastTheCache(plain)).toEqual(["livekit/livekit-server:v1.8.4"]);
+    expect(dockerHubImagesPastTheCache(withReferenceImages(plain))).toEqual([
+      "livekit/livekit-server:v1.8.4",
+    ]);
+    const credentialed = parseConfig({ reference: { dockerHubCredentialArn: DOCKER_HUB_SECRET } });
+    expect(dockerHubImagesPastTheCache(credentialed)).toEqual([]);
+    expect(dockerHubImagesPastTheCache(parseConfig({}))).toEqual([]);
   });
 });
 

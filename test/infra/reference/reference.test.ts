@@ -1,4 +1,5 @@
 import { App, Stack } from "aws-cdk-lib";
+import { Annotations, Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import {
   addReferenceEnvironment,
@@ -47,6 +48,19 @@ describe("the reference environment", () => {
     });
     expect(nagViolations).toEqual([]);
     template.resourceCountIs("AWS::ElasticLoadBalancingV2::Listener", 2);
+  });
+
+  it("warns at synth, naming them, when Docker Hub images would be pulled past the cache (no credentials)", () => {
+    const pastTheCache = (raw: unknown) =>
+      Annotations.fromStack(synthesizeReference(raw).stack).findWarning(
+        "*",
+        Match.stringLikeRegexp("pulled from Docker Hub directly"),
+      );
+    const warnings = pastTheCache({ reference: {} });
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0]?.entry.data)).toContain("livekit/livekit-server");
+    expect(JSON.stringify(warnings[0]?.entry.data)).not.toContain("cnt-backend");
+    expect(pastTheCache({ reference: { dockerHubCredentialArn: DOCKER_HUB } })).toEqual([]);
   });
 
   it("caches Docker Hub through ECR when given credentials, ECR Public otherwise", () => {
