@@ -25,7 +25,7 @@ export interface DrainRecord {
   /** Why the reconciler started this drain (its terminate event never came); absent: the event did. */
   readonly rescued?: string;
   readonly phase: DrainPhase;
-  /** Where the instance goes: EC2 (terminated) or WarmPool. */
+  /** Where the instance goes: EC2 (terminated) or WarmPool; "unknown" for a rescued drain (no event). */
   readonly destination: string;
   /** Epoch ms: when the instance began to wait at the hook. */
   readonly startedAt: number;

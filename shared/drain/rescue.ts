@@ -76,8 +76,9 @@ export async function rescueDrain(
     hookName: drain.hookName,
     token: `rescue:${instanceId}@${now}`,
     rescued: RESCUE_REASON,
-    // Describe* does not say where the instance goes; a return to the warm pool is drained the same way.
-    destination: "EC2",
+    // Describe* does not say where the instance goes (terminated, or back to a warm pool): not guessed.
+    // Either is drained the same way.
+    destination: "unknown",
     phase: "sending",
     startedAt: now,
     deadline: now + drain.timeoutSeconds * 1000,

@@ -79,6 +79,24 @@ describe("startDrain", () => {
     expect(scheduled).toEqual([{ instanceId: INSTANCE, token: TOKEN, delaySeconds: 10 }]);
   });
 
+  it("an instance going back to the warm pool (Destination WarmPool) is drained the same way, and says where it goes", async () => {
+    await startDrain(deps, { ...event, destination: "WarmPool" });
+    expect(ssm.commandCalls(SendCommandCommand)[0]?.args[0].input).toMatchObject({
+      Parameters: { phase: ["drain"], trigger: ["scale-in"] },
+    });
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: "Success" });
+    now += 30_000;
+    await recheck();
+    expect(completions()).toEqual([
+      expect.objectContaining({ LifecycleActionResult: "CONTINUE", LifecycleHookName: HOOK }),
+    ]);
+    expect(drains.records.get(INSTANCE)).toMatchObject({
+      destination: "WarmPool",
+      phase: "done",
+      outcome: "drained",
+    });
+  });
+
   it("a duplicate event sends nothing more", async () => {
     await startDrain(deps, event);
     await expect(startDrain(deps, event)).rejects.toBeInstanceOf(SkipEventError);

@@ -77,6 +77,7 @@ describe("rescueDrain: an instance in Terminating:Wait whose terminate event nev
     expect(record).toMatchObject({
       phase: "sending",
       rescued: RESCUE_REASON,
+      destination: "unknown", // no event says whether it is terminated or goes back to a warm pool
       startedAt: now,
       deadline: now + 120_000,
       lastHeartbeatAt: now,
