@@ -684,6 +684,12 @@ drain() {
   if [ -z "$RUNNING" ]; then
     say "no running container of project $PROJECT: nothing to drain"
   else
+    # The app's containers restart unless-stopped: a container the signal ends must stay ended. Whether
+    # Docker counts a kill as a manual stop depends on its version and the signal (moby/moby#53415), so
+    # the policy is switched off first rather than relied upon. The containers are removed below anyway.
+    # shellcheck disable=SC2086 # RUNNING is a list of container ids, one a word
+    docker update --restart=no $RUNNING >/dev/null \
+      || fail "docker update failed (exit $?): a container ending on $DRAIN_SIGNAL could be restarted by its policy"
     compose kill --signal "$DRAIN_SIGNAL"
     say "sent $DRAIN_SIGNAL to the containers of project $PROJECT; waiting up to ${DRAIN_TIMEOUT_SECONDS}s for them to exit"
     cap_wait "$DRAIN_TIMEOUT_SECONDS" "the drain"

@@ -45,6 +45,23 @@ describe("drain phase", () => {
     expect(drain.stdout).not.toMatch(/step lock/);
   }, 30_000);
 
+  it("switches the containers' restart policy off before the signal, so one that ends is not brought back", async () => {
+    const vm = await started(10);
+    vm.scenario("session-seconds", "1");
+    vm.scenario("kill-restarts", "");
+    const before = vm.calls().length;
+
+    const drain = await vm.run("drain");
+
+    expect(drain.code).toBe(0);
+    const calls = vm.calls().slice(before);
+    const update = calls.findIndex((call) => /^docker update --restart=no \S/.test(call));
+    const kill = calls.findIndex((call) => / kill --signal SIGTERM/.test(call));
+    expect(update).toBeGreaterThanOrEqual(0);
+    expect(kill).toBeGreaterThan(update);
+    expect(lastLine(drain.stdout)).toBe("launchgate: drain finished (phase drain)");
+  }, 30_000);
+
   it("a drain that overruns its limit is cut at the limit: containers killed, the command fails saying so", async () => {
     const vm = await started(3);
     vm.scenario("session-seconds", "600");
