@@ -56,6 +56,8 @@ DRAIN_SIGNAL=${LAUNCHGATE_DRAIN_SIGNAL:-SIGTERM}
 DRAIN_POLL_SECONDS=${LAUNCHGATE_DRAIN_POLL_SECONDS:-2}
 # Kept back from the deadline when it cuts the drain: time to stop the containers still running.
 DRAIN_STOP_SECONDS=10
+# How long switching the containers' restart policy off may take: one quick call to the daemon.
+DRAIN_UPDATE_SECONDS=20
 COMPOSE_FILE="$ROOT/compose.yaml"
 ENV_FILE="$ROOT/app.env"
 # Written by a prepare that finished: the hash of the document files it prepared from (see
@@ -687,9 +689,11 @@ drain() {
     # The app's containers restart unless-stopped: a container the signal ends must stay ended. Whether
     # Docker counts a kill as a manual stop depends on its version and the signal (moby/moby#53415), so
     # the policy is switched off first rather than relied upon. The containers are removed below anyway.
+    # A container gone meanwhile makes it fail: the drain goes on (at worst one is restarted and the
+    # drain is cut at its limit); a daemon that does not answer fails it, as the signal would hang too.
     # shellcheck disable=SC2086 # RUNNING is a list of container ids, one a word
-    docker update --restart=no $RUNNING >/dev/null \
-      || fail "docker update failed (exit $?): a container ending on $DRAIN_SIGNAL could be restarted by its policy"
+    run_bounded "docker update --restart=no" "$DRAIN_UPDATE_SECONDS" docker update --restart=no $RUNNING >/dev/null \
+      || say "docker update --restart=no failed (exit $?): a container ending on $DRAIN_SIGNAL may be restarted by its policy; draining on"
     compose kill --signal "$DRAIN_SIGNAL"
     say "sent $DRAIN_SIGNAL to the containers of project $PROJECT; waiting up to ${DRAIN_TIMEOUT_SECONDS}s for them to exit"
     cap_wait "$DRAIN_TIMEOUT_SECONDS" "the drain"

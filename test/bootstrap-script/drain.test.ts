@@ -62,6 +62,18 @@ describe("drain phase", () => {
     expect(lastLine(drain.stdout)).toBe("launchgate: drain finished (phase drain)");
   }, 30_000);
 
+  it("drains on when switching the restart policy off fails (a container gone meanwhile), saying so", async () => {
+    const vm = await started(10);
+    vm.scenario("session-seconds", "1");
+    vm.scenario("update-fails", "");
+
+    const drain = await vm.run("drain");
+
+    expect(drain.code).toBe(0);
+    expect(drain.stdout).toMatch(/docker update --restart=no failed \(exit 1\).*draining on/);
+    expect(lastLine(drain.stdout)).toBe("launchgate: drain finished (phase drain)");
+  }, 30_000);
+
   it("a drain that overruns its limit is cut at the limit: containers killed, the command fails saying so", async () => {
     const vm = await started(3);
     vm.scenario("session-seconds", "600");
