@@ -115,10 +115,14 @@ export class ReferenceInstances extends Construct {
     // Prepared instances: the gate runs only `prepare` into the pool, and `start` plus the health gate on
     // the way out (docs/aws-facts.md, warm pools). Running (the config's default: the ≤ 60 s pool) or
     // Stopped (cheaper, slower) is the operator's cost trade-off; the launch template needs nothing for
-    // either (only Hibernated would, and it is not offered).
+    // either (only Hibernated would, and it is not offered). maxGroupPreparedCapacity = minSize keeps the
+    // pool at exactly minSize: left unset, AWS keeps max(minSize, group max − desired) in it, i.e. 2 with
+    // max 3 and desired 1 — one more instance billed, running, than asked for (docs/aws-facts.md, warm
+    // pools: pool size).
     if (props.reference.warmPool) {
       this.autoScalingGroup.addWarmPool({
         minSize: props.reference.warmPool.minSize,
+        maxGroupPreparedCapacity: props.reference.warmPool.minSize,
         poolState: POOL_STATES[props.reference.warmPool.poolState],
       });
     }

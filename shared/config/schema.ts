@@ -280,7 +280,9 @@ export const referenceSchema = strictObject({
   warmPool: strictObject({
     minSize: integerIn(1, 3, "instances")
       .default(1)
-      .describe("Instances kept prepared (Docker installed, images pulled) for scale-out."),
+      .describe(
+        "Instances the pool holds, kept prepared (Docker installed, images pulled) for scale-out: exactly this many whatever the group's desired capacity (the reference sets MaxGroupPreparedCapacity to it).",
+      ),
     // No Hibernated: whether the SSM agent is Online at once after a resume is not documented, so the
     // simulation could not model it honestly (docs/aws-facts.md, warm pools).
     // Running by default: only a Running pool meets the ≤ 60 s scale-out goal in the simulation

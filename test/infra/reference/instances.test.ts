@@ -125,7 +125,21 @@ describe("the warm pool", () => {
   it("keeps the configured number of prepared instances, running by default (the ≤ 60 s pool)", () => {
     const s = synthesizeReference({ reference: { warmPool: { minSize: 2 } } });
     expect(s.nagViolations).toEqual([]);
-    s.template.hasResourceProperties("AWS::AutoScaling::WarmPool", { MinSize: 2, PoolState: "Running" });
+    s.template.hasResourceProperties("AWS::AutoScaling::WarmPool", {
+      MinSize: 2,
+      MaxGroupPreparedCapacity: 2,
+      PoolState: "Running",
+    });
+  });
+
+  it("holds exactly minSize instances whatever the desired capacity: MaxGroupPreparedCapacity = MinSize (unset, AWS keeps max − desired: 2 at desired 1)", () => {
+    for (const minSize of [1, 2, 3]) {
+      const s = synthesizeReference({ reference: { warmPool: { minSize } } });
+      s.template.hasResourceProperties("AWS::AutoScaling::WarmPool", {
+        MinSize: minSize,
+        MaxGroupPreparedCapacity: minSize,
+      });
+    }
   });
 
   it("keeps its instances stopped when poolState is Stopped, with the launch template unchanged", () => {
@@ -134,6 +148,7 @@ describe("the warm pool", () => {
     expect(stopped.nagViolations).toEqual([]);
     stopped.template.hasResourceProperties("AWS::AutoScaling::WarmPool", {
       MinSize: 1,
+      MaxGroupPreparedCapacity: 1,
       PoolState: "Stopped",
     });
     // Neither state needs hibernation options nor anything else of the instances: the same template.
@@ -146,7 +161,7 @@ describe("the warm pool", () => {
   it("defaults to Running and refuses Hibernated (not offered: see docs/aws-facts.md, warm pools)", () => {
     synthesizeReference({ reference: { warmPool: {} } }).template.hasResourceProperties(
       "AWS::AutoScaling::WarmPool",
-      { MinSize: 1, PoolState: "Running" },
+      { MinSize: 1, MaxGroupPreparedCapacity: 1, PoolState: "Running" },
     );
     expect(() => synthesizeReference({ reference: { warmPool: { poolState: "Hibernated" } } })).toThrow(
       /poolState/,
