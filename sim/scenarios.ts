@@ -32,17 +32,24 @@ const drainSessions = (sessionSeconds: readonly number[]) => ({
 });
 
 /**
- * cnt-backend with a warm pool of one, behind the reference environment's health check (10 s interval,
- * 2 passes: infra/reference/load-balancer.ts). The pool is filled and prepared first; the scale-out
- * comes once it is ready. Stopped, named rather than left to AWS's default: the reference environment's
- * own default is Running (warm-pool-running-scale-out).
+ * cnt-backend with the reference environment's warm pool: one instance, Running (the config's default),
+ * maxGroupPreparedCapacity = minSize as infra/reference/instances.ts sets it (so the pool holds exactly
+ * one at any desired capacity), behind its health check (10 s interval, 2 passes:
+ * infra/reference/load-balancer.ts). The pool is filled and prepared first; the scale-out comes once it
+ * is ready.
  */
 const warmPoolGroup: GroupSpec = {
   ...CNT_GROUP,
-  warmPool: { minSize: 1, poolState: "Stopped" },
+  warmPool: { minSize: 1, maxGroupPreparedCapacity: 1, poolState: "Running" },
   healthCheck: { intervalSeconds: 10, healthyThreshold: 2, unhealthyThreshold: 3 },
   scaleAtSeconds: 600,
   maxLaunches: 6,
+};
+
+/** The same pool kept Stopped (the cheaper setting, `"poolState": "Stopped"`), named explicitly. */
+const stoppedWarmPoolGroup: GroupSpec = {
+  ...warmPoolGroup,
+  warmPool: { minSize: 1, maxGroupPreparedCapacity: 1, poolState: "Stopped" },
 };
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -190,20 +197,20 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: "warm-pool-scale-out",
     title:
-      "cnt-backend with a warm pool of one scales out from 1 to 3: one instance out of the pool (start and health only), one cold launch beside it (everything); the pool refills",
+      "cnt-backend with the reference's warm pool (one instance, Running) scales out from 1 to 3: the instance out of the pool does not boot and its agent is already Online (start and health only), beside a cold launch (everything); the pool refills, running",
     groups: [warmPoolGroup],
   },
   {
-    name: "warm-pool-running-scale-out",
+    name: "warm-pool-stopped-scale-out",
     title:
-      "as warm-pool-scale-out, with the pool kept Running: the instance out of the pool does not boot and its agent is already Online (start and health only), beside a cold launch; the pool refills, running",
-    groups: [{ ...warmPoolGroup, warmPool: { minSize: 1, poolState: "Running" } }],
+      "as warm-pool-scale-out, with the pool kept Stopped: the instance out of the pool boots again and waits for its agent (start and health only), beside a cold launch; the pool refills, stopped",
+    groups: [stoppedWarmPoolGroup],
   },
   {
     name: "warm-pool-lost-event",
     title:
       "the lifecycle events into and out of the warm pool are lost: the reconciler finds the pool wait (DescribeWarmPool), then the wait out of the pool, never completes the second with the first's record, and gates each (prepare; start and health)",
-    groups: [{ ...warmPoolGroup, scaleTo: 2, scaleAtSeconds: 1500 }],
+    groups: [{ ...stoppedWarmPoolGroup, scaleTo: 2, scaleAtSeconds: 1500 }],
     deliveryFaults: { lostLaunchEventsOf: { "EC2 → WarmPool": 1, "WarmPool → AutoScalingGroup": 1 } },
   },
   {

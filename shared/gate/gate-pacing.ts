@@ -20,7 +20,7 @@ export const AGENT_SLOW_PACE_SECONDS = 15;
  * The dense pace for a wait out of a warm pool (`start`): its agent returns once the restarted instance
  * has booted, at a moment nothing announces, and this wait is the one that leads to traffic — the
  * scale-out is waiting for it. A pool is small, so the extra polls are few (`npm start -- --scenario
- * warm-pool-scale-out` prints where the time goes).
+ * warm-pool-stopped-scale-out` prints where the time goes).
  */
 export const WARM_AGENT_PACE_SECONDS = 5;
 /** How long after the wait began the agent is looked for at the dense pace. */

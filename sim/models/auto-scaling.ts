@@ -29,7 +29,8 @@ import type { InstanceBehaviour, WorldContext } from "../world-context.js";
  * - the group's launch hook is the one the stack deployed: a group without one is not gated at all;
  * - Describe* lag behind the lifecycle event by up to a few seconds (eventual consistency): a wait
  *   can still be listed as `Pending` when its event arrives.
- * - a group may have a warm pool (docs/aws-facts.md, warm pools): it is kept at its minimum size with
+ * - a group may have a warm pool (docs/aws-facts.md, warm pools): it is kept at AWS's size for it,
+ *   max(minSize, (maxGroupPreparedCapacity, else the group's max size) − desired) (`poolTarget`), with
  *   instances launched into it (`Warmed:Pending` → `Warmed:Pending:Wait`, event EC2 → WarmPool), which
  *   a CONTINUE stops there (`Warmed:Pending:Proceed` → `Warmed:Stopped`: agent offline, app not
  *   running) or, for a pool state Running, leaves running (`Warmed:Running`: agent still Online, app
@@ -70,8 +71,10 @@ export interface SimGroup {
   /** Cap on launches, so a scenario whose every launch fails still ends. */
   readonly maxLaunches: number;
   launches: number;
-  /** The group's warm pool, kept at `minSize` instances; absent: none. */
+  /** The group's warm pool, sized by AWS's rule (`poolTarget`); absent: none. */
   readonly warmPool?: SimWarmPool;
+  /** The group's maximum capacity (it sizes a warm pool without maxGroupPreparedCapacity). @default 200, as DescribeAutoScalingGroups reports */
+  readonly maxSize?: number;
   /** The terminate (drain) hook the stack put on the group; absent: instances terminate at once. */
   terminateHook?: SimHook;
 }
@@ -81,6 +84,12 @@ export type SimPoolState = "Stopped" | "Running";
 
 export interface SimWarmPool {
   readonly minSize: number;
+  /**
+   * Instances allowed in the pool and the group together (PutWarmPool `MaxGroupPreparedCapacity`); the
+   * pool holds max(minSize, this − desired). The reference environment sets it to minSize. @default the
+   * group's max size (docs/aws-facts.md, warm pools: pool size)
+   */
+  readonly maxGroupPreparedCapacity?: number;
   /** @default "Stopped" */
   readonly poolState?: SimPoolState;
 }
@@ -124,6 +133,19 @@ const POOL_RUNNING_MS = 1000;
 
 /** The pool states an instance can be drawn from (prepared, done moving). */
 const READY_IN_POOL: ReadonlySet<string> = new Set(["Warmed:Stopped", "Warmed:Running"]);
+
+/** A group's max size when the scenario names none (what DescribeAutoScalingGroups reports). */
+const DEFAULT_MAX_SIZE = 200;
+
+/**
+ * How many instances a group's warm pool holds, by AWS's rule: max(MinSize, (MaxGroupPreparedCapacity,
+ * else the group's max size) − desired) (docs/aws-facts.md, warm pools: pool size). 0 without a pool.
+ */
+export function poolTarget(group: SimGroup): number {
+  if (!group.warmPool) return 0;
+  const prepared = group.warmPool.maxGroupPreparedCapacity ?? group.maxSize ?? DEFAULT_MAX_SIZE;
+  return Math.max(group.warmPool.minSize, prepared - group.desired);
+}
 
 export interface AutoScalingPeers {
   /** Emits an event onto the simulated EventBridge bus. */
@@ -246,7 +268,7 @@ export class AutoScalingModel {
       AutoScalingGroups: groups.map((group) => ({
         AutoScalingGroupName: group.name,
         MinSize: 1,
-        MaxSize: 200,
+        MaxSize: group.maxSize ?? DEFAULT_MAX_SIZE,
         DesiredCapacity: group.desired,
         DefaultCooldown: 300,
         AvailabilityZones: ["eu-west-2a", "eu-west-2b", "eu-west-2c"],
@@ -255,7 +277,7 @@ export class AutoScalingModel {
         TargetGroupARNs: [...group.targetGroupArns],
         ...(group.warmPool
           ? {
-              WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: poolStateOf(group) },
+              WarmPoolConfiguration: warmPoolConfiguration(group.warmPool),
               WarmPoolSize: this.poolInstances(group).length,
             }
           : {}),
@@ -285,9 +307,7 @@ export class AutoScalingModel {
     const start = Number(input.NextToken ?? 0);
     return {
       $metadata: {},
-      ...(group.warmPool
-        ? { WarmPoolConfiguration: { MinSize: group.warmPool.minSize, PoolState: poolStateOf(group) } }
-        : {}),
+      ...(group.warmPool ? { WarmPoolConfiguration: warmPoolConfiguration(group.warmPool) } : {}),
       Instances: pool.slice(start, start + size).map((instance) => ({
         InstanceId: instance.id,
         AvailabilityZone: instance.behaviour.zone,
@@ -464,11 +484,14 @@ export class AutoScalingModel {
     this.fillPool(group);
   }
 
-  /** Launches into the warm pool until it holds its minimum size (preparing instances included). */
+  /**
+   * Launches into the warm pool until it holds its target (`poolTarget`: preparing instances included).
+   * A pool above its target (desired capacity rose) is not shrunk: a scale-out draws on it first.
+   */
   private fillPool(group: SimGroup): void {
     if (!group.warmPool) return;
     const pooled = this.poolInstances(group).filter((i) => !i.state.startsWith("Warmed:Terminat")).length;
-    for (let n = pooled; n < group.warmPool.minSize && group.launches < group.maxLaunches; n++)
+    for (let n = pooled; n < poolTarget(group) && group.launches < group.maxLaunches; n++)
       this.launch(group, { origin: "EC2", destination: "WarmPool" });
   }
 
@@ -745,6 +768,17 @@ const WAITING: ReadonlySet<string> = new Set(["Pending:Wait", "Warmed:Pending:Wa
 /** The group's pool state (Stopped unless configured). */
 function poolStateOf(group: SimGroup): SimPoolState {
   return group.warmPool?.poolState ?? "Stopped";
+}
+
+/** A pool's WarmPoolConfiguration as the Describe* APIs report it (MaxGroupPreparedCapacity only if set). */
+function warmPoolConfiguration(pool: SimWarmPool) {
+  return {
+    MinSize: pool.minSize,
+    ...(pool.maxGroupPreparedCapacity === undefined
+      ? {}
+      : { MaxGroupPreparedCapacity: pool.maxGroupPreparedCapacity }),
+    PoolState: pool.poolState ?? ("Stopped" as const),
+  };
 }
 
 /** In a warm pool: any Warmed:* state (a pool instance that terminates is Warmed:Terminating, then Terminated). */

@@ -380,8 +380,8 @@ describe("warm pools end to end (issue 13)", () => {
   const gateNotes = (instance: InstanceResult | undefined) =>
     (instance?.gate?.history ?? []).map((entry) => `${entry.phase}: ${entry.note}`);
 
-  it("warm-pool-scale-out: out of the pool (start, health) beside a cold launch (all, health), both InService through the gate, the warm one far sooner", async () => {
-    const result = await run("warm-pool-scale-out");
+  it("warm-pool-stopped-scale-out: out of the pool (start, health) beside a cold launch (all, health), both InService through the gate, the warm one far sooner", async () => {
+    const result = await run("warm-pool-stopped-scale-out");
     const [warm, cold, refill, ...others] = byLaunch(result);
     expect(others).toEqual([]);
 
@@ -434,8 +434,8 @@ describe("warm pools end to end (issue 13)", () => {
     expect(Number(split?.[3])).toBeLessThan(15);
   });
 
-  it("warm-pool-running-scale-out: the pool instance is kept running; out of the pool it does not boot, its agent Online throughout, and goes InService through the gate; the refill is kept running too", async () => {
-    const scenario = scenarioNamed("warm-pool-running-scale-out");
+  it("warm-pool-scale-out (the reference's pool: Running, one instance): the pool instance is kept running; out of the pool it does not boot, its agent Online throughout, and goes InService through the gate; the refill is kept running too", async () => {
+    const scenario = scenarioNamed("warm-pool-scale-out");
     const world = await World.create(scenario);
     await world.run();
     const result = collectResults(world);
@@ -463,12 +463,20 @@ describe("warm pools end to end (issue 13)", () => {
 
     // What the gate reads: the pool state, in both APIs.
     const pool = world.asg.describeWarmPool({ AutoScalingGroupName: CNT_GROUP.name });
-    expect(pool.WarmPoolConfiguration).toEqual({ MinSize: 1, PoolState: "Running" });
+    expect(pool.WarmPoolConfiguration).toEqual({
+      MinSize: 1,
+      MaxGroupPreparedCapacity: 1,
+      PoolState: "Running",
+    });
     expect(pool.Instances?.map((i) => i.LifecycleState)).toEqual(["Warmed:Running"]);
     const [group] =
       world.asg.describeAutoScalingGroups({ AutoScalingGroupNames: [CNT_GROUP.name] }).AutoScalingGroups ??
       [];
-    expect(group?.WarmPoolConfiguration).toEqual({ MinSize: 1, PoolState: "Running" });
+    expect(group?.WarmPoolConfiguration).toEqual({
+      MinSize: 1,
+      MaxGroupPreparedCapacity: 1,
+      PoolState: "Running",
+    });
     expect(
       renderReport(result, Date.UTC(2026, 10, 28, 8, 0, 0), { timelineLimit: 0, instanceLimit: 10 }),
     ).toMatch(
@@ -479,8 +487,8 @@ describe("warm pools end to end (issue 13)", () => {
   // The agent of a running pool instance is Online at the gate's first look, when
   // DescribeAutoScalingInstances may still list the new wait as `Pending` (its lag): checkAgent must
   // wait that out (lifecycleLagsEvent), not take it for an instance that left the wait.
-  it("warm-pool-running-scale-out: the wait out of a running pool is gated from its own event, phase start, in under 60 s", async () => {
-    const result = await run("warm-pool-running-scale-out");
+  it("warm-pool-scale-out: the wait out of a running pool is gated from its own event, phase start, in under 60 s", async () => {
+    const result = await run("warm-pool-scale-out");
     const [warm] = byLaunch(result);
     const gate = gateNotes(warm);
     expect(gate[0]).toBe("awaiting-agent: launch event received (WarmPool → AutoScalingGroup)");
