@@ -9,7 +9,8 @@
 #          warm-pool step). start: write secrets to a 0600 env file, compose up, wait for local health.
 #          A start on an instance that no prepare of this very document version finished (a warm-pool
 #          instance prepared before the stack was updated, or never prepared) prepares again first;
-#          a start out of the warm pool (trigger launch) pulls in any case, as a tag may have moved.
+#          a start out of the warm pool (trigger launch) pulls again the services whose tag may have
+#          moved (REPULL_SERVICES, decided at synth), and nothing when every image is pinned.
 # drain: (scale-in, the instance is already out of its target groups) stop accepting new work (the app's
 #          containers get DRAIN_SIGNAL, SIGTERM unless set), wait up to DRAIN_TIMEOUT_SECONDS for them to
 #          exit (sessions ending), then `docker compose down`, which kills what is left: an overrun is
@@ -138,7 +139,7 @@ claim_run_dir
 # never `source` them: only the known keys are taken.
 PROJECT="" HEALTH_URL="" HEALTH_TIMEOUT_SECONDS="" SECRETS_PATH="" AWS_REGION_NAME=""
 COMPOSE_VERSION="" COMPOSE_SHA256_X86_64="" COMPOSE_SHA256_AARCH64="" USES_ECR=""
-EXECUTION_TIMEOUT_SECONDS="" DRAIN_TIMEOUT_SECONDS=""
+EXECUTION_TIMEOUT_SECONDS="" DRAIN_TIMEOUT_SECONDS="" REPULL_SERVICES=""
 load_settings() {
   step settings
   if [ -z "$STAGE_DIR" ] || [ ! -d "$STAGE_DIR" ]; then
@@ -162,6 +163,7 @@ load_settings() {
       USES_ECR) USES_ECR=$value ;;
       EXECUTION_TIMEOUT_SECONDS) EXECUTION_TIMEOUT_SECONDS=$value ;;
       DRAIN_TIMEOUT_SECONDS) DRAIN_TIMEOUT_SECONDS=$value ;;
+      REPULL_SERVICES) REPULL_SERVICES=$value ;;
       ''|'#'*) ;;
       *) fail "unknown setting '$key' in $STAGE_DIR/settings.env" ;;
     esac
@@ -171,6 +173,9 @@ load_settings() {
   fi
   [[ "$EXECUTION_TIMEOUT_SECONDS" =~ ^[0-9]+$ ]] \
     || fail "settings.env has no EXECUTION_TIMEOUT_SECONDS (the document's execution timeout)"
+  # Compose service names (the config schema's: lower-case letters, digits, _ and -), one space between.
+  [[ "$REPULL_SERVICES" =~ ^[a-z0-9_\ -]*$ ]] \
+    || fail "settings.env has a REPULL_SERVICES that is not a list of compose service names"
   # SSM's clock starts when the agent starts the step, a moment before this script: SECONDS is 0 here.
   DEADLINE=$((EXECUTION_TIMEOUT_SECONDS - DEADLINE_MARGIN_SECONDS))
 }
@@ -498,13 +503,14 @@ ensure_env_file() {
   fi
 }
 
-# A pull that fails fails the bootstrap: an instance never starts (or goes into service) on images
-# whose current version it could not check. The pull's own error is on stderr.
+# Pulls the images of the services named (every service's when none is). A pull that fails fails the
+# bootstrap: an instance never starts (or goes into service) on images whose current version it could
+# not check. The pull's own error is on stderr.
 pull_images() {
   step pull-images
   ensure_env_file
   local code=0
-  compose pull --quiet || code=$?
+  compose pull --quiet "$@" || code=$?
   [ "$code" -eq 0 ] \
     || fail_with "$code" "docker compose pull failed (exit $code): cannot tell whether the cached images are the ones the compose file names now; not starting on them (see the pull's error on stderr)"
 }
@@ -614,11 +620,16 @@ mark_prepared() {
 # prepares again first: new images, and whatever the new script's prepare does (install-compose, which
 # every run passes, has already brought a new compose version).
 #
-# A start out of the warm pool (trigger launch) pulls even when this document version prepared it: an
-# image with a moving tag (cnt-backend:latest) may have been pushed again since, without any change to
-# the document, and `up` runs what the cache holds (it pulls only missing images). So the warm instance
-# runs the build a cold launch would run now. Cheap: the layers are cached, so a tag that did not move
-# (or a digest) costs a manifest check per image, and a moved one fetches only its changed layers.
+# A start out of the warm pool (trigger launch) pulls again even when this document version prepared
+# it, but only the services whose image can move (REPULL_SERVICES: no tag, latest, or a tag that does not
+# look like a version; decided at synth, infra/bootstrap/image-pinning.ts): such an image
+# (cnt-backend:latest) may have been pushed again since, without any change to the document, and `up`
+# runs what the cache holds (it pulls only missing images). So the warm instance runs the build a cold
+# launch would run now; the layers are cached, so a moved tag fetches only its changed layers. A pinned
+# image (a digest, or a version tag) is started from the copy the prepare pulled: its registry is not
+# asked again (Docker Hub's anonymous pull limit, which every instance behind one NAT address shares,
+# counts a manifest check too: docs/aws-facts.md, instance bootstrap). With no moving image the start
+# pulls nothing.
 # A re-bootstrap or remediation start (trigger rebootstrap, remediate) restarts what the instance runs
 # and pulls nothing: phase all is the one that brings new images to a serving instance.
 prepare_if_outdated() {
@@ -630,9 +641,16 @@ prepare_if_outdated() {
       say "prepared by this document version (${now:0:12}); nothing to pull (trigger $TRIGGER)"
       return
     fi
-    say "prepared by this document version (${now:0:12}); pulling again before going into service: a tag may have moved since (only changed layers are fetched)"
+    # An empty list is no pull at all (pull_images with no name would pull every service).
+    local -a moving=()
+    read -r -a moving <<<"$REPULL_SERVICES"
+    if [ ${#moving[@]} -eq 0 ]; then
+      say "prepared by this document version (${now:0:12}); every image is pinned (a digest or a version tag): starting on the images the prepare pulled, nothing to pull"
+      return
+    fi
+    say "prepared by this document version (${now:0:12}); pulling again before going into service the services whose tag can move: ${moving[*]} (only changed layers are fetched)"
     ecr_login
-    pull_images
+    pull_images "${moving[@]}"
     return
   fi
   if [ -n "$was" ]; then

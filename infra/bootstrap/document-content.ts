@@ -8,6 +8,7 @@ import {
 import type { AppConfig } from "../../shared/config/schema.js";
 import { ROOT } from "../constructs/function-code.js";
 import { renderComposeFile } from "./compose-file.js";
+import { repullServices } from "./image-pinning.js";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(ROOT, "bootstrap", "bootstrap.sh");
 /** Turns the Parameter Store listing into the compose env file (see bootstrap/write-env.py). */
@@ -96,6 +97,8 @@ export function renderSettings(input: DocumentInput): string {
     USES_ECR: String(
       app.services.some((service) => service.image.startsWith(`${ECR_REGISTRY_PLACEHOLDER}/`)),
     ),
+    // The services a start out of the warm pool pulls again (their image can move); none: no pull.
+    REPULL_SERVICES: repullServices(app.services).join(" "),
     // The step's own timeoutSeconds: the script ends every wait a margin before SSM kills it.
     EXECUTION_TIMEOUT_SECONDS: String(input.executionTimeoutSeconds),
     // The drain phase's limit: how long sessions may take to end.

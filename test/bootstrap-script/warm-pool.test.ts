@@ -11,8 +11,10 @@ import { FAKE_COMPOSE_SHA256, type Instance, instance, lastLine, stepsOf } from 
  * version, a new script). `prepare` records which document version it prepared from; a `start` that finds
  * another version, or none, prepares again before it starts — so it never starts the new compose file's
  * services from images it does not have, nor leaves the old ones in place of new tags. And a start out of
- * the pool pulls even when nothing changed in the document: a moving tag (`:latest`) may have been pushed
- * again while the instance waited, and it must run the build a cold launch runs.
+ * the pool pulls even when nothing changed in the document, but only the services whose image can move
+ * (REPULL_SERVICES, decided at synth: infra/bootstrap/image-pinning.ts): a moving tag (`:latest`) may
+ * have been pushed again while the instance waited, and it must run the build a cold launch runs; a pinned
+ * image (a version tag, a digest) is started from the prepare's copy, its registry not asked again.
  */
 
 /** The next version of the app: the api image moves to a new tag. */
@@ -23,6 +25,12 @@ const NEXT_APP = {
 };
 
 const pulls = (calls: string[]) => calls.filter((call) => /^docker compose .* pull /.test(call));
+
+/** The image references the registry was asked for, in order (the docker stand-in's pulls.log). */
+const pulledImages = (vm: Instance) =>
+  existsSync(join(vm.state, "pulls.log"))
+    ? readFileSync(join(vm.state, "pulls.log"), "utf8").trim().split("\n")
+    : [];
 
 /** The marker as the script writes it: the hash of the live script, compose file and settings. */
 function documentHash(vm: Instance): string {
@@ -48,21 +56,21 @@ describe("prepare records the document version it prepared from", () => {
     expect(marker(other)).toBe(documentHash(other));
   });
 
-  it("a start out of the pool by the same document version installs nothing again and only re-checks the images", async () => {
+  it("a start out of the pool by the same document version installs nothing again and only re-checks the moving images", async () => {
     const before = vm.calls().length;
     const start = await vm.run("start");
 
     expect(start.code).toBe(0);
     const calls = vm.calls().slice(before);
     expect(calls.filter((call) => call.startsWith("dnf ") || call.includes("releases/download"))).toEqual([]);
-    // One quiet pull (cached layers stay: a tag that did not move costs a manifest check), before up.
-    expect(pulls(calls)).toEqual([expect.stringMatching(/ pull --quiet$/)]);
+    // One quiet pull of the one moving service (api, :latest), before up; LiveKit (v1.8.4) is pinned.
+    expect(pulls(calls)).toEqual([expect.stringMatching(/ pull --quiet api$/)]);
     expect(calls.findIndex((call) => / pull /.test(call))).toBeLessThan(
       calls.findIndex((call) => / up /.test(call)),
     );
     expect(stepsOf(start).filter((step) => step === "ecr-login")).toHaveLength(1);
     expect(start.stdout).toMatch(
-      /launchgate: prepared by this document version \([0-9a-f]{12}\); pulling again before going into service/,
+      /launchgate: prepared by this document version \([0-9a-f]{12}\); pulling again before going into service the services whose tag can move: api \(/,
     );
   });
 
@@ -120,6 +128,81 @@ describe("a moving tag pushed while the instance waited in the pool", () => {
   });
 });
 
+describe("a start out of the pool pulls again only the images that can move", () => {
+  const LIVEKIT = "livekit/livekit-server:v1.8.4";
+  const DIGEST = `livekit/livekit-server@sha256:${"a1".repeat(32)}`;
+  /** The default app with its images replaced, by service name. */
+  const withImages = (images: Record<string, string>) => ({
+    services: CNT_BACKEND_APP.services.map((service) => ({
+      ...service,
+      image: images[service.name] ?? service.image,
+    })),
+  });
+
+  it("a Docker Hub that refuses every pull (the NAT address's anonymous limit) does not fail the start: the pinned LiveKit is not pulled, the moved :latest is", async () => {
+    const api = pulledImages(vm).find((image) => image.endsWith("/cnt-backend:latest")) ?? "";
+    expect(pulledImages(vm)).toContain(LIVEKIT); // the prepare pulled both
+    vm.push(api, "build-2"); // a new :latest while the instance waited
+    vm.scenario("rate-limited", `${LIVEKIT}\n`);
+    const already = pulledImages(vm).length;
+
+    const start = await vm.run("start");
+
+    expect(start.code).toBe(0);
+    expect(pulledImages(vm).slice(already)).toEqual([api]);
+    expect(vm.container("api")?.image).toBe("build-2");
+    expect(vm.container("livekit")?.image).toBe("build-1"); // the prepare's copy
+    expect(readFileSync(join(vm.root, "settings.env"), "utf8")).toContain("REPULL_SERVICES=api\n");
+  });
+
+  it("every moving service is pulled again, by name, and none of the pinned ones", async () => {
+    const other = instance({
+      app: {
+        services: [
+          ...withImages({}).services,
+          { name: "worker", image: `${ECR_REGISTRY_PLACEHOLDER}/cnt-worker:main` },
+          { name: "proxy", image: "nginx" },
+          { name: "metrics", image: "prom/node-exporter:v1.8.2" },
+        ],
+      },
+    });
+    expect((await other.run("prepare")).code).toBe(0);
+    other.scenario("rate-limited", `${LIVEKIT}\nprom/node-exporter:v1.8.2\n`);
+    const before = other.calls().length;
+
+    const start = await other.run("start");
+
+    expect(start.code).toBe(0);
+    expect(pulls(other.calls().slice(before))).toEqual([
+      expect.stringMatching(/ pull --quiet api worker proxy$/),
+    ]);
+  });
+
+  it("with every image pinned (a version tag, a digest) the start pulls nothing, and runs the prepare's copies", async () => {
+    const pinned = instance({
+      app: withImages({ api: `${ECR_REGISTRY_PLACEHOLDER}/cnt-backend:1.4.2`, livekit: DIGEST }),
+    });
+    expect((await pinned.run("prepare")).code).toBe(0);
+    expect(readFileSync(join(pinned.root, "settings.env"), "utf8")).toContain("REPULL_SERVICES=\n");
+    const before = pinned.calls().length;
+    const already = pulledImages(pinned).length;
+    pinned.scenario("fail-pull"); // any pull would fail the start
+
+    const start = await pinned.run("start");
+
+    expect(start.code).toBe(0);
+    expect(pulls(pinned.calls().slice(before))).toEqual([]);
+    expect(pulledImages(pinned).slice(already)).toEqual([]);
+    expect(stepsOf(start)).not.toContain("pull-images");
+    // Still logged in once before up: the cached ECR image needs no login, but a missing one would.
+    expect(stepsOf(start).filter((step) => step === "ecr-login")).toHaveLength(1);
+    expect(start.stdout).toMatch(
+      /launchgate: prepared by this document version \([0-9a-f]{12}\); every image is pinned \(a digest or a version tag\): starting on the images the prepare pulled, nothing to pull/,
+    );
+    expect(pinned.container("api")?.image).toBe("build-1");
+  });
+});
+
 describe("an instance prepared by an older document version is brought up to date on start", () => {
   it("a start by the next version (a new image tag) prepares again, then starts the new images", async () => {
     const next = vm.withDocument(NEXT_APP);
@@ -150,12 +233,14 @@ describe("an instance prepared by an older document version is brought up to dat
     expect(readFileSync(join(vm.root, "compose.yaml"), "utf8")).toContain("cnt-backend:2.0.0");
     expect(marker(vm)).toBe(was);
 
-    // Prepared by that version now: its next start does not prepare again (it only re-checks the tags).
+    // Prepared by that version now: its next start does not prepare again, and as every image of that
+    // version is pinned (cnt-backend:2.0.0, livekit-server:v1.8.4) it pulls nothing.
     const again = vm.calls().length;
     const second = await next.run("start");
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("launchgate: prepared by this document version");
-    expect(pulls(vm.calls().slice(again))).toHaveLength(1);
+    expect(second.stdout).toContain("every image is pinned");
+    expect(pulls(vm.calls().slice(again))).toHaveLength(0);
   });
 
   it("an instance with no marker (prepared by a launchgate before it, or never) prepares again on start", async () => {
