@@ -290,7 +290,7 @@ export const referenceSchema = strictObject({
     poolState: oneOf(["Stopped", "Running"])
       .default("Running")
       .describe(
-        "State of the instances in the pool. Running (default): no boot and the agent stays online, so an instance leaves the pool fastest (about 45 s to InService in the simulation), but each pool instance is billed as a running instance all the time. Stopped (cheaper): only their EBS volumes are billed, but an instance leaving the pool boots again and waits for its SSM agent (about 80 s in the simulation).",
+        "State of the instances in the pool. Running (default): no boot and the agent stays online, so an instance leaves the pool fastest (about 47 s to InService in the simulation), but each pool instance is billed as a running instance all the time. Stopped (cheaper): only their EBS volumes are billed, but an instance leaving the pool boots again and waits for its SSM agent (about 80 s in the simulation).",
       ),
   })
     .optional()

@@ -91,10 +91,15 @@ const START_STEPS: ReadonlySet<string> = new Set(["write-env", "compose-up", "he
  * compose up from local images, local health): a guess, 10 % and at least 5 s; `prepare` takes the rest.
  */
 const START_SHARE = 0.1;
+/**
+ * A start out of the warm pool also logs in to ECR and pulls the services whose image can move (a
+ * manifest check each, when no tag moved; bootstrap/bootstrap.sh, prepare_if_outdated): a guess.
+ */
+const WARM_START_PULL_SECONDS = 3;
 
 function phaseSeconds(seconds: number, phase: "all" | "prepare" | "start" | undefined): number {
   const start = Math.max(5, Math.round(seconds * START_SHARE));
-  if (phase === "start") return start;
+  if (phase === "start") return start + WARM_START_PULL_SECONDS;
   if (phase === "prepare") return Math.max(1, seconds - start);
   return seconds;
 }
