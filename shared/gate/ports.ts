@@ -65,6 +65,8 @@ export interface RecheckMessage {
   readonly attempt?: number;
   /** The wait as it was when this polling re-check was scheduled (seen.ts); absent: read the record. */
   readonly seen?: WaitSeen;
+  /** For `operation`: the re-check chain it belongs to (OperationRecord.chain); absent: any. */
+  readonly chain?: string;
 }
 
 /** A target group as a polling round needs it: where to look, and the pace of its checks. */

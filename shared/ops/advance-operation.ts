@@ -32,7 +32,7 @@ export async function launchOperation(
   deps: OpsDeps,
   fields: Parameters<typeof newOperation>[0],
 ): Promise<OperationRecord> {
-  const operation = newOperation(fields, randomUUID(), deps.now());
+  const operation = { ...newOperation(fields, randomUUID(), deps.now()), chain: randomUUID() };
   await schedule(deps, operation, 0);
   await deps.operations.save(operation);
   return operation;
@@ -48,7 +48,12 @@ export async function launchOperation(
  * A re-bootstrap starts no instance after a failed one. A remediation climbs its ladder instead: a
  * restart that does not restore health is followed by another, then by a replacement.
  */
-export async function advanceOperation(deps: OpsDeps, operationId: string, attempt = 0): Promise<void> {
+export async function advanceOperation(
+  deps: OpsDeps,
+  operationId: string,
+  attempt = 0,
+  chain?: string,
+): Promise<void> {
   const op = await deps.operations.load(operationId);
   if (!op) {
     // The first step is scheduled before the operation is saved, and SQS can deliver it before the
@@ -58,6 +63,8 @@ export async function advanceOperation(deps: OpsDeps, operationId: string, attem
     throw new SkipEventError("no such operation", { operationId });
   }
   if (op.status !== "running") throw new SkipEventError("operation already finished", { status: op.status });
+  if (chain !== undefined && op.chain !== undefined && chain !== op.chain)
+    throw new SkipEventError("re-check of a chain that no longer drives the operation", { operationId });
   if (op.step === "surging") return followSurge(deps, op);
   return advanceWave(deps, op);
 }
@@ -67,13 +74,16 @@ async function advanceWave(deps: OpsDeps, loaded: OperationRecord): Promise<void
   const outcomes = await passOverWave(deps, op);
   const next = settleWave(op, outcomes, deps.now());
   if (next.status !== "running") return finishOperation(deps, next);
-  await schedule(deps, next, nextDelaySeconds(next, deps.now()));
   // A pass in which every lane only waited (a drain, a command, a health check still going) changed
-  // nothing worth a write: the stored lanes are due already, and the next pass finds them so.
+  // nothing worth a write: the stored lanes are due already, and the next pass finds them so. Its next
+  // re-check stays in this chain; one that saves starts a new chain, saved with it (OperationRecord.chain).
   const waitedOnly =
     op === loaded &&
     outcomes.every(({ lane, outcome }) => outcome.kind === "continue" && outcome.lane === lane);
-  if (!waitedOnly) await deps.operations.save(next);
+  if (waitedOnly) return schedule(deps, loaded, nextDelaySeconds(next, deps.now()));
+  const chained = { ...next, chain: randomUUID() };
+  await schedule(deps, chained, nextDelaySeconds(chained, deps.now()));
+  await deps.operations.save(chained);
 }
 
 /** The next re-check: when the first lane is due; at once between waves. */
@@ -96,6 +106,9 @@ async function followSurge(deps: OpsDeps, op: OperationRecord): Promise<void> {
     return finishOperation(deps, nextVersion(op, { status: "failed", failure: progress.reason }, now));
   }
   const next = progress.kind === "ready" ? nextVersion(progress.op, { step: "working" }, now) : progress.op;
-  await schedule(deps, next, progress.kind === "ready" ? 0 : OPERATION_PACE_SECONDS);
-  if (next !== op) await deps.operations.save(next);
+  const delay = progress.kind === "ready" ? 0 : OPERATION_PACE_SECONDS;
+  if (next === op) return schedule(deps, op, delay);
+  const chained = { ...next, chain: randomUUID() };
+  await schedule(deps, chained, delay);
+  await deps.operations.save(chained);
 }

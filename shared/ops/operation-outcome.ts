@@ -111,8 +111,11 @@ export async function finishOperation(deps: OpsDeps, ended: OperationRecord): Pr
   emitAll(deps, operationFinishedMetrics(final.groupName, final.kind, final.status));
 }
 
-/** The next re-check of the operation, `delaySeconds` from now. */
+/** The next re-check of the operation, `delaySeconds` from now, in the operation's chain. */
 export async function schedule(deps: OpsDeps, op: OperationRecord, delaySeconds: number): Promise<void> {
   const instanceId = op.wave[0]?.instanceId ?? op.instanceIds[op.index] ?? op.instanceIds[0] ?? "";
-  await deps.rechecks.schedule({ step: "operation", instanceId, token: op.operationId }, delaySeconds);
+  await deps.rechecks.schedule(
+    { step: "operation", instanceId, token: op.operationId, ...(op.chain ? { chain: op.chain } : {}) },
+    delaySeconds,
+  );
 }

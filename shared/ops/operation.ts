@@ -80,6 +80,14 @@ export interface OperationRecord {
   readonly requestedAt: number;
   readonly updatedAt: number;
   readonly version: number;
+  /**
+   * The re-check chain allowed to drive the operation: every re-check carries its chain, and a save
+   * that schedules the next one gives it a new chain, saved with it. A re-check of any other chain — the
+   * next re-check of a pass whose save lost, a copy redelivered after its pass saved — is dropped, so an
+   * operation never runs two chains (each a pass every few seconds) to its end. Absent in records from
+   * before chains: any re-check drives it until its next save.
+   */
+  readonly chain?: string;
   /** Take each instance out of every target group before its command (re-bootstraps). */
   readonly drainFirst?: boolean;
   /** Accept working on the last healthy target of a target group (downtime). */

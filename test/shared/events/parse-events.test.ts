@@ -81,7 +81,7 @@ describe("parseRecheck", () => {
       step: "operation",
       instanceId: "i-0123456789abcdef0",
       token: "op",
-      chain: "a field from a later version",
+      priority: "a field from a later version",
     });
     const event = parseRecheck(body, ["operation"]);
     expect(event).toEqual({
@@ -90,6 +90,14 @@ describe("parseRecheck", () => {
       instanceId: "i-0123456789abcdef0",
       token: "op",
     });
+  });
+
+  it("reads an operation re-check's chain, and refuses an empty one", () => {
+    const message = { step: "operation", instanceId: "i-0123456789abcdef0", token: "op", chain: "c-1" };
+    expect(parseRecheck(JSON.stringify(message), ["operation"])).toMatchObject({ chain: "c-1" });
+    expect(() => parseRecheck(JSON.stringify({ ...message, chain: "" }), ["operation"])).toThrow(
+      /malformed re-check message: chain/,
+    );
   });
 
   it("accepts the steps the function owns and refuses the others", () => {

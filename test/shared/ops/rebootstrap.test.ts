@@ -2,7 +2,7 @@ import { type AutoScalingGroup, SetDesiredCapacityCommand } from "@aws-sdk/clien
 import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { InvalidInputError, NotYetError, SkipEventError } from "../../../shared/errors.js";
+import { InvalidInputError, NotYetError, SkipEventError, StaleRecordError } from "../../../shared/errors.js";
 import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-operation.js";
 import { parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request.js";
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
@@ -251,8 +251,15 @@ describe("startRebootstrap", () => {
       step: "working",
       wave: [],
     });
+    // The first re-check is in the operation's chain, saved with it.
+    expect(operations.only().chain).toEqual(expect.any(String));
     expect(h.rechecks.last()).toEqual({
-      message: { step: "operation", instanceId: A, token: plan.operation?.operationId },
+      message: {
+        step: "operation",
+        instanceId: A,
+        token: plan.operation?.operationId,
+        chain: operations.only().chain,
+      },
       delaySeconds: 0,
     });
     expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
@@ -567,5 +574,65 @@ describe("advanceOperation before its operation is saved", () => {
 
   it("drops it once the starter has clearly died before saving", async () => {
     await expect(advanceOperation(deps, "never-saved", 3)).rejects.toBeInstanceOf(SkipEventError);
+  });
+});
+
+describe("advanceOperation: one re-check chain drives an operation", () => {
+  /** Delivers the last scheduled re-check as SQS would: with its chain. */
+  const deliver = (message = h.rechecks.last()?.message) =>
+    advanceOperation(deps, message?.token ?? "", message?.attempt ?? 0, message?.chain);
+
+  beforeEach(async () => {
+    await startRebootstrap(deps, groupRequest());
+  });
+
+  it("gives the next re-check of a pass that saves a new chain, saved with it; the old chain's copy is dropped, asking nothing", async () => {
+    const first = h.rechecks.last()?.message;
+    expect(first?.chain).toBe(operations.only().chain);
+
+    await deliver(first);
+
+    const next = h.rechecks.last()?.message;
+    expect(operations.only().wave).toMatchObject([{ instanceId: A, step: "draining" }]);
+    expect(next?.chain).toBe(operations.only().chain);
+    expect(next?.chain).not.toBe(first?.chain);
+    // The first re-check again (SQS redelivered it after its pass saved): dropped before any AWS call.
+    h.elbv2Mock.resetHistory();
+    h.autoScalingMock.resetHistory();
+    const before = operations.only();
+    await expect(deliver(first)).rejects.toBeInstanceOf(SkipEventError);
+    expect(h.elbv2Mock.calls()).toHaveLength(0);
+    expect(h.autoScalingMock.calls()).toHaveLength(0);
+    expect(operations.only()).toEqual(before);
+  });
+
+  it("drops the next re-check of a pass whose save lost; the retry of the pass's own re-check drives on", async () => {
+    const first = h.rechecks.last()?.message;
+    const save = operations.save.bind(operations);
+    operations.save = async (op) => {
+      operations.save = save;
+      throw new StaleRecordError(op.operationId, op.version - 1);
+    };
+
+    await expect(deliver(first)).rejects.toBeInstanceOf(StaleRecordError);
+    const orphan = h.rechecks.last()?.message; // scheduled before the save that failed
+    expect(orphan?.chain).not.toBe(first?.chain);
+    expect(operations.only().chain).toBe(first?.chain);
+
+    await expect(deliver(orphan)).rejects.toBeInstanceOf(SkipEventError);
+    await deliver({ ...(first as NonNullable<typeof first>), attempt: 1 });
+    expect(operations.only().wave).toMatchObject([{ instanceId: A, step: "draining" }]);
+    expect(h.rechecks.last()?.message.chain).toBe(operations.only().chain);
+  });
+
+  it("lets any re-check drive an operation saved before chains, until its next save gives it one", async () => {
+    const op = operations.only();
+    const { chain: _chain, ...unchained } = op;
+    operations.operations.set(op.operationId, unchained);
+
+    await advanceOperation(deps, op.operationId, 0, "a-chain-it-never-had");
+
+    expect(operations.only().wave).toMatchObject([{ instanceId: A, step: "draining" }]);
+    expect(operations.only().chain).toEqual(expect.any(String));
   });
 });
