@@ -17,7 +17,7 @@ import { isSqsEvent, plainBatch, runSqsBatch } from "../../shared/runtime/run-ev
 export function createHandler(deps: () => OpsDeps) {
   const dispatch = async (event: GateEvent) => {
     if (event.kind === "recheck" && event.step === "operation")
-      await advanceOperation(deps(), event.token, event.attempt, event.chain);
+      await advanceOperation(deps(), event.token, event.attempt, event);
   };
   return async (event: unknown): Promise<SQSBatchResponse> => {
     if (!isSqsEvent(event)) {

@@ -18,6 +18,7 @@ const recheckSchema = z.object({
   commandId: z.optional(z.string().check(z.minLength(1))),
   attempt: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
   chain: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  chainSince: z.optional(z.int().check(z.minimum(1))),
   seen: z.optional(
     z.object({
       version: z.int().check(z.minimum(1)),

@@ -67,6 +67,8 @@ export interface RecheckMessage {
   readonly seen?: WaitSeen;
   /** For `operation`: the re-check chain it belongs to (OperationRecord.chain); absent: any. */
   readonly chain?: string;
+  /** For `operation`: the record version its chain was saved with (its pass schedules before saving). */
+  readonly chainSince?: number;
 }
 
 /** A target group as a polling round needs it: where to look, and the pace of its checks. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { NotYetError, SkipEventError } from "../errors.js";
 import type { GateDeps } from "../gate/deps.js";
+import type { RecheckMessage } from "../gate/ports.js";
 import { OPERATION_PACE_SECONDS } from "./command-steps.js";
 import {
   halted,
@@ -21,8 +22,12 @@ export interface OpsDeps extends GateDeps {
   readonly cloudwatch: CloudWatchClient;
 }
 
-/** Fast retries (5, 10, 20 s) of a first step that arrives before its operation was saved. */
-export const MISSING_OPERATION_RETRIES = 3;
+/**
+ * Fast retries (5, 10, 20 s) of a re-check that arrives before the save it follows has landed: every
+ * pass schedules its next re-check before it saves, and a re-check due at once can be picked up while
+ * that save is still in flight (the first step's, before its operation exists at all).
+ */
+export const UNSAVED_RETRIES = 3;
 
 /**
  * Starts an operation: its first step is scheduled before the record is saved, so a crash in between
@@ -52,19 +57,26 @@ export async function advanceOperation(
   deps: OpsDeps,
   operationId: string,
   attempt = 0,
-  chain?: string,
+  chain?: Pick<RecheckMessage, "chain" | "chainSince">,
 ): Promise<void> {
   const op = await deps.operations.load(operationId);
   if (!op) {
     // The first step is scheduled before the operation is saved, and SQS can deliver it before the
     // save lands: wait a little for it. Still absent after that, the starter died before saving.
-    if (attempt < MISSING_OPERATION_RETRIES)
-      throw new NotYetError("operation not saved yet", { operationId });
+    if (attempt < UNSAVED_RETRIES) throw new NotYetError("operation not saved yet", { operationId });
     throw new SkipEventError("no such operation", { operationId });
   }
   if (op.status !== "running") throw new SkipEventError("operation already finished", { status: op.status });
-  if (chain !== undefined && op.chain !== undefined && chain !== op.chain)
-    throw new SkipEventError("re-check of a chain that no longer drives the operation", { operationId });
+  if (chain?.chain !== undefined && chain.chain !== op.chain) {
+    // Its pass may still be saving the record that names this chain: wait a little for the save. Once
+    // the record is at (or past) that version under another chain, or the save never lands, the chain
+    // lost: the record's own chain (or the retry of the pass that failed) drives the operation.
+    const saveMayLand = chain.chainSince !== undefined && op.version < chain.chainSince;
+    if (saveMayLand && attempt < UNSAVED_RETRIES)
+      throw new NotYetError("the save this re-check follows has not landed yet", { operationId });
+    if (saveMayLand || op.chain !== undefined)
+      throw new SkipEventError("re-check of a chain that no longer drives the operation", { operationId });
+  }
   if (op.step === "surging") return followSurge(deps, op);
   return advanceWave(deps, op);
 }

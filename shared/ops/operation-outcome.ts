@@ -111,11 +111,15 @@ export async function finishOperation(deps: OpsDeps, ended: OperationRecord): Pr
   emitAll(deps, operationFinishedMetrics(final.groupName, final.kind, final.status));
 }
 
-/** The next re-check of the operation, `delaySeconds` from now, in the operation's chain. */
+/**
+ * The next re-check of the operation, `delaySeconds` from now, in the operation's chain: `op` is the
+ * record as saved (or about to be) with that chain, so its version is the one the chain arrives with.
+ */
 export async function schedule(deps: OpsDeps, op: OperationRecord, delaySeconds: number): Promise<void> {
   const instanceId = op.wave[0]?.instanceId ?? op.instanceIds[op.index] ?? op.instanceIds[0] ?? "";
+  const chain = op.chain ? { chain: op.chain, chainSince: op.version } : {};
   await deps.rechecks.schedule(
-    { step: "operation", instanceId, token: op.operationId, ...(op.chain ? { chain: op.chain } : {}) },
+    { step: "operation", instanceId, token: op.operationId, ...chain },
     delaySeconds,
   );
 }

@@ -93,8 +93,17 @@ describe("parseRecheck", () => {
   });
 
   it("reads an operation re-check's chain, and refuses an empty one", () => {
-    const message = { step: "operation", instanceId: "i-0123456789abcdef0", token: "op", chain: "c-1" };
-    expect(parseRecheck(JSON.stringify(message), ["operation"])).toMatchObject({ chain: "c-1" });
+    const message = {
+      step: "operation",
+      instanceId: "i-0123456789abcdef0",
+      token: "op",
+      chain: "c-1",
+      chainSince: 4,
+    };
+    expect(parseRecheck(JSON.stringify(message), ["operation"])).toMatchObject({
+      chain: "c-1",
+      chainSince: 4,
+    });
     expect(() => parseRecheck(JSON.stringify({ ...message, chain: "" }), ["operation"])).toThrow(
       /malformed re-check message: chain/,
     );

@@ -3,7 +3,7 @@ import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/clien
 import { ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { InvalidInputError, NotYetError, SkipEventError, StaleRecordError } from "../../../shared/errors.js";
-import { advanceOperation, type OpsDeps } from "../../../shared/ops/advance-operation.js";
+import { advanceOperation, type OpsDeps, UNSAVED_RETRIES } from "../../../shared/ops/advance-operation.js";
 import { parseRebootstrapRequest } from "../../../shared/ops/rebootstrap-request.js";
 import { startRebootstrap } from "../../../shared/ops/start-rebootstrap.js";
 import {
@@ -259,6 +259,7 @@ describe("startRebootstrap", () => {
         instanceId: A,
         token: plan.operation?.operationId,
         chain: operations.only().chain,
+        chainSince: 1,
       },
       delaySeconds: 0,
     });
@@ -580,7 +581,7 @@ describe("advanceOperation before its operation is saved", () => {
 describe("advanceOperation: one re-check chain drives an operation", () => {
   /** Delivers the last scheduled re-check as SQS would: with its chain. */
   const deliver = (message = h.rechecks.last()?.message) =>
-    advanceOperation(deps, message?.token ?? "", message?.attempt ?? 0, message?.chain);
+    advanceOperation(deps, message?.token ?? "", message?.attempt ?? 0, message);
 
   beforeEach(async () => {
     await startRebootstrap(deps, groupRequest());
@@ -619,9 +620,37 @@ describe("advanceOperation: one re-check chain drives an operation", () => {
     expect(orphan?.chain).not.toBe(first?.chain);
     expect(operations.only().chain).toBe(first?.chain);
 
-    await expect(deliver(orphan)).rejects.toBeInstanceOf(SkipEventError);
+    // It names a version the record never reached: waited for a little (its save might be in flight),
+    // then dropped.
+    const orphanAt = (attempt: number) => deliver({ ...(orphan as NonNullable<typeof orphan>), attempt });
+    for (const attempt of [0, 1, 2]) await expect(orphanAt(attempt)).rejects.toBeInstanceOf(NotYetError);
+    await expect(orphanAt(UNSAVED_RETRIES)).rejects.toBeInstanceOf(SkipEventError);
     await deliver({ ...(first as NonNullable<typeof first>), attempt: 1 });
     expect(operations.only().wave).toMatchObject([{ instanceId: A, step: "draining" }]);
+    expect(h.rechecks.last()?.message.chain).toBe(operations.only().chain);
+  });
+
+  it("waits for the save its pass is still making, then drives: a re-check due at once can outrun it", async () => {
+    const save = operations.save.bind(operations);
+    let raced: unknown;
+    operations.save = async (op) => {
+      operations.save = save;
+      // Another invocation picks up the re-check this pass scheduled, while its save is in flight.
+      raced = await deliver().catch((error: unknown) => error);
+      return save(op);
+    };
+
+    await deliver();
+
+    expect(raced).toBeInstanceOf(NotYetError);
+    const next = h.rechecks.scheduled.find(
+      (s) => s.message.attempt === undefined && s.message.chain === operations.only().chain,
+    );
+    expect(next).toBeDefined();
+    // Its retry, once the save landed, drives the operation on.
+    const version = operations.only().version;
+    await deliver({ ...(next?.message as NonNullable<typeof next>["message"]), attempt: 1 });
+    expect(operations.only().version).toBeGreaterThanOrEqual(version);
     expect(h.rechecks.last()?.message.chain).toBe(operations.only().chain);
   });
 
@@ -630,7 +659,10 @@ describe("advanceOperation: one re-check chain drives an operation", () => {
     const { chain: _chain, ...unchained } = op;
     operations.operations.set(op.operationId, unchained);
 
-    await advanceOperation(deps, op.operationId, 0, "a-chain-it-never-had");
+    await advanceOperation(deps, op.operationId, 0, {
+      chain: "a-chain-it-never-had",
+      chainSince: op.version,
+    });
 
     expect(operations.only().wave).toMatchObject([{ instanceId: A, step: "draining" }]);
     expect(operations.only().chain).toEqual(expect.any(String));
