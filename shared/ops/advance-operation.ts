@@ -25,7 +25,9 @@ export interface OpsDeps extends GateDeps {
 /**
  * Fast retries (5, 10, 20 s) of a re-check that arrives before the save it follows has landed: every
  * pass schedules its next re-check before it saves, and a re-check due at once can be picked up while
- * that save is still in flight (the first step's, before its operation exists at all).
+ * that save is still in flight (the first step's, before its operation exists at all). Their 35 s must
+ * outlast the operations function's timeout, within which a pass's save lands or never does
+ * (test/infra/launchgate-stack.test.ts checks it on the template).
  */
 export const UNSAVED_RETRIES = 3;
 

@@ -1,6 +1,8 @@
 import { Match } from "aws-cdk-lib/assertions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { UNSAVED_RETRIES } from "../../shared/ops/advance-operation.js";
+import { retryDelaySeconds } from "../../shared/runtime/run-event.js";
 import { asList, policyStatements, type Synthesized, synthesize } from "./synth.js";
 
 let defaultApp: Synthesized;
@@ -106,6 +108,25 @@ describe("queues", () => {
       EventSourceArn: queueArnOf(operationsQueue ?? ""),
       BatchSize: 1,
     });
+  });
+
+  it("an operation re-check waits for its pass's save longer than the operations function can run (else a re-check due at once could give up on a save still in flight, and leave the operation with no chain)", () => {
+    const queues = defaultApp.template.findResources("AWS::SQS::Queue");
+    const [operationsQueue] = Object.keys(queues).filter((id) => id.includes("OperationRechecks"));
+    const [mapping] = Object.values(
+      defaultApp.template.findResources("AWS::Lambda::EventSourceMapping"),
+    ).filter(
+      (m) =>
+        JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify(queueArnOf(operationsQueue ?? "")),
+    );
+    const functions = defaultApp.template.findResources("AWS::Lambda::Function");
+    const timeout = functions[mapping?.Properties.FunctionName.Ref as string]?.Properties.Timeout as number;
+    expect(timeout).toBeGreaterThan(0);
+    // A pass schedules its next re-check, then saves, within one invocation: the save lands within the
+    // function's timeout or never. The re-check gives up after its retries' delays.
+    let waited = 0;
+    for (let attempt = 1; attempt <= UNSAVED_RETRIES; attempt++) waited += retryDelaySeconds(attempt);
+    expect(waited).toBeGreaterThan(timeout);
   });
 
   it("the reconciler never runs twice at once", () => {
