@@ -16,4 +16,5 @@ export { GateFunction, type GateFunctionProps } from "./constructs/gate-function
 export type { LaunchGateConfigInput, LaunchGateGroupInput } from "./constructs/gate-inputs.js";
 export { GatedGroup, type GatedGroupProps } from "./constructs/gated-group.js";
 export { LaunchGate, type LaunchGateProps, RECONCILE_INTERVAL_MINUTES } from "./constructs/launch-gate.js";
+export { SSM_AGENT_ACTIONS, ssmAgentPolicyStatements } from "./constructs/ssm-agent-policy.js";
 export { LaunchgateStack, type LaunchgateStackProps } from "./stacks/launchgate-stack.js";

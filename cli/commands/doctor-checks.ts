@@ -182,7 +182,7 @@ export const instanceProfileCheck: Check = (facts) =>
       return {
         id: "instance-profile",
         status: "failed",
-        message: `instance role ${roleArn} may not ${denied.join(", ")}: attach the managed policy AmazonSSMManagedInstanceCore`,
+        message: `instance role ${roleArn} may not ${denied.join(", ")}: grant the SSM agent's permissions (ssmAgentPolicyStatements(), or AmazonSSMManagedInstanceCore)`,
       };
     }
     return {

@@ -163,7 +163,7 @@ async function simulateInstanceRole(ctx: CliContext, asg: AutoScalingGroup, grou
   const profileName = profile?.Name ?? profile?.Arn?.split("/").at(-1);
   if (!profileName)
     throw new Error(
-      "the launch template sets no instance profile: give it one with AmazonSSMManagedInstanceCore",
+      "the launch template sets no instance profile: give it one with the SSM agent's permissions (ssmAgentPolicyStatements(), or AmazonSSMManagedInstanceCore)",
     );
   const { InstanceProfile } = await ctx.clients.iam.send(
     new GetInstanceProfileCommand({ InstanceProfileName: profileName }),

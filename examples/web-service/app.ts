@@ -9,7 +9,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
-import { LaunchGate } from "launchgate";
+import { LaunchGate, ssmAgentPolicyStatements } from "launchgate";
 
 export class WebServiceStack extends Stack {
   readonly gate: LaunchGate;
@@ -26,8 +26,10 @@ export class WebServiceStack extends Stack {
     securityGroup.connections.allowFrom(alb, ec2.Port.tcp(80), "from the load balancer");
     const role = new iam.Role(this, "WebInstanceRole", {
       assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
     });
+    // The SSM agent's calls: AmazonSSMManagedInstanceCore's actions without its ssm:GetParameter(s) on
+    // every parameter of the account (attaching that managed policy instead works too).
+    for (const statement of ssmAgentPolicyStatements()) role.addToPrincipalPolicy(statement);
     const group = new autoscaling.AutoScalingGroup(this, "Web", {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },

@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import { ECR_REGISTRY_PLACEHOLDER } from "../../shared/config/defaults.js";
 import { commandLogGroupNameFor } from "../../shared/config/runtime-config.js";
 import type { GroupConfig, LaunchgateConfig } from "../../shared/config/schema.js";
+import { ssmAgentPolicyStatements } from "../constructs/ssm-agent-policy.js";
 
 export interface ReferenceInstanceRoleProps {
   readonly config: LaunchgateConfig;
@@ -13,51 +14,9 @@ export interface ReferenceInstanceRoleProps {
 }
 
 /**
- * The SSM agent's own calls: the actions of the AWS managed policy AmazonSSMManagedInstanceCore except
- * its parameter reads (`ssm:GetParameter`, `ssm:GetParameters` on `*`, which would let every instance
- * read every parameter of the account). Granted on `*` as the managed policy grants them: the instance
- * they act for has no ID before launch (docs/aws-facts.md, IAM scoping: "What
- * AmazonSSMManagedInstanceCore allows").
- */
-export const SSM_AGENT_ACTIONS = {
-  /** Register and report (DescribeInstanceInformation's PingStatus, which the gate waits for). */
-  ssm: [
-    "ssm:DescribeAssociation",
-    "ssm:GetDeployablePatchSnapshotForInstance",
-    "ssm:GetDocument",
-    "ssm:DescribeDocument",
-    "ssm:GetManifest",
-    "ssm:ListAssociations",
-    "ssm:ListInstanceAssociations",
-    "ssm:PutInventory",
-    "ssm:PutComplianceItems",
-    "ssm:PutConfigurePackageResult",
-    "ssm:UpdateAssociationStatus",
-    "ssm:UpdateInstanceAssociationStatus",
-    "ssm:UpdateInstanceInformation",
-  ],
-  /** The agent's control channel (agent 3.x takes commands through it) and Session Manager's. */
-  ssmmessages: [
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-  ],
-  /** Run Command's message delivery: the bootstrap document's commands and their replies. */
-  ec2messages: [
-    "ec2messages:AcknowledgeMessage",
-    "ec2messages:DeleteMessage",
-    "ec2messages:FailMessage",
-    "ec2messages:GetEndpoint",
-    "ec2messages:GetMessages",
-    "ec2messages:SendReply",
-  ],
-} as const;
-
-/**
- * The instances' role: the SSM agent's calls (AmazonSSMManagedInstanceCore without its account-wide
- * parameter reads), plus exactly what bootstrap/bootstrap.sh and the agent streaming its output call
- * (docs/deploy.md, "The instance profile"):
+ * The instances' role: the SSM agent's calls (`ssmAgentPolicyStatements()`: AmazonSSMManagedInstanceCore
+ * without its account-wide parameter reads), plus exactly what bootstrap/bootstrap.sh and the agent
+ * streaming its output call (docs/deploy.md, "The instance profile"):
  * `aws ssm get-parameters-by-path --recursive --with-decryption` on the app's secrets path;
  * `aws ecr get-login-password` and `docker compose pull` of `${ECR_REGISTRY}/…` images (the app's
  * own repositories and the pull-through cache's); the agent's CloudWatch Logs calls for the bootstrap
@@ -88,21 +47,7 @@ export class ReferenceInstanceRole extends Construct {
     // Each statement has a Sid, so CDK's policy minimization (cdk.json) never merges them.
     // No managed policy: AmazonSSMManagedInstanceCore also allows ssm:GetParameter(s) on every parameter.
     const statements = [
-      new iam.PolicyStatement({
-        sid: "SsmAgent",
-        actions: [...SSM_AGENT_ACTIONS.ssm],
-        resources: ["*"],
-      }),
-      new iam.PolicyStatement({
-        sid: "SsmAgentChannels",
-        actions: [...SSM_AGENT_ACTIONS.ssmmessages],
-        resources: ["*"],
-      }),
-      new iam.PolicyStatement({
-        sid: "SsmAgentMessages",
-        actions: [...SSM_AGENT_ACTIONS.ec2messages],
-        resources: ["*"],
-      }),
+      ...ssmAgentPolicyStatements(),
       new iam.PolicyStatement({
         sid: "ReadAppSecrets",
         actions: ["ssm:GetParametersByPath"],

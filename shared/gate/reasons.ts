@@ -14,8 +14,9 @@ export function agentNeverOnline(timeoutSeconds: number, lastPing: string | unde
   const seen = lastPing ? `last ping status ${lastPing}` : "the instance never registered with SSM";
   return (
     `SSM agent did not come Online within ${timeoutSeconds} s (${seen}): check that the instance profile ` +
-    "carries AmazonSSMManagedInstanceCore, that the AMI runs the SSM agent, and that the subnet reaches the " +
-    "SSM endpoints (NAT, or VPC endpoints for ssm, ssmmessages and ec2messages)"
+    "carries the SSM agent's permissions (ssmAgentPolicyStatements(), or AmazonSSMManagedInstanceCore), " +
+    "that the AMI runs the SSM agent, and that the subnet reaches the SSM endpoints (NAT, or VPC endpoints " +
+    "for ssm, ssmmessages and ec2messages)"
   );
 }
 

@@ -188,7 +188,7 @@ describe("doctor checks fail with what to change", () => {
     );
     const denied = { value: { roleArn: ROLE, allowed: {} } };
     expect(instanceProfileCheck({ ...healthyFacts(), instanceRole: denied }).message).toBe(
-      `instance role ${ROLE} may not ssm:UpdateInstanceInformation, ssmmessages:CreateControlChannel, ec2messages:GetMessages: attach the managed policy AmazonSSMManagedInstanceCore`,
+      `instance role ${ROLE} may not ssm:UpdateInstanceInformation, ssmmessages:CreateControlChannel, ec2messages:GetMessages: grant the SSM agent's permissions (ssmAgentPolicyStatements(), or AmazonSSMManagedInstanceCore)`,
     );
     expect(secretsCheck({ ...healthyFacts(), instanceRole: denied }).message).toBe(
       `instance role ${ROLE} may not read /cnt-backend/env: allow ssm:GetParametersByPath on parameter/cnt-backend/env/* (and kms:Decrypt on its key)`,

@@ -274,6 +274,41 @@ describe("the example, synthesized from the installed package", () => {
     }
   });
 
+  it("gives the instance role the SSM agent's statements from the package, not the managed policy", () => {
+    const roles = resourcesOf("AWS::IAM::Role").filter(([, role]) =>
+      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("ec2.amazonaws.com"),
+    );
+    expect(roles).toHaveLength(1);
+    const [[roleId, role]] = roles as [[string, Resource]];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = resourcesOf("AWS::IAM::Policy")
+      .filter(([, policy]) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap(
+        ([, policy]) =>
+          (
+            policy.Properties.PolicyDocument as {
+              Statement: { Sid?: string; Action: unknown; Resource: unknown }[];
+            }
+          ).Statement,
+      );
+    const agent = statements.filter((statement) => statement.Sid?.startsWith("SsmAgent"));
+    expect(agent.map((statement) => statement.Sid)).toEqual([
+      "SsmAgent",
+      "SsmAgentChannels",
+      "SsmAgentMessages",
+    ]);
+    for (const statement of agent) expect(statement.Resource).toBe("*");
+    const actions = JSON.stringify(statements.map((statement) => statement.Action));
+    for (const action of [
+      "ssm:UpdateInstanceInformation",
+      "ssmmessages:CreateControlChannel",
+      "ec2messages:GetMessages",
+    ]) {
+      expect(actions).toContain(`"${action}"`);
+    }
+    expect(actions).not.toMatch(/"ssm:GetParameters?"/);
+  });
+
   it("gives the functions the group's and the target group's names, resolved at deploy", () => {
     const [, launch] = resourcesOf("AWS::Lambda::Function").find(([, fn]) =>
       String(fn.Properties.Description ?? "").includes("opens the gate"),

@@ -64,7 +64,7 @@ describe("simulated end-to-end scenarios", () => {
   it("agent-never: abandons with the instance-profile / endpoint diagnosis", async () => {
     expectAbandonedThenReplaced(
       await run("agent-never"),
-      /^SSM agent did not come Online within 600 s .*AmazonSSMManagedInstanceCore/,
+      /^SSM agent did not come Online within 600 s .*the SSM agent's permissions \(ssmAgentPolicyStatements\(\), or AmazonSSMManagedInstanceCore\)/,
     );
   });
 

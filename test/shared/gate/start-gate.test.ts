@@ -551,7 +551,9 @@ describe("onAgentRecheck", () => {
     expect(record.reason).toMatch(
       /^SSM agent did not come Online within 600 s \(last ping status ConnectionLost\)/,
     );
-    expect(record.reason).toContain("AmazonSSMManagedInstanceCore");
+    expect(record.reason).toContain(
+      "carries the SSM agent's permissions (ssmAgentPolicyStatements(), or AmazonSSMManagedInstanceCore)",
+    );
     expect(h.logs.find((line) => line.level === "error")).toMatchObject({
       message: "launch abandoned",
       extra: { outcome: "ABANDON", reason: record.reason },
