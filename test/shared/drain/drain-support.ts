@@ -1,4 +1,12 @@
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import type { AwsClientStub } from "aws-sdk-client-mock";
 import type { RuntimeConfig } from "../../../shared/config/runtime-config.js";
+import type { DrainDeps } from "../../../shared/drain/drain.js";
 import type { DrainRecord } from "../../../shared/drain/record.js";
 import type { DrainStore } from "../../../shared/drain/store.js";
 import { StaleRecordError } from "../../../shared/errors.js";
@@ -51,4 +59,43 @@ export class MemoryDrains implements DrainStore {
     if ((stored?.version ?? 0) !== expected) throw new StaleRecordError(record.instanceId, expected);
     this.records.set(record.instanceId, record);
   }
+}
+
+/** A re-check the drain asked for, as the recording scheduler keeps it. */
+export interface ScheduledDrainRecheck {
+  readonly instanceId: string;
+  readonly token: string;
+  readonly delaySeconds: number;
+}
+
+/**
+ * The drain's wiring for one test: the file's client mocks reset to a hook that takes heartbeats and
+ * completions and an SSM that takes the command, an empty store, a recording scheduler, and `clock` as
+ * the time.
+ */
+export function drainWiring(
+  autoScaling: AwsClientStub<AutoScalingClient>,
+  ssm: AwsClientStub<SSMClient>,
+  clock: () => number,
+): { drains: MemoryDrains; scheduled: ScheduledDrainRecheck[]; deps: DrainDeps } {
+  autoScaling.reset();
+  ssm.reset();
+  autoScaling.on(CompleteLifecycleActionCommand).resolves({});
+  autoScaling.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+  ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
+  const drains = new MemoryDrains();
+  const scheduled: ScheduledDrainRecheck[] = [];
+  const deps: DrainDeps = {
+    config,
+    autoScaling: new AutoScalingClient({ region: "eu-west-2" }),
+    ssm: new SSMClient({ region: "eu-west-2" }),
+    drains,
+    rechecks: {
+      schedule: async (instanceId, token, delaySeconds) =>
+        void scheduled.push({ instanceId, token, delaySeconds }),
+    },
+    now: clock,
+    log: { info: () => {}, warn: () => {} },
+  };
+  return { drains, scheduled, deps };
 }

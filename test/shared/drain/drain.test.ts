@@ -16,13 +16,22 @@ import { SkipEventError } from "../../../shared/errors.js";
 import { parseDrainRecheck } from "../../../shared/events/parse-drain-recheck.js";
 import { parseTerminateAction, type TerminateEvent } from "../../../shared/events/parse-terminate-action.js";
 import { terminateLifecyclePattern } from "../../../shared/events/patterns.js";
-import { config, GROUP, HOOK, INSTANCE, MemoryDrains, TOKEN } from "./drain-support.js";
+import {
+  config,
+  drainWiring,
+  GROUP,
+  HOOK,
+  INSTANCE,
+  type MemoryDrains,
+  type ScheduledDrainRecheck,
+  TOKEN,
+} from "./drain-support.js";
 
 const autoScaling = mockClient(AutoScalingClient);
 const ssm = mockClient(SSMClient);
 let now: number;
 let drains: MemoryDrains;
-let scheduled: { instanceId: string; token: string; delaySeconds: number }[];
+let scheduled: ScheduledDrainRecheck[];
 let deps: DrainDeps;
 
 const event: TerminateEvent = {
@@ -35,26 +44,8 @@ const event: TerminateEvent = {
 };
 
 beforeEach(() => {
-  autoScaling.reset();
-  ssm.reset();
-  autoScaling.on(CompleteLifecycleActionCommand).resolves({});
-  autoScaling.on(RecordLifecycleActionHeartbeatCommand).resolves({});
-  ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
   now = 1_000_000;
-  drains = new MemoryDrains();
-  scheduled = [];
-  deps = {
-    config,
-    autoScaling: new AutoScalingClient({ region: "eu-west-2" }),
-    ssm: new SSMClient({ region: "eu-west-2" }),
-    drains,
-    rechecks: {
-      schedule: async (instanceId, token, delaySeconds) =>
-        void scheduled.push({ instanceId, token, delaySeconds }),
-    },
-    now: () => now,
-    log: { info: () => {}, warn: () => {} },
-  };
+  ({ drains, scheduled, deps } = drainWiring(autoScaling, ssm, () => now));
 });
 
 const recheck = () => onDrainRecheck(deps, { kind: "drain-recheck", instanceId: INSTANCE, token: TOKEN });

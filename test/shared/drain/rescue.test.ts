@@ -11,38 +11,29 @@ import { type DrainDeps, onDrainRecheck, startDrain } from "../../../shared/drai
 import { RESCUE_REASON, rescueDrain } from "../../../shared/drain/rescue.js";
 import { SkipEventError } from "../../../shared/errors.js";
 import type { TerminateEvent } from "../../../shared/events/parse-terminate-action.js";
-import { config, GROUP, HOOK, INSTANCE, MemoryDrains, TOKEN } from "./drain-support.js";
+import {
+  config,
+  drainWiring,
+  GROUP,
+  HOOK,
+  INSTANCE,
+  type MemoryDrains,
+  type ScheduledDrainRecheck,
+  TOKEN,
+} from "./drain-support.js";
 
 const autoScaling = mockClient(AutoScalingClient);
 const ssm = mockClient(SSMClient);
 const group = config.groups[0] as RuntimeGroup;
 let now: number;
 let drains: MemoryDrains;
-let scheduled: { instanceId: string; token: string; delaySeconds: number }[];
+let scheduled: ScheduledDrainRecheck[];
 let deps: DrainDeps;
 
 beforeEach(() => {
-  autoScaling.reset();
-  ssm.reset();
-  autoScaling.on(CompleteLifecycleActionCommand).resolves({});
-  autoScaling.on(RecordLifecycleActionHeartbeatCommand).resolves({});
-  ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
-  ssm.on(GetCommandInvocationCommand).resolves({ Status: "InProgress" });
   now = 5_000_000;
-  drains = new MemoryDrains();
-  scheduled = [];
-  deps = {
-    config,
-    autoScaling: new AutoScalingClient({ region: "eu-west-2" }),
-    ssm: new SSMClient({ region: "eu-west-2" }),
-    drains,
-    rechecks: {
-      schedule: async (instanceId, token, delaySeconds) =>
-        void scheduled.push({ instanceId, token, delaySeconds }),
-    },
-    now: () => now,
-    log: { info: () => {}, warn: () => {} },
-  };
+  ({ drains, scheduled, deps } = drainWiring(autoScaling, ssm, () => now));
+  ssm.on(GetCommandInvocationCommand).resolves({ Status: "InProgress" });
 });
 
 const rescue = () => rescueDrain(deps, group, INSTANCE);
