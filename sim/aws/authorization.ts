@@ -33,6 +33,7 @@ const SERVICE: Readonly<Record<string, string>> = {
   GetItem: "dynamodb",
   PutItem: "dynamodb",
   DeleteItem: "dynamodb",
+  UpdateItem: "dynamodb",
   BatchGetItem: "dynamodb",
   SendMessage: "sqs",
   SendMessageBatch: "sqs",
@@ -84,6 +85,7 @@ export function accessRequests(
     case "GetItem":
     case "PutItem":
     case "DeleteItem":
+    case "UpdateItem":
       return [on(arn("dynamodb", `table/${String(input.TableName)}`))];
     case "BatchGetItem":
       return Object.keys((input.RequestItems as object | undefined) ?? {}).map((table) =>

@@ -15,6 +15,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import {
   DeregisterTargetsCommand,
@@ -119,6 +120,7 @@ export class AwsRouter {
       [BatchGetItemCommand, (input) => dynamodb.batchGetItem(input)],
       [PutItemCommand, (input) => dynamodb.putItem(input)],
       [DeleteItemCommand, (input) => dynamodb.deleteItem(input)],
+      [UpdateItemCommand, (input) => dynamodb.updateItem(input)],
     ]);
     this.route(SQSClient, "SQS", [
       [SendMessageCommand, (input) => sqs.sendMessage(input)],
