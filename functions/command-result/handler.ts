@@ -6,13 +6,15 @@ import { onCommandFinished, onCommandRecheck } from "../../shared/gate/command-o
 import type { GateDeps } from "../../shared/gate/deps.js";
 import { onHealthRecheck } from "../../shared/gate/health-gate.js";
 import { gateBatch } from "../../shared/runtime/batch-scope.js";
-import { productionDeps } from "../../shared/runtime/gate-deps.js";
+import { productionWatchingDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
+import { runWatchMessage, splitWatches } from "../../shared/runtime/watch-messages.js";
 
 /**
  * Command-result function: EventBridge "EC2 Command Invocation Status-change Notification" for our
- * bootstrap documents, and its SQS queue bringing command and health re-checks.
+ * bootstrap documents, and its SQS queue bringing command and health re-checks and the groups' health
+ * watches (shared/gate/watch).
  */
 export function createHandler(deps: () => GateDeps) {
   const dispatch = (gate: GateDeps) => async (event: GateEvent) => {
@@ -22,15 +24,27 @@ export function createHandler(deps: () => GateDeps) {
   };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
-      return runSqsBatch(
-        event,
-        (body) => parseRecheck(body, ["command", "health"]),
-        gateBatch(deps, dispatch),
+      const { watches, others } = splitWatches(event.Records);
+      // A watch runs for seconds: beside the batch's other messages, not before them.
+      const watching = Promise.all(
+        watches.map((record) =>
+          runWatchMessage(deps(), record.body, "health", (gate, e) => dispatch(gate)(e)),
+        ),
       );
+      const response =
+        others.length > 0
+          ? await runSqsBatch(
+              { Records: others },
+              (body) => parseRecheck(body, ["command", "health"]),
+              gateBatch(deps, dispatch),
+            )
+          : { batchItemFailures: [] };
+      await watching;
+      return response;
     }
     await runEvent(() => parseCommandStatus(event), dispatch(deps()));
     return undefined;
   };
 }
 
-export const handler = withLambdaContext(createHandler(productionDeps));
+export const handler = withLambdaContext(createHandler(productionWatchingDeps));

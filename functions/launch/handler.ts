@@ -17,13 +17,14 @@ import type { GateDeps } from "../../shared/gate/deps.js";
 import { onAgentRecheck, startGate } from "../../shared/gate/start-gate.js";
 import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionDrainDeps } from "../../shared/runtime/drain-deps.js";
-import { productionDeps } from "../../shared/runtime/gate-deps.js";
+import { productionWatchingDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
+import { runWatchMessage, splitWatches } from "../../shared/runtime/watch-messages.js";
 
 /**
  * Launch function: EventBridge "EC2 Instance-launch Lifecycle Action" opens the gate; its SQS queue
- * brings the agent re-checks. It also drains on scale-in (shared/drain): "EC2 Instance-terminate
+ * brings the agent re-checks and runs the groups' agent watches (shared/gate/watch). It also drains on scale-in (shared/drain): "EC2 Instance-terminate
  * Lifecycle Action" at a drain hook starts a drain, and drain re-checks arrive on the same queue.
  * Parses, dispatches, maps the outcome — nothing else.
  */
@@ -37,8 +38,15 @@ export function createHandler(
   };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
-      const drains = event.Records.filter((record) => isDrainRecheckBody(record.body));
-      const gates = event.Records.filter((record) => !isDrainRecheckBody(record.body));
+      const { watches, others } = splitWatches(event.Records);
+      // A watch runs for seconds: beside the batch's other messages, not before them.
+      const watching = Promise.all(
+        watches.map((record) =>
+          runWatchMessage(deps(), record.body, "agent", (gate, e) => dispatch(gate)(e)),
+        ),
+      );
+      const drains = others.filter((record) => isDrainRecheckBody(record.body));
+      const gates = others.filter((record) => !isDrainRecheckBody(record.body));
       const failures: SQSBatchResponse["batchItemFailures"] = [];
       if (gates.length > 0) {
         const gateEvent: SQSEvent = { Records: gates };
@@ -64,6 +72,7 @@ export function createHandler(
           failures.push({ itemIdentifier: record.messageId });
         }
       }
+      await watching;
       return { batchItemFailures: failures };
     }
     if (isTerminateAction(event)) {
@@ -90,4 +99,4 @@ function correlation(instanceId: string, token: string): GateEvent {
   return { kind: "recheck", step: "agent", instanceId, token };
 }
 
-export const handler = withLambdaContext(createHandler(productionDeps));
+export const handler = withLambdaContext(createHandler(productionWatchingDeps));

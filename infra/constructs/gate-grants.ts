@@ -32,6 +32,14 @@ export class GateGrants {
     this.allow(role, "GateState", actions, [this.resources.stateTable.tableArn]);
   }
 
+  /**
+   * Joins, runs and hands on the groups' watches (gate/watch): items of the state table (`watch#…`, as
+   * the drains' are `drain#…`) updated in place, so that joins never conflict.
+   */
+  watches(role: iam.IRole): void {
+    this.allow(role, "Watches", ["dynamodb:UpdateItem"], [this.resources.stateTable.tableArn]);
+  }
+
   /** Operations, per-instance locks and remediation history; `readOnly` for callers that only look. */
   operations(role: iam.IRole, access: "read" | "create" | "run"): void {
     const actions =

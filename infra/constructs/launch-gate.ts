@@ -365,6 +365,7 @@ export class LaunchGate extends Construct {
     // launch: open the gate, wait for the agent, send the bootstrap (or abandon), schedule the next check.
     const launch = this.launchFunction.role;
     grants.gateState(launch, { write: true, batch: true });
+    grants.watches(launch);
     grants.rechecks(launch, launchRechecks, resultRechecks);
     grants.completeHooks(launch);
     grants.deregisterTargets(launch);
@@ -380,6 +381,7 @@ export class LaunchGate extends Construct {
     // command-result: the bootstrap's outcome, registration, the health gate, the hook's outcome.
     const result = this.resultFunction.role;
     grants.gateState(result, { write: true, batch: true });
+    grants.watches(result);
     grants.rechecks(result, resultRechecks);
     grants.completeHooks(result);
     grants.registerTargets(result);

@@ -90,7 +90,8 @@ export async function readForBatch(
   // A re-check that carries its wait (seen.ts) goes by that; any other, by its record read for the batch.
   const live = (step: RecheckMessage["step"], phase: GateRecord["phase"]): PolledWait[] =>
     rechecks.flatMap((recheck) => {
-      if (recheck.step !== step) return [];
+      // A watched wait's round does not poll while its watch has it (watch/join-watch.ts).
+      if (recheck.step !== step || recheck.watched) return [];
       const seen = usableSeen(recheck, now);
       if (seen) return [{ instanceId: recheck.instanceId, registered: seen.targets ?? [] }];
       const record = records.get(recheck.instanceId);
@@ -104,7 +105,8 @@ export async function readForBatch(
   return { agentPings, targetHealth, throttled };
 }
 
-async function readAgentPings(
+/** One DescribeInstanceInformation per 50 instances: their agents' ping status (see readForBatch). */
+export async function readAgentPings(
   deps: GateDeps,
   instanceIds: readonly string[],
   throttled: Set<string>,
@@ -146,12 +148,13 @@ async function readAgentPings(
 }
 
 /** A wait whose poll the batch reads: the instance, and the target groups it is registered with. */
-interface PolledWait {
+export interface PolledWait {
   readonly instanceId: string;
   readonly registered: readonly Pick<RegisteredTarget, "targetGroupArn" | "port" | "name">[];
 }
 
-async function readTargetHealth(
+/** One DescribeTargetHealth per target group: the health of every wait's targets (see readForBatch). */
+export async function readTargetHealth(
   deps: GateDeps,
   waits: readonly PolledWait[],
   throttled: Set<string>,

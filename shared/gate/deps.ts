@@ -6,6 +6,7 @@ import { SkipEventError } from "../errors.js";
 import type { MetricsSink } from "../metrics/sink.js";
 import type { BatchReads } from "./batch-reads.js";
 import type { Clock, GateStore, RecheckScheduler } from "./ports.js";
+import type { WatchWiring } from "./watch/watch.js";
 
 /** Clients for reads a later look repeats anyway: a throttled answer is "not yet", not worth many retries. */
 export interface PollClients {
@@ -41,7 +42,12 @@ export interface GateDeps {
   readonly batchReads?: BatchReads;
   /** Where milestones are counted (shared/metrics); absent: embedded metric format through Powertools. */
   readonly metrics?: MetricsSink;
-  /** Pauses between retries within one invocation (the reconciler's); absent: a timer. */
+  /**
+   * The groups' watches (watch/watch.ts), in the functions that poll for a wait (launch: the agent;
+   * command-result: health); absent: each wait polls at its own pace.
+   */
+  readonly watch?: WatchWiring;
+  /** Pauses within one invocation (the reconciler's retries, a watch's looks); absent: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 

@@ -31,7 +31,9 @@ export const AGENT_DENSE_WINDOW_SECONDS = 120;
  * Running pool's never stopped; a Stopped pool's comes back soon after its boot): look at once. A new instance is still booting when its event comes (agents register from
  * about 15 s after launch): the first look joins the burst's grid, and its shared poll.
  */
-export function firstAgentCheckSeconds(record: Pick<GateRecord, "mode">): number {
+export function firstAgentCheckSeconds(record: {
+  readonly mode: Pick<LaunchMode, "bootstrapPhase">;
+}): number {
   return record.mode.bootstrapPhase === "start" ? 0 : AGENT_PACE_SECONDS;
 }
 

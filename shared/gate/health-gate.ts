@@ -4,7 +4,7 @@ import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-w
 import { isPollThrottled, throttledPaceSeconds } from "./batch-reads.js";
 import { type GateDeps, groupConfig } from "./deps.js";
 import { abandonLaunch, continueLaunch } from "./finish.js";
-import { keepAlive, lookAgainAfterThrottle, scheduleRecheck, scheduleSeen } from "./keep-alive.js";
+import { keepAlive } from "./keep-alive.js";
 import { describeLifecycle } from "./lifecycle-actions.js";
 import type { SeenTarget } from "./ports.js";
 import {
@@ -20,11 +20,13 @@ import { discoverTargetGroups, healthBudgetSeconds } from "./target-groups.js";
 import {
   ensureRegistered,
   type HealthObservation,
+  type HealthTarget,
   isNotRegistered,
   loadBalancerZones,
   observeHealth,
   registerTargets,
 } from "./target-health.js";
+import { leftToWatch, nextRound, nextSeenRound } from "./watched-rounds.js";
 
 /**
  * Just after RegisterTargets, DescribeTargetHealth can still say Target.NotRegistered (docs/aws-facts.md,
@@ -65,7 +67,7 @@ export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise
     `bootstrap succeeded; registering with ${names}; healthy expected within ${budget} s`,
     now,
   );
-  await scheduleRecheck(deps, registering, "health", healthPaceSeconds(registering, targets, now), group);
+  await nextRound(deps, "health", registering, group, healthPaceSeconds(registering, targets, now));
   await deps.store.save(registering);
   // First time in this phase (the save above would have failed otherwise): nothing registered yet, so
   // no need to look first. A registration lost after the save is redone by the health re-check.
@@ -85,6 +87,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     event.attempt !== undefined,
   );
   const { record, group } = wait;
+  if (event.watched && !seenRound && (await leftToWatch(deps, "health", record, group))) return;
   const now = deps.now();
   let observations: HealthObservation[];
   try {
@@ -93,8 +96,15 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
       (await observeHealth(deps, record.instanceId, record.registered, { asPoll: true }));
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
-    const pace = healthPaceSeconds(record, record.registered, now);
-    return lookAgainAfterThrottle(deps, record, "health", pace, group);
+    deps.log.info("poll throttled; looking again later", { step: "health" });
+    const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+    return nextRound(
+      deps,
+      "health",
+      kept,
+      group,
+      throttledPaceSeconds(healthPaceSeconds(record, record.registered, now)),
+    );
   }
   const waited = secondsSinceRegistration(record, now);
   if (healthyEverywhere(observations)) {
@@ -134,7 +144,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     deps.log.warn("target was not registered; registered again", { targetGroups: names });
   }
   const kept = await keepAlive(deps, current, group.heartbeatTimeoutSeconds);
-  await scheduleRecheck(deps, kept, "health", healthPaceSeconds(kept, record.registered, deps.now()), group);
+  await nextRound(deps, "health", kept, group, healthPaceSeconds(kept, record.registered, deps.now()));
 }
 
 /**
@@ -159,17 +169,27 @@ async function healthRoundBySeen(
     observations = await observeHealth(deps, event.instanceId, targets, { asPoll: true });
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
-    await scheduleSeen(deps, event, seen, throttledPaceSeconds(pace), group);
+    await nextSeenRound(deps, event, seen, group, throttledPaceSeconds(pace));
     return "done";
   }
-  const waited = secondsSinceRegistration(seen, now);
-  const actOn =
+  if (calledForStep(observations, secondsSinceRegistration(seen, now))) return observations;
+  await nextSeenRound(deps, event, seen, group, pace);
+  return "done";
+}
+
+/**
+ * Whether what a poll observed is something the step acts on: healthy everywhere, Target.NotInUse, or a
+ * target still unknown past the registration's propagation. Anything else is "not yet".
+ */
+export function calledForStep(
+  observations: readonly HealthObservation<HealthTarget>[],
+  secondsSinceRegistration: number,
+): boolean {
+  return (
     healthyEverywhere(observations) ||
     observations.some((observation) => observation.reason === "Target.NotInUse") ||
-    (waited >= REGISTRATION_PROPAGATION_SECONDS && observations.some(isNotRegistered));
-  if (actOn) return observations;
-  await scheduleSeen(deps, event, seen, pace, group);
-  return "done";
+    (secondsSinceRegistration >= REGISTRATION_PROPAGATION_SECONDS && observations.some(isNotRegistered))
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import { describeLifecycle, recordHeartbeat } from "./lifecycle-actions.js";
 import type { RecheckMessage, RecheckStep, WaitSeen } from "./ports.js";
 import { advance, type GateRecord } from "./record.js";
 import { seenOf } from "./seen.js";
+import { WATCHED_PACE_SECONDS } from "./watch/join-watch.js";
 
 /**
  * Re-checks are spaced at most a third of the heartbeat timeout apart, and a heartbeat is recorded once
@@ -143,6 +144,29 @@ export async function scheduleRecheck(
     ...(seen && seen.phase === POLLED_PHASE[step] ? { seen } : {}),
   };
   await scheduleMessage(deps, message, paceSeconds, group);
+}
+
+/**
+ * The next round of a wait its group's watch has (watch/join-watch.ts): the safety net's pace, sooner
+ * when the wait is due to look for itself (`dueBy`), never past the heartbeat's ceiling. It carries no
+ * `seen`: it reads the record, so a round that comes after the watch moved the wait on costs a read,
+ * not a poll.
+ */
+export async function scheduleWatchedRecheck(
+  deps: GateDeps,
+  wait: { readonly instanceId: string; readonly token: string; readonly dueBy: number },
+  step: "agent" | "health",
+  group: RuntimeGroup,
+): Promise<void> {
+  const dueIn = Math.ceil((wait.dueBy - deps.now()) / 1000);
+  const delay = recheckDelay(
+    Math.min(WATCHED_PACE_SECONDS, Math.max(1, dueIn)),
+    group.heartbeatTimeoutSeconds,
+  );
+  await deps.rechecks.schedule(
+    { step, instanceId: wait.instanceId, token: wait.token, watched: true },
+    delay,
+  );
 }
 
 const POLLED_PHASE: Partial<Record<RecheckStep, WaitSeen["phase"]>> = {

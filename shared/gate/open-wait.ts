@@ -17,6 +17,7 @@ import {
   tokenlessSightedAt,
 } from "./record.js";
 import { sendClaimLeaseSeconds } from "./send-bootstrap.js";
+import { nextRound } from "./watched-rounds.js";
 
 /**
  * Opening the gate record for a launch event's wait: a new wait's record, and how the event is
@@ -113,7 +114,7 @@ export async function openOver(
     await deps.store.save(opened);
     deps.log.info("launch gate opened", { mode: opened.mode, zone });
     emitAll(deps, launchStartedMetrics(group.name));
-    return scheduleRecheck(deps, opened, "agent", firstAgentCheckSeconds(opened), group);
+    return nextRound(deps, "agent", opened, group, firstAgentCheckSeconds(opened));
   }
   const judged = judgeRecordFound(found, event, opened.mode);
   switch (judged) {
@@ -131,7 +132,7 @@ export async function openOver(
       await deps.store.save(opened, { replacing: found });
       deps.log.info("launch gate opened", { mode: opened.mode, zone, replaced: found.token });
       emitAll(deps, launchStartedMetrics(group.name));
-      return scheduleRecheck(deps, opened, "agent", firstAgentCheckSeconds(opened), group);
+      return nextRound(deps, "agent", opened, group, firstAgentCheckSeconds(opened));
   }
 }
 

@@ -7,7 +7,7 @@ import { findSentCommand } from "./bootstrap-command.js";
 import { type GateDeps, groupConfig } from "./deps.js";
 import { abandonLaunch, recordGone } from "./finish.js";
 import { agentPaceSeconds, bootstrapDeadline } from "./gate-pacing.js";
-import { keepAlive, lookAgainAfterThrottle, scheduleRecheck, scheduleSeen } from "./keep-alive.js";
+import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { describeLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
 import {
   eventIsFresh,
@@ -21,6 +21,7 @@ import { agentNeverOnline } from "./reasons.js";
 import { advance, type GateRecord } from "./record.js";
 import { usableSeen } from "./seen.js";
 import { claimTime, sendBootstrap, sendClaimLeaseSeconds } from "./send-bootstrap.js";
+import { leftToWatch, nextRound, nextSeenRound } from "./watched-rounds.js";
 
 /**
  * The gate's first two steps: the launch event opens the wait's record (startGate; the record itself
@@ -104,6 +105,7 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
   const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
   if (leaseLeft === undefined) {
     if (record.phase === "sending-command") return takeOverClaim(deps, record, group);
+    if (event.watched && !seenRound && (await leftToWatch(deps, "agent", record, group))) return;
     return checkAgent(deps, record, group, seenRound);
   }
   const delaySeconds = leaseLeft + 1;
@@ -136,11 +138,11 @@ async function agentRoundBySeen(
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
     const pace = throttledPaceSeconds(agentPaceSeconds(paced, deps.now()));
-    await scheduleSeen(deps, event, seen, pace, group);
+    await nextSeenRound(deps, event, seen, group, pace);
     return "done";
   }
   if (ping === "Online") return { ping };
-  await scheduleSeen(deps, event, seen, agentPaceSeconds(paced, deps.now()), group);
+  await nextSeenRound(deps, event, seen, group, agentPaceSeconds(paced, deps.now()));
   return "done";
 }
 
@@ -160,7 +162,9 @@ async function checkAgent(
     ping = known ? known.ping : await agentPing(deps, record.instanceId);
   } catch (error) {
     if (!isPollThrottled(error)) throw error;
-    return lookAgainAfterThrottle(deps, record, "agent", agentPaceSeconds(record, deps.now()), group);
+    deps.log.info("poll throttled; looking again later", { step: "agent" });
+    const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
+    return nextRound(deps, "agent", kept, group, throttledPaceSeconds(agentPaceSeconds(record, deps.now())));
   }
   if (ping === "Online") {
     // The steps before this one do not ask Auto Scaling (see loadActiveWait); the first thing done to
@@ -192,7 +196,7 @@ async function checkAgent(
     return;
   }
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
-  await scheduleRecheck(deps, kept, "agent", agentPaceSeconds(kept, deps.now()), group);
+  await nextRound(deps, "agent", kept, group, agentPaceSeconds(kept, deps.now()));
 }
 
 /**

@@ -14,10 +14,12 @@ import { log } from "../logger.js";
 import type { OpsDeps } from "../ops/advance-operation.js";
 import { DynamoGateStore } from "../store/dynamo-gate-store.js";
 import { DynamoOperationStore } from "../store/dynamo-operation-store.js";
-import { SqsRecheckScheduler } from "../store/sqs-recheck-scheduler.js";
+import { DynamoWatchStore } from "../store/dynamo-watch-store.js";
+import { SqsRecheckScheduler, SqsWatchMessages } from "../store/sqs-recheck-scheduler.js";
 
 let gate: { readonly raw: string | undefined; readonly deps: GateDeps } | undefined;
 let ops: { readonly gate: GateDeps; readonly deps: OpsDeps } | undefined;
+let watching: { readonly gate: GateDeps; readonly deps: GateDeps } | undefined;
 
 /**
  * The AWS clients as getters: a client is created when an invocation first calls it (see
@@ -74,6 +76,29 @@ function gateWiring(
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     log,
   };
+}
+
+/**
+ * The gate's wiring plus the groups' watches (gate/watch): for the functions that poll for a wait and
+ * run its watch — launch (the agent) and command-result (health). The others poll at the wait's own pace.
+ */
+export function productionWatchingDeps(): GateDeps {
+  const base = productionDeps();
+  if (watching === undefined || watching.gate !== base) {
+    // Named fields only: spreading `base` would call its client getters; its clients are copied by
+    // descriptor, as own properties, which is how the drain's wiring finds them.
+    const { config, store, rechecks, now, sleep, log } = base;
+    const watch = {
+      store: new DynamoWatchStore(dynamodb(), config.stateTableName),
+      messages: new SqsWatchMessages(sqs(), config.recheckQueueUrls),
+    };
+    const wiring = { config, store, rechecks, now, sleep, log, watch };
+    watching = {
+      gate: base,
+      deps: Object.defineProperties(wiring, LAZY_GATE_CLIENTS) as unknown as GateDeps,
+    };
+  }
+  return watching.deps;
 }
 
 /**

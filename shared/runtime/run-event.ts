@@ -126,7 +126,11 @@ function parsedOrNothing(parse: (body: string) => RecheckEvent, body: string): R
   }
 }
 
-async function retrySoon(recheck: RecheckEvent, rechecks: RecheckScheduler): Promise<boolean> {
+/**
+ * Schedules a failed re-check again after a short backoff (its `attempt` counted); false when it has
+ * had its fast retries or the schedule itself failed.
+ */
+export async function retrySoon(recheck: RecheckEvent, rechecks: RecheckScheduler): Promise<boolean> {
   const attempt = (recheck.attempt ?? 0) + 1;
   if (attempt > MAX_FAST_RETRIES) return false;
   const { kind: _kind, ...message } = recheck;

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { RecheckMessage, RecheckScheduler, RecheckStep, ScheduledRecheck } from "../gate/ports.js";
+import type { WatchMessage, WatchMessages } from "../gate/watch/watch.js";
 
 /** SendMessageBatch's limit of entries per call. */
 const BATCH_LIMIT = 10;
@@ -79,4 +80,22 @@ export class SqsRecheckScheduler implements RecheckScheduler {
 /** SQS takes whole seconds from 0 to 900. */
 function sqsDelay(delaySeconds: number): number {
   return Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds)));
+}
+
+/** Watch messages (gate/watch) go to the queue of the function that runs that watch. */
+export class SqsWatchMessages implements WatchMessages {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrls: { readonly launch: string; readonly result: string },
+  ) {}
+
+  async send(message: WatchMessage, delaySeconds: number): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: message.watch === "agent" ? this.queueUrls.launch : this.queueUrls.result,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: sqsDelay(delaySeconds),
+      }),
+    );
+  }
 }

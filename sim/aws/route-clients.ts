@@ -74,7 +74,7 @@ export class AwsRouter {
   readonly calls = new Map<string, number>();
   readonly callsByInstance = new Map<string, Map<string, number>>();
   /** Every attempt's API and virtual time, in order, when asked for (the bench reads it; off otherwise). */
-  callLog?: { at: number; api: string }[];
+  callLog?: { at: number; api: string; fn: string }[];
   /** The service each routed API belongs to ("Auto Scaling", "SSM", …), by API name. */
   readonly serviceOf = new Map<string, string>();
   throttled = 0;
@@ -172,7 +172,7 @@ export class AwsRouter {
     for (let attempt = 1; ; attempt++) {
       await this.world.context.clock.sleep(this.latencyMs());
       if (invocation.stopped) throw new Error("simulation: the invocation was stopped at its timeout");
-      this.count(api, instanceId);
+      this.count(api, instanceId, invocation.fn.name);
       this.authorize(api, input as Record<string, unknown>, invocation.fn);
       const fault = this.fault(api);
       if (!fault) return model();
@@ -227,9 +227,9 @@ export class AwsRouter {
     return undefined;
   }
 
-  private count(api: string, instanceId: string): void {
+  private count(api: string, instanceId: string, fn: string): void {
     this.calls.set(api, (this.calls.get(api) ?? 0) + 1);
-    this.callLog?.push({ at: this.world.context.clock.now(), api });
+    this.callLog?.push({ at: this.world.context.clock.now(), api, fn });
     let perInstance = this.callsByInstance.get(instanceId);
     if (!perInstance) {
       perInstance = new Map();

@@ -240,6 +240,7 @@ describe("IAM is least privilege", () => {
         "dynamodb:BatchGetItem", // a batch of agent re-checks reads its records at once
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem", // the agent watch (watch table only: see below)
         "elasticloadbalancing:DeregisterTargets",
         "ssm:DescribeInstanceInformation",
         "ssm:ListCommands",
@@ -293,6 +294,23 @@ describe("IAM is least privilege", () => {
         ...sqsSend,
       ),
     );
+    // Watches (gate/watch) update their items in place: only the two functions that run them may, and
+    // only on the state table.
+    const updaters = policies.flatMap(([id, policy]) =>
+      policy.Properties.PolicyDocument.Statement.filter((st: { Action: string | string[] }) =>
+        asList(st.Action).includes("dynamodb:UpdateItem"),
+      ).map((st: { Resource: unknown }) => ({
+        id: id.replace(/RoleDefaultPolicy.*$/, ""),
+        resource: st.Resource,
+      })),
+    );
+    expect(new Set(updaters.map(({ id }) => id))).toEqual(
+      new Set(["LaunchGateLaunch", "LaunchGateCommandResult"]),
+    );
+    const stateTable = Object.entries(defaultApp.template.findResources("AWS::DynamoDB::GlobalTable")).find(
+      ([id]) => id.startsWith("LaunchGateState"),
+    )?.[0];
+    for (const { resource } of updaters) expect(resource).toEqual({ "Fn::GetAtt": [stateTable, "Arn"] });
     // Only the reconciler lists warm pools.
     for (const prefix of ["LaunchGateLaunch", "LaunchGateCommandResult", "LaunchGateRebootstrap"])
       expect(actionsOf(prefix)).not.toContain("autoscaling:DescribeWarmPool");

@@ -1,0 +1,67 @@
+import type { SQSRecord } from "aws-lambda";
+import { errorMessage, InvalidInputError, SkipEventError } from "../errors.js";
+import type { GateEvent, RecheckEvent } from "../events/gate-event.js";
+import { isWatchBody, parseWatch } from "../events/parse-watch.js";
+import type { GateDeps } from "../gate/deps.js";
+import { type RunStep, runWatch } from "../gate/watch/run-watch.js";
+import type { WatchKind } from "../gate/watch/watch.js";
+import { log, withCorrelation } from "../logger.js";
+import { retrySoon, runEvent } from "./run-event.js";
+
+/** The SQS records of a batch that are watch messages, and the rest. */
+export function splitWatches(records: readonly SQSRecord[]): {
+  readonly watches: SQSRecord[];
+  readonly others: SQSRecord[];
+} {
+  const watches = records.filter((record) => isWatchBody(record.body));
+  return { watches, others: records.filter((record) => !watches.includes(record)) };
+}
+
+/**
+ * Runs the watch a message asks for. Never fails the message: a watch that cannot run is one the
+ * waits' own rounds start again once its lease ends (gate/watch/join-watch.ts), while a redelivered
+ * message would only find its hop taken.
+ */
+export async function runWatchMessage(
+  deps: GateDeps,
+  body: string,
+  kind: WatchKind,
+  handle: (deps: GateDeps, event: GateEvent) => Promise<void>,
+): Promise<void> {
+  let message: ReturnType<typeof parseWatch>;
+  try {
+    message = parseWatch(body, kind);
+  } catch (error) {
+    log.warn("rejected invalid input", { error: errorMessage(error) });
+    return;
+  }
+  await withCorrelation({ watch: kind, autoScalingGroupName: message.groupName }, async () => {
+    try {
+      await runWatch(deps, message, stepRunner(handle));
+    } catch (error) {
+      if (error instanceof SkipEventError) log.info(`skipped: ${error.message}`, error.details);
+      else if (error instanceof InvalidInputError)
+        log.warn("rejected invalid input", { error: error.message });
+      else log.error("watch failed; the waits' own rounds start it again", { error: errorMessage(error) });
+    }
+  });
+}
+
+/**
+ * A step the watch runs, as its re-check would run it: the same logging and retry policy; a failure
+ * is retried through the queue as a failed re-check would be.
+ */
+function stepRunner(handle: (deps: GateDeps, event: GateEvent) => Promise<void>): RunStep {
+  return async (deps: GateDeps, recheck: RecheckEvent) => {
+    try {
+      await runEvent(
+        () => recheck,
+        (event) => handle(deps, event),
+      );
+    } catch {
+      // Logged by runEvent; retried as a failed re-check is. Should even that fail, the wait's own chain
+      // goes on at its pace.
+      if (!(await retrySoon(recheck, deps.rechecks))) log.warn("watched step failed and was not rescheduled");
+    }
+  };
+}
