@@ -17,7 +17,7 @@ import type { BenchFigures } from "./render.js";
 
 const USAGE = `usage: npm run bench -- [--json FILE] [--seeds N] [--pairs N]
   --json FILE   also write the figures to FILE
-  --seeds N     scale-outs per sweep (default 12; the throttled sweep runs half as many)
+  --seeds N     scale-outs per sweep (default 48; the throttled sweep runs half as many)
   --pairs N     paired cold-import runs per function (default 15)`;
 
 let values: { json?: string; seeds?: string; pairs?: string; help?: boolean };
@@ -48,7 +48,7 @@ const whole = (value: string | undefined, name: string, fallback: number) => {
   }
   return n;
 };
-const seeds = whole(values.seeds, "seeds", 12);
+const seeds = whole(values.seeds, "seeds", 48);
 const pairs = whole(values.pairs, "pairs", 15);
 
 const { buildAllFunctions } = await import("../scripts/build-functions.js");

@@ -1,7 +1,8 @@
 import * as z from "zod/mini";
 import { formatIssues } from "../config/format-issues.js";
 import { InvalidInputError } from "../errors.js";
-import type { WatchKind, WatchMessage } from "../gate/watch/watch.js";
+import { MAX_LEAVING, type WatchKind, type WatchMessage } from "../gate/watch/watch.js";
+import { INSTANCE_ID } from "./instance-id.js";
 
 /**
  * A watch's message (gate/watch): on the launch function's queue for the agent watch, the
@@ -12,6 +13,7 @@ const watchSchema = z.object({
   groupName: z.string().check(z.minLength(1), z.maxLength(255)),
   chain: z.string().check(z.minLength(1), z.maxLength(64)),
   hop: z.int().check(z.minimum(0)),
+  leaving: z.optional(z.array(z.string().check(z.regex(INSTANCE_ID))).check(z.maxLength(MAX_LEAVING))),
 });
 
 /** Whether an SQS message body is a watch's (cheap look at its `watch` field; the parser checks the rest). */

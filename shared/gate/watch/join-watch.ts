@@ -86,7 +86,7 @@ async function joinWatch(
   };
   try {
     const state = await wiring.store.join(kind, groupName, member);
-    if (state.leaseUntil > now) return true;
+    if (state.leaseUntil >= now) return true; // the store claims only a lease past `now`
     const lease = { chain: randomUUID(), hop: 0 };
     const delaySeconds = Math.min(
       MAX_START_DELAY_SECONDS,

@@ -85,6 +85,9 @@ export interface WatchStore {
   ): Promise<WatchState | undefined>;
 }
 
+/** The most members a handover carries as leaving; more are left to expire (their `until`) instead. */
+export const MAX_LEAVING = 100;
+
 /** The message that runs (or hands on) a watch: the launch queue for `agent`, the result queue for `health`. */
 export interface WatchMessage {
   readonly watch: WatchKind;
@@ -92,6 +95,8 @@ export interface WatchMessage {
   readonly chain: string;
   /** The hop that sent it; the invocation it starts takes the next. */
   readonly hop: number;
+  /** Members the sender was done with (instance ids): the next invocation drops them as it takes over. */
+  readonly leaving?: readonly string[];
 }
 
 export interface WatchMessages {
