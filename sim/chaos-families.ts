@@ -103,12 +103,12 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
   },
   {
     name: "handler-crashes",
-    what: "any invocation may crash before its handler runs; 1–5 % of API attempts fail with a 5xx, half of them after the service did the work",
+    what: "any invocation may crash before its handler runs, a group watch's more often (0–60 %); 1–5 % of API attempts fail with a 5xx, half of them after the service did the work",
     build: (seed, random, options) => {
       const scenario = base("handler-crashes", seed, options, [scaled(options, 4)]);
       return {
         ...scenario,
-        deliveryFaults: { crashRate: random.uniform(0.02, 0.2) },
+        deliveryFaults: { crashRate: random.uniform(0.02, 0.2), watchCrashRate: random.uniform(0, 0.6) },
         apiFaults: { ...scenario.apiFaults, transientRate: random.uniform(0.01, 0.05) },
       };
     },

@@ -159,6 +159,13 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: "dead-watch",
+    title:
+      "every invocation that would run a group's watch crashes: the waits' own rounds carry every launch, each at most a round late",
+    groups: [{ ...CNT_GROUP, scaleTo: CNT_GROUP.servingAtStart + 4 }],
+    deliveryFaults: { watchCrashRate: 1 },
+  },
+  {
     name: "terminated-mid-run",
     title: "an operator terminates the first new instance while its bootstrap runs",
     groups: [{ ...scaleByOne, maxLaunches: 2 }],

@@ -17,7 +17,6 @@ const recheckSchema = z.object({
   token: z.string().check(z.minLength(1)),
   commandId: z.optional(z.string().check(z.minLength(1))),
   attempt: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
-  watched: z.optional(z.boolean()),
   chain: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   chainSince: z.optional(z.int().check(z.minimum(1))),
   seen: z.optional(

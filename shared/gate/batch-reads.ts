@@ -90,8 +90,7 @@ export async function readForBatch(
   // A re-check that carries its wait (seen.ts) goes by that; any other, by its record read for the batch.
   const live = (step: RecheckMessage["step"], phase: GateRecord["phase"]): PolledWait[] =>
     rechecks.flatMap((recheck) => {
-      // A watched wait's round does not poll while its watch has it (watch/join-watch.ts).
-      if (recheck.step !== step || recheck.watched) return [];
+      if (recheck.step !== step) return [];
       const seen = usableSeen(recheck, now);
       if (seen) return [{ instanceId: recheck.instanceId, registered: seen.targets ?? [] }];
       const record = records.get(recheck.instanceId);

@@ -26,7 +26,7 @@ import {
   observeHealth,
   registerTargets,
 } from "./target-health.js";
-import { leftToWatch, nextRound, nextSeenRound } from "./watched-rounds.js";
+import { nextRound, nextSeenRound } from "./watched-rounds.js";
 
 /**
  * Just after RegisterTargets, DescribeTargetHealth can still say Target.NotRegistered (docs/aws-facts.md,
@@ -87,7 +87,6 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     event.attempt !== undefined,
   );
   const { record, group } = wait;
-  if (event.watched && !seenRound && (await leftToWatch(deps, "health", record, group))) return;
   const now = deps.now();
   let observations: HealthObservation[];
   try {

@@ -163,10 +163,7 @@ export async function scheduleWatchedRecheck(
     Math.min(WATCHED_PACE_SECONDS, Math.max(1, dueIn)),
     group.heartbeatTimeoutSeconds,
   );
-  await deps.rechecks.schedule(
-    { step, instanceId: wait.instanceId, token: wait.token, watched: true },
-    delay,
-  );
+  await deps.rechecks.schedule({ step, instanceId: wait.instanceId, token: wait.token }, delay);
 }
 
 const POLLED_PHASE: Partial<Record<RecheckStep, WaitSeen["phase"]>> = {

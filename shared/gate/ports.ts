@@ -65,11 +65,6 @@ export interface RecheckMessage {
   readonly attempt?: number;
   /** The wait as it was when this polling re-check was scheduled (seen.ts); absent: read the record. */
   readonly seen?: WaitSeen;
-  /**
-   * A round of a watched wait's own chain (gate/watch): it reads the record, renews the wait's place in
-   * its group's watch and polls only if the watch cannot have it. Absent: a round that polls itself.
-   */
-  readonly watched?: boolean;
   /** For `operation`: the re-check chain it belongs to (OperationRecord.chain); absent: any. */
   readonly chain?: string;
   /** For `operation`: the record version its chain was saved with (its pass schedules before saving). */

@@ -21,7 +21,7 @@ import { agentNeverOnline } from "./reasons.js";
 import { advance, type GateRecord } from "./record.js";
 import { usableSeen } from "./seen.js";
 import { claimTime, sendBootstrap, sendClaimLeaseSeconds } from "./send-bootstrap.js";
-import { leftToWatch, nextRound, nextSeenRound } from "./watched-rounds.js";
+import { nextRound, nextSeenRound } from "./watched-rounds.js";
 
 /**
  * The gate's first two steps: the launch event opens the wait's record (startGate; the record itself
@@ -105,7 +105,6 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
   const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
   if (leaseLeft === undefined) {
     if (record.phase === "sending-command") return takeOverClaim(deps, record, group);
-    if (event.watched && !seenRound && (await leftToWatch(deps, "agent", record, group))) return;
     return checkAgent(deps, record, group, seenRound);
   }
   const delaySeconds = leaseLeft + 1;

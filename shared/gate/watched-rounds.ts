@@ -1,15 +1,18 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import type { RecheckEvent } from "../events/gate-event.js";
 import type { GateDeps } from "./deps.js";
-import { keepAlive, scheduleRecheck, scheduleSeen, scheduleWatchedRecheck } from "./keep-alive.js";
+import { scheduleRecheck, scheduleSeen, scheduleWatchedRecheck } from "./keep-alive.js";
 import type { WaitSeen } from "./ports.js";
 import type { GateRecord } from "./record.js";
 import { joinAgentWatch, joinHealthWatch, waitPolling } from "./watch/join-watch.js";
 
 /**
  * How the polling steps (agent, health) come round again: with their group's watch (watch/) when it
- * can be joined — the watch polls, the wait's own chain comes round at the safety net's pace — or
- * polling for themselves, at their own pace, when it cannot.
+ * can be joined — the watch looks every few seconds, and the wait's own chain comes round at the safety
+ * net's pace — or at their own pace, when it cannot. A watched wait's round is an ordinary round: it
+ * reads the record (a round that comes after the watch moved the wait on costs that read and stops),
+ * polls, acts, and joins again. It polls even though the watch also does: a watch can be held without
+ * running (its invocations crashing), and only a round's own look bounds what that costs a wait.
  */
 
 type PolledStep = "agent" | "health";
@@ -30,25 +33,6 @@ export async function nextRound(
 ): Promise<void> {
   if (await join(deps, step, record)) return scheduleWatchedRecheck(deps, waitPolling(record), step, group);
   await scheduleRecheck(deps, record, step, ownPaceSeconds, group);
-}
-
-/**
- * A round of a watched wait (RecheckMessage.watched), record read: while it is not due to look for
- * itself (its phase deadline: deciding needs a poll), it renews its place in the watch, keeps the hook
- * alive and comes round again — true. False: it polls, as any round does (due, or the watch could not
- * be joined).
- */
-export async function leftToWatch(
-  deps: GateDeps,
-  step: PolledStep,
-  record: GateRecord,
-  group: RuntimeGroup,
-): Promise<boolean> {
-  if (deps.now() >= (record.phaseDeadline ?? record.deadline)) return false;
-  if (!(await join(deps, step, record))) return false;
-  const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds);
-  await scheduleWatchedRecheck(deps, waitPolling(kept), step, group);
-  return true;
 }
 
 /**

@@ -22,6 +22,11 @@ export interface LambdaFaults {
   readonly crashInvocations?: readonly { readonly functionName: string; readonly nth: number }[];
   /** Probability that any invocation crashes (runtime error, out of memory) before its handler runs. */
   readonly crashRate?: number;
+  /**
+   * Probability that an invocation carrying a group watch's message (shared/gate/watch) crashes before
+   * its handler runs: a watch held by invocations that never look.
+   */
+  readonly watchCrashRate?: number;
 }
 
 export interface LoadedFunction {
@@ -138,7 +143,8 @@ export class LambdaModel {
     };
     const crash =
       this.faults.crashInvocations?.some((c) => c.functionName === fn.folder && c.nth === nth) ||
-      this.world.random.chance(this.faults.crashRate ?? 0);
+      this.world.random.chance(this.faults.crashRate ?? 0) ||
+      (carriesWatch(event) && this.world.random.chance(this.faults.watchCrashRate ?? 0));
     const handled = runInvocation(invocation, async () => {
       if (crash) throw new Error(`simulated crash of ${fn.folder} invocation #${nth}`);
       return fn.handler(event, context);
@@ -168,6 +174,14 @@ export class LambdaModel {
     invocation.stopped = true;
     return outcome;
   }
+}
+
+/** Whether an SQS event holds a group watch's message (its body has a `watch` field). */
+function carriesWatch(event: unknown): boolean {
+  const records = (event as { Records?: { body?: unknown }[] } | null)?.Records;
+  return (
+    Array.isArray(records) && records.some((r) => typeof r.body === "string" && r.body.includes('"watch":'))
+  );
 }
 
 function bump(counts: Map<string, number>, key: string): number {

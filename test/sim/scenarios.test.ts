@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { WATCHED_PACE_SECONDS } from "../../shared/gate/watch/join-watch.js";
 import { renderReport } from "../../sim/report.js";
 import type { InstanceResult, ScenarioResult } from "../../sim/results.js";
 import { collectResults } from "../../sim/results.js";
@@ -6,6 +7,9 @@ import { runScenario } from "../../sim/run-scenario.js";
 import { CNT_GROUP } from "../../sim/scenario.js";
 import { scenarioNamed } from "../../sim/scenarios.js";
 import { World } from "../../sim/world.js";
+
+/** The ALB's default check interval, which the simulated cnt-backend target group keeps. */
+const CNT_HEALTH_INTERVAL_SECONDS = 30;
 
 /**
  * End to end, through the real Lambda handlers, in the simulated AWS world. Each scenario asserts
@@ -156,6 +160,28 @@ describe("simulated end-to-end scenarios", () => {
       "command-result failed",
     ]);
     expect(result.instances.every(served)).toBe(true);
+  });
+
+  it("dead-watch: with every watch invocation crashing, each launch is carried by its own rounds, at most a round late", async () => {
+    const result = await run("dead-watch");
+    expect(result.timeline.some((e) => /simulated crash/.test(e.what))).toBe(true);
+    const launched = byLaunch(result);
+    expect(launched).toHaveLength(4);
+    expect(launched.every(served)).toBe(true);
+    const at = (id: string, source: string, what: RegExp) =>
+      result.timeline.find((e) => e.instanceId === id && e.source === source && what.test(e.what))?.at ?? NaN;
+    for (const { id } of launched) {
+      // Nothing looks for it but its own rounds, WATCHED_PACE_SECONDS (60 s) apart: the reaction to
+      // each change is bounded by a round, not by the phase's deadline (agent: 600 s).
+      const online = at(id, "ssm", /^SSM agent Online/);
+      const sent = at(id, "ssm", /^bootstrap command .* received/);
+      const registered = at(id, "elb", /^registered with/);
+      const completed = at(id, "asg", /^hook completed: CONTINUE/);
+      expect(sent - online).toBeLessThanOrEqual(WATCHED_PACE_SECONDS * 1000 + 5_000);
+      expect(completed - registered).toBeLessThanOrEqual(
+        (WATCHED_PACE_SECONDS + CNT_HEALTH_INTERVAL_SECONDS) * 1000 + 15_000,
+      );
+    }
   });
 
   it("terminated-mid-run: the gate stops quietly, records why, and completes nothing", async () => {

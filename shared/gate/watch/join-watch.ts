@@ -7,10 +7,10 @@ import type { WatchKind, WatchMember, WatchTarget } from "./watch.js";
 
 /**
  * How often a watched wait's own chain comes round: the safety net's pace. A round reads the record,
- * renews the wait's membership (MEMBER_LEASE_SECONDS) and restarts a watch that died, so a lost watch
- * costs at most about this much lag; it polls only when the watch cannot be joined. It comes sooner
- * when the wait is due sooner (its phase deadline, a heartbeat), and the chain's heartbeats are
- * unaffected (its delays stay within the heartbeat's ceiling).
+ * looks for itself, and renews the wait's membership (MEMBER_LEASE_SECONDS), restarting a watch that
+ * died: whatever happens to the watch — even one held by invocations that keep crashing — a wait waits
+ * at most about this much longer than it would have. It comes sooner when the wait is due sooner (its
+ * phase deadline), and stays within the heartbeat's ceiling.
  */
 export const WATCHED_PACE_SECONDS = 60;
 /** How long a member is watched without a round of its own chain renewing it: two rounds, and slack. */
@@ -66,7 +66,7 @@ export function joinHealthWatch(
 /**
  * Asks the group's watch to look out for this wait, starting the watch if none runs. True: a watch has
  * it, and the wait's own chain need only come round at the safety net's pace (scheduleWatchedRecheck);
- * false: it could not be joined (or this function has no watch wiring), and the wait polls for itself.
+ * false: it could not be joined (or this function has no watch wiring), and the wait polls at its own.
  */
 async function joinWatch(
   deps: GateDeps,
