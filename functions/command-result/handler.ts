@@ -31,16 +31,17 @@ export function createHandler(deps: () => GateDeps) {
           runWatchMessage(deps(), record.body, "health", (gate, e) => dispatch(gate)(e)),
         ),
       );
-      const response =
-        others.length > 0
+      try {
+        return others.length > 0
           ? await runSqsBatch(
               { Records: others },
               (body) => parseRecheck(body, ["command", "health"]),
               gateBatch(deps, dispatch),
             )
           : { batchItemFailures: [] };
-      await watching;
-      return response;
+      } finally {
+        await watching; // never left running past the invocation (it would resume, stale, in the next)
+      }
     }
     await runEvent(() => parseCommandStatus(event), dispatch(deps()));
     return undefined;

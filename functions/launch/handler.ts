@@ -1,4 +1,4 @@
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { type DrainDeps, onDrainRecheck, startDrain } from "../../shared/drain/drain.js";
 import type { GateEvent } from "../../shared/events/gate-event.js";
 import {
@@ -36,6 +36,37 @@ export function createHandler(
     if (event.kind === "launch") return startGate(gate, event);
     if (event.kind === "recheck") return onAgentRecheck(gate, event);
   };
+  /** The batch's re-checks (gate steps) and drain re-checks. */
+  const handleOthers = async (others: SQSRecord[]): Promise<SQSBatchResponse> => {
+    const drains = others.filter((record) => isDrainRecheckBody(record.body));
+    const gates = others.filter((record) => !isDrainRecheckBody(record.body));
+    const failures: SQSBatchResponse["batchItemFailures"] = [];
+    if (gates.length > 0) {
+      const gateEvent: SQSEvent = { Records: gates };
+      const response = await runSqsBatch(
+        gateEvent,
+        (body) => parseRecheck(body, ["agent"]),
+        gateBatch(deps, dispatch),
+      );
+      failures.push(...response.batchItemFailures);
+    }
+    for (const record of drains) {
+      try {
+        let recheck: DrainRecheckEvent | undefined;
+        await runEvent(
+          () => {
+            recheck = parseDrainRecheck(record.body);
+            return correlation(recheck.instanceId, recheck.token);
+          },
+          () => (recheck ? onDrainRecheck(drainDeps(), recheck) : Promise.resolve()),
+        );
+      } catch {
+        // SQS redelivers it after the visibility timeout; the drain's limit still ends it.
+        failures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures: failures };
+  };
   return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
       const { watches, others } = splitWatches(event.Records);
@@ -45,35 +76,11 @@ export function createHandler(
           runWatchMessage(deps(), record.body, "agent", (gate, e) => dispatch(gate)(e)),
         ),
       );
-      const drains = others.filter((record) => isDrainRecheckBody(record.body));
-      const gates = others.filter((record) => !isDrainRecheckBody(record.body));
-      const failures: SQSBatchResponse["batchItemFailures"] = [];
-      if (gates.length > 0) {
-        const gateEvent: SQSEvent = { Records: gates };
-        const response = await runSqsBatch(
-          gateEvent,
-          (body) => parseRecheck(body, ["agent"]),
-          gateBatch(deps, dispatch),
-        );
-        failures.push(...response.batchItemFailures);
+      try {
+        return await handleOthers(others);
+      } finally {
+        await watching; // never left running past the invocation (it would resume, stale, in the next)
       }
-      for (const record of drains) {
-        try {
-          let recheck: DrainRecheckEvent | undefined;
-          await runEvent(
-            () => {
-              recheck = parseDrainRecheck(record.body);
-              return correlation(recheck.instanceId, recheck.token);
-            },
-            () => (recheck ? onDrainRecheck(drainDeps(), recheck) : Promise.resolve()),
-          );
-        } catch {
-          // SQS redelivers it after the visibility timeout; the drain's limit still ends it.
-          failures.push({ itemIdentifier: record.messageId });
-        }
-      }
-      await watching;
-      return { batchItemFailures: failures };
     }
     if (isTerminateAction(event)) {
       let terminate: TerminateEvent | undefined;

@@ -4,6 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
+import { WATCH_KEY_PREFIX } from "../../shared/gate/watch/watch.js";
 import { groupArn, ssmDocumentArn, targetGroupArnPattern } from "./arns.js";
 
 /**
@@ -34,10 +35,18 @@ export class GateGrants {
 
   /**
    * Joins, runs and hands on the groups' watches (gate/watch): items of the state table (`watch#…`, as
-   * the drains' are `drain#…`) updated in place, so that joins never conflict.
+   * the drains' are `drain#…`) updated in place, so that joins never conflict — only those items: an
+   * UpdateItem can never touch a gate record (docs/aws-facts.md, IAM scoping).
    */
   watches(role: iam.IRole): void {
-    this.allow(role, "Watches", ["dynamodb:UpdateItem"], [this.resources.stateTable.tableArn]);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "Watches",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [this.resources.stateTable.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${WATCH_KEY_PREFIX}*`] } },
+      }),
+    );
   }
 
   /** Operations, per-instance locks and remediation history; `readOnly` for callers that only look. */

@@ -6,13 +6,17 @@ import {
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import type { WatchKind, WatchLease, WatchMember, WatchState, WatchStore } from "../gate/watch/watch.js";
+import {
+  WATCH_KEY_PREFIX,
+  type WatchKind,
+  type WatchLease,
+  type WatchMember,
+  type WatchState,
+  type WatchStore,
+} from "../gate/watch/watch.js";
 
 /** Members are top-level attributes named by this prefix and the instance id: joins never collide. */
 const MEMBER_PREFIX = "m:";
-
-/** Watch items live in the state table under `watch#<kind>#<group>`: never an instance's key. */
-const WATCH_KEY_PREFIX = "watch#";
 
 /**
  * The groups' watches on DynamoDB: one item per group and kind in the state table, holding the lease (`chain`, `hop`, `leaseUntil`) and one attribute per member. Every write is an

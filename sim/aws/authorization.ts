@@ -85,8 +85,12 @@ export function accessRequests(
     case "GetItem":
     case "PutItem":
     case "DeleteItem":
-    case "UpdateItem":
-      return [on(arn("dynamodb", `table/${String(input.TableName)}`))];
+    case "UpdateItem": {
+      // The partition key of the item, as IAM's dynamodb:LeadingKeys sees it (single-key tables here).
+      const keys = (input.Key ?? input.Item) as Record<string, { S?: string }> | undefined;
+      const leading = Object.values(keys ?? {})[0]?.S;
+      return [on(arn("dynamodb", `table/${String(input.TableName)}`), { "dynamodb:LeadingKeys": leading })];
+    }
     case "BatchGetItem":
       return Object.keys((input.RequestItems as object | undefined) ?? {}).map((table) =>
         on(arn("dynamodb", `table/${table}`)),

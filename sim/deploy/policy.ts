@@ -50,6 +50,12 @@ function principalMatches(principal: unknown, service: string): boolean {
 }
 
 function condition(operator: string, value: string | undefined, allowed: readonly string[]): boolean {
+  // A set operator over a key with one value (dynamodb:LeadingKeys of a single-item call): every value
+  // must match; absent, ForAllValues holds vacuously, as on AWS — which is why a grant pairs it with a
+  // resource the key always comes with.
+  if (operator.startsWith("ForAllValues:")) {
+    return value === undefined || condition(operator.slice("ForAllValues:".length), value, allowed);
+  }
   const ifExists = operator.endsWith("IfExists");
   const base = ifExists ? operator.slice(0, -"IfExists".length) : operator;
   const negated = base.includes("Not");

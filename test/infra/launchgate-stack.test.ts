@@ -240,7 +240,7 @@ describe("IAM is least privilege", () => {
         "dynamodb:BatchGetItem", // a batch of agent re-checks reads its records at once
         "dynamodb:GetItem",
         "dynamodb:PutItem",
-        "dynamodb:UpdateItem", // the agent watch (watch table only: see below)
+        "dynamodb:UpdateItem", // the agent watch's items only (see below)
         "elasticloadbalancing:DeregisterTargets",
         "ssm:DescribeInstanceInformation",
         "ssm:ListCommands",
@@ -299,9 +299,11 @@ describe("IAM is least privilege", () => {
     const updaters = policies.flatMap(([id, policy]) =>
       policy.Properties.PolicyDocument.Statement.filter((st: { Action: string | string[] }) =>
         asList(st.Action).includes("dynamodb:UpdateItem"),
-      ).map((st: { Resource: unknown }) => ({
+      ).map((st: { Resource: unknown; Condition?: unknown; Action: string | string[] }) => ({
         id: id.replace(/RoleDefaultPolicy.*$/, ""),
         resource: st.Resource,
+        condition: st.Condition,
+        actions: asList(st.Action),
       })),
     );
     expect(new Set(updaters.map(({ id }) => id))).toEqual(
@@ -310,7 +312,12 @@ describe("IAM is least privilege", () => {
     const stateTable = Object.entries(defaultApp.template.findResources("AWS::DynamoDB::GlobalTable")).find(
       ([id]) => id.startsWith("LaunchGateState"),
     )?.[0];
-    for (const { resource } of updaters) expect(resource).toEqual({ "Fn::GetAtt": [stateTable, "Arn"] });
+    for (const { resource, condition, actions } of updaters) {
+      expect(resource).toEqual({ "Fn::GetAtt": [stateTable, "Arn"] });
+      // Only the watches' own items: never a gate record (keyed by instance id) or a drain's.
+      expect(condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["watch#*"] } });
+      expect(actions).toEqual(["dynamodb:UpdateItem"]);
+    }
     // Only the reconciler lists warm pools.
     for (const prefix of ["LaunchGateLaunch", "LaunchGateCommandResult", "LaunchGateRebootstrap"])
       expect(actionsOf(prefix)).not.toContain("autoscaling:DescribeWarmPool");
@@ -400,7 +407,9 @@ describe("IAM is least privilege", () => {
     );
     const resources = JSON.stringify(register?.Resource);
     for (const tg of ["web-tg", "ws-tg", "ws-tg-2"]) expect(resources).toContain(`:targetgroup/${tg}/*`);
-    const send = policyStatements(template).find((s) => s.Condition !== undefined);
+    const send = policyStatements(template).find(
+      (s) => asList(s.Action).includes("ssm:SendCommand") && s.Condition !== undefined,
+    );
     expect(send?.Condition).toEqual({
       StringEquals: { "ssm:resourceTag/aws:autoscaling:groupName": ["web-asg", "ws-asg"] },
     });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { accessRequests } from "../../sim/aws/authorization.js";
 import { DeployError } from "../../sim/deploy/deploy-checks.js";
 import { type Deployment, deploy } from "../../sim/deploy/deployment.js";
 import { isAllowed, type PolicyStatement } from "../../sim/deploy/policy.js";
@@ -110,6 +111,25 @@ describe("simulated IAM", () => {
     expect(
       isAllowed(send, { action: "ssm:SendCommand", resource: instance, context: tag("cnt-backend-asg") }),
     ).toBe(true);
+  });
+
+  it("scopes an UpdateItem to the items whose key has a prefix (dynamodb:LeadingKeys, ForAllValues)", () => {
+    const table = "arn:aws:dynamodb:eu-west-2:123456789012:table/state";
+    const update: PolicyStatement[] = [
+      {
+        Effect: "Allow",
+        Action: "dynamodb:UpdateItem",
+        Resource: table,
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["watch#*"] } },
+      },
+    ];
+    const directory = { groupArn: () => "", groupOfInstance: () => undefined, queueArn: () => "" };
+    const on = (key: string) =>
+      accessRequests("UpdateItem", { TableName: "state", Key: { instanceId: { S: key } } }, directory);
+    const allowed = (key: string) => on(key).every((request) => isAllowed(update, request));
+    expect(allowed("watch#agent#cnt-backend-asg")).toBe(true);
+    expect(allowed("i-0123456789abcdef0")).toBe(false);
+    expect(allowed("drain#i-0123456789abcdef0")).toBe(false);
   });
 
   it("denies another group's instance, an instance without the tag, and any other action", () => {

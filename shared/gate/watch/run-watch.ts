@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { SkipEventError } from "../../errors.js";
-import type { RecheckEvent } from "../../events/gate-event.js";
 import { type BatchReads, healthKey, readAgentPings, readTargetHealth } from "../batch-reads.js";
-import { runBounded } from "../bounded-run.js";
 import { type GateDeps, groupConfig, sleepOf } from "../deps.js";
 import { calledForStep } from "../health-gate.js";
 import { observeHealth } from "../target-health.js";
@@ -15,6 +13,7 @@ import {
   type WatchState,
   type WatchStore,
 } from "./watch.js";
+import { type RunStep, runSteps } from "./watch-steps.js";
 
 /**
  * The watch's pace: a look every 3 s puts the mean reaction about 1.5 s after the change (and the step
@@ -42,67 +41,205 @@ export const WATCH_SPAN_SECONDS = 15;
 export const WATCH_REFRESH_SECONDS = 9;
 /** How long a handed-on watch has to start before a joiner may start another. */
 const HANDOVER_GRACE_SECONDS = 60;
-/** Steps run at once when one look finds many waits changed. */
-const STEP_CONCURRENCY = 5;
+/**
+ * How late in an invocation a look may still start steps: the span, and a little. What a step does
+ * (a few calls, more under throttling: the SDK's backoff) must fit in the function's 30 s timeout; a
+ * member not started is kept, for the next invocation.
+ */
+const STEP_START_SLACK_SECONDS = 2;
 
-/** Runs one wait's step (the handler's, with its logging and retry policy) as if its re-check had come. */
-export type RunStep = (deps: GateDeps, recheck: RecheckEvent) => Promise<void>;
+export type { RunStep } from "./watch-steps.js";
+
+/** What one invocation did: its closing log line (what tells an operator a watch is alive). */
+interface WatchTally {
+  looks: number;
+  throttledLooks: number;
+  steps: number;
+}
 
 /**
  * One invocation of a group's watch: takes it over from the message's hop, looks at what its members
  * wait for every WATCH_PACE_SECONDS, runs the step of each member whose state calls for it — with what
  * was read as the step's own poll, so it does not ask again — and hands on to the next invocation
- * after WATCH_SPAN_SECONDS, or lets go once no member is left.
+ * after WATCH_SPAN_SECONDS, or lets go once no member is left. Should it fail on the way, it lets go
+ * (best effort), so that the next wait to join starts a watch at once rather than when the lease ends.
  */
 export async function runWatch(deps: GateDeps, message: WatchMessage, runStep: RunStep): Promise<void> {
   const store = deps.watch?.store;
   if (!store) throw new Error("this function has no watch wiring");
   const { watch: kind, groupName } = message;
   groupConfig(deps.config, groupName);
+  const held = { chain: message.chain, hop: message.hop };
+  const lease: WatchLease = { chain: message.chain, hop: message.hop + 1 };
   const endAt = deps.now() + WATCH_SPAN_SECONDS * 1000;
   const leaseUntil = endAt + HANDOVER_GRACE_SECONDS * 1000;
-  let lease: WatchLease = { chain: message.chain, hop: message.hop + 1 };
-  const held = { chain: message.chain, hop: message.hop };
-  let state = await store.renew(kind, groupName, held, lease.hop, leaseUntil, message.leaving ?? []);
+  const state = await store.renew(kind, groupName, held, lease.hop, leaseUntil, message.leaving ?? []);
   if (!state) throw new SkipEventError("watch is held by another invocation", { ...held, watch: kind });
-  let refreshedAt = deps.now();
-  let pace = WATCH_PACE_SECONDS[kind];
-  const leaving = new Set<string>();
-  for (;;) {
-    const lookedAt = deps.now();
-    const current = state.members.filter((m) => !leaving.has(m.instanceId));
-    for (const member of current) if (member.until <= lookedAt) leaving.add(member.instanceId);
-    const due = current.filter((m) => m.from <= lookedAt && m.until > lookedAt);
-    if (due.length > 0) {
-      const { reads, throttled } = await look(deps, kind, due);
-      pace = throttled ? Math.min(2 * pace, WATCH_THROTTLED_PACE_CAP_SECONDS) : WATCH_PACE_SECONDS[kind];
-      const called = await calledFor(deps, kind, reads, due);
-      const rejoined = await runSteps(deps, kind, groupName, called, reads, runStep);
-      for (const member of called) if (!rejoined.has(member.instanceId)) leaving.add(member.instanceId);
-      // A step that is still waiting joined again, with what it waits for now (a new registration).
-      state = { ...state, members: state.members.map((m) => rejoined.get(m.instanceId) ?? m) };
-    }
-    const waiting = state.members.filter((m) => !leaving.has(m.instanceId));
-    if (waiting.length === 0) {
-      const after = await letGo(store, kind, groupName, lease, [...leaving], deps.now(), leaseUntil);
-      leaving.clear();
-      if (!after) return;
-      ({ lease, state } = after);
+  const tally: WatchTally = { looks: 0, throttledLooks: 0, steps: 0 };
+  const loop = new WatchLoop(deps, store, runStep, kind, groupName, endAt, leaseUntil, tally);
+  let current = lease;
+  try {
+    const ending = await loop.run(lease, state, (held) => {
+      current = held;
+    });
+    deps.log.info("watch invocation ended", { watch: kind, groupName, ending, ...tally });
+  } catch (error) {
+    await store.release(kind, groupName, current, []).catch(() => undefined);
+    throw error;
+  }
+}
+
+type Ending = "handed on" | "let go" | "taken over";
+
+/** The loop of one invocation, and what it keeps between looks. */
+class WatchLoop {
+  private readonly leaving = new Set<string>();
+  /** Members whose step ran and who still wait: not looked at again before this (epoch ms). */
+  private readonly quietUntil = new Map<string, number>();
+  private pace: number;
+
+  constructor(
+    private readonly deps: GateDeps,
+    private readonly store: WatchStore,
+    private readonly runStep: RunStep,
+    private readonly kind: WatchKind,
+    private readonly groupName: string,
+    private readonly endAt: number,
+    private readonly leaseUntil: number,
+    private readonly tally: WatchTally,
+  ) {
+    this.pace = WATCH_PACE_SECONDS[kind];
+  }
+
+  async run(
+    first: WatchLease,
+    firstState: WatchState,
+    holding: (lease: WatchLease) => void,
+  ): Promise<Ending> {
+    const { deps } = this;
+    let lease = first;
+    let state = firstState;
+    let refreshedAt = deps.now();
+    for (;;) {
+      const lookedAt = deps.now();
+      state = await this.lookOnce(state, lookedAt);
+      const waiting = state.members.filter((m) => !this.leaving.has(m.instanceId));
+      if (waiting.length === 0) {
+        const after = await this.letGo(lease);
+        if (!after) return "let go";
+        ({ lease, state } = after);
+        holding(lease);
+        refreshedAt = deps.now();
+        continue;
+      }
+      const earliest = Math.min(
+        ...waiting.map((m) => Math.max(m.from, this.quietUntil.get(m.instanceId) ?? 0)),
+      );
+      const nextLook = Math.max(lookedAt + this.pace * 1000, earliest);
+      if (nextLook >= this.endAt) {
+        await this.handOn(lease, nextLook);
+        return "handed on";
+      }
+      await sleepOf(deps)(Math.max(0, nextLook - deps.now()));
+      if (deps.now() - refreshedAt < WATCH_REFRESH_SECONDS * 1000) continue;
+      const renewed = await this.write(lease, this.leaseUntil);
+      if (!renewed) {
+        deps.log.warn("watch taken over by another invocation; stopping", {
+          watch: this.kind,
+          groupName: this.groupName,
+        });
+        return "taken over";
+      }
+      state = renewed;
       refreshedAt = deps.now();
-      continue;
     }
-    const nextLook = Math.max(lookedAt + pace * 1000, Math.min(...waiting.map((m) => m.from)));
-    if (nextLook >= endAt) return handOn(deps, kind, groupName, lease, [...leaving], nextLook);
-    await sleepOf(deps)(Math.max(0, nextLook - deps.now()));
-    if (deps.now() - refreshedAt < WATCH_REFRESH_SECONDS * 1000) continue;
-    const renewed = await store.renew(kind, groupName, lease, lease.hop, leaseUntil, [...leaving]);
-    leaving.clear();
-    if (!renewed) {
-      deps.log.warn("watch taken over by another invocation; stopping", { watch: kind, groupName });
-      return;
+  }
+
+  /** One look at the members due, and the steps it calls for; returns the watch as this invocation sees it. */
+  private async lookOnce(state: WatchState, now: number): Promise<WatchState> {
+    const current = state.members.filter((m) => !this.leaving.has(m.instanceId));
+    for (const member of current) if (member.until <= now) this.leaving.add(member.instanceId);
+    const due = current.filter(
+      (m) => m.from <= now && m.until > now && (this.quietUntil.get(m.instanceId) ?? 0) <= now,
+    );
+    if (due.length === 0) return state;
+    const { reads, throttled } = await look(this.deps, this.kind, due);
+    this.tally.looks += 1;
+    if (throttled) this.tally.throttledLooks += 1;
+    this.pace = throttled
+      ? Math.min(2 * this.pace, WATCH_THROTTLED_PACE_CAP_SECONDS)
+      : WATCH_PACE_SECONDS[this.kind];
+    const called = await calledFor(this.deps, this.kind, reads, due);
+    const startBy = this.endAt + STEP_START_SLACK_SECONDS * 1000;
+    const outcomes = await runSteps(
+      this.deps,
+      this.kind,
+      this.groupName,
+      called,
+      reads,
+      this.runStep,
+      startBy,
+    );
+    const updated = new Map<string, WatchMember>();
+    for (const [id, outcome] of outcomes) {
+      if (outcome.kind === "not-started") continue;
+      this.tally.steps += 1;
+      if (outcome.kind === "done") this.leaving.add(id);
+      else {
+        updated.set(id, outcome.member);
+        this.quietUntil.set(id, outcome.quietUntil);
+      }
     }
-    state = renewed;
-    refreshedAt = deps.now();
+    return { ...state, members: state.members.map((m) => updated.get(m.instanceId) ?? m) };
+  }
+
+  /**
+   * Renews the lease, dropping the members this invocation is done with — at most MAX_LEAVING per
+   * write (DynamoDB's limit on an expression's size), the rest in further writes.
+   */
+  private async write(lease: WatchLease, leaseUntil: number): Promise<WatchState | undefined> {
+    let state: WatchState | undefined;
+    do {
+      const chunk = [...this.leaving].slice(0, MAX_LEAVING);
+      state = await this.store.renew(this.kind, this.groupName, lease, lease.hop, leaseUntil, chunk);
+      if (!state) return undefined;
+      for (const id of chunk) this.leaving.delete(id);
+    } while (this.leaving.size > 0);
+    return state;
+  }
+
+  /**
+   * No member left: lets go of the watch. A wait that joined since the last refresh saw the lease
+   * still held and started no watch of its own: the release shows it, and the watch is taken again (a
+   * new chain) for it. Returns the new lease and watch, or undefined when done.
+   */
+  private async letGo(lease: WatchLease): Promise<{ lease: WatchLease; state: WatchState } | undefined> {
+    if (this.leaving.size > MAX_LEAVING && !(await this.write(lease, this.leaseUntil))) return undefined;
+    const leaving = [...this.leaving];
+    const after = await this.store.release(this.kind, this.groupName, lease, leaving);
+    this.leaving.clear();
+    if (!after || after.members.length === 0) return undefined;
+    const next = { chain: randomUUID(), hop: 1 };
+    const claimed = await this.store.claim(this.kind, this.groupName, next, this.deps.now(), this.leaseUntil);
+    return claimed ? { lease: next, state: after } : undefined;
+  }
+
+  /**
+   * Hands the watch on to a new invocation, due when the next look is (within the lease taken at the
+   * start: the span and HANDOVER_GRACE_SECONDS). The members this one is done with travel in the
+   * message (up to MAX_LEAVING; more are written first), and the next drops them as it takes over.
+   */
+  private async handOn(lease: WatchLease, nextLook: number): Promise<void> {
+    const messages = this.deps.watch?.messages;
+    if (!messages) return;
+    if (this.leaving.size > MAX_LEAVING && !(await this.write(lease, this.leaseUntil))) return;
+    // Well within the lease, so that no joiner takes the watch from under the next invocation.
+    const delaySeconds = Math.min(
+      HANDOVER_GRACE_SECONDS / 2,
+      Math.max(0, Math.ceil((nextLook - this.deps.now()) / 1000)),
+    );
+    const handed = this.leaving.size > 0 ? { leaving: [...this.leaving] } : {};
+    await messages.send({ watch: this.kind, groupName: this.groupName, ...lease, ...handed }, delaySeconds);
   }
 }
 
@@ -150,98 +287,4 @@ async function calledFor(
     if (calledForStep(observations, (now - member.from) / 1000)) called.push(member);
   }
   return called;
-}
-
-/**
- * Runs the steps of the members that called for them, with the look's reads as their own poll.
- * Returns the members whose step joined the watch again (still waiting: the watch keeps them), as they
- * joined.
- */
-async function runSteps(
-  deps: GateDeps,
-  kind: WatchKind,
-  groupName: string,
-  called: readonly WatchMember[],
-  reads: BatchReads,
-  runStep: RunStep,
-): Promise<Map<string, WatchMember>> {
-  const rejoined = new Map<string, WatchMember>();
-  const wiring = deps.watch;
-  if (called.length === 0 || !wiring) return rejoined;
-  const store = noticingJoins(wiring.store, (joinKind, joinGroup, member) => {
-    if (joinKind === kind && joinGroup === groupName) rejoined.set(member.instanceId, member);
-  });
-  const stepDeps = Object.create(deps, {
-    batchReads: { value: reads },
-    watch: { value: { messages: wiring.messages, store } },
-  }) as GateDeps;
-  await runBounded(
-    called,
-    { concurrency: STEP_CONCURRENCY, canStart: () => true },
-    (member) =>
-      runStep(stepDeps, { kind: "recheck", step: kind, instanceId: member.instanceId, token: member.token }),
-    () => undefined,
-  );
-  return rejoined;
-}
-
-/** The store, telling `onJoin` of every join made through it. */
-function noticingJoins(
-  store: WatchStore,
-  onJoin: (kind: WatchKind, groupName: string, member: WatchMember) => void,
-): WatchStore {
-  return {
-    join: (kind, groupName, member) => {
-      onJoin(kind, groupName, member);
-      return store.join(kind, groupName, member);
-    },
-    claim: (...args) => store.claim(...args),
-    renew: (...args) => store.renew(...args),
-    release: (...args) => store.release(...args),
-  };
-}
-
-/**
- * No member left: lets go of the watch. A wait that joined since the last refresh saw the lease still
- * held and started no watch of its own: the release shows it, and the watch is taken again (a new chain)
- * for it. Returns the new lease and watch, or undefined when done.
- */
-async function letGo(
-  store: WatchStore,
-  kind: WatchKind,
-  groupName: string,
-  lease: WatchLease,
-  leaving: readonly string[],
-  now: number,
-  leaseUntil: number,
-): Promise<{ lease: WatchLease; state: WatchState } | undefined> {
-  const after = await store.release(kind, groupName, lease, leaving);
-  if (!after || after.members.length === 0) return undefined;
-  const next = { chain: randomUUID(), hop: 1 };
-  if (!(await store.claim(kind, groupName, next, now, leaseUntil))) return undefined;
-  return { lease: next, state: after };
-}
-
-/**
- * Hands the watch on to a new invocation, due when the next look is (within the lease taken at the
- * start: the span and HANDOVER_GRACE_SECONDS). The members this one is done with travel in the
- * message, and the next drops them as it takes over: no write here.
- */
-async function handOn(
-  deps: GateDeps,
-  kind: WatchKind,
-  groupName: string,
-  lease: WatchLease,
-  leaving: readonly string[],
-  nextLook: number,
-): Promise<void> {
-  const messages = deps.watch?.messages;
-  if (!messages) return;
-  // Well within the lease, so that no joiner takes the watch from under the next invocation.
-  const delaySeconds = Math.min(
-    HANDOVER_GRACE_SECONDS / 2,
-    Math.max(0, Math.ceil((nextLook - deps.now()) / 1000)),
-  );
-  const handed = leaving.length > 0 ? { leaving: leaving.slice(0, MAX_LEAVING) } : {};
-  await messages.send({ watch: kind, groupName, ...lease, ...handed }, delaySeconds);
 }

@@ -13,6 +13,12 @@ import type { RegisteredTarget } from "../record.js";
  * message, a record read and a write per wait — the loop pays one read of what the group awaits.
  */
 
+/**
+ * Watch items live in the gate's state table under `watch#<kind>#<group>` (as drains' under `drain#`):
+ * never an instance's key. The stack lets the watch functions update only keys with this prefix.
+ */
+export const WATCH_KEY_PREFIX = "watch#";
+
 /** What a watch looks for: the agent step's (launch function) or the health step's (command-result). */
 export type WatchKind = "agent" | "health";
 

@@ -1,0 +1,125 @@
+import type { RecheckEvent } from "../../events/gate-event.js";
+import type { BatchReads } from "../batch-reads.js";
+import { runBounded } from "../bounded-run.js";
+import type { GateDeps } from "../deps.js";
+import type { RecheckMessage, RecheckScheduler } from "../ports.js";
+import type { WatchKind, WatchMember, WatchStore } from "./watch.js";
+
+/** Runs one wait's step (the handler's, with its logging and retry policy) as if its re-check had come. */
+export type RunStep = (deps: GateDeps, recheck: RecheckEvent) => Promise<void>;
+
+/** Steps run at once when one look finds many waits changed. */
+const STEP_CONCURRENCY = 5;
+/** A step that ran and is still waiting is not run again for this long, unless it asked sooner. */
+export const STEP_REPEAT_SECONDS = 30;
+
+/** What became of a member whose step the watch ran. */
+export type StepOutcome =
+  /** Moved on (or ended, or failed: its own chain retries it): the watch is done with it. */
+  | { readonly kind: "done" }
+  /** Still waiting: the watch keeps it (as it joined again, if it did), and looks again from `quietUntil`. */
+  | { readonly kind: "waiting"; readonly member: WatchMember; readonly quietUntil: number }
+  /** Not started: too late in the invocation. The watch keeps it as it was. */
+  | { readonly kind: "not-started" };
+
+/**
+ * Runs the steps of the members whose state called for them, with the look's reads as their own poll,
+ * starting none after `startBy` (the invocation's time budget). The wait's own chain has a round in
+ * flight already: a step that would schedule its next round of the same step asks the watch instead —
+ * the schedule is kept back (a second chain would double the wait's rounds on every look), and the
+ * watch looks again at its time. A step that joins the watch again is still waiting, too.
+ */
+export async function runSteps(
+  deps: GateDeps,
+  kind: WatchKind,
+  groupName: string,
+  called: readonly WatchMember[],
+  reads: BatchReads,
+  runStep: RunStep,
+  startBy: number,
+): Promise<Map<string, StepOutcome>> {
+  const outcomes = new Map<string, StepOutcome>();
+  const wiring = deps.watch;
+  if (called.length === 0 || !wiring) return outcomes;
+  const rejoined = new Map<string, WatchMember>();
+  const askedAt = new Map<string, number>();
+  const ownRound = (message: RecheckMessage) =>
+    message.step === kind &&
+    called.some((m) => m.instanceId === message.instanceId && m.token === message.token);
+  const stepDeps = Object.create(deps, {
+    batchReads: { value: reads },
+    rechecks: {
+      value: keepingBackOwnRounds(deps.rechecks, ownRound, (message, delaySeconds) => {
+        askedAt.set(message.instanceId, deps.now() + delaySeconds * 1000);
+      }),
+    },
+    watch: {
+      value: {
+        messages: wiring.messages,
+        store: noticingJoins(wiring.store, (joinKind, joinGroup, member) => {
+          if (joinKind === kind && joinGroup === groupName) rejoined.set(member.instanceId, member);
+        }),
+      },
+    },
+  }) as GateDeps;
+  const started = await runBounded(
+    called,
+    { concurrency: STEP_CONCURRENCY, canStart: () => deps.now() < startBy },
+    async (member) => {
+      await runStep(stepDeps, {
+        kind: "recheck",
+        step: kind,
+        instanceId: member.instanceId,
+        token: member.token,
+      });
+      return true;
+    },
+    () => false,
+  );
+  called.forEach((member, index) => {
+    const id = member.instanceId;
+    if (!started[index]) outcomes.set(id, { kind: "not-started" });
+    else if (rejoined.has(id)) {
+      // Its kept-back round is the safety net's (a minute off): not when to look again.
+      const quietUntil = deps.now() + STEP_REPEAT_SECONDS * 1000;
+      outcomes.set(id, { kind: "waiting", member: rejoined.get(id) ?? member, quietUntil });
+    } else if (askedAt.has(id)) {
+      // Asked to be looked at again soon (Auto Scaling's API lagging the event): the watch will.
+      outcomes.set(id, { kind: "waiting", member, quietUntil: askedAt.get(id) ?? deps.now() });
+    } else outcomes.set(id, { kind: "done" });
+  });
+  return outcomes;
+}
+
+/**
+ * The scheduler, keeping back the messages `isOwnRound` picks (telling `keptBack` of each) and
+ * passing on the rest: a step's move to its next phase still schedules that phase's first re-check.
+ */
+function keepingBackOwnRounds(
+  rechecks: RecheckScheduler,
+  isOwnRound: (message: RecheckMessage) => boolean,
+  keptBack: (message: RecheckMessage, delaySeconds: number) => void,
+): RecheckScheduler {
+  return {
+    schedule: async (message, delaySeconds) => {
+      if (!isOwnRound(message)) return rechecks.schedule(message, delaySeconds);
+      keptBack(message, delaySeconds);
+    },
+  };
+}
+
+/** The store, telling `onJoin` of every join made through it. */
+function noticingJoins(
+  store: WatchStore,
+  onJoin: (kind: WatchKind, groupName: string, member: WatchMember) => void,
+): WatchStore {
+  return {
+    join: (kind, groupName, member) => {
+      onJoin(kind, groupName, member);
+      return store.join(kind, groupName, member);
+    },
+    claim: (...args) => store.claim(...args),
+    renew: (...args) => store.renew(...args),
+    release: (...args) => store.release(...args),
+  };
+}
