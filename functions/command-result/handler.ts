@@ -9,7 +9,12 @@ import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionWatchingDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
-import { runWatchMessage, splitWatches } from "../../shared/runtime/watch-messages.js";
+import {
+  invocationDeadline,
+  type RemainingTime,
+  runWatchMessage,
+  splitWatches,
+} from "../../shared/runtime/watch-messages.js";
 
 /**
  * Command-result function: EventBridge "EC2 Command Invocation Status-change Notification" for our
@@ -22,13 +27,19 @@ export function createHandler(deps: () => GateDeps) {
     if (event.kind === "recheck" && event.step === "command") return onCommandRecheck(gate, event);
     if (event.kind === "recheck" && event.step === "health") return onHealthRecheck(gate, event);
   };
-  return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
+  return async (event: unknown, context?: RemainingTime): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
       const { watches, others } = splitWatches(event.Records);
       // A watch runs for seconds: beside the batch's other messages, not before them.
       const watching = Promise.all(
         watches.map((record) =>
-          runWatchMessage(deps(), record.body, "health", (gate, e) => dispatch(gate)(e)),
+          runWatchMessage(
+            deps(),
+            record.body,
+            "health",
+            (gate, e) => dispatch(gate)(e),
+            invocationDeadline(deps(), context),
+          ),
         ),
       );
       try {

@@ -20,7 +20,12 @@ import { productionDrainDeps } from "../../shared/runtime/drain-deps.js";
 import { productionWatchingDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
-import { runWatchMessage, splitWatches } from "../../shared/runtime/watch-messages.js";
+import {
+  invocationDeadline,
+  type RemainingTime,
+  runWatchMessage,
+  splitWatches,
+} from "../../shared/runtime/watch-messages.js";
 
 /**
  * Launch function: EventBridge "EC2 Instance-launch Lifecycle Action" opens the gate; its SQS queue
@@ -67,13 +72,19 @@ export function createHandler(
     }
     return { batchItemFailures: failures };
   };
-  return async (event: unknown): Promise<SQSBatchResponse | undefined> => {
+  return async (event: unknown, context?: RemainingTime): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
       const { watches, others } = splitWatches(event.Records);
       // A watch runs for seconds: beside the batch's other messages, not before them.
       const watching = Promise.all(
         watches.map((record) =>
-          runWatchMessage(deps(), record.body, "agent", (gate, e) => dispatch(gate)(e)),
+          runWatchMessage(
+            deps(),
+            record.body,
+            "agent",
+            (gate, e) => dispatch(gate)(e),
+            invocationDeadline(deps(), context),
+          ),
         ),
       );
       try {

@@ -8,6 +8,17 @@ import type { WatchKind } from "../gate/watch/watch.js";
 import { log, withCorrelation } from "../logger.js";
 import { retrySoon, runEvent } from "./run-event.js";
 
+/** The part of Lambda's context a watch reads: how long the invocation has left. */
+export interface RemainingTime {
+  readonly getRemainingTimeInMillis?: () => number;
+}
+
+/** When the invocation will be stopped (epoch ms on the gate's clock), if the context says. */
+export function invocationDeadline(deps: Pick<GateDeps, "now">, context?: RemainingTime): number | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return remaining === undefined ? undefined : deps.now() + remaining;
+}
+
 /** The SQS records of a batch that are watch messages, and the rest. */
 export function splitWatches(records: readonly SQSRecord[]): {
   readonly watches: SQSRecord[];
@@ -27,6 +38,8 @@ export async function runWatchMessage(
   body: string,
   kind: WatchKind,
   handle: (deps: GateDeps, event: GateEvent) => Promise<void>,
+  /** When the invocation is stopped (epoch ms), from the Lambda context, when known. */
+  invocationDeadline?: number,
 ): Promise<void> {
   let message: ReturnType<typeof parseWatch>;
   try {
@@ -37,7 +50,7 @@ export async function runWatchMessage(
   }
   await withCorrelation({ watch: kind, autoScalingGroupName: message.groupName }, async () => {
     try {
-      await runWatch(deps, message, stepRunner(handle));
+      await runWatch(deps, message, stepRunner(handle), invocationDeadline);
     } catch (error) {
       if (error instanceof SkipEventError) log.info(`skipped: ${error.message}`, error.details);
       else if (error instanceof InvalidInputError)

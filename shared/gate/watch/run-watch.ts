@@ -47,6 +47,11 @@ const HANDOVER_GRACE_SECONDS = 60;
  * member not started is kept, for the next invocation.
  */
 const STEP_START_SLACK_SECONDS = 2;
+/**
+ * What a step may need before the invocation's end (its timeout): a few calls, each possibly through
+ * the SDK's backoff. The watch looks, and starts steps, only while this much is left.
+ */
+export const STEP_RESERVE_SECONDS = 15;
 
 export type { RunStep } from "./watch-steps.js";
 
@@ -64,19 +69,27 @@ interface WatchTally {
  * after WATCH_SPAN_SECONDS, or lets go once no member is left. Should it fail on the way, it lets go
  * (best effort), so that the next wait to join starts a watch at once rather than when the lease ends.
  */
-export async function runWatch(deps: GateDeps, message: WatchMessage, runStep: RunStep): Promise<void> {
+export async function runWatch(
+  deps: GateDeps,
+  message: WatchMessage,
+  runStep: RunStep,
+  /** When the invocation is stopped (epoch ms: its timeout), when known. */
+  invocationDeadline = Number.POSITIVE_INFINITY,
+): Promise<void> {
   const store = deps.watch?.store;
   if (!store) throw new Error("this function has no watch wiring");
   const { watch: kind, groupName } = message;
   groupConfig(deps.config, groupName);
   const held = { chain: message.chain, hop: message.hop };
   const lease: WatchLease = { chain: message.chain, hop: message.hop + 1 };
-  const endAt = deps.now() + WATCH_SPAN_SECONDS * 1000;
+  const reserveAt = invocationDeadline - STEP_RESERVE_SECONDS * 1000;
+  const endAt = Math.min(deps.now() + WATCH_SPAN_SECONDS * 1000, reserveAt);
   const leaseUntil = endAt + HANDOVER_GRACE_SECONDS * 1000;
   const state = await store.renew(kind, groupName, held, lease.hop, leaseUntil, message.leaving ?? []);
   if (!state) throw new SkipEventError("watch is held by another invocation", { ...held, watch: kind });
   const tally: WatchTally = { looks: 0, throttledLooks: 0, steps: 0 };
-  const loop = new WatchLoop(deps, store, runStep, kind, groupName, endAt, leaseUntil, tally);
+  const startBy = Math.min(endAt + STEP_START_SLACK_SECONDS * 1000, reserveAt);
+  const loop = new WatchLoop(deps, store, runStep, kind, groupName, { endAt, startBy, leaseUntil }, tally);
   let current = lease;
   try {
     const ending = await loop.run(lease, state, (held) => {
@@ -84,6 +97,7 @@ export async function runWatch(deps: GateDeps, message: WatchMessage, runStep: R
     });
     deps.log.info("watch invocation ended", { watch: kind, groupName, ending, ...tally });
   } catch (error) {
+    deps.log.warn("watch invocation failed; letting go of the watch", { watch: kind, groupName, ...tally });
     await store.release(kind, groupName, current, []).catch(() => undefined);
     throw error;
   }
@@ -104,8 +118,13 @@ class WatchLoop {
     private readonly runStep: RunStep,
     private readonly kind: WatchKind,
     private readonly groupName: string,
-    private readonly endAt: number,
-    private readonly leaseUntil: number,
+    private readonly times: {
+      /** No look after this: hand on. */
+      readonly endAt: number;
+      /** No step started after this. */
+      readonly startBy: number;
+      readonly leaseUntil: number;
+    },
     private readonly tally: WatchTally,
   ) {
     this.pace = WATCH_PACE_SECONDS[kind];
@@ -136,13 +155,13 @@ class WatchLoop {
         ...waiting.map((m) => Math.max(m.from, this.quietUntil.get(m.instanceId) ?? 0)),
       );
       const nextLook = Math.max(lookedAt + this.pace * 1000, earliest);
-      if (nextLook >= this.endAt) {
+      if (nextLook >= this.times.endAt) {
         await this.handOn(lease, nextLook);
         return "handed on";
       }
       await sleepOf(deps)(Math.max(0, nextLook - deps.now()));
       if (deps.now() - refreshedAt < WATCH_REFRESH_SECONDS * 1000) continue;
-      const renewed = await this.write(lease, this.leaseUntil);
+      const renewed = await this.write(lease, this.times.leaseUntil);
       if (!renewed) {
         deps.log.warn("watch taken over by another invocation; stopping", {
           watch: this.kind,
@@ -170,7 +189,6 @@ class WatchLoop {
       ? Math.min(2 * this.pace, WATCH_THROTTLED_PACE_CAP_SECONDS)
       : WATCH_PACE_SECONDS[this.kind];
     const called = await calledFor(this.deps, this.kind, reads, due);
-    const startBy = this.endAt + STEP_START_SLACK_SECONDS * 1000;
     const outcomes = await runSteps(
       this.deps,
       this.kind,
@@ -178,7 +196,7 @@ class WatchLoop {
       called,
       reads,
       this.runStep,
-      startBy,
+      this.times.startBy,
     );
     const updated = new Map<string, WatchMember>();
     for (const [id, outcome] of outcomes) {
@@ -214,13 +232,20 @@ class WatchLoop {
    * new chain) for it. Returns the new lease and watch, or undefined when done.
    */
   private async letGo(lease: WatchLease): Promise<{ lease: WatchLease; state: WatchState } | undefined> {
-    if (this.leaving.size > MAX_LEAVING && !(await this.write(lease, this.leaseUntil))) return undefined;
+    if (this.leaving.size > MAX_LEAVING && !(await this.write(lease, this.times.leaseUntil)))
+      return undefined;
     const leaving = [...this.leaving];
     const after = await this.store.release(this.kind, this.groupName, lease, leaving);
     this.leaving.clear();
     if (!after || after.members.length === 0) return undefined;
     const next = { chain: randomUUID(), hop: 1 };
-    const claimed = await this.store.claim(this.kind, this.groupName, next, this.deps.now(), this.leaseUntil);
+    const claimed = await this.store.claim(
+      this.kind,
+      this.groupName,
+      next,
+      this.deps.now(),
+      this.times.leaseUntil,
+    );
     return claimed ? { lease: next, state: after } : undefined;
   }
 
@@ -232,7 +257,7 @@ class WatchLoop {
   private async handOn(lease: WatchLease, nextLook: number): Promise<void> {
     const messages = this.deps.watch?.messages;
     if (!messages) return;
-    if (this.leaving.size > MAX_LEAVING && !(await this.write(lease, this.leaseUntil))) return;
+    if (this.leaving.size > MAX_LEAVING && !(await this.write(lease, this.times.leaseUntil))) return;
     // Well within the lease, so that no joiner takes the watch from under the next invocation.
     const delaySeconds = Math.min(
       HANDOVER_GRACE_SECONDS / 2,

@@ -43,8 +43,11 @@ export async function runSteps(
   if (called.length === 0 || !wiring) return outcomes;
   const rejoined = new Map<string, WatchMember>();
   const askedAt = new Map<string, number>();
+  // A retry of a step that failed (its `attempt` set) is not a round: it goes out, as a failed
+  // re-check's would, and carries the mark that lets it finish a completion that died.
   const ownRound = (message: RecheckMessage) =>
     message.step === kind &&
+    message.attempt === undefined &&
     called.some((m) => m.instanceId === message.instanceId && m.token === message.token);
   const stepDeps = Object.create(deps, {
     batchReads: { value: reads },
@@ -80,9 +83,12 @@ export async function runSteps(
     const id = member.instanceId;
     if (!started[index]) outcomes.set(id, { kind: "not-started" });
     else if (rejoined.has(id)) {
-      // Its kept-back round is the safety net's (a minute off): not when to look again.
-      const quietUntil = deps.now() + STEP_REPEAT_SECONDS * 1000;
-      outcomes.set(id, { kind: "waiting", member: rejoined.get(id) ?? member, quietUntil });
+      // Its kept-back round is the safety net's (a minute off): not when to look again. A wait that
+      // now waits for something new (registered again) is looked at from the next look; one that
+      // waits as before, not for a while: what called for its step still shows.
+      const joined = rejoined.get(id) ?? member;
+      const repeat = joined.from > member.from ? 0 : STEP_REPEAT_SECONDS;
+      outcomes.set(id, { kind: "waiting", member: joined, quietUntil: deps.now() + repeat * 1000 });
     } else if (askedAt.has(id)) {
       // Asked to be looked at again soon (Auto Scaling's API lagging the event): the watch will.
       outcomes.set(id, { kind: "waiting", member, quietUntil: askedAt.get(id) ?? deps.now() });

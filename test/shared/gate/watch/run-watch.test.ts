@@ -15,6 +15,7 @@ import type { GateDeps } from "../../../../shared/gate/deps.js";
 import {
   type RunStep,
   runWatch,
+  STEP_RESERVE_SECONDS,
   WATCH_PACE_SECONDS,
   WATCH_SPAN_SECONDS,
 } from "../../../../shared/gate/watch/run-watch.js";
@@ -602,5 +603,50 @@ describe("runWatch: a step it runs", () => {
     expect(await store.claim("agent", GROUP, { chain: "next", hop: 0 }, h.now(), h.now() + 60_000)).toBe(
       true,
     );
+  });
+
+  it("a failed step's retry (its attempt set) goes out as a failed re-check's would: not kept back", async () => {
+    const message = heldWatch("agent", [member(A)]);
+    agentLooks(() => [A]);
+    const sent: { step: string; attempt?: number }[] = [];
+    deps = { ...deps, rechecks: { schedule: async (m) => void sent.push(m) } };
+    runStep.mockImplementation(async (stepDeps, recheck) => {
+      steps.push({ at: h.now(), recheck, deps: stepDeps });
+      await stepDeps.rechecks.schedule({ step: "agent", instanceId: A, token: `tok-${A}`, attempt: 1 }, 5);
+    });
+
+    await runWatch(deps, message, runStep);
+
+    expect(sent).toEqual([{ step: "agent", instanceId: A, token: `tok-${A}`, attempt: 1 }]);
+    // Not asked to look again: the retry is the wait's; the watch is done with it.
+    expect(stepsFor()).toEqual([A]);
+  });
+
+  it("a step that registered again (its `from` moved) is looked at from the next look, not after STEP_REPEAT_SECONDS", async () => {
+    const message = heldWatch("agent", [member(A)]);
+    agentLooks(() => [A]);
+    runStep.mockImplementation(async (stepDeps, recheck) => {
+      steps.push({ at: h.now(), recheck, deps: stepDeps });
+      await stepDeps.watch?.store.join(
+        "agent",
+        GROUP,
+        member(A, { from: h.now() + 1, until: h.now() + 150_000 }),
+      );
+    });
+
+    await runWatch(deps, message, runStep);
+
+    expect(steps.map((step) => step.at - T0)).toEqual([0, 2500, 5000, 7500, 10000, 12500]);
+  });
+
+  it("looks and starts steps only while STEP_RESERVE_SECONDS of the invocation are left", async () => {
+    const message = heldWatch("agent", [member(A, { from: T0 + 10_000 })]);
+    const looks = agentLooks(() => [A]);
+
+    // 20 s left: 5 s of looking, then hand on.
+    await runWatch(deps, message, runStep, h.now() + (STEP_RESERVE_SECONDS + 5) * 1000);
+
+    expect(looks).toEqual([]);
+    expect(messages.sent).toHaveLength(1);
   });
 });
