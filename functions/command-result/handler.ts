@@ -9,12 +9,7 @@ import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionWatchingDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
-import {
-  invocationDeadline,
-  type RemainingTime,
-  runWatchMessage,
-  splitWatches,
-} from "../../shared/runtime/watch-messages.js";
+import { alongsideWatches, type RemainingTime } from "../../shared/runtime/watch-messages.js";
 
 /**
  * Command-result function: EventBridge "EC2 Command Invocation Status-change Notification" for our
@@ -29,30 +24,19 @@ export function createHandler(deps: () => GateDeps) {
   };
   return async (event: unknown, context?: RemainingTime): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
-      const { watches, others } = splitWatches(event.Records);
-      // A watch runs for seconds: beside the batch's other messages, not before them.
-      const watching = Promise.all(
-        watches.map((record) =>
-          runWatchMessage(
-            deps(),
-            record.body,
-            "health",
-            (gate, e) => dispatch(gate)(e),
-            invocationDeadline(deps(), context),
+      return alongsideWatches(
+        event.Records,
+        "health",
+        deps,
+        (gate, e) => dispatch(gate)(e),
+        context,
+        (others) =>
+          runSqsBatch(
+            { Records: others },
+            (body) => parseRecheck(body, ["command", "health"]),
+            gateBatch(deps, dispatch),
           ),
-        ),
       );
-      try {
-        return others.length > 0
-          ? await runSqsBatch(
-              { Records: others },
-              (body) => parseRecheck(body, ["command", "health"]),
-              gateBatch(deps, dispatch),
-            )
-          : { batchItemFailures: [] };
-      } finally {
-        await watching; // never left running past the invocation (it would resume, stale, in the next)
-      }
     }
     await runEvent(() => parseCommandStatus(event), dispatch(deps()));
     return undefined;

@@ -20,12 +20,7 @@ import { productionDrainDeps } from "../../shared/runtime/drain-deps.js";
 import { productionWatchingDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
 import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
-import {
-  invocationDeadline,
-  type RemainingTime,
-  runWatchMessage,
-  splitWatches,
-} from "../../shared/runtime/watch-messages.js";
+import { alongsideWatches, type RemainingTime } from "../../shared/runtime/watch-messages.js";
 
 /**
  * Launch function: EventBridge "EC2 Instance-launch Lifecycle Action" opens the gate; its SQS queue
@@ -74,24 +69,14 @@ export function createHandler(
   };
   return async (event: unknown, context?: RemainingTime): Promise<SQSBatchResponse | undefined> => {
     if (isSqsEvent(event)) {
-      const { watches, others } = splitWatches(event.Records);
-      // A watch runs for seconds: beside the batch's other messages, not before them.
-      const watching = Promise.all(
-        watches.map((record) =>
-          runWatchMessage(
-            deps(),
-            record.body,
-            "agent",
-            (gate, e) => dispatch(gate)(e),
-            invocationDeadline(deps(), context),
-          ),
-        ),
+      return alongsideWatches(
+        event.Records,
+        "agent",
+        deps,
+        (gate, e) => dispatch(gate)(e),
+        context,
+        handleOthers,
       );
-      try {
-        return await handleOthers(others);
-      } finally {
-        await watching; // never left running past the invocation (it would resume, stale, in the next)
-      }
     }
     if (isTerminateAction(event)) {
       let terminate: TerminateEvent | undefined;

@@ -1,4 +1,4 @@
-import type { SQSRecord } from "aws-lambda";
+import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { errorMessage, InvalidInputError, SkipEventError } from "../errors.js";
 import type { GateEvent, RecheckEvent } from "../events/gate-event.js";
 import { isWatchBody, parseWatch } from "../events/parse-watch.js";
@@ -17,6 +17,33 @@ export interface RemainingTime {
 export function invocationDeadline(deps: Pick<GateDeps, "now">, context?: RemainingTime): number | undefined {
   const remaining = context?.getRemainingTimeInMillis?.();
   return remaining === undefined ? undefined : deps.now() + remaining;
+}
+
+/**
+ * Handles an SQS batch whose watch messages (of `kind`) run beside its other records (`others`):
+ * a watch runs for seconds, so not before them; and it is awaited even when the others fail, never
+ * left running past the invocation (it would resume, stale, in the next one).
+ */
+export async function alongsideWatches(
+  records: readonly SQSRecord[],
+  kind: WatchKind,
+  deps: () => GateDeps,
+  handle: (deps: GateDeps, event: GateEvent) => Promise<void>,
+  context: RemainingTime | undefined,
+  others: (records: SQSRecord[]) => Promise<SQSBatchResponse>,
+): Promise<SQSBatchResponse> {
+  const { watches, others: rest } = splitWatches(records);
+  // The gate's wiring only when a watch runs: a batch of drain re-checks never builds it.
+  const watching = Promise.all(
+    watches.map((record) =>
+      runWatchMessage(deps(), record.body, kind, handle, invocationDeadline(deps(), context)),
+    ),
+  );
+  try {
+    return rest.length > 0 ? await others(rest) : { batchItemFailures: [] };
+  } finally {
+    await watching;
+  }
 }
 
 /** The SQS records of a batch that are watch messages, and the rest. */
