@@ -177,6 +177,7 @@ export class World {
       groupOfInstance: (id) => this.asg.instances.get(id)?.group.name,
       queueArn: (url) =>
         this.sqs.arnOfUrl(url) ?? `arn:aws:sqs:${SIM_REGION}:${SIM_ACCOUNT}:${url.split("/").at(-1)}`,
+      partitionKeyOf: (table) => deployment.tables.find((t) => t.name === table)?.partitionKey,
     };
     this.router = new AwsRouter(this, scenario.apiFaults ?? {});
     this.cloudwatch = new CloudWatchModel(

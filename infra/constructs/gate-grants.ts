@@ -5,6 +5,10 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
 import { WATCH_KEY_PREFIX } from "../../shared/gate/watch/watch.js";
+
+/** The keys of the state table's records a function may put: instances' (`i-…`) and drains'. */
+const GATE_RECORD_KEYS = ["i-*", "drain#i-*"];
+
 import { groupArn, ssmDocumentArn, targetGroupArnPattern } from "./arns.js";
 
 /**
@@ -25,12 +29,23 @@ export class GateGrants {
     },
   ) {}
 
-  /** Reads the gate records; `write` also saves them (conditional puts); `batch` reads many at once. */
+  /**
+   * Reads the gate records; `write` also saves them (conditional puts) — only under an instance's key
+   * or a drain's (`drain#…`), never a watch's item; `batch` reads many at once.
+   */
   gateState(role: iam.IRole, access: { readonly write: boolean; readonly batch?: boolean }): void {
     const actions = ["dynamodb:GetItem"];
-    if (access.write) actions.push("dynamodb:PutItem");
     if (access.batch) actions.push("dynamodb:BatchGetItem");
     this.allow(role, "GateState", actions, [this.resources.stateTable.tableArn]);
+    if (!access.write) return;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "GateStateWrites",
+        actions: ["dynamodb:PutItem"],
+        resources: [this.resources.stateTable.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": GATE_RECORD_KEYS } },
+      }),
+    );
   }
 
   /**

@@ -11,6 +11,8 @@ export interface ResourceDirectory {
   groupArn(groupName: string): string;
   groupOfInstance(instanceId: string): string | undefined;
   queueArn(queueUrl: string): string;
+  /** A table's partition key attribute (undefined: no such table). */
+  partitionKeyOf(tableName: string): string | undefined;
 }
 
 const SERVICE: Readonly<Record<string, string>> = {
@@ -87,8 +89,9 @@ export function accessRequests(
     case "DeleteItem":
     case "UpdateItem": {
       // The partition key of the item, as IAM's dynamodb:LeadingKeys sees it (single-key tables here).
-      const keys = (input.Key ?? input.Item) as Record<string, { S?: string }> | undefined;
-      const leading = Object.values(keys ?? {})[0]?.S;
+      const item = (input.Key ?? input.Item) as Record<string, { S?: string }> | undefined;
+      const keyAttribute = directory.partitionKeyOf(String(input.TableName));
+      const leading = keyAttribute === undefined ? undefined : item?.[keyAttribute]?.S;
       return [on(arn("dynamodb", `table/${String(input.TableName)}`), { "dynamodb:LeadingKeys": leading })];
     }
     case "BatchGetItem":

@@ -318,6 +318,21 @@ describe("IAM is least privilege", () => {
       expect(condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["watch#*"] } });
       expect(actions).toEqual(["dynamodb:UpdateItem"]);
     }
+    // Gate records are put only under an instance's or a drain's key: never over a watch's item.
+    const puts = policies.flatMap(([, policy]) =>
+      policy.Properties.PolicyDocument.Statement.filter(
+        (st: { Action: string | string[]; Resource: unknown }) =>
+          asList(st.Action).includes("dynamodb:PutItem") &&
+          JSON.stringify(st.Resource).includes(`"${stateTable}"`),
+      ),
+    );
+    expect(puts.length).toBeGreaterThanOrEqual(4); // launch, command-result, reconcile, rebootstrap
+    for (const statement of puts) {
+      expect(asList(statement.Action)).toEqual(["dynamodb:PutItem"]);
+      expect(statement.Condition).toEqual({
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["i-*", "drain#i-*"] },
+      });
+    }
     // Only the reconciler lists warm pools.
     for (const prefix of ["LaunchGateLaunch", "LaunchGateCommandResult", "LaunchGateRebootstrap"])
       expect(actionsOf(prefix)).not.toContain("autoscaling:DescribeWarmPool");

@@ -123,13 +123,28 @@ describe("simulated IAM", () => {
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["watch#*"] } },
       },
     ];
-    const directory = { groupArn: () => "", groupOfInstance: () => undefined, queueArn: () => "" };
+    const directory = {
+      groupArn: () => "",
+      groupOfInstance: () => undefined,
+      queueArn: () => "",
+      partitionKeyOf: () => "instanceId",
+    };
     const on = (key: string) =>
       accessRequests("UpdateItem", { TableName: "state", Key: { instanceId: { S: key } } }, directory);
     const allowed = (key: string) => on(key).every((request) => isAllowed(update, request));
     expect(allowed("watch#agent#cnt-backend-asg")).toBe(true);
     expect(allowed("i-0123456789abcdef0")).toBe(false);
     expect(allowed("drain#i-0123456789abcdef0")).toBe(false);
+    // A put's key is found by the table's key attribute, wherever it sits in the item.
+    const put = (key: string) =>
+      accessRequests(
+        "PutItem",
+        { TableName: "state", Item: { phase: { S: "watch#x" }, instanceId: { S: key } } },
+        directory,
+      );
+    const puts: PolicyStatement[] = [{ ...update[0], Action: "dynamodb:PutItem" } as PolicyStatement];
+    expect(put("watch#agent#g").every((request) => isAllowed(puts, request))).toBe(true);
+    expect(put("i-0123456789abcdef0").every((request) => isAllowed(puts, request))).toBe(false);
   });
 
   it("denies another group's instance, an instance without the tag, and any other action", () => {

@@ -264,7 +264,12 @@ describe("simulated DynamoDB conditions: existence and number ordering", () => {
 
 describe("IAM mapping of the simulated UpdateItem", () => {
   it("asks dynamodb:UpdateItem on the table's ARN", () => {
-    const directory = { groupArn: () => "", groupOfInstance: () => undefined, queueArn: () => "" };
+    const directory = {
+      groupArn: () => "",
+      groupOfInstance: () => undefined,
+      queueArn: () => "",
+      partitionKeyOf: () => "instanceId",
+    };
     expect(accessRequests("UpdateItem", { TableName: TABLE }, directory)).toEqual([
       {
         action: "dynamodb:UpdateItem",
