@@ -6,15 +6,7 @@ import { createHandler as createCommandResultHandler } from "../../functions/com
 import { createHandler as createLaunchHandler } from "../../functions/launch/handler.js";
 import { parseRecheck } from "../../shared/events/parse-recheck.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
-import type {
-  WatchKind,
-  WatchLease,
-  WatchMember,
-  WatchMessage,
-  WatchMessages,
-  WatchState,
-  WatchStore,
-} from "../../shared/gate/watch/watch.js";
+import type { WatchMember } from "../../shared/gate/watch/watch.js";
 import { log } from "../../shared/logger.js";
 import {
   agentPing,
@@ -24,63 +16,13 @@ import {
 } from "../support/aws-stubs.js";
 import { fixture } from "../support/events.js";
 import { type GateHarness, GROUP, gateHarness, INSTANCE_ID, T0, TOKEN } from "../support/gate-harness.js";
+import { InMemoryWatchStore, RecordingWatchMessages } from "../support/in-memory-watch-store.js";
 
 // Spied, not replaced: the handlers' parsing runs as in production, and the test sees what it was given.
 vi.mock("../../shared/events/parse-recheck.js", async (importOriginal) => {
   const actual = await importOriginal<typeof import("../../shared/events/parse-recheck.js")>();
   return { ...actual, parseRecheck: vi.fn(actual.parseRecheck) };
 });
-
-type Call =
-  | { op: "join"; kind: WatchKind; groupName: string; member: WatchMember }
-  | { op: "claim"; kind: WatchKind; groupName: string; lease: WatchLease }
-  | { op: "renew"; kind: WatchKind; groupName: string; held: WatchLease; nextHop: number; leaving: string[] }
-  | { op: "release"; kind: WatchKind; groupName: string; held: WatchLease; leaving: string[] };
-
-/**
- * A watch store that records every call. By default nobody else holds anything and renew finds the
- * watch taken (undefined); a test sets `renewWith` to hand the watch a state, or to throw.
- */
-class RecordingWatchStore implements WatchStore {
-  readonly calls: Call[] = [];
-  renewWith: (held: WatchLease, nextHop: number, leaseUntil: number) => Promise<WatchState | undefined> =
-    async () => undefined;
-  async join(kind: WatchKind, groupName: string, member: WatchMember): Promise<WatchState> {
-    this.calls.push({ op: "join", kind, groupName, member });
-    return { members: [member], leaseUntil: Number.MAX_SAFE_INTEGER, lease: { chain: "other", hop: 1 } };
-  }
-  async claim(kind: WatchKind, groupName: string, lease: WatchLease): Promise<boolean> {
-    this.calls.push({ op: "claim", kind, groupName, lease });
-    return false;
-  }
-  async renew(
-    kind: WatchKind,
-    groupName: string,
-    held: WatchLease,
-    nextHop: number,
-    leaseUntil: number,
-    leaving: readonly string[],
-  ): Promise<WatchState | undefined> {
-    this.calls.push({ op: "renew", kind, groupName, held, nextHop, leaving: [...leaving] });
-    return this.renewWith(held, nextHop, leaseUntil);
-  }
-  async release(
-    kind: WatchKind,
-    groupName: string,
-    held: WatchLease,
-    leaving: readonly string[],
-  ): Promise<WatchState | undefined> {
-    this.calls.push({ op: "release", kind, groupName, held, leaving: [...leaving] });
-    return { members: [], leaseUntil: 0, lease: held };
-  }
-}
-
-class RecordingMessages implements WatchMessages {
-  readonly sent: { message: WatchMessage; delaySeconds: number }[] = [];
-  async send(message: WatchMessage, delaySeconds: number): Promise<void> {
-    this.sent.push({ message, delaySeconds });
-  }
-}
 
 function sqsEvent(...bodies: string[]): SQSEvent {
   return {
@@ -97,8 +39,8 @@ const watchBody = (overrides: Record<string, unknown> = {}) =>
 const agentRecheck = JSON.stringify({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
 
 let h: GateHarness;
-let watchStore: RecordingWatchStore;
-let messages: RecordingMessages;
+let watchStore: InMemoryWatchStore;
+let messages: RecordingWatchMessages;
 let watching: GateDeps;
 let info: ReturnType<typeof vi.spyOn>;
 let warn: ReturnType<typeof vi.spyOn>;
@@ -108,8 +50,8 @@ beforeEach(() => {
   h = gateHarness();
   lifecycleState(h, "Pending:Wait");
   hookAcceptsCompletion(h);
-  watchStore = new RecordingWatchStore();
-  messages = new RecordingMessages();
+  watchStore = new InMemoryWatchStore();
+  messages = new RecordingWatchMessages();
   watching = { ...h.deps, watch: { store: watchStore, messages } };
   info = vi.spyOn(log, "info");
   warn = vi.spyOn(log, "warn");
@@ -151,6 +93,7 @@ describe("launch handler: watch messages beside the re-checks", () => {
         groupName: GROUP,
         held: { chain: CHAIN, hop: 3 },
         nextHop: 4,
+        leaseUntil: expect.any(Number),
         leaving: [],
       },
     ]);
@@ -167,11 +110,8 @@ describe("launch handler: watch messages beside the re-checks", () => {
     sendCommandReturns(h, "cmd-1");
     await openGate();
     const member: WatchMember = { instanceId: INSTANCE_ID, token: TOKEN, from: T0, until: T0 + 150_000 };
-    watchStore.renewWith = async (_held, nextHop, leaseUntil) => ({
-      members: [member],
-      leaseUntil,
-      lease: { chain: CHAIN, hop: nextHop },
-    });
+    watchStore.setLease("agent", GROUP, { chain: CHAIN, hop: 3 }, T0 + 60_000);
+    watchStore.putMember("agent", GROUP, member);
 
     const result = await createLaunchHandler(() => watching)(sqsEvent(watchBody()));
 
@@ -181,7 +121,7 @@ describe("launch handler: watch messages beside the re-checks", () => {
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(h.store.get(INSTANCE_ID).phase).not.toBe("awaiting-agent");
     // No member left: released by the holder (hop 4 now), dropping the member it ran.
-    expect(watchStore.calls.filter((call) => call.op === "release")).toEqual([
+    expect(watchStore.callsOf("release")).toEqual([
       {
         op: "release",
         kind: "agent",
@@ -238,9 +178,8 @@ describe("launch handler: watch messages beside the re-checks", () => {
     agentPing(h, "Online");
     sendCommandReturns(h, "cmd-1");
     await openGate();
-    watchStore.renewWith = async () => {
-      throw new Error("Rate exceeded");
-    };
+    watchStore.setLease("agent", GROUP, { chain: CHAIN, hop: 3 }, T0 + 60_000);
+    watchStore.failNext("renew", new Error("Rate exceeded"));
 
     const result = await createLaunchHandler(() => watching)(sqsEvent(agentRecheck, watchBody()));
 
@@ -274,6 +213,7 @@ describe("command-result handler: watch messages", () => {
         groupName: GROUP,
         held: { chain: CHAIN, hop: 3 },
         nextHop: 4,
+        leaseUntil: expect.any(Number),
         leaving: [],
       },
     ]);
@@ -294,9 +234,8 @@ describe("command-result handler: watch messages", () => {
   });
 
   it("logs and acknowledges a health watch whose store fails", async () => {
-    watchStore.renewWith = async () => {
-      throw new Error("ProvisionedThroughputExceededException");
-    };
+    watchStore.setLease("health", GROUP, { chain: CHAIN, hop: 3 }, T0 + 60_000);
+    watchStore.failNext("renew", new Error("ProvisionedThroughputExceededException"));
     const result = await createCommandResultHandler(() => watching)(sqsEvent(watchBody({ watch: "health" })));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(error).toHaveBeenCalledWith("watch failed; the waits' own rounds start it again", {
