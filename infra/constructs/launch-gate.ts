@@ -20,6 +20,7 @@ import {
   launchLifecyclePattern,
   terminateLifecyclePattern,
 } from "../../shared/events/patterns.js";
+import { RECONCILE_INTERVAL_SECONDS } from "../../shared/gate/heartbeat-timing.js";
 import { addDeployLimitValidation } from "./deploy-limits.js";
 import { warnShortDeregistrationDelays } from "./drain-limits.js";
 import { bundledCode, type FunctionCode } from "./function-code.js";
@@ -54,12 +55,13 @@ export interface LaunchGateProps {
 const FUNCTION_TIMEOUT = Duration.seconds(30);
 
 /**
- * How often the reconciler runs. It is the safety net for a wait whose event or chain failed, and it
- * must get several chances before a hook times out: with the default 600 s heartbeat timeout, a run
- * every 2 minutes gives four, so one or two throttled runs still leave time. A run costs one
- * DescribeAutoScalingGroups and one batched read per group when nothing waits.
+ * How often the reconciler runs: the gate's heartbeat timing counts on it, so it is defined there
+ * (shared/gate/heartbeat-timing.ts). It is the safety net for a wait whose event or chain failed, and it
+ * must get several chances before a hook times out: with the default 600 s heartbeat timeout, the hook is
+ * heartbeated once 300 s old, and a run every 2 minutes leaves a chain that died two runs to heartbeat
+ * it. A run costs one DescribeAutoScalingGroups and one batched read per group when nothing waits.
  */
-export const RECONCILE_INTERVAL_MINUTES = 2;
+export const RECONCILE_INTERVAL_MINUTES = RECONCILE_INTERVAL_SECONDS / 60;
 
 /**
  * The launch gate for every configured Auto Scaling group: hooks and documents per group, the state

@@ -177,8 +177,9 @@ export const groupSchema = strictObject({
     .default(CNT_BACKEND_GROUP.hookName)
     .describe("Name of the launch lifecycle hook the stack creates on the group."),
   /**
-   * At least 360 s: the reconciler (every 2 minutes) heartbeats a wait whose re-check chain died once a
-   * third of this has passed, and must be able to miss a run: this / 3 + 2 × 120 s < this.
+   * At least 360 s: the reconciler (every 2 minutes) must be able to heartbeat a wait whose re-check
+   * chain died, and miss a run, even at the soonest heartbeat (a third of this, heartbeat-timing.ts):
+   * this / 3 + 2 × 120 s < this.
    */
   heartbeatTimeoutSeconds: integerIn(360, 7200, "seconds")
     .default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds)

@@ -3,6 +3,7 @@ import { SkipEventError } from "../errors.js";
 import { throttledPaceSeconds } from "./batch-reads.js";
 import type { GateDeps } from "./deps.js";
 import { recordGone } from "./finish.js";
+import { chainSignDueAt, hookHeartbeatDueAt, recheckCeilingSeconds } from "./heartbeat-timing.js";
 import { describeLifecycle, recordHeartbeat } from "./lifecycle-actions.js";
 import type { RecheckMessage, RecheckStep, WaitSeen } from "./ports.js";
 import { advance, type GateRecord } from "./record.js";
@@ -10,18 +11,9 @@ import { seenOf } from "./seen.js";
 import { WATCHED_PACE_SECONDS } from "./watch/join-watch.js";
 
 /**
- * Re-checks are spaced at most a third of the heartbeat timeout apart, and a heartbeat is recorded once
- * a third has passed: a late or lost re-check still leaves time for the next one before the hook times
- * out (and applies its default result, ABANDON).
- */
-export function recheckCeilingSeconds(heartbeatTimeoutSeconds: number): number {
-  return Math.floor(heartbeatTimeoutSeconds / 3);
-}
-
-/**
- * Who is keeping the wait alive. The event-driven re-check chain and the reconciler both heartbeat the
- * hook, but only the chain's heartbeats prove the chain is alive (`chainSeenAt`): the reconciler must
- * still be able to see a chain that died while it kept the hook alive on its own.
+ * Who is keeping the wait alive (heartbeat-timing.ts). Both keepers heartbeat the hook when it is due;
+ * only the chain's own steps prove the chain is alive (`chainSeenAt`): the reconciler must still be able
+ * to see a chain that died while it kept the hook alive on its own.
  */
 export type HeartbeatSource = "chain" | "reconciler";
 
@@ -30,32 +22,30 @@ export interface KeepAliveOptions {
   readonly by?: HeartbeatSource;
   /**
    * The caller saves the returned record itself, at once (its next write advances it): the heartbeat
-   * is recorded with that write instead of one of its own. The returned record then keeps the version
-   * it was read at, so the caller's save stays conditional on exactly what was read. Should that save
-   * fail, the heartbeat was still sent; only its record is lost, and the next step heartbeats again.
+   * (or the chain's sign of life) is recorded with that write instead of one of its own. The returned
+   * record then keeps the version it was read at, so the caller's save stays conditional on exactly
+   * what was read. Should that save fail, a heartbeat was still sent; only its record is lost, and the
+   * next step heartbeats again.
    */
   readonly saveWithCaller?: boolean;
 }
 
-/**
- * Whether a heartbeat is due now. Anyone heartbeats once the hook's last heartbeat is a ceiling old.
- * The chain also heartbeats once its own last one (or, before it, the phase start) is a ceiling old,
- * however recently the reconciler heartbeated: that is what keeps `chainSeenAt` fresh while it lives.
- */
-export function heartbeatDue(
+/** What keeping the wait alive calls for now: a heartbeat of the hook, a sign of the chain's life, both. */
+export function keepAliveDue(
   record: Pick<GateRecord, "lastHeartbeatAt" | "chainSeenAt" | "phaseStartedAt">,
   now: number,
   heartbeatTimeoutSeconds: number,
   by: HeartbeatSource,
-): boolean {
-  const ceilingMs = recheckCeilingSeconds(heartbeatTimeoutSeconds) * 1000;
-  if (now - record.lastHeartbeatAt >= ceilingMs) return true;
-  return by === "chain" && now - (record.chainSeenAt ?? record.phaseStartedAt) >= ceilingMs;
+): { readonly heartbeat: boolean; readonly chainSign: boolean } {
+  return {
+    heartbeat: now >= hookHeartbeatDueAt(record, heartbeatTimeoutSeconds),
+    chainSign: by === "chain" && now >= chainSignDueAt(record, heartbeatTimeoutSeconds),
+  };
 }
 
 /**
- * Records a heartbeat when one is due; returns the (possibly saved) newer record — or, with
- * `saveWithCaller`, the record with the heartbeat applied and not yet saved.
+ * Records a heartbeat when one is due, and the chain's sign of life when that is; returns the (possibly
+ * saved) newer record — or, with `saveWithCaller`, the record with them applied and not yet saved.
  */
 export async function keepAlive(
   deps: GateDeps,
@@ -65,9 +55,14 @@ export async function keepAlive(
 ): Promise<GateRecord> {
   const by = options.by ?? "chain";
   const now = deps.now();
-  if (!heartbeatDue(record, now, heartbeatTimeoutSeconds, by)) return record;
-  if ((await recordHeartbeat(deps, record)) === "not-active") await stopRefusedWait(deps, record);
-  const changes = by === "chain" ? { lastHeartbeatAt: now, chainSeenAt: now } : { lastHeartbeatAt: now };
+  const due = keepAliveDue(record, now, heartbeatTimeoutSeconds, by);
+  if (!due.heartbeat && !due.chainSign) return record;
+  if (due.heartbeat && (await recordHeartbeat(deps, record)) === "not-active")
+    await stopRefusedWait(deps, record);
+  const changes = {
+    ...(due.heartbeat ? { lastHeartbeatAt: now } : {}),
+    ...(by === "chain" ? { chainSeenAt: now } : {}),
+  };
   if (options.saveWithCaller) return { ...record, ...changes };
   const updated = advance(record, changes, "", now);
   await deps.store.save(updated);

@@ -1,4 +1,5 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
+import { chainSignDueAt, hookHeartbeatDueAt } from "./heartbeat-timing.js";
 import type { RecheckMessage, WaitSeen } from "./ports.js";
 import type { GateRecord } from "./record.js";
 
@@ -6,22 +7,21 @@ import type { GateRecord } from "./record.js";
  * What a polling re-check carries of its wait, so that a round finding nothing new — most of a
  * wait's rounds — schedules the next without reading the record. The record is read (and the step
  * runs in full, every save conditional on the version read) as soon as anything may need it: the poll
- * shows a change, a heartbeat or a deadline is due (`readBy`), or the re-check is a retry. A re-check
+ * shows a change, a heartbeat or the chain's sign of life or a deadline is due (`readBy`), or the re-check is a retry. A re-check
  * whose wait moved on without it (a copy, a chain given a new token) polls on for at most a heartbeat
  * period, then reads the record and drops.
  */
 export function seenOf(record: GateRecord, group: RuntimeGroup): WaitSeen | undefined {
   const polling = record.phase === "awaiting-agent" || record.phase === "awaiting-health";
   if (!polling) return undefined;
-  const ceilingMs = Math.floor(group.heartbeatTimeoutSeconds / 3) * 1000;
-  // When the chain's next heartbeat is due (keep-alive.ts, heartbeatDue), whoever heartbeated last.
-  const heartbeatDueAt =
-    Math.min(record.lastHeartbeatAt, record.chainSeenAt ?? record.phaseStartedAt) + ceilingMs;
+  // When keeping the wait alive next calls for a write (keep-alive.ts, keepAliveDue).
+  const timeout = group.heartbeatTimeoutSeconds;
+  const keepAliveDueAt = Math.min(hookHeartbeatDueAt(record, timeout), chainSignDueAt(record, timeout));
   return {
     version: record.version,
     phase: record.phase,
     groupName: record.groupName,
-    readBy: Math.min(heartbeatDueAt, record.deadline, record.phaseDeadline ?? record.deadline),
+    readBy: Math.min(keepAliveDueAt, record.deadline, record.phaseDeadline ?? record.deadline),
     startedAt: record.startedAt,
     bootstrapPhase: record.mode.bootstrapPhase,
     ...(record.registeredAt === undefined ? {} : { registeredAt: record.registeredAt }),

@@ -42,7 +42,7 @@ describe("an agent re-check carrying its wait", () => {
     const event = delivered(h, "agent");
     const record = h.store.get(INSTANCE_ID);
     expect(event.seen).toMatchObject({ version: record.version, phase: "awaiting-agent" });
-    // Read again by the chain's next heartbeat (ceiling 200 s) at the latest.
+    // Read again when the chain must next show it is alive (the 200 s ceiling), at the latest.
     expect(event.seen?.readBy).toBe(Math.min(record.lastHeartbeatAt + 200_000, record.phaseDeadline ?? 0));
   });
 
@@ -70,9 +70,24 @@ describe("an agent re-check carrying its wait", () => {
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-1" });
   });
 
-  it("reads the record (and heartbeats) once a heartbeat is due, agent or not", async () => {
+  it("reads the record once the chain must show it is alive, agent or not: a write, no heartbeat", async () => {
     const event = delivered(h, "agent");
     h.advanceSeconds(200);
+
+    await onAgentRecheck(h.deps, event);
+
+    expect(loads).toHaveBeenCalled();
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    expect(h.store.get(INSTANCE_ID).chainSeenAt).toBe(h.now());
+  });
+
+  it("reads the record (and heartbeats) once a heartbeat is due, agent or not", async () => {
+    h.advanceSeconds(200);
+    await onAgentRecheck(h.deps, delivered(h, "agent")); // shows the chain alive; its next round carries that
+    const event = delivered(h, "agent");
+    expect(event.seen?.readBy).toBe(h.store.get(INSTANCE_ID).lastHeartbeatAt + 300_000);
+    loads.mockClear();
+    h.advanceSeconds(100);
 
     await onAgentRecheck(h.deps, event);
 
