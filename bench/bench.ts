@@ -1,7 +1,8 @@
 import "../sim/offline-environment.js";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { BenchFigures } from "./render.js";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../shared/config/defaults.js";
+import type { BenchFigures, PollIntervalTrade } from "./render.js";
 
 /**
  * `npm run bench [-- --json FILE] [--seeds N] [--pairs N]`: measures what issue 11 asks of the gate,
@@ -11,7 +12,8 @@ import type { BenchFigures } from "./render.js";
  *   control plane's attempts throttled (what throttles in AWS) — and, beside it, of every API's;
  * - the gate's reaction lag per polled phase on those launches, beside the common polling sample
  *   (a fixed 30 s poll) replayed on the very same launches;
- * - each function bundle's size and cold import time against a naive bundle, in paired fresh processes.
+ * - each function bundle's size and cold import time against a naive bundle, in paired fresh processes;
+ * - what longer poll intervals (the config's pollIntervalSeconds) trade: calls per launch against lag.
  * Timings on this machine are noisy: read the ratios, not the milliseconds. Nothing here is asserted.
  */
 
@@ -66,6 +68,13 @@ const BASELINE_PACE_SECONDS = 30;
  * them on the control plane.
  */
 const ATTEMPTS_PER_CALL_THROTTLED = (1 - THROTTLE ** 6) / (1 - THROTTLE);
+/** The poll intervals (agent / health, seconds) the trade table compares: the default first, then longer. */
+const POLL_INTERVALS = [
+  DEFAULT_POLL_INTERVAL_SECONDS,
+  { agent: 3, health: 4 },
+  { agent: 4, health: 4 },
+  { agent: 4, health: 5 },
+];
 
 const started = Date.now();
 await buildAllFunctions();
@@ -86,6 +95,21 @@ for (const burst of [1, 2, BURST, 30]) {
   const sized = burst === BURST ? sweep : await runSweep({ seeds: 4, instances: burst });
   bySize.push({ burst, controlPlane: sized.controlPlaneCallsPerLaunch, all: sized.callsPerLaunch });
 }
+// What longer poll intervals trade: fewer control-plane calls for a later reaction. The default's row is
+// the main sweep; each other setting runs the same seeds.
+const pollIntervalTrade: PollIntervalTrade[] = [];
+for (const interval of POLL_INTERVALS) {
+  const traded =
+    interval === DEFAULT_POLL_INTERVAL_SECONDS
+      ? sweep
+      : await runSweep({ seeds, instances: BURST, pollIntervalSeconds: interval });
+  pollIntervalTrade.push({
+    pollIntervalSeconds: interval,
+    controlPlaneCallsPerLaunch: traded.controlPlaneCallsPerLaunch,
+    callsPerLaunch: traded.callsPerLaunch,
+    ...compareOverheads(traded.timings, BASELINE_PACE_SECONDS).gate,
+  });
+}
 const cold = await measureColdImport(pairs);
 
 const figures: BenchFigures = {
@@ -97,6 +121,7 @@ const figures: BenchFigures = {
   ...lag.gate,
   coldImportRatio: cold.coldImportRatio,
   bundleKiB: cold.bundleKiB,
+  pollIntervalTrade,
   baseline: {
     controlPlaneCallsPerLaunch: lag.baselineCallsPerLaunch,
     callsPerLaunch: lag.baselineCallsPerLaunch,

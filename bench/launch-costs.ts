@@ -26,6 +26,8 @@ export interface SweepOptions {
   readonly throttle?: number;
   /** The services `throttle` applies to; absent: every API. */
   readonly throttleServices?: readonly string[];
+  /** The deployment's `pollIntervalSeconds`; absent: the config's default. */
+  readonly pollIntervalSeconds?: { readonly agent: number; readonly health: number };
 }
 
 export interface CallFigures {
@@ -61,6 +63,7 @@ export async function runSweep(options: SweepOptions): Promise<Sweep> {
       instances: options.instances,
       ...(options.throttle ? { throttle: options.throttle } : {}),
       ...(options.throttleServices ? { throttleServices: options.throttleServices } : {}),
+      ...(options.pollIntervalSeconds ? { pollIntervalSeconds: options.pollIntervalSeconds } : {}),
     });
     const world = await World.create(scenario);
     world.router.callLog = [];

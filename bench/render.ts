@@ -14,8 +14,17 @@ export interface Figures extends OverheadFigures {
   readonly bundleKiB: Readonly<Record<string, number>>;
 }
 
+/** One setting of the config's `pollIntervalSeconds`, and what it costs and gains on a sweep. */
+export interface PollIntervalTrade extends OverheadFigures {
+  readonly pollIntervalSeconds: { readonly agent: number; readonly health: number };
+  readonly controlPlaneCallsPerLaunch: number;
+  readonly callsPerLaunch: number;
+}
+
 export interface BenchFigures extends Figures {
   readonly baseline: Figures;
+  /** The default poll intervals (the first row) and longer ones, each on the same sweep of scale-outs. */
+  readonly pollIntervalTrade: readonly PollIntervalTrade[];
 }
 
 export interface RunFacts {
@@ -57,6 +66,11 @@ const GOALS: readonly { readonly text: string; readonly met: (f: BenchFigures) =
 ];
 
 const one = (n: number) => n.toFixed(1);
+const tradeRow = (...cells: string[]) =>
+  `  ${(cells[0] ?? "").padEnd(24)}${cells
+    .slice(1)
+    .map((cell) => cell.padStart(14))
+    .join("")}`;
 const two = (n: number) => n.toFixed(2);
 
 export function renderBench(f: BenchFigures, facts: RunFacts): string {
@@ -129,6 +143,19 @@ export function renderBench(f: BenchFigures, facts: RunFacts): string {
     "",
     "goals:",
     ...GOALS.map((goal) => `  ${goal.met(f) ? "met    " : "NOT MET"}  ${goal.text}`),
+    "",
+    `the poll-interval trade (config pollIntervalSeconds; ${facts.seeds} scale-outs of ${facts.burst} each):`,
+    tradeRow("agent / health (s)", "control plane", "all calls", "overhead", "agent", "health"),
+    ...f.pollIntervalTrade.map((t, index) =>
+      tradeRow(
+        `${t.pollIntervalSeconds.agent} / ${t.pollIntervalSeconds.health}${index === 0 ? " (default)" : ""}`,
+        one(t.controlPlaneCallsPerLaunch),
+        one(t.callsPerLaunch),
+        one(t.overheadSecondsMean),
+        one(t.phaseOverheadSeconds.agent),
+        one(t.phaseOverheadSeconds.health),
+      ),
+    ),
     "",
     "modelled by the simulation, not the gate's doing (means): agent Online " +
       `${one(facts.modelled.agentOnlineAfterLaunch)} s after launch, bootstrap ${one(facts.modelled.bootstrap)} s, ` +

@@ -15,6 +15,8 @@ export interface ChaosOptions {
   readonly throttle?: number;
   /** The services `throttle` applies to ("Auto Scaling", "SSM", …); absent: every API. */
   readonly throttleServices?: readonly string[];
+  /** The deployment's `pollIntervalSeconds`; absent: the config's default. */
+  readonly pollIntervalSeconds?: Scenario["pollIntervalSeconds"];
 }
 
 /** The API faults of `options.throttle`: on the services it names, or on every API. */
@@ -44,6 +46,7 @@ const base = (name: string, seed: number, options: ChaosOptions, groups: readonl
   seed,
   groups,
   limitSeconds: 7200,
+  ...(options.pollIntervalSeconds ? { pollIntervalSeconds: options.pollIntervalSeconds } : {}),
   ...(options.throttle
     ? { apiFaults: throttleFaults(options, options.throttle, { fromSeconds: 0, toSeconds: 900 }) }
     : {}),

@@ -111,6 +111,8 @@ export interface Scenario {
    * @default one version, none failing
    */
   readonly documentVersions?: { readonly count: number; readonly failing?: readonly number[] };
+  /** The deployment's `pollIntervalSeconds` (how often the watches look). @default the config's default */
+  readonly pollIntervalSeconds?: { readonly agent: number; readonly health: number };
 }
 
 /** The reference deployment's group, as the default config names it. */

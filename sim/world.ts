@@ -531,5 +531,6 @@ export function configFor(scenario: Scenario): LaunchgateConfig {
       ...group.timing,
       ...(group.remediation ? { remediation: group.remediation } : {}),
     })),
+    ...(scenario.pollIntervalSeconds ? { pollIntervalSeconds: scenario.pollIntervalSeconds } : {}),
   });
 }

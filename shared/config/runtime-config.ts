@@ -39,6 +39,11 @@ export const runtimeConfigSchema = z.strictObject({
   stateTableName: nonEmpty(),
   operationsTableName: nonEmpty(),
   recheckQueueUrls: z.strictObject({ launch: nonEmpty(), result: nonEmpty(), operations: nonEmpty() }),
+  /** How often a group's watch looks, by what it looks for (the config's pollIntervalSeconds). */
+  pollIntervalSeconds: z.strictObject({
+    agent: z.number().check(z.positive()),
+    health: z.number().check(z.positive()),
+  }),
   /**
    * The CloudWatch Logs group SSM streams every bootstrap command's full output to. Optional so that a
    * deployment without it still sends commands (their output then lives only in SSM, truncated).
@@ -122,6 +127,7 @@ export function toRuntimeConfig(
           }
         : {}),
     })),
+    pollIntervalSeconds: { ...config.pollIntervalSeconds },
     ...resources,
   };
 }

@@ -1,6 +1,12 @@
 import { z } from "zod";
-import { CNT_BACKEND_APP, CNT_BACKEND_GROUP, COMPOSE_SHA256, ECR_REGISTRY_PLACEHOLDER } from "./defaults.js";
-import { integerIn, matching, oneOf, strictObject, uniqueList } from "./schema-helpers.js";
+import {
+  CNT_BACKEND_APP,
+  CNT_BACKEND_GROUP,
+  COMPOSE_SHA256,
+  DEFAULT_POLL_INTERVAL_SECONDS,
+  ECR_REGISTRY_PLACEHOLDER,
+} from "./defaults.js";
+import { halvesIn, integerIn, matching, oneOf, strictObject, uniqueList } from "./schema-helpers.js";
 
 /**
  * The one launchgate configuration. Every field has a default taken from the reference deployment
@@ -321,6 +327,18 @@ export const configSchema = strictObject({
   notifications: notificationsSchema
     .default(() => ({ emails: [] }))
     .describe("Who is told about abandoned launches and failures of the automation."),
+  pollIntervalSeconds: strictObject({
+    agent: halvesIn(1, 10, "seconds")
+      .default(DEFAULT_POLL_INTERVAL_SECONDS.agent)
+      .describe("Between two looks for new instances' SSM agents coming Online."),
+    health: halvesIn(1, 10, "seconds")
+      .default(DEFAULT_POLL_INTERVAL_SECONDS.health)
+      .describe("Between two looks for registered instances passing their first load balancer health check."),
+  })
+    .default(() => ({ ...DEFAULT_POLL_INTERVAL_SECONDS }))
+    .describe(
+      "How often the gate looks, for all the waits of a group at once, for what no event announces. Shorter: an instance goes InService sooner after it is ready; longer: fewer Auto Scaling, SSM and ELB calls per launch. `npm run bench` prints the trade.",
+    ),
   reference: referenceSchema
     .optional()
     .describe(

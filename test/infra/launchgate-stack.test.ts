@@ -193,6 +193,17 @@ describe("functions", () => {
       expect(env).toContain(expected);
     }
   });
+
+  it("receive the configured poll intervals (the defaults unless set)", () => {
+    const runtimeOf = (app: Synthesized) => {
+      const functions = Object.values(app.template.findResources("AWS::Lambda::Function"));
+      return JSON.stringify(functions[0]?.Properties.Environment.Variables.LAUNCHGATE_RUNTIME);
+    };
+    const intervals = (agent: number, health: number) =>
+      new RegExp(`pollIntervalSeconds\\W+agent\\W+${agent}\\W+health\\W+${health}\\W`);
+    expect(runtimeOf(defaultApp)).toMatch(intervals(2.5, 3));
+    expect(runtimeOf(synthesize({ pollIntervalSeconds: { agent: 4, health: 5 } }))).toMatch(intervals(4, 5));
+  });
 });
 
 describe("IAM is least privilege", () => {

@@ -16,16 +16,16 @@ import {
 import { type RunStep, runSteps } from "./watch-steps.js";
 
 /**
- * The watch's pace: a look every 3 s puts the mean reaction about 1.5 s after the change (and the step
- * it runs takes a few tenths more). Each look costs one read for the whole group (for health, one per
- * target group), however many waits it serves. The agent watch looks more often: a burst's agents come
- * Online over the same minute, so its looks are shared by the whole burst, while a target's first
- * passing check comes at a moment of its own. `npm run bench` measured the trade (48 scale-outs of 8):
- * agent/health every 2.5/3 s: 14.9 control-plane calls per launch, 4.5 s mean overhead; 3/4 s: 13.2
- * and 5.2 s; 4/4 s: 12.6 and 5.8 s; 3/5 s: 12.3 and 5.8 s.
+ * The watch's pace is the config's `pollIntervalSeconds` (deps.config): how often it looks for each kind
+ * of member (shared/config/defaults.ts says why the defaults are what they are).
  */
-export const WATCH_PACE_SECONDS: Readonly<Record<WatchKind, number>> = { agent: 2.5, health: 3 };
-/** A throttled look doubles the pace, up to this; the first look that gets through restores it. */
+export function watchPaceSeconds(deps: Pick<GateDeps, "config">, kind: WatchKind): number {
+  return deps.config.pollIntervalSeconds[kind];
+}
+/**
+ * A throttled look doubles the pace, up to this (or the configured pace, if longer); the first look that
+ * gets through restores it.
+ */
 export const WATCH_THROTTLED_PACE_CAP_SECONDS = 12;
 /**
  * How long one invocation watches before handing on to the next: within the function's 30 s timeout,
@@ -64,7 +64,7 @@ interface WatchTally {
 
 /**
  * One invocation of a group's watch: takes it over from the message's hop, looks at what its members
- * wait for every WATCH_PACE_SECONDS, runs the step of each member whose state calls for it — with what
+ * wait for at its pace (watchPaceSeconds), runs the step of each member whose state calls for it — with what
  * was read as the step's own poll, so it does not ask again — and hands on to the next invocation
  * after WATCH_SPAN_SECONDS, or lets go once no member is left. Should it fail on the way, it lets go
  * (best effort), so that the next wait to join starts a watch at once rather than when the lease ends.
@@ -127,7 +127,7 @@ class WatchLoop {
     },
     private readonly tally: WatchTally,
   ) {
-    this.pace = WATCH_PACE_SECONDS[kind];
+    this.pace = watchPaceSeconds(deps, kind);
   }
 
   async run(
@@ -185,9 +185,8 @@ class WatchLoop {
     const { reads, throttled } = await look(this.deps, this.kind, due);
     this.tally.looks += 1;
     if (throttled) this.tally.throttledLooks += 1;
-    this.pace = throttled
-      ? Math.min(2 * this.pace, WATCH_THROTTLED_PACE_CAP_SECONDS)
-      : WATCH_PACE_SECONDS[this.kind];
+    const pace = watchPaceSeconds(this.deps, this.kind);
+    this.pace = throttled ? Math.min(2 * this.pace, Math.max(WATCH_THROTTLED_PACE_CAP_SECONDS, pace)) : pace;
     const called = await calledFor(this.deps, this.kind, reads, due);
     const outcomes = await runSteps(
       this.deps,

@@ -66,11 +66,20 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
 
   it("unknown key, at the top and inside a group", () => {
     expect(problemsOf({ regoin: "eu-west-2" })).toEqual([
-      'unknown key "regoin"; known keys are region, account, stackName, logRetentionDays, groups, notifications, reference, $schema',
+      'unknown key "regoin"; known keys are region, account, stackName, logRetentionDays, groups, notifications, pollIntervalSeconds, reference, $schema',
     ]);
     expect(problemsOf(group({ heartbeatTimeout: 600 }))[0]).toMatch(
       /^unknown key "heartbeatTimeout" in groups\[0\]; known keys are name, hookName, heartbeatTimeoutSeconds, /,
     );
+  });
+
+  it("poll interval out of range or not in half seconds", () => {
+    expect(problemsOf({ pollIntervalSeconds: { agent: 0.5 } })).toEqual([
+      "pollIntervalSeconds.agent: got 0.5; allowed: a number of seconds from 1 to 10, in steps of 0.5",
+    ]);
+    expect(problemsOf({ pollIntervalSeconds: { health: 3.2 } })).toEqual([
+      "pollIntervalSeconds.health: got 3.2; allowed: a number of seconds from 1 to 10, in steps of 0.5",
+    ]);
   });
 
   it("malformed region", () => {

@@ -16,7 +16,6 @@ import {
   type RunStep,
   runWatch,
   STEP_RESERVE_SECONDS,
-  WATCH_PACE_SECONDS,
   WATCH_SPAN_SECONDS,
 } from "../../../../shared/gate/watch/run-watch.js";
 import {
@@ -144,13 +143,23 @@ describe("runWatch: taking over", () => {
 });
 
 describe("runWatch: agent", () => {
+  it("looks at the configured interval (pollIntervalSeconds)", async () => {
+    const message = heldWatch("agent", [member(A)]);
+    const looks = agentLooks();
+    const config = { ...deps.config, pollIntervalSeconds: { agent: 4, health: 3 } };
+
+    await runWatch({ ...deps, config }, message, runStep);
+
+    expect(looks.map((look) => look.at)).toEqual([0, 4000, 8000, 12_000]);
+  });
+
   it("looks every 2.5 s with one DescribeInstanceInformation for all due members; members not yet due are not asked for", async () => {
     const message = heldWatch("agent", [member(A), member(B), member(C, { from: T0 + 100_000 })]);
     const looks = agentLooks();
 
     await runWatch(deps, message, runStep);
 
-    expect(WATCH_PACE_SECONDS.agent).toBe(2.5);
+    expect(deps.config.pollIntervalSeconds.agent).toBe(2.5); // the default
     expect(looks.map((look) => look.at)).toEqual([0, 2500, 5000, 7500, 10_000, 12_500]);
     for (const look of looks) expect(look.ids).toEqual([A, B]);
     expect(runStep).not.toHaveBeenCalled();
@@ -451,7 +460,7 @@ describe("runWatch: health", () => {
 
     await runWatch(deps, message, runStep);
 
-    expect(WATCH_PACE_SECONDS.health).toBe(3);
+    expect(deps.config.pollIntervalSeconds.health).toBe(3); // the default
     const times = [...new Set(looks.map((look) => look.at))];
     expect(times).toEqual([0, 3000, 6000, 9000, 12_000]);
     for (const at of times) {
