@@ -1,7 +1,7 @@
 import "../sim/offline-environment.js";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { DEFAULT_POLL_INTERVAL_SECONDS } from "../shared/config/defaults.js";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../shared/config/poll-intervals.js";
 import type { BenchFigures, PollIntervalTrade } from "./render.js";
 
 /**

@@ -85,20 +85,9 @@ export const CNT_BACKEND_APP = {
 export const CNT_BACKEND_GROUP = {
   name: "cnt-backend-asg",
   hookName: "launchgate-launch",
-  heartbeatTimeoutSeconds: 600,
+  heartbeatTimeoutSeconds: 900,
   gateTimeoutSeconds: 2400,
   agentTimeoutSeconds: 600,
   bootstrapTimeoutSeconds: 1200,
   targetGroups: ["cnt-backend-tg"],
 } as const;
-
-/**
- * How often a group's watch looks (shared/gate/watch/run-watch.ts), in seconds: a look every 3 s puts the
- * mean reaction about 1.5 s after the change (and the step it runs takes a few tenths more). Each look
- * costs one read for the whole group (for health, one per target group), however many waits it serves.
- * The agent watch looks more often: a burst's agents come Online over the same minute, so its looks are
- * shared by the whole burst, while a target's first passing check comes at a moment of its own. These
- * defaults meet the reaction goals (≤ 2 s per polled phase); longer intervals make fewer control-plane
- * calls and react later — `npm run bench` prints the trade for several settings.
- */
-export const DEFAULT_POLL_INTERVAL_SECONDS = { agent: 2.5, health: 3 } as const;

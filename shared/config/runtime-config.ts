@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { formatIssues } from "./format-issues.js";
+import { isPollInterval, POLL_INTERVAL_ALLOWED } from "./poll-intervals.js";
 import type { LaunchgateConfig } from "./schema.js";
 
 /**
@@ -9,6 +10,8 @@ import type { LaunchgateConfig } from "./schema.js";
  */
 const nonEmpty = () => z.string().check(z.minLength(1));
 const positiveInt = () => z.int().check(z.positive());
+/** What the config allows (poll-intervals.ts), checked again: a hand-edited environment gets no further. */
+const pollInterval = () => z.number().check(z.refine(isPollInterval, POLL_INTERVAL_ALLOWED));
 
 export const runtimeGroupSchema = z.strictObject({
   name: nonEmpty(),
@@ -40,10 +43,7 @@ export const runtimeConfigSchema = z.strictObject({
   operationsTableName: nonEmpty(),
   recheckQueueUrls: z.strictObject({ launch: nonEmpty(), result: nonEmpty(), operations: nonEmpty() }),
   /** How often a group's watch looks, by what it looks for (the config's pollIntervalSeconds). */
-  pollIntervalSeconds: z.strictObject({
-    agent: z.number().check(z.positive()),
-    health: z.number().check(z.positive()),
-  }),
+  pollIntervalSeconds: z.strictObject({ agent: pollInterval(), health: pollInterval() }),
   /**
    * The CloudWatch Logs group SSM streams every bootstrap command's full output to. Optional so that a
    * deployment without it still sends commands (their output then lives only in SSM, truncated).

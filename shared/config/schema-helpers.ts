@@ -16,16 +16,6 @@ export function integerIn(min: number, max: number, unit: string) {
     .max(max, { error: allowed });
 }
 
-/** A number in [min, max] in steps of 0.5, described in the given unit. */
-export function halvesIn(min: number, max: number, unit: string) {
-  const allowed = `a number of ${unit} from ${min} to ${max}, in steps of 0.5`;
-  return z
-    .number({ error: allowed })
-    .multipleOf(0.5, { error: allowed })
-    .min(min, { error: allowed })
-    .max(max, { error: allowed });
-}
-
 /** A string matching `pattern`; `allowed` says in words what that means. */
 export function matching(pattern: RegExp, allowed: string) {
   return z.string({ error: allowed }).regex(pattern, { error: allowed });

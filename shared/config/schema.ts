@@ -1,12 +1,11 @@
 import { z } from "zod";
+import { CNT_BACKEND_APP, CNT_BACKEND_GROUP, COMPOSE_SHA256, ECR_REGISTRY_PLACEHOLDER } from "./defaults.js";
 import {
-  CNT_BACKEND_APP,
-  CNT_BACKEND_GROUP,
-  COMPOSE_SHA256,
   DEFAULT_POLL_INTERVAL_SECONDS,
-  ECR_REGISTRY_PLACEHOLDER,
-} from "./defaults.js";
-import { halvesIn, integerIn, matching, oneOf, strictObject, uniqueList } from "./schema-helpers.js";
+  POLL_INTERVAL_ALLOWED,
+  POLL_INTERVAL_BOUNDS,
+} from "./poll-intervals.js";
+import { integerIn, matching, oneOf, strictObject, uniqueList } from "./schema-helpers.js";
 
 /**
  * The one launchgate configuration. Every field has a default taken from the reference deployment
@@ -175,6 +174,20 @@ export const drainSchema = strictObject({
   ),
 });
 
+/**
+ * One poll interval (poll-intervals.ts), as bounds the JSON Schema carries to editors; the first bound
+ * broken ends the checks, so a value breaking two gets one message.
+ */
+const pollInterval = () => {
+  const error = POLL_INTERVAL_ALLOWED;
+  const { min, max, step } = POLL_INTERVAL_BOUNDS;
+  return z
+    .number({ error })
+    .multipleOf(step, { error, abort: true })
+    .min(min, { error, abort: true })
+    .max(max, { error });
+};
+
 export const groupSchema = strictObject({
   name: matching(GROUP_NAME, "an Auto Scaling group name of letters, digits, '.', '_' and '-'").describe(
     "Name of an existing Auto Scaling group to gate.",
@@ -183,9 +196,9 @@ export const groupSchema = strictObject({
     .default(CNT_BACKEND_GROUP.hookName)
     .describe("Name of the launch lifecycle hook the stack creates on the group."),
   /**
-   * At least 360 s: the reconciler (every 2 minutes) must be able to heartbeat a wait whose re-check
-   * chain died, and miss a run, even at the soonest heartbeat (a third of this, heartbeat-timing.ts):
-   * this / 3 + 2 × 120 s < this.
+   * At least 360 s: the reconciler (every 2 minutes) heartbeats a wait whose re-check chain died once a
+   * third of this has passed (heartbeat-timing.ts), and must be able to miss a run: this / 3 + 2 × 120 s
+   * ≤ this — at 360 s with nothing to spare; at the default 900 s it can miss three.
    */
   heartbeatTimeoutSeconds: integerIn(360, 7200, "seconds")
     .default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds)
@@ -328,10 +341,10 @@ export const configSchema = strictObject({
     .default(() => ({ emails: [] }))
     .describe("Who is told about abandoned launches and failures of the automation."),
   pollIntervalSeconds: strictObject({
-    agent: halvesIn(1, 10, "seconds")
+    agent: pollInterval()
       .default(DEFAULT_POLL_INTERVAL_SECONDS.agent)
       .describe("Between two looks for new instances' SSM agents coming Online."),
-    health: halvesIn(1, 10, "seconds")
+    health: pollInterval()
       .default(DEFAULT_POLL_INTERVAL_SECONDS.health)
       .describe("Between two looks for registered instances passing their first load balancer health check."),
   })

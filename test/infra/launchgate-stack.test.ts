@@ -18,7 +18,7 @@ describe("lifecycle hook", () => {
       LifecycleHookName: "launchgate-launch",
       LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
       DefaultResult: "ABANDON",
-      HeartbeatTimeout: 600,
+      HeartbeatTimeout: 900,
       NotificationTargetARN: Match.absent(),
       RoleARN: Match.absent(),
     });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { RECONCILE_INTERVAL_SECONDS } from "../../shared/gate/heartbeat-timing.js";
 import { accessRequests } from "../../sim/aws/authorization.js";
 import { DeployError } from "../../sim/deploy/deploy-checks.js";
 import { type Deployment, deploy } from "../../sim/deploy/deployment.js";
@@ -62,12 +63,12 @@ describe("deploying the synthesized stack", () => {
     expect(deployment.hooks).toEqual([
       expect.objectContaining({
         groupName: "cnt-backend-asg",
-        heartbeatTimeoutSeconds: 600,
+        heartbeatTimeoutSeconds: 900,
         defaultResult: "ABANDON",
       }),
     ]);
     expect(deployment.rules.filter((r) => r.rateSeconds !== undefined).map((r) => r.rateSeconds)).toEqual([
-      120,
+      RECONCILE_INTERVAL_SECONDS,
     ]);
     expect(deployment.documents[0]?.parameters.phase?.allowedValues).toEqual([
       "all",

@@ -3,7 +3,7 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { ListCommandsCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { DEFAULT_POLL_INTERVAL_SECONDS } from "../../shared/config/defaults.js";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../../shared/config/poll-intervals.js";
 import type { RuntimeConfig } from "../../shared/config/runtime-config.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
 import type { RecheckMessage, RecheckScheduler } from "../../shared/gate/ports.js";

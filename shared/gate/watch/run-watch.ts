@@ -17,14 +17,14 @@ import { type RunStep, runSteps } from "./watch-steps.js";
 
 /**
  * The watch's pace is the config's `pollIntervalSeconds` (deps.config): how often it looks for each kind
- * of member (shared/config/defaults.ts says why the defaults are what they are).
+ * of member (shared/config/poll-intervals.ts says why the defaults are what they are).
  */
 export function watchPaceSeconds(deps: Pick<GateDeps, "config">, kind: WatchKind): number {
   return deps.config.pollIntervalSeconds[kind];
 }
 /**
- * A throttled look doubles the pace, up to this (or the configured pace, if longer); the first look that
- * gets through restores it.
+ * A throttled look doubles the pace, up to this or twice the configured pace, whichever is longer; the
+ * first look that gets through restores it.
  */
 export const WATCH_THROTTLED_PACE_CAP_SECONDS = 12;
 /**
@@ -34,7 +34,8 @@ export const WATCH_THROTTLED_PACE_CAP_SECONDS = 12;
 export const WATCH_SPAN_SECONDS = 15;
 /**
  * How often the watch re-reads who its members are (a write that also drops those it is done with):
- * a wait that joins a running watch is looked at within this long. Its first look could not find
+ * a wait that joins a running watch is looked at within this long — or one look's interval, if the
+ * configured interval is longer (the re-read comes between looks). Its first look could not find
  * anything much sooner anyway: an agent registers seconds after boot, a target's first check comes
  * after its registration has propagated.
  */
@@ -186,7 +187,9 @@ class WatchLoop {
     this.tally.looks += 1;
     if (throttled) this.tally.throttledLooks += 1;
     const pace = watchPaceSeconds(this.deps, this.kind);
-    this.pace = throttled ? Math.min(2 * this.pace, Math.max(WATCH_THROTTLED_PACE_CAP_SECONDS, pace)) : pace;
+    this.pace = throttled
+      ? Math.min(2 * this.pace, Math.max(WATCH_THROTTLED_PACE_CAP_SECONDS, 2 * pace))
+      : pace;
     const called = await calledFor(this.deps, this.kind, reads, due);
     const outcomes = await runSteps(
       this.deps,

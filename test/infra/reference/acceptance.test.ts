@@ -92,7 +92,7 @@ describe("issue 13 acceptance, everything on", () => {
         LifecycleHookName: "launchgate-launch",
         LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         DefaultResult: "ABANDON",
-        HeartbeatTimeout: 600,
+        HeartbeatTimeout: 900,
       },
       {
         LifecycleHookName: "launchgate-launch-drain",

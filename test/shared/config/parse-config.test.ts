@@ -80,6 +80,9 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
     expect(problemsOf({ pollIntervalSeconds: { health: 3.2 } })).toEqual([
       "pollIntervalSeconds.health: got 3.2; allowed: a number of seconds from 1 to 10, in steps of 0.5",
     ]);
+    // Below the minimum and not in halves: one message, not one per broken bound.
+    expect(problemsOf({ pollIntervalSeconds: { agent: 0.25 } })).toHaveLength(1);
+    expect(problemsOf({ pollIntervalSeconds: { agent: 10.5, health: "3" } })).toHaveLength(2);
   });
 
   it("malformed region", () => {

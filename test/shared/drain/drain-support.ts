@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { AwsClientStub } from "aws-sdk-client-mock";
-import { DEFAULT_POLL_INTERVAL_SECONDS } from "../../../shared/config/defaults.js";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../../../shared/config/poll-intervals.js";
 import type { RuntimeConfig } from "../../../shared/config/runtime-config.js";
 import type { DrainDeps } from "../../../shared/drain/drain.js";
 import type { DrainRecord } from "../../../shared/drain/record.js";

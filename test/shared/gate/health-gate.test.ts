@@ -64,12 +64,6 @@ async function registered(
   await onCommandFinished(harness.deps, commandFinished("cmd-1"));
 }
 
-/** The hook's last heartbeat was `seconds` before now (the wait had been going on before registering). */
-function heartbeatedSecondsBefore(harness: GateHarness, seconds: number): void {
-  const record = harness.store.get(INSTANCE_ID);
-  harness.store.records.set(INSTANCE_ID, { ...record, lastHeartbeatAt: harness.now() - seconds * 1000 });
-}
-
 /**
  * A gate registered with a target group whose health budget, 300 s × (10 + 1) + 30 s = 3330 s, is
  * capped at the gate's 2400 s deadline: only the overall deadline can end its health wait.
@@ -279,8 +273,7 @@ describe("the health gate", () => {
     targetHealth(h, "unhealthy", "Target.Timeout");
     lifecycleState(h, undefined);
     h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveLifecycleAction());
-    heartbeatedSecondsBefore(h, 100);
-    h.advanceSeconds(200); // a heartbeat is due (half the 600 s heartbeat timeout), the 210 s budget not out
+    h.advanceSeconds(200); // a heartbeat is due (a third of the 600 s heartbeat timeout)
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow(
       "hook no longer waiting; heartbeat refused",
     );
@@ -296,7 +289,6 @@ describe("the health gate", () => {
     targetHealth(h, "initial", "Elb.InitialHealthChecking");
     lifecycleState(h, "InService");
     h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveLifecycleAction());
-    heartbeatedSecondsBefore(h, 100);
     h.advanceSeconds(200);
     await expect(onHealthRecheck(h.deps, recheck("health"))).rejects.toThrow("heartbeat refused");
     expect(h.store.get(INSTANCE_ID).phase).toBe("gone");

@@ -1,6 +1,6 @@
 import { RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
 import { beforeEach, describe, expect, it } from "vitest";
-import { heartbeatAgeSeconds, recheckCeilingSeconds } from "../../../shared/gate/heartbeat-timing.js";
+import { RECONCILE_INTERVAL_SECONDS } from "../../../shared/gate/heartbeat-timing.js";
 import { gridDelaySeconds, keepAlive, keepAliveDue } from "../../../shared/gate/keep-alive.js";
 import { chainStalled } from "../../../shared/gate/reconcile-wait.js";
 import type { GateRecord } from "../../../shared/gate/record.js";
@@ -14,52 +14,55 @@ const times = (lastHeartbeatAt: number, chainSeenAt?: number) => ({
   ...(chainSeenAt === undefined ? {} : { chainSeenAt }),
 });
 
-describe("heartbeatAgeSeconds (reconciler every 120 s)", () => {
-  it("is half the timeout where both keepers leave room: the default 600 s heartbeats once 300 s old", () => {
-    expect(heartbeatAgeSeconds(600)).toBe(300);
-    expect(heartbeatAgeSeconds(3600)).toBe(1800);
-  });
-
-  it("leaves a reconciler alone two runs and slack: 900 s → 450 s, 480 s → 180 s", () => {
-    expect(heartbeatAgeSeconds(900)).toBe(450);
-    expect(heartbeatAgeSeconds(480)).toBe(180); // 480 − 2 × 120 − 60
-  });
-
-  it("is never sooner than the re-check ceiling: the 360 s minimum timeout heartbeats at 120 s", () => {
-    expect(heartbeatAgeSeconds(360)).toBe(120);
-    for (let timeout = 360; timeout <= 7200; timeout += 30) {
-      const age = heartbeatAgeSeconds(timeout);
-      expect(age).toBeGreaterThanOrEqual(recheckCeilingSeconds(timeout));
-      // The chain's first step after it (a ceiling at most) leaves time before the hook times out.
-      expect(age + recheckCeilingSeconds(timeout)).toBeLessThanOrEqual(timeout - 60);
-    }
-  });
-});
-
-describe("keepAliveDue (heartbeat timeout 600 s: heartbeat at 300 s, chain's sign every 200 s)", () => {
-  it("calls for a heartbeat, by either keeper, once the hook's last one is 300 s old", () => {
-    expect(keepAliveDue(times(T0, T0 + 250_000), T0 + 300_000, 600, "reconciler")).toEqual({
+describe("keepAliveDue (heartbeat timeout 600 s: ceiling 200 s)", () => {
+  it("calls for a heartbeat, by either keeper, once the hook's last one is a ceiling old", () => {
+    expect(keepAliveDue(times(T0, T0 + 150_000), T0 + 200_000, 600, "reconciler")).toEqual({
       heartbeat: true,
       chainSign: false,
     });
-    expect(keepAliveDue(times(T0, T0 + 250_000), T0 + 299_000, 600, "chain")).toEqual({
+    expect(keepAliveDue(times(T0, T0 + 150_000), T0 + 199_000, 600, "chain")).toEqual({
       heartbeat: false,
       chainSign: false,
     });
-    expect(keepAliveDue(times(T0, T0 + 250_000), T0 + 300_000, 600, "chain").heartbeat).toBe(true);
+    expect(keepAliveDue(times(T0, T0 + 150_000), T0 + 200_000, 600, "chain").heartbeat).toBe(true);
   });
 
-  it("calls for the chain's sign of life once its last is 200 s old — a write, no heartbeat", () => {
-    expect(keepAliveDue(times(T0, T0), T0 + 200_000, 600, "chain")).toEqual({
+  it("calls for the chain's sign of life once its last is a ceiling old — a write, not a heartbeat the reconciler just made", () => {
+    expect(keepAliveDue(times(T0 + 150_000, T0), T0 + 200_000, 600, "chain")).toEqual({
       heartbeat: false,
       chainSign: true,
     });
-    expect(keepAliveDue(times(T0, T0), T0 + 200_000, 600, "reconciler").chainSign).toBe(false);
+    expect(keepAliveDue(times(T0 + 150_000, T0), T0 + 200_000, 600, "reconciler").chainSign).toBe(false);
   });
 
   it("counts the chain's sign from the phase start before its first", () => {
     const record = { ...times(T0 + 150_000), phaseStartedAt: T0 };
     expect(keepAliveDue(record, T0 + 200_000, 600, "chain").chainSign).toBe(true);
+  });
+});
+
+describe("the reconciler alone (the chain died just after a heartbeat) keeps the hook alive", () => {
+  /** The latest a reconciler running every interval, at any phase, heartbeats after `missed` failed runs. */
+  function latestHeartbeatSeconds(timeout: number, missed: number): number {
+    let latest = 0;
+    for (let phase = 0; phase < RECONCILE_INTERVAL_SECONDS; phase += 0.5) {
+      let failures = 0;
+      for (let at = phase; ; at += RECONCILE_INTERVAL_SECONDS) {
+        if (!keepAliveDue(times(T0, T0), T0 + at * 1000, timeout, "reconciler").heartbeat) continue;
+        if (failures++ < missed) continue;
+        latest = Math.max(latest, at);
+        break;
+      }
+    }
+    return latest;
+  }
+
+  it("through one missed run at the 360 s minimum, two at 600 s, three at the default 900 s", () => {
+    // A ceiling after the last heartbeat, then one run (at most an interval later) per try.
+    expect(latestHeartbeatSeconds(360, 1)).toBe(359.5);
+    expect(latestHeartbeatSeconds(600, 2)).toBe(559.5);
+    expect(latestHeartbeatSeconds(900, 3)).toBe(779.5); // two minutes to spare
+    expect(latestHeartbeatSeconds(900, 0)).toBe(419.5);
   });
 });
 
@@ -79,14 +82,14 @@ describe("keepAlive", () => {
   let record: GateRecord;
   beforeEach(async () => {
     h = await waitingGate();
-    h.advanceSeconds(250);
+    h.advanceSeconds(150);
     await keepAlive(h.deps, h.store.get(INSTANCE_ID), 600, { by: "reconciler" }); // not due yet
     h.advanceSeconds(60);
     record = await keepAlive(h.deps, h.store.get(INSTANCE_ID), 600, { by: "reconciler" });
   });
 
   it("records the reconciler's heartbeat without counting it as a sign of the chain", () => {
-    expect(record.lastHeartbeatAt).toBe(T0 + 310_000);
+    expect(record.lastHeartbeatAt).toBe(T0 + 210_000);
     expect(record.chainSeenAt).toBeUndefined();
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
   });
@@ -94,15 +97,15 @@ describe("keepAlive", () => {
   it("has the chain show it is alive with a write, not a second heartbeat so soon after the reconciler's", async () => {
     h.advanceSeconds(10);
     const kept = await keepAlive(h.deps, record, 600);
-    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 310_000, chainSeenAt: T0 + 320_000 });
+    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 210_000, chainSeenAt: T0 + 220_000 });
     expect(h.store.get(INSTANCE_ID)).toEqual(kept);
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
   });
 
-  it("heartbeats for the chain once the hook's last heartbeat is 300 s old, and notes it was seen", async () => {
-    h.advanceSeconds(300);
+  it("heartbeats for the chain once the hook's last heartbeat is a ceiling old, and notes it was seen", async () => {
+    h.advanceSeconds(200);
     const kept = await keepAlive(h.deps, record, 600);
-    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 610_000, chainSeenAt: T0 + 610_000 });
+    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 410_000, chainSeenAt: T0 + 410_000 });
     expect(h.store.get(INSTANCE_ID)).toEqual(kept);
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
   });
@@ -111,7 +114,7 @@ describe("keepAlive", () => {
     h.advanceSeconds(10);
     const saves = h.store.saves;
     const kept = await keepAlive(h.deps, record, 600, { saveWithCaller: true });
-    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 310_000, chainSeenAt: T0 + 320_000 });
+    expect(kept).toMatchObject({ lastHeartbeatAt: T0 + 210_000, chainSeenAt: T0 + 220_000 });
     expect(kept.version).toBe(record.version);
     expect(h.store.saves).toBe(saves);
     expect(h.store.get(INSTANCE_ID)).toEqual(record);

@@ -28,7 +28,7 @@ beforeEach(async () => {
   h.autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({
     AutoScalingGroups: [groupDescription(ids.map((id) => ({ id, state: "Pending:Wait" })))],
   });
-  h.advanceSeconds(310); // every wait is due a heartbeat (half the 600 s timeout), none has stalled
+  h.advanceSeconds(210); // every wait is due a heartbeat, none has stalled
 });
 
 describe("reconcile: cost and time as groups grow", () => {

@@ -213,7 +213,7 @@ describe("reconcile: a wait with a record", () => {
 
   it("leaves a live chain alone, but records a heartbeat when one is due", async () => {
     expect((await reconcile(h.deps))[0]?.action).toBe("in-progress");
-    h.advanceSeconds(310);
+    h.advanceSeconds(210);
     expect((await reconcile(h.deps))[0]?.action).toBe("heartbeat");
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
     // Nothing kicked: the only re-check is startGate's first agent check (on the grid, a pace away).
@@ -260,7 +260,7 @@ describe("reconcile: a wait with a record", () => {
   });
 
   it("reports a wait that ended meanwhile as stopped, not as an error", async () => {
-    h.advanceSeconds(310);
+    h.advanceSeconds(210);
     h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveLifecycleAction());
     expect((await reconcile(h.deps))[0]).toMatchObject({
       action: "stopped",
@@ -269,7 +269,7 @@ describe("reconcile: a wait with a record", () => {
   });
 
   it("stops quietly when its heartbeat is refused because another invocation just finished the wait", async () => {
-    h.advanceSeconds(310);
+    h.advanceSeconds(210);
     h.autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => {
       claim("CONTINUE"); // the health gate completed the wait a moment before
       throw noActiveLifecycleAction();
@@ -294,7 +294,7 @@ describe("reconcile: a wait with a record", () => {
       if (record.instanceId !== INSTANCE_ID) throw new Error("DynamoDB throttled");
       return save(record);
     };
-    h.advanceSeconds(310);
+    h.advanceSeconds(210);
     const entries = await reconcile(h.deps);
     expect(entries).toEqual([
       { group: GROUP, instanceId: "i-0bbbbbbbbbbbbbbb2", action: "error", detail: "DynamoDB throttled" },

@@ -42,8 +42,29 @@ describe("an agent re-check carrying its wait", () => {
     const event = delivered(h, "agent");
     const record = h.store.get(INSTANCE_ID);
     expect(event.seen).toMatchObject({ version: record.version, phase: "awaiting-agent" });
-    // Read again when the chain must next show it is alive (the 200 s ceiling), at the latest.
-    expect(event.seen?.readBy).toBe(Math.min(record.lastHeartbeatAt + 200_000, record.phaseDeadline ?? 0));
+    // Read again, at the latest, when the hook's next heartbeat or the chain's next sign of life is due
+    // (each a 200 s ceiling after the last: here the wait's start), or at the phase deadline.
+    expect(record.chainSeenAt).toBeUndefined();
+    expect(event.seen?.readBy).toBe(
+      Math.min(record.lastHeartbeatAt + 200_000, record.phaseStartedAt + 200_000, record.phaseDeadline ?? 0),
+    );
+  });
+
+  it("reads the record when the chain's sign of life is due, though the reconciler heartbeated since", async () => {
+    const record = h.store.get(INSTANCE_ID);
+    h.store.records.set(INSTANCE_ID, { ...record, lastHeartbeatAt: record.phaseStartedAt + 150_000 });
+    h.advanceSeconds(10);
+    await onAgentRecheck(h.deps, { ...delivered(h, "agent"), attempt: 1 }); // reads; a round carrying it
+    const event = delivered(h, "agent");
+    expect(event.seen?.readBy).toBe(record.phaseStartedAt + 200_000);
+    loads.mockClear();
+    h.advanceSeconds(190);
+
+    await onAgentRecheck(h.deps, event);
+
+    expect(loads).toHaveBeenCalled();
+    expect(h.autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    expect(h.store.get(INSTANCE_ID).chainSeenAt).toBe(h.now());
   });
 
   it("does not read the record while the agent is not Online: the next round carries the same", async () => {
@@ -70,24 +91,9 @@ describe("an agent re-check carrying its wait", () => {
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-1" });
   });
 
-  it("reads the record once the chain must show it is alive, agent or not: a write, no heartbeat", async () => {
-    const event = delivered(h, "agent");
-    h.advanceSeconds(200);
-
-    await onAgentRecheck(h.deps, event);
-
-    expect(loads).toHaveBeenCalled();
-    expect(h.autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
-    expect(h.store.get(INSTANCE_ID).chainSeenAt).toBe(h.now());
-  });
-
   it("reads the record (and heartbeats) once a heartbeat is due, agent or not", async () => {
-    h.advanceSeconds(200);
-    await onAgentRecheck(h.deps, delivered(h, "agent")); // shows the chain alive; its next round carries that
     const event = delivered(h, "agent");
-    expect(event.seen?.readBy).toBe(h.store.get(INSTANCE_ID).lastHeartbeatAt + 300_000);
-    loads.mockClear();
-    h.advanceSeconds(100);
+    h.advanceSeconds(200);
 
     await onAgentRecheck(h.deps, event);
 

@@ -408,6 +408,23 @@ describe("runWatch: agent", () => {
     ]);
   });
 
+  it("a throttled look at a long configured interval still doubles it, past the 12 s cap", async () => {
+    const message = heldWatch("agent", [member(A)]);
+    const looks: number[] = [];
+    h.ssmMock.on(DescribeInstanceInformationCommand).callsFake(() => {
+      looks.push(h.now() - T0);
+      throw awsServiceError("ThrottlingException", "Rate exceeded");
+    });
+    const config = { ...deps.config, pollIntervalSeconds: { agent: 8, health: 3 } };
+
+    await runWatch({ ...deps, config }, message, runStep);
+
+    expect(looks).toEqual([0]);
+    expect(messages.sent).toEqual([
+      { message: { watch: "agent", groupName: GROUP, chain: CHAIN, hop: 1 }, delaySeconds: 16 },
+    ]);
+  });
+
   it("a renewal refused (another invocation took the watch) stops the loop with a warning, without handing on", async () => {
     const message = heldWatch("agent", [member(A)]);
     const looks = agentLooks();
