@@ -50,15 +50,15 @@ export interface LaunchGateProps {
 /**
  * Function timeout: one short step per invocation (waits go through the re-check queues); 30 s leaves
  * room for the SDK's retries. Queue visibility is 6 × this (Lambda's guidance), 180 s: short enough that
- * a crashed re-check returns well within the default 900 s heartbeat timeout.
+ * a crashed re-check returns well within the default 600 s heartbeat.
  */
 const FUNCTION_TIMEOUT = Duration.seconds(30);
 
 /**
  * How often the reconciler runs: the gate's heartbeat timing counts on it, so it is defined there
  * (shared/gate/heartbeat-timing.ts). It is the safety net for a wait whose event or chain failed, and it
- * must get several chances before a hook times out: with the default 900 s heartbeat timeout, the hook is
- * heartbeated once 300 s old, and a run every 2 minutes can miss three runs and still heartbeat a wait
+ * must get several chances before a hook times out: with the default 600 s heartbeat timeout, the hook is
+ * heartbeated once 200 s old, and a run every 2 minutes can miss two runs and still heartbeat a wait
  * whose chain died in time. A run costs one DescribeAutoScalingGroups and one batched read per group
  * when nothing waits.
  */

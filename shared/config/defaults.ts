@@ -85,7 +85,7 @@ export const CNT_BACKEND_APP = {
 export const CNT_BACKEND_GROUP = {
   name: "cnt-backend-asg",
   hookName: "launchgate-launch",
-  heartbeatTimeoutSeconds: 900,
+  heartbeatTimeoutSeconds: 600,
   gateTimeoutSeconds: 2400,
   agentTimeoutSeconds: 600,
   bootstrapTimeoutSeconds: 1200,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CNT_BACKEND_APP, CNT_BACKEND_GROUP, COMPOSE_SHA256, ECR_REGISTRY_PLACEHOLDER } from "./defaults.js";
 import {
   DEFAULT_POLL_INTERVAL_SECONDS,
+  isPollInterval,
   POLL_INTERVAL_ALLOWED,
   POLL_INTERVAL_BOUNDS,
 } from "./poll-intervals.js";
@@ -175,17 +176,19 @@ export const drainSchema = strictObject({
 });
 
 /**
- * One poll interval (poll-intervals.ts), as bounds the JSON Schema carries to editors; the first bound
- * broken ends the checks, so a value breaking two gets one message.
+ * One poll interval: the bounds as the JSON Schema carries them to editors, then the very check the
+ * functions make at cold start (poll-intervals.ts; zod's multipleOf tolerates float error, so a value
+ * such as 3.0000000000000004 would pass here and stop every function). The first check broken ends
+ * the checks: one message per bad value.
  */
 const pollInterval = () => {
   const error = POLL_INTERVAL_ALLOWED;
-  const { min, max, step } = POLL_INTERVAL_BOUNDS;
+  const { min, max } = POLL_INTERVAL_BOUNDS;
   return z
     .number({ error })
-    .multipleOf(step, { error, abort: true })
     .min(min, { error, abort: true })
-    .max(max, { error });
+    .max(max, { error, abort: true })
+    .refine(isPollInterval, { error });
 };
 
 export const groupSchema = strictObject({
@@ -198,7 +201,7 @@ export const groupSchema = strictObject({
   /**
    * At least 360 s: the reconciler (every 2 minutes) heartbeats a wait whose re-check chain died once a
    * third of this has passed (heartbeat-timing.ts), and must be able to miss a run: this / 3 + 2 × 120 s
-   * ≤ this — at 360 s with nothing to spare; at the default 900 s it can miss three.
+   * ≤ this — at 360 s with nothing to spare; at the default 600 s it can miss two.
    */
   heartbeatTimeoutSeconds: integerIn(360, 7200, "seconds")
     .default(CNT_BACKEND_GROUP.heartbeatTimeoutSeconds)

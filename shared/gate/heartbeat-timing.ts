@@ -7,7 +7,7 @@ import type { GateRecord } from "./record.js";
  * apart) and the reconciler (every RECONCILE_INTERVAL_SECONDS). Either heartbeats once the hook's last
  * heartbeat — whoever recorded it — is a ceiling (a third of the heartbeat timeout) old: the reconciler
  * alone, should the chain die, then heartbeats within a ceiling and a run, and can miss runs and still
- * be in time (at the default 900 s timeout: three). Proving the chain is alive (`chainSeenAt`, what the
+ * be in time (at the default 600 s timeout: two). Proving the chain is alive (`chainSeenAt`, what the
  * reconciler's stall check reads) is a separate, cheaper matter: a write to the wait's record, which most
  * steps make anyway — not a second heartbeat just after the reconciler's.
  */

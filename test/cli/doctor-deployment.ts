@@ -92,7 +92,7 @@ export function deployment(
         LifecycleHookName: "launchgate-launch",
         LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         DefaultResult: "ABANDON",
-        HeartbeatTimeout: 900,
+        HeartbeatTimeout: 600,
       },
     ],
   });

@@ -47,7 +47,7 @@ function healthyFacts(): DoctorFacts {
           name: "launchgate-launch",
           transition: "autoscaling:EC2_INSTANCE_LAUNCHING",
           defaultResult: "ABANDON",
-          heartbeatTimeout: 900,
+          heartbeatTimeout: 600,
         },
       ],
     },

@@ -18,7 +18,7 @@ describe("lifecycle hook", () => {
       LifecycleHookName: "launchgate-launch",
       LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
       DefaultResult: "ABANDON",
-      HeartbeatTimeout: 900,
+      HeartbeatTimeout: 600,
       NotificationTargetARN: Match.absent(),
       RoleARN: Match.absent(),
     });

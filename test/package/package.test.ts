@@ -207,7 +207,7 @@ describe("the example, synthesized from the installed package", () => {
         LifecycleHookName: "launchgate-launch",
         LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         DefaultResult: "ABANDON",
-        HeartbeatTimeout: 900,
+        HeartbeatTimeout: 600,
       },
     ]);
     expect(resourcesOf("AWS::AutoScaling::LifecycleHook")).toEqual([]);

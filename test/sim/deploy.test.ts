@@ -63,7 +63,7 @@ describe("deploying the synthesized stack", () => {
     expect(deployment.hooks).toEqual([
       expect.objectContaining({
         groupName: "cnt-backend-asg",
-        heartbeatTimeoutSeconds: 900,
+        heartbeatTimeoutSeconds: 600,
         defaultResult: "ABANDON",
       }),
     ]);

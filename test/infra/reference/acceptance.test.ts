@@ -92,7 +92,7 @@ describe("issue 13 acceptance, everything on", () => {
         LifecycleHookName: "launchgate-launch",
         LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         DefaultResult: "ABANDON",
-        HeartbeatTimeout: 900,
+        HeartbeatTimeout: 600,
       },
       {
         LifecycleHookName: "launchgate-launch-drain",

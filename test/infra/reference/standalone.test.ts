@@ -23,7 +23,7 @@ describe("the standalone app with a reference environment", () => {
         LifecycleHookName: "launchgate-launch",
         LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         DefaultResult: "ABANDON",
-        HeartbeatTimeout: 900,
+        HeartbeatTimeout: 600,
       },
     ]);
   });

@@ -83,6 +83,10 @@ describe("parseConfig errors name the field, the value and what is allowed", () 
     // Below the minimum and not in halves: one message, not one per broken bound.
     expect(problemsOf({ pollIntervalSeconds: { agent: 0.25 } })).toHaveLength(1);
     expect(problemsOf({ pollIntervalSeconds: { agent: 10.5, health: "3" } })).toHaveLength(2);
+    // Float error refused here, as the functions refuse it at cold start (test/shared/config/runtime-config.test.ts).
+    expect(problemsOf({ pollIntervalSeconds: { health: 0.1 * 3 * 10 } })).toEqual([
+      "pollIntervalSeconds.health: got 3.0000000000000004; allowed: a number of seconds from 1 to 10, in steps of 0.5",
+    ]);
   });
 
   it("malformed region", () => {

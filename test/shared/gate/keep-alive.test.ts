@@ -57,12 +57,12 @@ describe("the reconciler alone (the chain died just after a heartbeat) keeps the
     return latest;
   }
 
-  it("through one missed run at the 360 s minimum, two at 600 s, three at the default 900 s", () => {
+  it("through one missed run at the 360 s minimum, two at the default 600 s, three at 900 s", () => {
     // A ceiling after the last heartbeat, then one run (at most an interval later) per try.
     expect(latestHeartbeatSeconds(360, 1)).toBe(359.5);
     expect(latestHeartbeatSeconds(600, 2)).toBe(559.5);
     expect(latestHeartbeatSeconds(900, 3)).toBe(779.5); // two minutes to spare
-    expect(latestHeartbeatSeconds(900, 0)).toBe(419.5);
+    expect(latestHeartbeatSeconds(600, 0)).toBe(319.5);
   });
 });
 
@@ -118,6 +118,7 @@ describe("keepAlive", () => {
     expect(kept.version).toBe(record.version);
     expect(h.store.saves).toBe(saves);
     expect(h.store.get(INSTANCE_ID)).toEqual(record);
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1); // the reconciler's
   });
 
   it("does nothing for a reconciler whose heartbeat was recent, even with the chain's sign due", async () => {
