@@ -6,7 +6,7 @@ import { createHandler as createCommandResultHandler } from "../../functions/com
 import { createHandler as createLaunchHandler } from "../../functions/launch/handler.js";
 import { parseRecheck } from "../../shared/events/parse-recheck.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
-import type { WatchMember } from "../../shared/gate/watch/watch.js";
+import type { WatchKind, WatchMember } from "../../shared/gate/watch/watch.js";
 import { log } from "../../shared/logger.js";
 import {
   agentPing,
@@ -73,6 +73,19 @@ async function openGate(): Promise<void> {
 const parsedBodies = () => [...new Set(vi.mocked(parseRecheck).mock.calls.map(([body]) => body))];
 const watchOps = () => watchStore.calls.map((call) => call.op);
 
+/** The one store call of a watch message at hop 3 that is refused: its try to take over as hop 4. */
+function takeOverFromHop3(kind: WatchKind) {
+  return {
+    op: "renew",
+    kind,
+    groupName: GROUP,
+    held: { chain: CHAIN, hop: 3 },
+    nextHop: 4,
+    leaseUntil: expect.any(Number),
+    leaving: [],
+  };
+}
+
 describe("launch handler: watch messages beside the re-checks", () => {
   it("runs the agent re-check as before and the watch beside it; a watch held elsewhere stops with a skip", async () => {
     agentPing(h, "Online");
@@ -86,17 +99,7 @@ describe("launch handler: watch messages beside the re-checks", () => {
     expect(parsedBodies()).toEqual([agentRecheck]);
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     // The watch: it tried to take over from the message's hop, and stopped.
-    expect(watchStore.calls).toEqual([
-      {
-        op: "renew",
-        kind: "agent",
-        groupName: GROUP,
-        held: { chain: CHAIN, hop: 3 },
-        nextHop: 4,
-        leaseUntil: expect.any(Number),
-        leaving: [],
-      },
-    ]);
+    expect(watchStore.calls).toEqual([takeOverFromHop3("agent")]);
     expect(info).toHaveBeenCalledWith(
       "skipped: watch is held by another invocation",
       expect.objectContaining({ chain: CHAIN, hop: 3, watch: "agent" }),
@@ -206,17 +209,7 @@ describe("command-result handler: watch messages", () => {
     const result = await createCommandResultHandler(() => watching)(sqsEvent(body));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(parsedBodies()).toEqual([]);
-    expect(watchStore.calls).toEqual([
-      {
-        op: "renew",
-        kind: "health",
-        groupName: GROUP,
-        held: { chain: CHAIN, hop: 3 },
-        nextHop: 4,
-        leaseUntil: expect.any(Number),
-        leaving: [],
-      },
-    ]);
+    expect(watchStore.calls).toEqual([takeOverFromHop3("health")]);
     expect(info).toHaveBeenCalledWith(
       "skipped: watch is held by another invocation",
       expect.objectContaining({ watch: "health" }),
