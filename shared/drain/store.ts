@@ -1,11 +1,7 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { StaleRecordError } from "../errors.js";
+import { putConditionally, WRITE_ID_ATTRIBUTE } from "../store/own-write.js";
 import type { DrainRecord } from "./record.js";
 
 export interface DrainStore {
@@ -38,38 +34,38 @@ export class DynamoDrainStore implements DrainStore {
       }),
     );
     if (!Item) return undefined;
-    const { instanceId: _key, expiresAt: _ttl, drainedInstanceId, ...rest } = unmarshall(Item);
+    const {
+      instanceId: _key,
+      expiresAt: _ttl,
+      [WRITE_ID_ATTRIBUTE]: _write,
+      drainedInstanceId,
+      ...rest
+    } = unmarshall(Item);
     return { ...rest, instanceId: drainedInstanceId } as DrainRecord;
   }
 
   async save(record: DrainRecord, replacing?: number): Promise<void> {
     const expected = replacing ?? record.version - 1;
     const { instanceId, ...rest } = record;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(
-            {
-              ...rest,
-              instanceId: `${DRAIN_KEY_PREFIX}${instanceId}`,
-              drainedInstanceId: instanceId,
-              expiresAt: Math.floor(record.startedAt / 1000) + RETENTION_DAYS * 86400,
-            },
-            { removeUndefinedValues: true },
-          ),
-          ...(expected < 1
-            ? { ConditionExpression: "attribute_not_exists(instanceId)" }
-            : {
-                ConditionExpression: "#version = :expected",
-                ExpressionAttributeNames: { "#version": "version" },
-                ExpressionAttributeValues: { ":expected": { N: String(expected) } },
-              }),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new StaleRecordError(instanceId, expected);
-      throw error;
-    }
+    const written = await putConditionally(this.client, {
+      TableName: this.tableName,
+      Item: marshall(
+        {
+          ...rest,
+          instanceId: `${DRAIN_KEY_PREFIX}${instanceId}`,
+          drainedInstanceId: instanceId,
+          expiresAt: Math.floor(record.startedAt / 1000) + RETENTION_DAYS * 86400,
+        },
+        { removeUndefinedValues: true },
+      ),
+      ...(expected < 1
+        ? { ConditionExpression: "attribute_not_exists(instanceId)" }
+        : {
+            ConditionExpression: "#version = :expected",
+            ExpressionAttributeNames: { "#version": "version" },
+            ExpressionAttributeValues: { ":expected": { N: String(expected) } },
+          }),
+    });
+    if (!written) throw new StaleRecordError(instanceId, expected);
   }
 }

@@ -136,21 +136,27 @@ export async function openOver(
   }
 }
 
-/** A duplicate or retried event of a wait the gate holds: re-kick its first step if it is still there. */
+/**
+ * A duplicate or retried event of a wait the gate holds: re-kick its first step if it is still there.
+ * A send claim still held gets a re-check for when its lease ends, as the agent step would schedule:
+ * the event may be a retry of one whose handler saved the record and then failed to send the first
+ * re-check, and the claim's sender (the group's watch, running the step for the wait) keeps its own
+ * rounds back, counting on that re-check — should the sender die, nothing else would come back to the
+ * wait. A re-check that finds the gate moved on drops as stale.
+ */
 async function rekick(deps: GateDeps, group: RuntimeGroup, record: GateRecord): Promise<void> {
-  if (!needsAgentStep(deps, record)) {
+  if (record.phase !== "awaiting-agent" && record.phase !== "sending-command") {
     throw new SkipEventError("duplicate launch event; the gate is already past its first step", {
       phase: record.phase,
     });
   }
-  deps.log.info("duplicate launch event; re-kicking the gate's agent check", { phase: record.phase });
-  await scheduleRecheck(deps, record, "agent", 0, group);
-}
-
-/** Waiting for the agent, or a send claim left behind by an invocation that died. */
-function needsAgentStep(deps: GateDeps, record: GateRecord): boolean {
-  if (record.phase === "awaiting-agent") return true;
-  return record.phase === "sending-command" && sendClaimLeaseSeconds(record, deps.now()) === undefined;
+  const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
+  const delaySeconds = leaseLeft === undefined ? 0 : leaseLeft + 1;
+  deps.log.info("duplicate launch event; re-kicking the gate's agent check", {
+    phase: record.phase,
+    delaySeconds,
+  });
+  await scheduleRecheck(deps, record, "agent", delaySeconds, group);
 }
 
 /**

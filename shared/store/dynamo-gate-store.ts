@@ -1,16 +1,15 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   type PutItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { StaleRecordError } from "../errors.js";
 import type { GateStore, SaveOptions } from "../gate/ports.js";
 import type { GateRecord } from "../gate/record.js";
+import { putConditionally, WRITE_ID_ATTRIBUTE } from "./own-write.js";
 
 /** BatchGetItem's limit of keys per request. */
 export const BATCH_GET_LIMIT = 100;
@@ -84,21 +83,13 @@ export class DynamoGateStore implements GateStore {
 
   async save(record: GateRecord, options: SaveOptions = {}): Promise<void> {
     const expiresAt = Math.floor(record.startedAt / 1000) + RECORD_RETENTION_DAYS * 86400;
-    const condition = saveCondition(record, options);
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall({ ...record, expiresAt }, { removeUndefinedValues: true }),
-          ...condition,
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new StaleRecordError(record.instanceId, options.replacing?.version ?? record.version - 1);
-      }
-      throw error;
-    }
+    const written = await putConditionally(this.client, {
+      TableName: this.tableName,
+      Item: marshall({ ...record, expiresAt }, { removeUndefinedValues: true }),
+      ...saveCondition(record, options),
+    });
+    if (!written)
+      throw new StaleRecordError(record.instanceId, options.replacing?.version ?? record.version - 1);
   }
 }
 
@@ -127,6 +118,6 @@ export function saveCondition(record: GateRecord, options: SaveOptions = {}): Pu
 
 /** A stored item as a record: the TTL attribute is storage detail, not part of the record. */
 function toRecord(item: Record<string, AttributeValue>): GateRecord {
-  const { expiresAt: _ttl, ...record } = unmarshall(item);
+  const { expiresAt: _ttl, [WRITE_ID_ATTRIBUTE]: _write, ...record } = unmarshall(item);
   return record as GateRecord;
 }

@@ -10,6 +10,7 @@ import { NotYetError, StaleRecordError } from "../errors.js";
 import { fromStored, type OperationRecord } from "../ops/operation.js";
 import type { OperationStore } from "../ops/ports.js";
 import type { RemediationHistory } from "../ops/remediation/policy.js";
+import { putConditionally, WRITE_ID_ATTRIBUTE } from "./own-write.js";
 
 const RETENTION_DAYS = 30;
 const HOUR_MS = 3_600_000;
@@ -36,34 +37,27 @@ export class DynamoOperationStore implements OperationStore {
       }),
     );
     if (!Item) return undefined;
-    const { id: _id, expiresAt: _ttl, ...op } = unmarshall(Item);
+    const { id: _id, expiresAt: _ttl, [WRITE_ID_ATTRIBUTE]: _write, ...op } = unmarshall(Item);
     return fromStored(op);
   }
 
   async save(op: OperationRecord): Promise<void> {
     const isNew = op.version === 1;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(
-            {
-              ...op,
-              id: `operation#${op.operationId}`,
-              expiresAt: Math.floor(op.requestedAt / 1000) + RETENTION_DAYS * 86400,
-            },
-            { removeUndefinedValues: true },
-          ),
-          ConditionExpression: isNew ? "attribute_not_exists(id)" : "#version = :expected",
-          ExpressionAttributeNames: isNew ? undefined : { "#version": "version" },
-          ExpressionAttributeValues: isNew ? undefined : { ":expected": { N: String(op.version - 1) } },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        throw new StaleRecordError(op.operationId, op.version - 1);
-      throw error;
-    }
+    const written = await putConditionally(this.client, {
+      TableName: this.tableName,
+      Item: marshall(
+        {
+          ...op,
+          id: `operation#${op.operationId}`,
+          expiresAt: Math.floor(op.requestedAt / 1000) + RETENTION_DAYS * 86400,
+        },
+        { removeUndefinedValues: true },
+      ),
+      ConditionExpression: isNew ? "attribute_not_exists(id)" : "#version = :expected",
+      ExpressionAttributeNames: isNew ? undefined : { "#version": "version" },
+      ExpressionAttributeValues: isNew ? undefined : { ":expected": { N: String(op.version - 1) } },
+    });
+    if (!written) throw new StaleRecordError(op.operationId, op.version - 1);
   }
 
   async lock(instanceId: string, operationId: string, now: number, until: number): Promise<boolean> {
@@ -127,29 +121,22 @@ export class DynamoOperationStore implements OperationStore {
     const stored = Item ? unmarshall(Item) : undefined;
     const recent = ((stored?.at as number[] | undefined) ?? []).filter((at) => now - at < HOUR_MS);
     if (recent.length >= limit) return false;
-    try {
-      // Conditional on the version read: two operations taking the last one at once cannot both win.
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall({
-            id,
-            at: [...recent, now],
-            version: (stored?.version ?? 0) + 1,
-            expiresAt: Math.floor(now / 1000) + RETENTION_DAYS * 86400,
-          }),
-          ConditionExpression: "attribute_not_exists(id) OR #v = :v",
-          ExpressionAttributeNames: { "#v": "version" },
-          ExpressionAttributeValues: { ":v": { N: String(stored?.version ?? 0) } },
-        }),
-      );
-      return true;
-    } catch (error) {
-      // Another operation took one meanwhile: the step runs again and reads the budget afresh.
-      if (error instanceof ConditionalCheckFailedException)
-        throw new NotYetError("the group's replacement budget changed meanwhile", { groupName });
-      throw error;
-    }
+    // Conditional on the version read: two operations taking the last one at once cannot both win.
+    const taken = await putConditionally(this.client, {
+      TableName: this.tableName,
+      Item: marshall({
+        id,
+        at: [...recent, now],
+        version: (stored?.version ?? 0) + 1,
+        expiresAt: Math.floor(now / 1000) + RETENTION_DAYS * 86400,
+      }),
+      ConditionExpression: "attribute_not_exists(id) OR #v = :v",
+      ExpressionAttributeNames: { "#v": "version" },
+      ExpressionAttributeValues: { ":v": { N: String(stored?.version ?? 0) } },
+    });
+    // Another operation took one meanwhile: the step runs again and reads the budget afresh.
+    if (!taken) throw new NotYetError("the group's replacement budget changed meanwhile", { groupName });
+    return true;
   }
 
   async saveHistory(instanceId: string, history: RemediationHistory): Promise<void> {

@@ -135,7 +135,10 @@ export class DynamoDbModel {
   private check(
     input: Pick<
       PutItemCommandInput,
-      "ConditionExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues"
+      | "ConditionExpression"
+      | "ExpressionAttributeNames"
+      | "ExpressionAttributeValues"
+      | "ReturnValuesOnConditionCheckFailure"
     >,
     current: Record<string, AttributeValue> | undefined,
   ): void {
@@ -148,7 +151,13 @@ export class DynamoDbModel {
         input.ExpressionAttributeValues,
       )
     ) {
-      throw new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
+      // ReturnValuesOnConditionCheckFailure ALL_OLD: the item that failed the condition rides on the error.
+      const item = input.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && current;
+      throw new ConditionalCheckFailedException({
+        message: "The conditional request failed",
+        $metadata: {},
+        ...(item ? { Item: structuredClone(item) } : {}),
+      });
     }
   }
 

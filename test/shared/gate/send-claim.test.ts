@@ -93,15 +93,28 @@ describe("a send claim's lease", () => {
     );
   });
 
-  it("is refreshed by a duplicate launch event only once it has run out", async () => {
+  it("gets a re-check for its lease's end from a duplicate launch event, and one at once after it", async () => {
+    // The event may be the retry of one whose handler saved the record but never sent the first
+    // re-check: the claim's sender keeps its own rounds back, so without this nothing would come back
+    // to the wait should the sender die.
     await deadClaim(10);
-    await expect(startGate(h.deps, launchEvent())).rejects.toThrow("already past its first step");
+    const before = h.rechecks.scheduled.length;
+    await startGate(h.deps, launchEvent());
+    expect(h.rechecks.scheduled).toHaveLength(before + 1);
+    const atLeaseEnd = h.rechecks.last();
+    expect(atLeaseEnd.message).toEqual({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
+    // On the agent pace's grid (keep-alive.ts): between half and one and a half of the lease left.
+    const leaseLeft = SEND_CLAIM_TTL_SECONDS - 10 + 1;
+    expect(atLeaseEnd.delaySeconds).toBeGreaterThanOrEqual(Math.floor(leaseLeft / 2));
+    expect(atLeaseEnd.delaySeconds).toBeLessThanOrEqual(Math.ceil(leaseLeft * 1.5));
+
     h.advanceSeconds(SEND_CLAIM_TTL_SECONDS);
     await startGate(h.deps, launchEvent());
     expect(h.rechecks.last()).toEqual({
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 0,
     });
+    expect(h.store.get(INSTANCE_ID).phase).toBe("sending-command");
   });
 });
 
