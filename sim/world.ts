@@ -13,6 +13,7 @@ import {
   installVirtualTimers,
 } from "./aws/invocation.js";
 import { AwsRouter } from "./aws/route-clients.js";
+import { ChainAudit, waitRecords } from "./chain-audit.js";
 import { type Deployment, deploy } from "./deploy/deployment.js";
 import { SIM_ACCOUNT, SIM_REGION } from "./deploy/intrinsics.js";
 import { synthesizeForSimulation } from "./deploy/synthesize.js";
@@ -51,6 +52,8 @@ export class World {
   readonly lambda: LambdaModel;
   readonly events: EventBridgeModel;
   readonly sqs: SqsModel;
+  /** The re-check chains, audited as the world runs (sim/chain-audit.ts). */
+  private readonly chains: ChainAudit;
   readonly router: AwsRouter;
   readonly cloudwatch: CloudWatchModel;
   readonly directory: ResourceDirectory;
@@ -106,6 +109,12 @@ export class World {
       this.sqs.sendAsLambda(arn, body),
     );
     this.sqs = new SqsModel(this.context, deployment.queues, deployment.mappings, this.lambda);
+    this.chains = new ChainAudit((what) => this.context.violation(what));
+    this.sqs.onSend = (body, queued) => {
+      if (currentInvocation()?.fn.sourceModule.startsWith("functions/reconcile/"))
+        this.chains.restarted(body, queued, this.storedPhase(body));
+    };
+    this.sqs.onDeadLetter = (body) => this.chains.deadLetter(body);
     this.events = new EventBridgeModel(
       this.context,
       deployment.rules,
@@ -228,7 +237,10 @@ export class World {
           return action.run(this);
         });
       }
-      await this.context.clock.run(limit, () => this.trackCapacity());
+      await this.context.clock.run(limit, () => {
+        this.trackCapacity();
+        this.auditChains();
+      });
     } finally {
       this.router.restore();
       restoreEnvironment();
@@ -349,6 +361,29 @@ export class World {
           `${operation} sent a command to ${instance.id}, the last healthy target of ${arn}`,
         );
     }
+  }
+
+  /** The items of the state table (gate records, and the watches' and drains' items). */
+  private gateItems() {
+    return this.dynamodb.items(this.tableFromOutput("GateStateTable"));
+  }
+
+  /** The phase of the gate record of the instance a message names, as stored now. */
+  private storedPhase(body: string): string | undefined {
+    const instanceId = /"instanceId":"(i-[0-9a-f]+)"/.exec(body)?.[1];
+    return this.gateItems().find((item) => item.instanceId?.S === instanceId)?.phase?.S;
+  }
+
+  /** Every live wait has a re-check queued (sim/chain-audit.ts); looked at every few virtual seconds. */
+  private auditChains(): void {
+    const now = this.context.clock.now();
+    if (!this.chains.due(now)) return;
+    const records = waitRecords(this.gateItems(), this.startedAt);
+    const json = (events: Iterable<unknown>) => [...events].map((event) => JSON.stringify(event));
+    this.chains.check(now, records, this.sqs.readMessages(), {
+      pending: json(this.lambda.pendingAsync),
+      failed: json(this.lambda.failedAsync),
+    });
   }
 
   /**

@@ -1,8 +1,9 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
-import { SkipEventError } from "../errors.js";
+import { NotYetError, SkipEventError } from "../errors.js";
 import { type GateDeps, groupConfig } from "./deps.js";
 import { abandonLaunch, resumeCompletion } from "./finish.js";
 import { describeLifecycle, isWaitingAtHook } from "./lifecycle-actions.js";
+import type { RecheckMessage } from "./ports.js";
 import { gateDeadlinePassed } from "./reasons.js";
 import { type GatePhase, type GateRecord, TERMINAL_PHASES } from "./record.js";
 
@@ -34,6 +35,31 @@ export function claimLeasePassed(record: Pick<GateRecord, "phaseStartedAt">, now
   return now - record.phaseStartedAt >= COMPLETION_LEASE_SECONDS * 1000;
 }
 
+/**
+ * How many times a re-check that came before the save it was scheduled for is tried again (5, 10, 20
+ * and 40 s later: run-event.ts): longer than a save slowed by throttling can take.
+ */
+export const EARLY_RECHECK_RETRIES = 4;
+
+/**
+ * A round is scheduled before the save it is for (so that a crash after the save never strands the
+ * wait): under throttling the save can take longer than the round's delay. A re-check that carries a
+ * newer version of its wait than the store holds came ahead of that save: "not yet", rather than
+ * "stale" — dropping it would leave the wait with no round once the save lands. Past a few tries the
+ * save is taken to have failed, and the re-check to be stale.
+ */
+function aheadOfItsSave(
+  record: GateRecord,
+  recheck: Pick<RecheckMessage, "attempt" | "seen"> | undefined,
+): boolean {
+  const scheduledFor = recheck?.seen?.version;
+  return (
+    scheduledFor !== undefined &&
+    record.version < scheduledFor &&
+    (recheck?.attempt ?? 0) < EARLY_RECHECK_RETRIES
+  );
+}
+
 export interface ActiveWait {
   readonly record: GateRecord;
   readonly group: RuntimeGroup;
@@ -57,14 +83,22 @@ export async function loadActiveWait(
   token: string | undefined,
   expected: readonly GatePhase[],
   pastDeadline: PastDeadline = abandonPastDeadline,
-  /** This re-check is a retry of one that failed (its `attempt` is set): maybe in the middle of finishing. */
-  retried = false,
+  /** The re-check this step runs for, if it is one: its `attempt` and what it `seen`. */
+  recheck?: Pick<RecheckMessage, "attempt" | "seen">,
 ): Promise<ActiveWait> {
   const record = await deps.store.load(instanceId);
   if (!record) throw new SkipEventError("no gate record for this instance");
   if (token !== undefined && record.token !== token) {
     throw new SkipEventError("re-check belongs to an earlier wait", { current: record.token });
   }
+  if (aheadOfItsSave(record, recheck)) {
+    throw new NotYetError("re-check came before the save that scheduled it; looking again shortly", {
+      stored: record.version,
+      scheduledFor: recheck?.seen?.version,
+    });
+  }
+  // A retry of one that failed (its `attempt` set): maybe in the middle of finishing.
+  const retried = recheck?.attempt !== undefined;
   if (TERMINAL_PHASES.has(record.phase)) {
     if (record.phase !== "gone" && retried) {
       // The completion may have died after its claim (a throttled CompleteLifecycleAction): deliver it

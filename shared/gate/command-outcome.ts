@@ -55,7 +55,7 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
     event.token,
     ["bootstrapping", "sending-command"],
     abandonPastDeadline,
-    event.attempt !== undefined,
+    event,
   );
   const commandId = wait.record.commandId ?? event.commandId ?? "";
   let invocation: CommandInvocation | undefined;

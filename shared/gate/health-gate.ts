@@ -84,7 +84,7 @@ export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Prom
     event.token,
     ["awaiting-health"],
     finishPastDeadline,
-    event.attempt !== undefined,
+    event,
   );
   const { record, group } = wait;
   const now = deps.now();

@@ -64,6 +64,13 @@ export async function keepAlive(
     ...(by === "chain" ? { chainSeenAt: now } : {}),
   };
   if (options.saveWithCaller) return { ...record, ...changes };
+  if (by === "reconciler") {
+    // A note, not a new version: a step that read the record before it must not lose its save to it.
+    const noted = { ...record, ...changes };
+    if (!(await deps.store.noteHeartbeat(noted)))
+      deps.log.info("heartbeat sent; the record changed meanwhile, so it is not noted there");
+    return noted;
+  }
   const updated = advance(record, changes, "", now);
   await deps.store.save(updated);
   return updated;

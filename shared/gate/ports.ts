@@ -24,6 +24,14 @@ export interface GateStore {
    * a wait that began, or moved on, since.
    */
   save(record: GateRecord, options?: SaveOptions): Promise<void>;
+  /**
+   * Stores `record` over the very version it was read at (same token and version), keeping that
+   * version: the reconciler's note of a heartbeat it sent, which must not turn a step that read the
+   * record into a stale writer — a step that loses a save takes it that the newer writer carries the
+   * wait on, and the reconciler does not. A later save of the next version simply writes over the note
+   * (the next keeper heartbeats a little sooner). False when the record changed since it was read.
+   */
+  noteHeartbeat(record: GateRecord): Promise<boolean>;
 }
 
 /** What a save was based on, when it is not the previous version of the same wait's record. */

@@ -100,7 +100,7 @@ export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promi
     event.token,
     ["awaiting-agent", "sending-command"],
     abandonPastDeadline,
-    event.attempt !== undefined,
+    event,
   );
   const leaseLeft = sendClaimLeaseSeconds(record, deps.now());
   if (leaseLeft === undefined) {

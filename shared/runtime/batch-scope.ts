@@ -113,6 +113,10 @@ class FirstReadStore implements GateStore {
     await this.beforeSave();
     return this.store.save(record, options);
   }
+
+  noteHeartbeat(record: GateRecord): Promise<boolean> {
+    return this.store.noteHeartbeat(record);
+  }
 }
 
 interface Held {

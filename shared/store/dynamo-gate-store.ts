@@ -82,14 +82,20 @@ export class DynamoGateStore implements GateStore {
   }
 
   async save(record: GateRecord, options: SaveOptions = {}): Promise<void> {
-    const expiresAt = Math.floor(record.startedAt / 1000) + RECORD_RETENTION_DAYS * 86400;
     const written = await putConditionally(this.client, {
       TableName: this.tableName,
-      Item: marshall({ ...record, expiresAt }, { removeUndefinedValues: true }),
+      Item: marshall({ ...record, expiresAt: expiresAt(record) }, { removeUndefinedValues: true }),
       ...saveCondition(record, options),
     });
     if (!written)
       throw new StaleRecordError(record.instanceId, options.replacing?.version ?? record.version - 1);
+  }
+  async noteHeartbeat(record: GateRecord): Promise<boolean> {
+    return putConditionally(this.client, {
+      TableName: this.tableName,
+      Item: marshall({ ...record, expiresAt: expiresAt(record) }, { removeUndefinedValues: true }),
+      ...saveCondition(record, { replacing: record }),
+    });
   }
 }
 
@@ -114,6 +120,11 @@ export function saveCondition(record: GateRecord, options: SaveOptions = {}): Pu
     ExpressionAttributeNames: { "#version": "version", "#token": "token" },
     ExpressionAttributeValues: { ":expected": { N: String(base.version) }, ":token": { S: base.token } },
   };
+}
+
+/** When DynamoDB's TTL may remove a record: RECORD_RETENTION_DAYS after its wait began. */
+function expiresAt(record: GateRecord): number {
+  return Math.floor(record.startedAt / 1000) + RECORD_RETENTION_DAYS * 86400;
 }
 
 /** A stored item as a record: the TTL attribute is storage detail, not part of the record. */

@@ -41,6 +41,8 @@ export class LambdaModel {
   readonly errors = new Map<string, number>();
   readonly timeouts = new Map<string, number>();
   readonly throttles = new Map<string, number>();
+  /** Async events not settled yet: queued, running, or waiting for a retry. */
+  readonly pendingAsync = new Set<unknown>();
   /** Async events that failed every retry and went to a function's on-failure destination. */
   readonly failedAsync: unknown[] = [];
   private readonly inFlight = new Map<string, number>();
@@ -95,9 +97,13 @@ export class LambdaModel {
     const fn = this.functions.get(functionName);
     if (!fn) throw new Error(`simulation: async invoke of unknown function ${functionName}`);
     const queuedAt = this.world.clock.now();
+    this.pendingAsync.add(event);
     const attempt = async (retries: number, throttleBackoff: number): Promise<void> => {
       const outcome = await this.invoke(functionName, event);
-      if (outcome.ok) return;
+      if (outcome.ok) {
+        this.pendingAsync.delete(event);
+        return;
+      }
       const age = this.world.clock.now() - queuedAt;
       const maxAge = fn.deployed.async.maxEventAgeSeconds * 1000;
       if (outcome.throttled) {
@@ -111,6 +117,7 @@ export class LambdaModel {
         this.world.clock.after((retries + 1) * 60_000, () => attempt(retries + 1, throttleBackoff));
         return;
       }
+      this.pendingAsync.delete(event);
       this.failedAsync.push(event);
       const destination = fn.deployed.async.onFailureArn;
       this.world.note(

@@ -6,6 +6,7 @@ import type {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { awsError } from "../aws/sdk-errors.js";
+import type { QueuedMessage } from "../chain-audit.js";
 import type { DeployedMapping, DeployedQueue } from "../deploy/deployment.js";
 import { isAllowed } from "../deploy/policy.js";
 import type { WorldContext } from "../world-context.js";
@@ -34,6 +35,8 @@ interface Message {
   readonly sentAt: number;
   visibleAt: number;
   receives: number;
+  /** A function is handling it now (received, not yet settled). */
+  handling: boolean;
 }
 
 interface Queue {
@@ -47,6 +50,13 @@ interface Queue {
 export class SqsModel {
   private readonly queues = new Map<string, Queue>();
   private nextId = 0;
+  /**
+   * Called as a function sends a message, with what its queue holds just before (the world audits the
+   * reconciler's restarts of re-check chains against it: sim/chain-audit.ts).
+   */
+  onSend?: (body: string, queued: Iterable<QueuedMessage>) => void;
+  /** Called as a message moves to its queue's dead-letter queue. */
+  onDeadLetter?: (body: string) => void;
 
   constructor(
     private readonly world: WorldContext,
@@ -63,6 +73,27 @@ export class SqsModel {
   /** Messages still in a queue (never consumed, or waiting to be): by queue's logical id. */
   backlog(): Record<string, number> {
     return Object.fromEntries([...this.queues.values()].map((q) => [q.deployed.logicalId, q.messages.size]));
+  }
+
+  /** Every message in a queue some function reads (a mapping's), received or not. */
+  *readMessages(): Iterable<QueuedMessage> {
+    for (const queue of this.queues.values()) if (queue.mapping) yield* queue.messages.values();
+  }
+
+  /**
+   * Loses every message `match` picks, wherever it is: a fault no real queue has, with which the chain
+   * audit's tests end a re-check chain (sim/chain-audit.ts). Returns how many were lost.
+   */
+  loseMessages(match: (body: string) => boolean): number {
+    let lost = 0;
+    for (const queue of this.queues.values()) {
+      for (const [id, message] of queue.messages) {
+        if (!match(message.body)) continue;
+        queue.messages.delete(id);
+        lost += 1;
+      }
+    }
+    return lost;
   }
 
   /** Bodies of the messages in a queue (the failure queue, for the report). */
@@ -85,6 +116,7 @@ export class SqsModel {
     if (!queue)
       throw awsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
     const delay = input.DelaySeconds ?? queue.deployed.delaySeconds;
+    this.onSend?.(input.MessageBody ?? "", queue.messages.values());
     return { $metadata: {}, MessageId: this.enqueue(queue, input.MessageBody ?? "", delay) };
   }
 
@@ -98,6 +130,7 @@ export class SqsModel {
       throw awsError("AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "1 to 10 entries per batch");
     if (new Set(entries.map((entry) => entry.Id)).size !== entries.length)
       throw awsError("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "entry ids must be distinct");
+    for (const entry of entries) this.onSend?.(entry.MessageBody ?? "", queue.messages.values());
     return {
       $metadata: {},
       Successful: entries.map((entry) => ({
@@ -136,7 +169,14 @@ export class SqsModel {
   private enqueue(queue: Queue, body: string, delaySeconds: number): string {
     const id = `msg-${++this.nextId}`;
     const now = this.world.clock.now();
-    const message = { id, body, sentAt: now, visibleAt: now + delaySeconds * 1000, receives: 0 };
+    const message = {
+      id,
+      body,
+      sentAt: now,
+      visibleAt: now + delaySeconds * 1000,
+      receives: 0,
+      handling: false,
+    };
     queue.messages.set(id, message);
     this.schedulePoll(queue, message.visibleAt);
     return id;
@@ -199,6 +239,7 @@ export class SqsModel {
     for (const message of batch) {
       message.receives += 1;
       message.visibleAt = hiddenUntil;
+      message.handling = true;
     }
     queue.inFlight += 1;
     const outcome = await this.lambda.invoke(mapping.functionName, this.event(queue, batch));
@@ -213,6 +254,7 @@ export class SqsModel {
           : [],
     );
     for (const message of batch) {
+      message.handling = false;
       if (!failed.has(message.id)) queue.messages.delete(message.id);
       else this.schedulePoll(queue, message.visibleAt);
     }
@@ -225,6 +267,7 @@ export class SqsModel {
     queue.messages.delete(message.id);
     const target = [...this.queues.values()].find((q) => q.deployed.arn === redrive.deadLetterArn);
     if (target) target.messages.set(message.id, { ...message, visibleAt: Number.POSITIVE_INFINITY });
+    this.onDeadLetter?.(message.body);
     this.world.note(
       "events",
       `re-check moved to the dead-letter queue after ${message.receives} receives: ${message.body}`,

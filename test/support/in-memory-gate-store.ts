@@ -24,6 +24,8 @@ export function saveAllowed(
 export class InMemoryGateStore implements GateStore {
   readonly records = new Map<string, GateRecord>();
   saves = 0;
+  /** How many heartbeats were noted without a new version (noteHeartbeat). */
+  notes = 0;
   /** How many loadMany calls were made: the reconciler's cost is counted in them. */
   batchLoads = 0;
 
@@ -48,6 +50,13 @@ export class InMemoryGateStore implements GateStore {
     }
     this.saves += 1;
     this.records.set(record.instanceId, structuredClone(record));
+  }
+
+  async noteHeartbeat(record: GateRecord): Promise<boolean> {
+    if (!saveAllowed(this.records.get(record.instanceId), record, { replacing: record })) return false;
+    this.notes += 1;
+    this.records.set(record.instanceId, structuredClone(record));
+    return true;
   }
 
   get(instanceId: string): GateRecord {

@@ -121,6 +121,32 @@ describe("keepAlive", () => {
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1); // the reconciler's
   });
 
+  it("notes the reconciler's heartbeat on the version it read: a step that read the record before still saves", async () => {
+    const readByAStep = { ...record, lastHeartbeatAt: T0 };
+    expect(record.version).toBe(readByAStep.version);
+    expect(h.store.get(INSTANCE_ID)).toEqual(record);
+    expect(h.store.notes).toBe(1);
+    h.advanceSeconds(10);
+    // The chain's step, based on what it read before the reconciler came: the next version goes in.
+    await expect(keepAlive(h.deps, readByAStep, 600)).resolves.toMatchObject({
+      version: record.version + 1,
+      chainSeenAt: T0 + 220_000,
+    });
+  });
+
+  it("leaves the record alone when it changed since the reconciler read it: the heartbeat still went", async () => {
+    h.advanceSeconds(200);
+    const read = h.store.get(INSTANCE_ID);
+    h.store.records.set(INSTANCE_ID, { ...read, version: read.version + 1, phase: "bootstrapping" });
+    const noted = await keepAlive(h.deps, read, 600, { by: "reconciler" });
+    expect(noted.lastHeartbeatAt).toBe(T0 + 410_000);
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({
+      version: read.version + 1,
+      lastHeartbeatAt: T0 + 210_000,
+    });
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
+  });
+
   it("does nothing for a reconciler whose heartbeat was recent, even with the chain's sign due", async () => {
     h.advanceSeconds(10);
     expect(await keepAlive(h.deps, record, 600, { by: "reconciler" })).toBe(record);

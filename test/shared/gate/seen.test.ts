@@ -5,11 +5,13 @@ import {
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DescribeInstanceInformationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { NotYetError } from "../../../shared/errors.js";
 import type { RecheckEvent } from "../../../shared/events/gate-event.js";
 import { parseRecheck } from "../../../shared/events/parse-recheck.js";
+import { EARLY_RECHECK_RETRIES } from "../../../shared/gate/active-wait.js";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
-import type { RecheckMessage } from "../../../shared/gate/ports.js";
+import type { RecheckMessage, WaitSeen } from "../../../shared/gate/ports.js";
 import { advance } from "../../../shared/gate/record.js";
 import { onAgentRecheck } from "../../../shared/gate/start-gate.js";
 import {
@@ -35,6 +37,22 @@ let loads: ReturnType<typeof vi.spyOn>;
 beforeEach(async () => {
   h = await waitingGate();
   loads = vi.spyOn(h.store, "load");
+});
+
+describe("a re-check that comes before the save it was scheduled for (throttled)", () => {
+  it("is not yet, for a few tries — after them, the round goes by what the store holds", async () => {
+    const record = h.store.get(INSTANCE_ID);
+    // A round scheduled for the next version, whose save has not landed yet.
+    const event = { ...delivered(h, "agent"), attempt: 1 };
+    const ahead = { ...event, seen: { ...(event.seen as WaitSeen), version: record.version + 1 } };
+
+    await expect(onAgentRecheck(h.deps, ahead)).rejects.toBeInstanceOf(NotYetError);
+    await expect(
+      onAgentRecheck(h.deps, { ...ahead, attempt: EARLY_RECHECK_RETRIES }),
+    ).resolves.toBeUndefined();
+    expect(h.store.get(INSTANCE_ID)).toEqual(record);
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
 });
 
 describe("an agent re-check carrying its wait", () => {

@@ -80,6 +80,21 @@ describe("DynamoGateStore", () => {
     await expect(store.save(record)).rejects.toBeInstanceOf(StaleRecordError);
   });
 
+  it("notes a heartbeat over exactly the version read, keeping it", async () => {
+    dynamo.on(PutItemCommand).resolves({});
+    await expect(store.noteHeartbeat({ ...record, version: 4 })).resolves.toBe(true);
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: "#version = :expected AND #token = :token",
+      ExpressionAttributeValues: { ":expected": { N: "4" }, ":token": { S: "tok" } },
+    });
+    const item = dynamo.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+    expect(item?.version).toEqual({ N: "4" });
+    dynamo
+      .on(PutItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
+    await expect(store.noteHeartbeat({ ...record, version: 4 })).resolves.toBe(false);
+  });
+
   it("reads consistently and drops the TTL attribute", async () => {
     dynamo.on(GetItemCommand).resolves({ Item: marshall({ ...record, expiresAt: 123 }) });
     await expect(store.load(record.instanceId)).resolves.toEqual(record);
