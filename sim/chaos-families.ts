@@ -73,6 +73,40 @@ function troubledLaunch(random: Random): Partial<InstanceBehaviour> {
   return { agentOnlineAfterSeconds: Math.round(random.uniform(200, 500)), appHealthyAfterSeconds: 90 };
 }
 
+/** A value drawn from `values`. */
+function pick<T>(random: Random, values: readonly T[]): T {
+  return values[Math.floor(random.uniform(0, values.length))] as T;
+}
+
+/** A poll interval the config allows: 1 to 10 s in steps of 0.5 (shared/config/poll-intervals.ts). */
+const drawnPollInterval = (random: Random) => 1 + 0.5 * Math.floor(random.uniform(0, 19));
+
+/**
+ * A group's settings drawn from what the config allows (shared/config/schema.ts) and the load balancer
+ * accepts (health-check interval 5–300 s, thresholds 2–10): the extremes a third of the time.
+ */
+function drawnSettings(random: Random): Pick<GroupSpec, "timing" | "healthCheck"> {
+  const heartbeatTimeoutSeconds = random.chance(0.3)
+    ? pick(random, [360, 7200])
+    : Math.round(random.uniform(360, 3600));
+  const agentTimeoutSeconds = Math.round(random.uniform(420, 1800));
+  const bootstrapTimeoutSeconds = Math.round(random.uniform(960, 3600));
+  const hookLimit = Math.min(172800, 100 * heartbeatTimeoutSeconds);
+  const gateTimeoutSeconds = Math.min(
+    hookLimit,
+    agentTimeoutSeconds + bootstrapTimeoutSeconds + Math.round(random.uniform(300, 3600)),
+  );
+  const intervalSeconds = random.chance(0.3) ? pick(random, [5, 300]) : Math.round(random.uniform(5, 300));
+  return {
+    timing: { heartbeatTimeoutSeconds, agentTimeoutSeconds, bootstrapTimeoutSeconds, gateTimeoutSeconds },
+    healthCheck: {
+      intervalSeconds,
+      healthyThreshold: Math.round(random.uniform(2, 10)),
+      unhealthyThreshold: Math.round(random.uniform(2, 10)),
+    },
+  };
+}
+
 export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
   {
     name: "scale-out",
@@ -208,6 +242,38 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
               const instance = world.servingInstance(0);
               if (instance) world.failApp(instance.id, { restartFixes });
             },
+          },
+        ],
+      };
+    },
+  },
+  {
+    name: "drawn-settings",
+    what: "a deployment's settings drawn from what the config and the load balancer allow (heartbeat timeout, deadlines, poll intervals, health-check interval and thresholds), with invocations that crash and events lost or duplicated",
+    build: (seed, random, options) => {
+      const settings = drawnSettings(random);
+      const scenario = base("drawn-settings", seed, options, [{ ...scaled(options, 4), ...settings }]);
+      return {
+        ...scenario,
+        pollIntervalSeconds: options.pollIntervalSeconds ?? {
+          agent: drawnPollInterval(random),
+          health: drawnPollInterval(random),
+        },
+        deliveryFaults: {
+          crashRate: random.uniform(0, 0.08),
+          watchCrashRate: random.uniform(0, 0.3),
+          duplicateRate: random.uniform(0, 0.3),
+          lostLaunchEventRate: random.uniform(0, 0.15),
+          lostCommandEventRate: random.uniform(0, 0.3),
+        },
+        apiFaults: { ...scenario.apiFaults, transientRate: random.uniform(0, 0.02) },
+        // Long heartbeat timeouts and health-check intervals stretch every wait: time for replacements.
+        limitSeconds: 14_400,
+        actions: [
+          {
+            atSeconds: 0,
+            describe: `settings: ${JSON.stringify(settings)}`,
+            run: () => undefined,
           },
         ],
       };

@@ -16,6 +16,7 @@ const recheckSchema = z.object({
   instanceId: z.string().check(z.regex(INSTANCE_ID)),
   token: z.string().check(z.minLength(1)),
   commandId: z.optional(z.string().check(z.minLength(1))),
+  forVersion: z.optional(z.int().check(z.minimum(1))),
   attempt: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
   chain: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   chainSince: z.optional(z.int().check(z.minimum(1))),

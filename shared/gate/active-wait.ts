@@ -36,23 +36,24 @@ export function claimLeasePassed(record: Pick<GateRecord, "phaseStartedAt">, now
 }
 
 /**
- * How many times a re-check that came before the save it was scheduled for is tried again (5, 10, 20
- * and 40 s later: run-event.ts): longer than a save slowed by throttling can take.
+ * How many times a re-check that came before the save it was scheduled for is tried again (5, 10 and
+ * 20 s later: run-event.ts): 35 s, past the 30 s a gate function's save can take at most (its timeout).
+ * A re-check whose save never comes (its sender died after scheduling it) is late by as much.
  */
-export const EARLY_RECHECK_RETRIES = 4;
+export const EARLY_RECHECK_RETRIES = 3;
 
 /**
  * A round is scheduled before the save it is for (so that a crash after the save never strands the
- * wait): under throttling the save can take longer than the round's delay. A re-check that carries a
+ * wait): under throttling the save can take longer than the round's delay. A re-check scheduled for a
  * newer version of its wait than the store holds came ahead of that save: "not yet", rather than
  * "stale" — dropping it would leave the wait with no round once the save lands. Past a few tries the
- * save is taken to have failed, and the re-check to be stale.
+ * save is taken to have failed, and the re-check goes by what the store holds.
  */
 function aheadOfItsSave(
   record: GateRecord,
-  recheck: Pick<RecheckMessage, "attempt" | "seen"> | undefined,
+  recheck: Pick<RecheckMessage, "attempt" | "forVersion" | "seen"> | undefined,
 ): boolean {
-  const scheduledFor = recheck?.seen?.version;
+  const scheduledFor = recheck?.forVersion ?? recheck?.seen?.version;
   return (
     scheduledFor !== undefined &&
     record.version < scheduledFor &&
@@ -83,8 +84,8 @@ export async function loadActiveWait(
   token: string | undefined,
   expected: readonly GatePhase[],
   pastDeadline: PastDeadline = abandonPastDeadline,
-  /** The re-check this step runs for, if it is one: its `attempt` and what it `seen`. */
-  recheck?: Pick<RecheckMessage, "attempt" | "seen">,
+  /** The re-check this step runs for, if it is one. */
+  recheck?: Pick<RecheckMessage, "attempt" | "forVersion" | "seen">,
 ): Promise<ActiveWait> {
   const record = await deps.store.load(instanceId);
   if (!record) throw new SkipEventError("no gate record for this instance");
@@ -94,7 +95,7 @@ export async function loadActiveWait(
   if (aheadOfItsSave(record, recheck)) {
     throw new NotYetError("re-check came before the save that scheduled it; looking again shortly", {
       stored: record.version,
-      scheduledFor: recheck?.seen?.version,
+      scheduledFor: recheck?.forVersion ?? recheck?.seen?.version,
     });
   }
   // A retry of one that failed (its `attempt` set): maybe in the middle of finishing.

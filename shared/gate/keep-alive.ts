@@ -142,6 +142,7 @@ export async function scheduleRecheck(
     step,
     instanceId: record.instanceId,
     token: record.token,
+    forVersion: record.version,
     ...(commandId ? { commandId } : {}),
     ...(seen && seen.phase === POLLED_PHASE[step] ? { seen } : {}),
   };
@@ -156,7 +157,12 @@ export async function scheduleRecheck(
  */
 export async function scheduleWatchedRecheck(
   deps: GateDeps,
-  wait: { readonly instanceId: string; readonly token: string; readonly dueBy: number },
+  wait: {
+    readonly instanceId: string;
+    readonly token: string;
+    readonly dueBy: number;
+    readonly version: number;
+  },
   step: "agent" | "health",
   group: RuntimeGroup,
 ): Promise<void> {
@@ -165,7 +171,8 @@ export async function scheduleWatchedRecheck(
     Math.min(WATCHED_PACE_SECONDS, Math.max(1, dueIn)),
     group.heartbeatTimeoutSeconds,
   );
-  await deps.rechecks.schedule({ step, instanceId: wait.instanceId, token: wait.token }, delay);
+  const { instanceId, token, version } = wait;
+  await deps.rechecks.schedule({ step, instanceId, token, forVersion: version }, delay);
 }
 
 const POLLED_PHASE: Partial<Record<RecheckStep, WaitSeen["phase"]>> = {

@@ -69,6 +69,13 @@ export interface RecheckMessage {
   readonly token: string;
   /** For command re-checks: the command sent, so it can be adopted if saving its id failed. */
   readonly commandId?: string;
+  /**
+   * The version of the wait's record this re-check was scheduled with: the version about to be saved
+   * (a round is scheduled before the save it is for) or just saved. A re-check that finds an older
+   * version came ahead of that save (active-wait.ts). Absent: written before this field, or not a
+   * gate re-check.
+   */
+  readonly forVersion?: number;
   /** How many times this re-check already failed and was retried (absent: a fresh one). */
   readonly attempt?: number;
   /** The wait as it was when this polling re-check was scheduled (seen.ts); absent: read the record. */

@@ -52,6 +52,7 @@ export async function nextSeenRound(
     groupName: seen.groupName,
     startedAt: seen.startedAt,
     dueBy: seen.readBy,
+    version: seen.version,
   };
   const joined =
     event.step === "agent"

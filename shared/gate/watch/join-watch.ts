@@ -28,6 +28,8 @@ export interface PollingWait {
   readonly startedAt: number;
   /** Epoch ms by which the wait's own chain must look for itself (its phase deadline, a heartbeat due). */
   readonly dueBy: number;
+  /** The version of its record this was taken from (saved, or about to be). */
+  readonly version: number;
 }
 
 /** A wait's record as a polling wait, due to look for itself by its phase deadline. */
@@ -38,6 +40,7 @@ export function waitPolling(record: GateRecord): PollingWait & Pick<GateRecord, 
     groupName: record.groupName,
     startedAt: record.startedAt,
     dueBy: record.phaseDeadline ?? record.deadline,
+    version: record.version,
     mode: record.mode,
     ...(record.registeredAt === undefined ? {} : { registeredAt: record.registeredAt }),
   };

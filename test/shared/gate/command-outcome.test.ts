@@ -191,7 +191,13 @@ describe("a throttled look at the running bootstrap", () => {
 
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", version: before.version + 1 });
     expect(h.rechecks.last()).toEqual({
-      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
+      message: {
+        step: "command",
+        instanceId: INSTANCE_ID,
+        token: TOKEN,
+        commandId: "cmd-1",
+        forVersion: before.version + 1,
+      },
       delaySeconds: 180,
     });
   });
@@ -252,14 +258,17 @@ describe("a command sent just before a crash", () => {
 
   it("is adopted by the command re-check scheduled before the crash, which carries the id", async () => {
     const crashed = await crashAfterSend();
-    expect(crashed.rechecks.last().message).toEqual({
+    // Scheduled under the claim, whose version the store holds: nothing to wait for.
+    const message = crashed.rechecks.last().message;
+    expect(message).toEqual({
       step: "command",
       instanceId: INSTANCE_ID,
       token: TOKEN,
       commandId: "cmd-lost",
+      forVersion: crashed.store.get(INSTANCE_ID).version,
     });
     invocation(crashed, { status: "InProgress" });
-    await onCommandRecheck(crashed.deps, { kind: "recheck", ...crashed.rechecks.last().message });
+    await onCommandRecheck(crashed.deps, { kind: "recheck", ...message });
     expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-lost" });
   });
 
@@ -290,7 +299,13 @@ describe("the command re-check (fallback and heartbeat)", () => {
     await onCommandRecheck(h.deps, recheck("command"));
     expect(h.autoScalingMock).toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
     expect(h.rechecks.last()).toEqual({
-      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
+      message: {
+        step: "command",
+        instanceId: INSTANCE_ID,
+        token: TOKEN,
+        commandId: "cmd-1",
+        forVersion: h.store.get(INSTANCE_ID).version,
+      },
       delaySeconds: 180,
     });
   });

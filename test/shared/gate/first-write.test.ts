@@ -131,7 +131,13 @@ describe("a late lifecycle event of a wait the reconciler adopted", () => {
       formerToken: tokenless,
     });
     expect(h.rechecks.last()).toEqual({
-      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
+      message: {
+        step: "command",
+        instanceId: INSTANCE_ID,
+        token: TOKEN,
+        commandId: "cmd-1",
+        forVersion: h.store.get(INSTANCE_ID).version,
+      },
       delaySeconds: 0,
     });
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);

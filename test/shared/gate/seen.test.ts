@@ -11,7 +11,7 @@ import { parseRecheck } from "../../../shared/events/parse-recheck.js";
 import { EARLY_RECHECK_RETRIES } from "../../../shared/gate/active-wait.js";
 import { onCommandFinished } from "../../../shared/gate/command-outcome.js";
 import { onHealthRecheck } from "../../../shared/gate/health-gate.js";
-import type { RecheckMessage, WaitSeen } from "../../../shared/gate/ports.js";
+import type { RecheckMessage } from "../../../shared/gate/ports.js";
 import { advance } from "../../../shared/gate/record.js";
 import { onAgentRecheck } from "../../../shared/gate/start-gate.js";
 import {
@@ -44,7 +44,8 @@ describe("a re-check that comes before the save it was scheduled for (throttled)
     const record = h.store.get(INSTANCE_ID);
     // A round scheduled for the next version, whose save has not landed yet.
     const event = { ...delivered(h, "agent"), attempt: 1 };
-    const ahead = { ...event, seen: { ...(event.seen as WaitSeen), version: record.version + 1 } };
+    expect(event.forVersion).toBe(record.version);
+    const ahead = { ...event, forVersion: record.version + 1 };
 
     await expect(onAgentRecheck(h.deps, ahead)).rejects.toBeInstanceOf(NotYetError);
     await expect(

@@ -102,7 +102,12 @@ describe("a send claim's lease", () => {
     await startGate(h.deps, launchEvent());
     expect(h.rechecks.scheduled).toHaveLength(before + 1);
     const atLeaseEnd = h.rechecks.last();
-    expect(atLeaseEnd.message).toEqual({ step: "agent", instanceId: INSTANCE_ID, token: TOKEN });
+    expect(atLeaseEnd.message).toEqual({
+      step: "agent",
+      instanceId: INSTANCE_ID,
+      token: TOKEN,
+      forVersion: h.store.get(INSTANCE_ID).version,
+    });
     // On the agent pace's grid (keep-alive.ts): between half and one and a half of the lease left.
     const leaseLeft = SEND_CLAIM_TTL_SECONDS - 10 + 1;
     expect(atLeaseEnd.delaySeconds).toBeGreaterThanOrEqual(Math.floor(leaseLeft / 2));
@@ -111,7 +116,12 @@ describe("a send claim's lease", () => {
     h.advanceSeconds(SEND_CLAIM_TTL_SECONDS);
     await startGate(h.deps, launchEvent());
     expect(h.rechecks.last()).toEqual({
-      message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
+      message: {
+        step: "agent",
+        instanceId: INSTANCE_ID,
+        token: TOKEN,
+        forVersion: h.store.get(INSTANCE_ID).version,
+      },
       delaySeconds: 0,
     });
     expect(h.store.get(INSTANCE_ID).phase).toBe("sending-command");
@@ -142,7 +152,13 @@ describe("taking over an expired send claim", () => {
       ],
     });
     expect(h.rechecks.last()).toEqual({
-      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
+      message: {
+        step: "command",
+        instanceId: INSTANCE_ID,
+        token: TOKEN,
+        commandId: "cmd-1",
+        forVersion: record.version,
+      },
       delaySeconds: 0,
     });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);

@@ -77,7 +77,14 @@ describe("startGate", () => {
     });
     // The status event is what moves the gate on; its own look is the fallback, at the heartbeat's pace.
     expect(h.rechecks.last()).toEqual({
-      message: { step: "command", instanceId: INSTANCE_ID, token: TOKEN, commandId: "cmd-1" },
+      message: {
+        step: "command",
+        instanceId: INSTANCE_ID,
+        token: TOKEN,
+        commandId: "cmd-1",
+        // Scheduled under the send claim, before the bootstrapping save.
+        forVersion: h.store.get(INSTANCE_ID).version - 1,
+      },
       delaySeconds: 180,
     });
     expect(h.autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);

@@ -64,7 +64,7 @@ describe("nextRound", () => {
     // Its phase deadline (the agent timeout, 600 s) is far: the round comes at the safety net's pace.
     expect(h.rechecks.scheduled).toEqual([
       {
-        message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
+        message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN, forVersion: 1 },
         delaySeconds: WATCHED_PACE_SECONDS,
       },
     ]);
@@ -79,7 +79,10 @@ describe("nextRound", () => {
 
     // 20 s to the phase deadline.
     expect(h.rechecks.scheduled).toEqual([
-      { message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN }, delaySeconds: 20 },
+      {
+        message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN, forVersion: record.version },
+        delaySeconds: 20,
+      },
     ]);
     expect(messages.sent).toEqual([]);
   });
@@ -131,6 +134,7 @@ describe("nextRound", () => {
       step: "health",
       instanceId: INSTANCE_ID,
       token: TOKEN,
+      forVersion: awaitingHealth.version,
     });
   });
 
@@ -158,7 +162,15 @@ describe("a watched agent round, end to end", () => {
     expect(store.callsOf("join")).toHaveLength(1);
     expect(messages.sent).toEqual([]);
     expect(h.rechecks.scheduled).toEqual([
-      { message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN }, delaySeconds: 60 },
+      {
+        message: {
+          step: "agent",
+          instanceId: INSTANCE_ID,
+          token: TOKEN,
+          forVersion: h.store.get(INSTANCE_ID).version,
+        },
+        delaySeconds: 60,
+      },
     ]);
   });
 
@@ -221,7 +233,10 @@ describe("nextSeenRound", () => {
       { kind: "agent", member: { instanceId: INSTANCE_ID, from: T0 } },
     ]);
     expect(h.rechecks.scheduled).toEqual([
-      { message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN }, delaySeconds: 45 },
+      {
+        message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN, forVersion: seen.version },
+        delaySeconds: 45,
+      },
     ]);
   });
 });

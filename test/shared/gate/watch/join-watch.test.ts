@@ -39,6 +39,7 @@ function agentWait(bootstrapPhase: "all" | "start" | "prepare" = "all", startedA
     groupName: GROUP,
     startedAt,
     dueBy: startedAt + 600_000,
+    version: 1,
     mode: { bootstrapPhase },
   };
 }
@@ -219,6 +220,7 @@ describe("joinHealthWatch", () => {
       groupName: GROUP,
       startedAt: T0,
       dueBy: T0 + 900_000,
+      version: 1,
     };
 
     expect(await joinHealthWatch(deps, { ...wait, registeredAt: T0 + 30_000 }, targets)).toBe(true);
@@ -255,6 +257,7 @@ describe("joinHealthWatch", () => {
       groupName: GROUP,
       startedAt: T0 + 5_000,
       dueBy: T0 + 900_000,
+      version: 1,
     };
     await joinHealthWatch(deps, wait, targets);
     expect(store.state("health", GROUP).members[0]?.from).toBe(T0 + 5_000);
@@ -269,6 +272,7 @@ describe("joinHealthWatch", () => {
       groupName: GROUP,
       startedAt: T0,
       dueBy: T0 + 900_000,
+      version: 1,
     };
     await joinHealthWatch(deps, wait, targets);
     expect(messages.sent.map((sent) => sent.message.watch)).toEqual(["health"]);
