@@ -4,10 +4,11 @@ import { CHAIN_STEP_FOR_PHASE } from "../shared/gate/ports.js";
 /**
  * SIMULATION — the re-check chains, audited as the world runs. Every live wait (a record in a phase a
  * chain drives: shared/gate/ports.ts, CHAIN_STEP_FOR_PHASE) has something that will come back to it at
- * all times: a re-check of its own in a queue (the gate schedules each round before it saves the phase
- * the round is for, and a round that fails comes back), or an event of its own that Lambda has yet to
- * deliver or retry (the launch event whose handler saved the record, then failed to send its first
- * re-check). Two ways to get that wrong, each a violation:
+ * all times: a re-check of its own for the step its phase needs in a queue (the gate schedules each
+ * round before it saves the phase the round is for, and a round that fails comes back), or an event of
+ * its own that Lambda has yet to deliver or retry and that moves that phase on (the launch event whose
+ * handler saved the record, then failed to send its first re-check; the command's status event, for a
+ * wait that bootstraps). Two ways to get that wrong, each a violation:
  * - a wait left with no re-check queued (its chain ended while its phase still needs one): nothing but
  *   the reconciler's stall check, many minutes later, would move it on;
  * - the reconciler restarting a chain that is healthy — a re-check of the same step and wait still
@@ -30,6 +31,9 @@ export interface WaitRecord {
   readonly instanceId: string;
   readonly token: string;
   readonly phase: string;
+  readonly version: number;
+  /** The bootstrap command, once sent: its status event moves a bootstrapping wait on. */
+  readonly commandId?: string;
   /** Its last few history notes, for the report. */
   readonly recently: () => string;
 }
@@ -43,6 +47,8 @@ export function waitRecords(
     instanceId: item.instanceId?.S ?? "",
     token: item.token?.S ?? "",
     phase: item.phase?.S ?? "",
+    version: Number(item.version?.N ?? 0),
+    ...(item.commandId?.S ? { commandId: item.commandId.S } : {}),
     recently: () =>
       (item.history?.L ?? [])
         .slice(-3)
@@ -80,12 +86,51 @@ function chainOf(body: string): ChainRef | undefined {
 const waitKey = (wait: { readonly instanceId: string; readonly token: string }) =>
   `${wait.instanceId}/${wait.token}`;
 
+/**
+ * The re-check steps that move each live phase on (the steps' own `expected` phases): a send claimed
+ * but not yet recorded is looked at by the agent step and, once its command re-check comes, the
+ * command step (which adopts the command).
+ */
+const DRIVING_STEPS: Readonly<Record<string, readonly string[]>> = {
+  "awaiting-agent": ["agent"],
+  "sending-command": ["agent", "command"],
+  bootstrapping: ["command"],
+  "awaiting-health": ["health"],
+};
+
+/**
+ * Whether a pending event moves the wait's phase on: its launch event (by token) while it waits for its
+ * agent or sends; the command's status event while it sends (adopted by the command's comment) or
+ * bootstraps (by the command's id).
+ */
+function eventDrives(record: WaitRecord, event: string): boolean {
+  if (!event.includes(record.instanceId)) return false;
+  const isCommandStatus = event.includes('"command-id"');
+  switch (record.phase) {
+    case "awaiting-agent":
+      return !isCommandStatus && event.includes(record.token);
+    case "sending-command":
+      return isCommandStatus || event.includes(record.token);
+    case "bootstrapping":
+      return isCommandStatus && record.commandId !== undefined && event.includes(record.commandId);
+    default:
+      return false;
+  }
+}
+
 export class ChainAudit {
   /** Live waits with no re-check queued, since when (virtual ms). */
   private readonly undrivenSince = new Map<string, number>();
   private readonly reported = new Set<string>();
-  /** Waits whose re-check went to the dead-letter queue: the reconciler's to restart, by design. */
-  private readonly deadLettered = new Set<string>();
+  /**
+   * Waits handed to the reconciler, by design: a re-check of theirs went to the dead-letter queue, or
+   * an event of theirs failed every retry. Left alone while their record stays at the version it had
+   * when the audit first saw them handed on (undefined: not seen yet); once it moves on, something
+   * drives them again, and they are audited as any other.
+   */
+  private readonly handedOn = new Map<string, number | undefined>();
+  /** Failed events already counted in `handedOn`. */
+  private readonly failedSeen = new Set<string>();
   private checkedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly violation: (what: string) => void) {}
@@ -113,7 +158,20 @@ export class ChainAudit {
   /** A re-check moved to the dead-letter queue. */
   deadLetter(body: string): void {
     const chain = chainOf(body);
-    if (chain) this.deadLettered.add(waitKey(chain));
+    if (chain) this.handedOn.set(waitKey(chain), undefined);
+  }
+
+  /** Whether the reconciler has `record` by design (see handedOn), noting the version it has it at. */
+  private leftToReconciler(record: WaitRecord): boolean {
+    const key = waitKey(record);
+    if (!this.handedOn.has(key)) return false;
+    const at = this.handedOn.get(key);
+    if (at === undefined || at === record.version) {
+      this.handedOn.set(key, record.version);
+      return true;
+    }
+    this.handedOn.delete(key);
+    return false;
   }
 
   /** Whether `check` is due at `now` (it costs a pass over the table and the queues). */
@@ -122,10 +180,10 @@ export class ChainAudit {
   }
 
   /**
-   * Looks for live waits with nothing to come back to them: no re-check in `queued`, and none of
-   * `events.pending` (events Lambda has yet to deliver or retry, as JSON) names the wait. A wait named
-   * by one of `events.failed` (events that failed every retry: the reconciler's to pick up, by design)
-   * is left alone, as is one whose re-check went to the dead-letter queue.
+   * Looks for live waits with nothing to come back to them: no re-check in `queued` of the step their
+   * phase needs, and none of `events.pending` (events Lambda has yet to deliver or retry, as JSON) of
+   * those that move their phase on. A wait handed to the reconciler by design (see handedOn: one of
+   * `events.failed`, events that failed every retry, names it) is left alone until it moves on.
    */
   check(
     now: number,
@@ -137,17 +195,26 @@ export class ChainAudit {
     const driven = new Set<string>();
     for (const message of queued) {
       const chain = chainOf(message.body);
-      if (chain) driven.add(waitKey(chain));
+      if (chain) driven.add(`${waitKey(chain)}#${chain.step}`);
     }
-    const names = (record: WaitRecord) => (event: string) =>
-      event.includes(record.instanceId) && event.includes(record.token);
+    const waits = [...records];
+    for (const event of events.failed) {
+      if (this.failedSeen.has(event)) continue;
+      this.failedSeen.add(event);
+      for (const record of waits)
+        if (event.includes(record.instanceId) && event.includes(record.token))
+          this.handedOn.set(waitKey(record), undefined);
+    }
     const live = new Set<string>();
-    for (const record of records) {
-      if (!(record.phase in CHAIN_STEP_FOR_PHASE)) continue;
+    for (const record of waits) {
+      const steps = DRIVING_STEPS[record.phase];
+      if (!steps) continue;
       const key = waitKey(record);
       live.add(key);
-      const handedOn = this.deadLettered.has(key) || events.failed.some(names(record));
-      if (driven.has(key) || handedOn || events.pending.some(names(record))) {
+      const drivenNow =
+        steps.some((step) => driven.has(`${key}#${step}`)) ||
+        events.pending.some((event) => eventDrives(record, event));
+      if (drivenNow || this.leftToReconciler(record)) {
         this.undrivenSince.delete(key);
         continue;
       }
@@ -156,7 +223,7 @@ export class ChainAudit {
       if (now - since > UNDRIVEN_GRACE_SECONDS * 1000 && !this.reported.has(key)) {
         this.reported.add(key);
         this.violation(
-          `wait ${key} (${record.phase}) has had no re-check queued, nor an event on its way, for over ${UNDRIVEN_GRACE_SECONDS} s: its chain ended while its phase still needs one (recently: ${record.recently()})`,
+          `wait ${key} (${record.phase}) has had no ${steps.join(" or ")} re-check queued, nor an event on its way, for over ${UNDRIVEN_GRACE_SECONDS} s: its chain ended while its phase still needs one (recently: ${record.recently()})`,
         );
       }
     }

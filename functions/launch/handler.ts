@@ -19,7 +19,7 @@ import { gateBatch } from "../../shared/runtime/batch-scope.js";
 import { productionDrainDeps } from "../../shared/runtime/drain-deps.js";
 import { productionWatchingDeps } from "../../shared/runtime/gate-deps.js";
 import { withLambdaContext } from "../../shared/runtime/lambda-context.js";
-import { isSqsEvent, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
+import { isSqsEvent, retryDrainSoon, runEvent, runSqsBatch } from "../../shared/runtime/run-event.js";
 import { alongsideWatches, type RemainingTime } from "../../shared/runtime/watch-messages.js";
 
 /**
@@ -51,8 +51,8 @@ export function createHandler(
       failures.push(...response.batchItemFailures);
     }
     for (const record of drains) {
+      let recheck: DrainRecheckEvent | undefined;
       try {
-        let recheck: DrainRecheckEvent | undefined;
         await runEvent(
           () => {
             recheck = parseDrainRecheck(record.body);
@@ -61,8 +61,10 @@ export function createHandler(
           () => (recheck ? onDrainRecheck(drainDeps(), recheck) : Promise.resolve()),
         );
       } catch {
-        // SQS redelivers it after the visibility timeout; the drain's limit still ends it.
-        failures.push({ itemIdentifier: record.messageId });
+        // Retried soon, as a failed gate re-check is: SQS's redelivery waits out the visibility timeout
+        // (180 s), which can be more than the hook has left. Past the fast retries, SQS redelivers it.
+        if (!(recheck && (await retryDrainSoon(recheck, drainDeps().rechecks))))
+          failures.push({ itemIdentifier: record.messageId });
       }
     }
     return { batchItemFailures: failures };

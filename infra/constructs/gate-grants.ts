@@ -30,10 +30,15 @@ export class GateGrants {
   ) {}
 
   /**
-   * Reads the gate records; `write` also saves them (conditional puts) — only under an instance's key
-   * or a drain's (`drain#…`), never a watch's item; `batch` reads many at once.
+   * Reads the gate records; `write` also saves them (conditional puts), `notes` notes heartbeats on them
+   * (a conditional update of one attribute: the reconciler's, and those of the steps a watch runs) —
+   * only under an instance's key or a drain's (`drain#…`), never a watch's item; `batch` reads many at
+   * once.
    */
-  gateState(role: iam.IRole, access: { readonly write: boolean; readonly batch?: boolean }): void {
+  gateState(
+    role: iam.IRole,
+    access: { readonly write: boolean; readonly notes?: boolean; readonly batch?: boolean },
+  ): void {
     const actions = ["dynamodb:GetItem"];
     if (access.batch) actions.push("dynamodb:BatchGetItem");
     this.allow(role, "GateState", actions, [this.resources.stateTable.tableArn]);
@@ -41,7 +46,7 @@ export class GateGrants {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "GateStateWrites",
-        actions: ["dynamodb:PutItem"],
+        actions: access.notes ? ["dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:PutItem"],
         resources: [this.resources.stateTable.tableArn],
         conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": GATE_RECORD_KEYS } },
       }),
@@ -50,8 +55,8 @@ export class GateGrants {
 
   /**
    * Joins, runs and hands on the groups' watches (gate/watch): items of the state table (`watch#…`, as
-   * the drains' are `drain#…`) updated in place, so that joins never conflict — only those items: an
-   * UpdateItem can never touch a gate record (docs/aws-facts.md, IAM scoping).
+   * the drains' are `drain#…`) updated in place, so that joins never conflict — only those items: this
+   * grant never reaches a gate record (docs/aws-facts.md, IAM scoping).
    */
   watches(role: iam.IRole): void {
     role.addToPrincipalPolicy(

@@ -367,7 +367,7 @@ export class LaunchGate extends Construct {
 
     // launch: open the gate, wait for the agent, send the bootstrap (or abandon), schedule the next check.
     const launch = this.launchFunction.role;
-    grants.gateState(launch, { write: true, batch: true });
+    grants.gateState(launch, { write: true, notes: true, batch: true });
     grants.watches(launch);
     grants.rechecks(launch, launchRechecks, resultRechecks);
     grants.completeHooks(launch);
@@ -383,7 +383,7 @@ export class LaunchGate extends Construct {
 
     // command-result: the bootstrap's outcome, registration, the health gate, the hook's outcome.
     const result = this.resultFunction.role;
-    grants.gateState(result, { write: true, batch: true });
+    grants.gateState(result, { write: true, notes: true, batch: true });
     grants.watches(result);
     grants.rechecks(result, resultRechecks);
     grants.completeHooks(result);
@@ -400,7 +400,7 @@ export class LaunchGate extends Construct {
 
     // reconcile: every waiting instance: sight, adopt, heartbeat, kick any step, resume or decide at the deadline.
     const reconcile = this.reconcileFunction.role;
-    grants.gateState(reconcile, { write: true, batch: true });
+    grants.gateState(reconcile, { write: true, notes: true, batch: true });
     grants.rechecks(reconcile, launchRechecks, resultRechecks);
     grants.completeHooks(reconcile);
     grants.deregisterTargets(reconcile);

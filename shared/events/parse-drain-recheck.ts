@@ -11,6 +11,7 @@ const drainRecheckSchema = z.strictObject({
   step: z.literal("drain"),
   instanceId: z.string().check(z.regex(INSTANCE_ID)),
   token: z.string().check(z.minLength(1)),
+  attempt: z.optional(z.int().check(z.positive())),
 });
 
 export interface DrainRecheckEvent {
@@ -18,6 +19,8 @@ export interface DrainRecheckEvent {
   readonly instanceId: string;
   /** The lifecycle action token of the drain it follows; another drain's re-check is dropped. */
   readonly token: string;
+  /** How many times this re-check already failed and was retried (absent: a fresh one). */
+  readonly attempt?: number;
 }
 
 /** Whether an SQS message body is a drain re-check (cheap look at its step; the parser checks the rest). */
@@ -43,5 +46,6 @@ export function parseDrainRecheck(body: string): DrainRecheckEvent {
       `malformed drain re-check message: ${formatIssues(parsed.error.issues).join("; ")}`,
     );
   }
-  return { kind: "drain-recheck", instanceId: parsed.data.instanceId, token: parsed.data.token };
+  const { instanceId, token, attempt } = parsed.data;
+  return { kind: "drain-recheck", instanceId, token, ...(attempt === undefined ? {} : { attempt }) };
 }

@@ -5,6 +5,7 @@ import type { RuntimeConfig, RuntimeGroup } from "../config/runtime-config.js";
 import { SkipEventError } from "../errors.js";
 import type { MetricsSink } from "../metrics/sink.js";
 import type { BatchReads } from "./batch-reads.js";
+import type { HeartbeatSource } from "./keep-alive.js";
 import type { Clock, GateStore, RecheckScheduler } from "./ports.js";
 import type { WatchWiring } from "./watch/watch.js";
 
@@ -47,6 +48,12 @@ export interface GateDeps {
    * command-result: health); absent: each wait polls at its own pace.
    */
   readonly watch?: WatchWiring;
+  /**
+   * Whose steps these are, as far as keeping the wait alive goes (keep-alive.ts): the watch's, when it
+   * runs a step for a wait whose own round is still in flight (watch/watch-steps.ts); absent: the
+   * wait's own chain.
+   */
+  readonly keeper?: HeartbeatSource;
   /** Pauses within one invocation (the reconciler's retries, a watch's looks); absent: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
 }

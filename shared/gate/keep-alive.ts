@@ -11,14 +11,15 @@ import { seenOf } from "./seen.js";
 import { WATCHED_PACE_SECONDS } from "./watch/join-watch.js";
 
 /**
- * Who is keeping the wait alive (heartbeat-timing.ts). Both keepers heartbeat the hook when it is due;
- * only the chain's own steps prove the chain is alive (`chainSeenAt`): the reconciler must still be able
- * to see a chain that died while it kept the hook alive on its own.
+ * Who is keeping the wait alive (heartbeat-timing.ts): the wait's own chain, its group's watch running a
+ * step for it (watch/watch-steps.ts), or the reconciler. Each heartbeats the hook when it is due; only
+ * the chain's own steps prove the chain is alive (`chainSeenAt`): the reconciler must still be able to
+ * see a chain that died while others kept the hook alive.
  */
-export type HeartbeatSource = "chain" | "reconciler";
+export type HeartbeatSource = "chain" | "watch" | "reconciler";
 
 export interface KeepAliveOptions {
-  /** Defaults to the chain: every step of the gate is part of it; only the reconciler says otherwise. */
+  /** Defaults to `deps.keeper`, and to the chain: the reconciler and the watch say otherwise. */
   readonly by?: HeartbeatSource;
   /**
    * The caller saves the returned record itself, at once (its next write advances it): the heartbeat
@@ -28,6 +29,12 @@ export interface KeepAliveOptions {
    * next step heartbeats again.
    */
   readonly saveWithCaller?: boolean;
+  /**
+   * Heartbeat now if the heartbeat comes due within this long: for a keeper that comes back only that
+   * often and is the wait's only one (the reconciler, for a wait it sighted), so that a run that comes
+   * just before the heartbeat is due does not leave it to the run after.
+   */
+  readonly aheadSeconds?: number;
 }
 
 /** What keeping the wait alive calls for now: a heartbeat of the hook, a sign of the chain's life, both. */
@@ -36,9 +43,10 @@ export function keepAliveDue(
   now: number,
   heartbeatTimeoutSeconds: number,
   by: HeartbeatSource,
+  aheadSeconds = 0,
 ): { readonly heartbeat: boolean; readonly chainSign: boolean } {
   return {
-    heartbeat: now >= hookHeartbeatDueAt(record, heartbeatTimeoutSeconds),
+    heartbeat: now + aheadSeconds * 1000 >= hookHeartbeatDueAt(record, heartbeatTimeoutSeconds),
     chainSign: by === "chain" && now >= chainSignDueAt(record, heartbeatTimeoutSeconds),
   };
 }
@@ -53,9 +61,9 @@ export async function keepAlive(
   heartbeatTimeoutSeconds: number,
   options: KeepAliveOptions = {},
 ): Promise<GateRecord> {
-  const by = options.by ?? "chain";
+  const by = options.by ?? deps.keeper ?? "chain";
   const now = deps.now();
-  const due = keepAliveDue(record, now, heartbeatTimeoutSeconds, by);
+  const due = keepAliveDue(record, now, heartbeatTimeoutSeconds, by, options.aheadSeconds);
   if (!due.heartbeat && !due.chainSign) return record;
   if (due.heartbeat && (await recordHeartbeat(deps, record)) === "not-active")
     await stopRefusedWait(deps, record);
@@ -64,10 +72,11 @@ export async function keepAlive(
     ...(by === "chain" ? { chainSeenAt: now } : {}),
   };
   if (options.saveWithCaller) return { ...record, ...changes };
-  if (by === "reconciler") {
-    // A note, not a new version: a step that read the record before it must not lose its save to it.
+  if (by !== "chain") {
+    // A note, not a new version: a step of the chain that read the record before it must not lose its
+    // save to it (a step that loses a save ends its chain, taking it that the newer writer carries on).
     const noted = { ...record, ...changes };
-    if (!(await deps.store.noteHeartbeat(noted)))
+    if (!(await deps.store.noteHeartbeat(record, now)))
       deps.log.info("heartbeat sent; the record changed meanwhile, so it is not noted there");
     return noted;
   }

@@ -25,13 +25,19 @@ export interface GateStore {
    */
   save(record: GateRecord, options?: SaveOptions): Promise<void>;
   /**
-   * Stores `record` over the very version it was read at (same token and version), keeping that
-   * version: the reconciler's note of a heartbeat it sent, which must not turn a step that read the
-   * record into a stale writer — a step that loses a save takes it that the newer writer carries the
-   * wait on, and the reconciler does not. A later save of the next version simply writes over the note
-   * (the next keeper heartbeats a little sooner). False when the record changed since it was read.
+   * Notes a heartbeat sent at `lastHeartbeatAt` on the wait's record as stored at `wait` (same token and
+   * version), changing nothing else — not its version: the note of a keeper that is not the wait's
+   * chain (the reconciler, the watch), which must not turn a step that read the record into a stale
+   * writer — a step that loses a save takes it that the newer writer carries the wait on, and those
+   * keepers do not. A later save of the next version simply writes over the note (the next keeper
+   * heartbeats a little sooner). False when the record changed since it was read.
    */
-  noteHeartbeat(record: GateRecord): Promise<boolean>;
+  noteHeartbeat(wait: WaitVersion, lastHeartbeatAt: number): Promise<boolean>;
+}
+
+/** One stored version of one instance's wait. */
+export interface WaitVersion extends RecordVersion {
+  readonly instanceId: string;
 }
 
 /** What a save was based on, when it is not the previous version of the same wait's record. */

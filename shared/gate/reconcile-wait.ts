@@ -70,6 +70,12 @@ export async function reconcileWait(
   const kept = await keepAlive(deps, record, group.heartbeatTimeoutSeconds, { by: "reconciler" });
   const step = CHAIN_STEP_FOR_PHASE[record.phase];
   if (stalled && step) {
+    // Read at the run's start, perhaps many seconds ago (a run under throttling is slow): a chain that
+    // moved the wait since is alive after all — kicking it would start a second one. One read, on the
+    // rare stalled wait only.
+    const stored = await deps.store.load(record.instanceId);
+    if (stored?.token !== record.token || stored.version !== record.version)
+      return { action: "in-progress", detail: `${record.phase}: moved on while the reconciler looked` };
     await scheduleRecheck(deps, kept, step, 0, group, kept.commandId);
     return { action: "kicked", detail: `${record.phase}: no progress for over ${stallSeconds(group)} s` };
   }

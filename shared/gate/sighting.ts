@@ -2,6 +2,7 @@ import type { RuntimeGroup } from "../config/runtime-config.js";
 import { emitAll } from "../metrics/emit.js";
 import { launchStartedMetrics } from "../metrics/launch-metrics.js";
 import type { GateDeps } from "./deps.js";
+import { RECONCILE_INTERVAL_SECONDS } from "./heartbeat-timing.js";
 import { keepAlive, scheduleRecheck } from "./keep-alive.js";
 import { sightedTransition } from "./launch-mode.js";
 import { recordHeartbeat } from "./lifecycle-actions.js";
@@ -83,14 +84,24 @@ export async function adoptWhenDue(
   sighted: GateRecord,
 ): Promise<WaitOutcome> {
   if (deps.now() - sighted.startedAt < ADOPT_AFTER_SECONDS * 1000) {
-    await keepAlive(deps, sighted, group.heartbeatTimeoutSeconds, { by: "reconciler" });
+    // Nothing else keeps a sighted wait alive: a heartbeat due before the next run is sent now, or a
+    // run that fails or comes late (throttled) could cost the hook at the shortest heartbeat timeouts.
+    await keepAlive(deps, sighted, group.heartbeatTimeoutSeconds, {
+      by: "reconciler",
+      aheadSeconds: RECONCILE_INTERVAL_SECONDS,
+    });
     return { action: "in-progress", detail: "sighted; waiting for its lifecycle event" };
   }
   await adopt(deps, group, sighted, "adopted by the reconciler: no lifecycle event arrived");
   return { action: "adopted" };
 }
 
-/** Opens the gate for a sighted wait. The hook was heartbeated at sighting; the gate's budget starts now. */
+/**
+ * Opens the gate for a sighted wait; the gate's budget starts now. The hook was heartbeated at sighting
+ * and kept alive since, but adoption comes ADOPT_AFTER_SECONDS later, on the reconciler's pace: with a
+ * short heartbeat timeout the next heartbeat can be due now, and the wait's first round may not come
+ * in time (a crash costs SQS's visibility timeout). It goes with the adoption's save.
+ */
 export async function adopt(
   deps: GateDeps,
   group: RuntimeGroup,
@@ -98,8 +109,9 @@ export async function adopt(
   note: string,
 ): Promise<void> {
   const now = deps.now();
+  const kept = await keepAlive(deps, sighted, group.heartbeatTimeoutSeconds, { saveWithCaller: true });
   const adopted = advance(
-    sighted,
+    kept,
     {
       phase: "awaiting-agent",
       startedAt: now,

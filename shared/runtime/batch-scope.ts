@@ -9,6 +9,7 @@ import type {
   RecheckScheduler,
   SaveOptions,
   ScheduledRecheck,
+  WaitVersion,
 } from "../gate/ports.js";
 import type { GateRecord } from "../gate/record.js";
 import { usableSeen } from "../gate/seen.js";
@@ -114,8 +115,8 @@ class FirstReadStore implements GateStore {
     return this.store.save(record, options);
   }
 
-  noteHeartbeat(record: GateRecord): Promise<boolean> {
-    return this.store.noteHeartbeat(record);
+  noteHeartbeat(wait: WaitVersion, lastHeartbeatAt: number): Promise<boolean> {
+    return this.store.noteHeartbeat(wait, lastHeartbeatAt);
   }
 }
 

@@ -1,6 +1,8 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { DrainRechecks } from "../drain/rechecks.js";
 import { errorMessage, InvalidInputError, NotYetError, SkipEventError } from "../errors.js";
 import type { GateEvent, RecheckEvent } from "../events/gate-event.js";
+import type { DrainRecheckEvent } from "../events/parse-drain-recheck.js";
 import type { RecheckScheduler } from "../gate/ports.js";
 import { log, withCorrelation } from "../logger.js";
 
@@ -139,6 +141,21 @@ export async function retrySoon(recheck: RecheckEvent, rechecks: RecheckSchedule
     return true;
   } catch (error) {
     log.error("could not reschedule a failed re-check; leaving it to SQS redelivery", {
+      error: errorMessage(error),
+    });
+    return false;
+  }
+}
+
+/** retrySoon for a drain's re-check (shared/drain), through the drain's scheduler. */
+export async function retryDrainSoon(recheck: DrainRecheckEvent, rechecks: DrainRechecks): Promise<boolean> {
+  const attempt = (recheck.attempt ?? 0) + 1;
+  if (attempt > MAX_FAST_RETRIES) return false;
+  try {
+    await rechecks.schedule(recheck.instanceId, recheck.token, retryDelaySeconds(attempt), attempt);
+    return true;
+  } catch (error) {
+    log.error("could not reschedule a failed drain re-check; leaving it to SQS redelivery", {
       error: errorMessage(error),
     });
     return false;

@@ -89,7 +89,8 @@ export async function runWatchMessage(
 
 /**
  * A step the watch runs, as its re-check would run it: the same logging and retry policy; a failure
- * is retried through the queue as a failed re-check would be.
+ * is retried through the queue as a failed re-check would be. Should even that fail, the watch runs
+ * the step again itself ("unretried": watch-steps.ts).
  */
 function stepRunner(handle: (deps: GateDeps, event: GateEvent) => Promise<void>): RunStep {
   return async (deps: GateDeps, recheck: RecheckEvent) => {
@@ -99,9 +100,11 @@ function stepRunner(handle: (deps: GateDeps, event: GateEvent) => Promise<void>)
         (event) => handle(deps, event),
       );
     } catch {
-      // Logged by runEvent; retried as a failed re-check is. Should even that fail, the wait's own chain
-      // goes on at its pace.
-      if (!(await retrySoon(recheck, deps.rechecks))) log.warn("watched step failed and was not rescheduled");
+      // Logged by runEvent.
+      if (await retrySoon(recheck, deps.rechecks)) return "ran";
+      log.warn("watched step failed and could not be rescheduled; the watch runs it again");
+      return "unretried";
     }
+    return "ran";
   };
 }

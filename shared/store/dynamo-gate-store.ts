@@ -1,13 +1,15 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
+  ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
   type PutItemCommandInput,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { StaleRecordError } from "../errors.js";
-import type { GateStore, SaveOptions } from "../gate/ports.js";
+import type { GateStore, RecordVersion, SaveOptions, WaitVersion } from "../gate/ports.js";
 import type { GateRecord } from "../gate/record.js";
 import { putConditionally, WRITE_ID_ATTRIBUTE } from "./own-write.js";
 
@@ -90,12 +92,35 @@ export class DynamoGateStore implements GateStore {
     if (!written)
       throw new StaleRecordError(record.instanceId, options.replacing?.version ?? record.version - 1);
   }
-  async noteHeartbeat(record: GateRecord): Promise<boolean> {
-    return putConditionally(this.client, {
-      TableName: this.tableName,
-      Item: marshall({ ...record, expiresAt: expiresAt(record) }, { removeUndefinedValues: true }),
-      ...saveCondition(record, { replacing: record }),
-    });
+  /**
+   * One attribute updated in place: the rest of the item — its version, and the write id a step's save
+   * retried after a lost answer recognises itself by (own-write.ts) — stays as that step wrote it. An
+   * update retried after a lost answer meets its own condition unchanged, and is simply done again.
+   */
+  async noteHeartbeat(wait: WaitVersion, lastHeartbeatAt: number): Promise<boolean> {
+    const condition = conditionOn(wait);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { instanceId: { S: wait.instanceId } },
+          UpdateExpression: "SET #lastHeartbeatAt = :at",
+          ConditionExpression: condition.ConditionExpression,
+          ExpressionAttributeNames: {
+            ...condition.ExpressionAttributeNames,
+            "#lastHeartbeatAt": "lastHeartbeatAt",
+          },
+          ExpressionAttributeValues: {
+            ...condition.ExpressionAttributeValues,
+            ":at": { N: String(lastHeartbeatAt) },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 }
 
@@ -115,6 +140,11 @@ export function saveCondition(record: GateRecord, options: SaveOptions = {}): Pu
     options.replacing ??
     (record.version === 1 ? undefined : { token: record.token, version: record.version - 1 });
   if (!base) return { ConditionExpression: "attribute_not_exists(instanceId)" };
+  return conditionOn(base);
+}
+
+/** The condition that the stored item is exactly `base`: that wait (token), at that version. */
+function conditionOn(base: RecordVersion): Required<PutCondition> {
   return {
     ConditionExpression: "#version = :expected AND #token = :token",
     ExpressionAttributeNames: { "#version": "version", "#token": "token" },

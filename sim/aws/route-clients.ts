@@ -56,7 +56,8 @@ import { awsError, internalFailure, throttling } from "./sdk-errors.js";
 export interface ApiFaults {
   /**
    * Probability that one attempt of a call is throttled, by API name, by service ("Auto Scaling",
-   * "SSM", "ELBv2", …), or for all ("*"); the most specific key applies.
+   * "SSM", "ELBv2", …), or for all ("*": all but SQS's, whose standard queues have no such quota);
+   * the most specific key applies.
    */
   readonly throttleRate?: Readonly<Record<string, number>>;
   /** Probability that one attempt fails with a 5xx, for all APIs. */
@@ -215,7 +216,11 @@ export class AwsRouter {
     if (window && (elapsed < window.fromSeconds || elapsed > window.toSeconds)) return undefined;
     const random = this.world.context.random;
     const rates = this.faults.throttleRate;
-    const throttle = rates?.[api] ?? rates?.[this.serviceOf.get(api) ?? ""] ?? rates?.["*"] ?? 0;
+    const service = this.serviceOf.get(api) ?? "";
+    // A standard queue takes a nearly unlimited rate of calls per API action (docs/aws-facts.md, SQS):
+    // "every API" throttled leaves SQS alone; a scenario names SQS, or one of its APIs, to throttle it.
+    const everyApi = service === "SQS" ? undefined : rates?.["*"];
+    const throttle = rates?.[api] ?? rates?.[service] ?? everyApi ?? 0;
     if (random.chance(throttle)) {
       this.throttled += 1;
       return throttling(api);

@@ -9,11 +9,17 @@ import { collectResults } from "../../sim/results.js";
 import { scenarioNamed } from "../../sim/scenarios.js";
 import { World } from "../../sim/world.js";
 
-const wait = (phase: string, instanceId = "i-0aaaaaaaaaaaaaaaa"): WaitRecord => ({
+const wait = (
+  phase: string,
+  instanceId = "i-0aaaaaaaaaaaaaaaa",
+  extra: Partial<WaitRecord> = {},
+): WaitRecord => ({
   instanceId,
   token: "tok",
   phase,
+  version: 3,
   recently: () => `${phase} for a while`,
+  ...extra,
 });
 const recheck = (step: string, instanceId = "i-0aaaaaaaaaaaaaaaa") =>
   JSON.stringify({ step, instanceId, token: "tok" });
@@ -40,22 +46,57 @@ describe("the chain audit: every live wait has something coming back to it", () 
     chains.check(GRACE_MS + 5000, [wait("bootstrapping")], [], noEvents);
     chains.check(GRACE_MS + 10_000, [wait("bootstrapping")], [], noEvents);
     expect(violations).toHaveLength(1);
-    expect(violations[0]).toContain("i-0aaaaaaaaaaaaaaaa/tok (bootstrapping) has had no re-check queued");
+    expect(violations[0]).toContain(
+      "i-0aaaaaaaaaaaaaaaa/tok (bootstrapping) has had no command re-check queued",
+    );
     expect(violations[0]).toContain("recently: bootstrapping for a while");
   });
 
-  it("counts a re-check of the wait in any state, or an event on its way, as driving it", () => {
+  it("counts a re-check of the step its phase needs, in any state, or an event on its way that moves it, as driving it", () => {
     const { chains, violations } = audit();
     const at = (t: number, messages: QueuedMessage[], pending: string[] = []) =>
-      chains.check(t, [wait("awaiting-health")], messages, { pending, failed: [] });
-    at(0, [queued(recheck("health"))]);
-    at(GRACE_MS, [queued(recheck("command"), 2)]);
-    at(2 * GRACE_MS, [queued(recheck("health"), 1, true)]);
+      chains.check(t, [wait("awaiting-agent")], messages, { pending, failed: [] });
+    at(0, [queued(recheck("agent"))]);
+    at(GRACE_MS, [queued(recheck("agent"), 2)]);
+    at(2 * GRACE_MS, [queued(recheck("agent"), 1, true)]);
     at(
       3 * GRACE_MS,
       [],
       [JSON.stringify({ detail: { EC2InstanceId: "i-0aaaaaaaaaaaaaaaa", token: "tok" } })],
     );
+    expect(violations).toEqual([]);
+  });
+
+  it("does not count a re-check of another step, or an event that does not move the phase", () => {
+    const { chains, violations } = audit();
+    const launchEvent = JSON.stringify({ detail: { EC2InstanceId: "i-0aaaaaaaaaaaaaaaa", token: "tok" } });
+    const waits = [
+      wait("awaiting-health"),
+      wait("bootstrapping", "i-0bbbbbbbbbbbbbbbb", { commandId: "cmd-1" }),
+    ];
+    const messages = [queued(recheck("command")), queued(recheck("health", "i-0bbbbbbbbbbbbbbbb"))];
+    const otherCommand = JSON.stringify({
+      resources: ["i-0bbbbbbbbbbbbbbbb"],
+      detail: { "command-id": "cmd-0" },
+    });
+    const events = { pending: [launchEvent, otherCommand], failed: [] };
+    chains.check(0, waits, messages, events);
+    chains.check(GRACE_MS + 1, waits, messages, events);
+    expect(violations).toHaveLength(2);
+    expect(violations[0]).toContain("(awaiting-health) has had no health re-check queued");
+    expect(violations[1]).toContain("(bootstrapping) has had no command re-check queued");
+  });
+
+  it("counts the command's status event for a wait that bootstraps or sends, and either step's re-check for one that sends", () => {
+    const { chains, violations } = audit();
+    const status = JSON.stringify({ resources: ["i-0aaaaaaaaaaaaaaaa"], detail: { "command-id": "cmd-1" } });
+    const bootstrapping = [wait("bootstrapping", "i-0aaaaaaaaaaaaaaaa", { commandId: "cmd-1" })];
+    chains.check(0, bootstrapping, [], { pending: [status], failed: [] });
+    chains.check(GRACE_MS + 1, bootstrapping, [], { pending: [status], failed: [] });
+    const sending = [wait("sending-command")];
+    chains.check(2 * GRACE_MS, sending, [], { pending: [status], failed: [] });
+    chains.check(3 * GRACE_MS, sending, [queued(recheck("command"))], noEvents);
+    chains.check(4 * GRACE_MS, sending, [queued(recheck("agent"))], noEvents);
     expect(violations).toEqual([]);
   });
 
@@ -86,6 +127,19 @@ describe("the chain audit: every live wait has something coming back to it", () 
     chains.check(0, waits, [], { pending: [], failed: [failedEvent] });
     chains.check(GRACE_MS + 1, waits, [], { pending: [], failed: [failedEvent] });
     expect(violations).toEqual([]);
+  });
+
+  it("audits a wait handed to the reconciler again once its record moved on", () => {
+    const { chains, violations } = audit();
+    chains.deadLetter(recheck("agent"));
+    chains.check(0, [wait("awaiting-agent")], [], noEvents);
+    chains.check(GRACE_MS + 1, [wait("awaiting-agent")], [], noEvents);
+    expect(violations).toEqual([]);
+    // The reconciler restarted it, and that chain ended in turn: nothing hands it on this time.
+    const movedOn = [wait("bootstrapping", "i-0aaaaaaaaaaaaaaaa", { version: 5 })];
+    chains.check(2 * GRACE_MS, movedOn, [], noEvents);
+    chains.check(3 * GRACE_MS + 1, movedOn, [], noEvents);
+    expect(violations).toHaveLength(1);
   });
 
   it("audits only the phases a chain drives", () => {
@@ -152,7 +206,7 @@ describe("the chain audit in a simulated run", () => {
       const lost = world.sqs.loseMessages((body) => ids.some((id) => body.includes(id)));
       expect(lost).toBeGreaterThan(0);
     });
-    expect(violations.some((v) => /\(bootstrapping\) has had no re-check queued/.test(v))).toBe(true);
+    expect(violations.some((v) => /\(bootstrapping\) has had no command re-check queued/.test(v))).toBe(true);
   });
 
   it("catches the reconciler restarting a healthy chain: a record made to look long silent", async () => {

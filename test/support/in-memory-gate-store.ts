@@ -1,5 +1,5 @@
 import { StaleRecordError } from "../../shared/errors.js";
-import type { GateStore, SaveOptions } from "../../shared/gate/ports.js";
+import type { GateStore, SaveOptions, WaitVersion } from "../../shared/gate/ports.js";
 import type { GateRecord } from "../../shared/gate/record.js";
 
 /**
@@ -52,10 +52,11 @@ export class InMemoryGateStore implements GateStore {
     this.records.set(record.instanceId, structuredClone(record));
   }
 
-  async noteHeartbeat(record: GateRecord): Promise<boolean> {
-    if (!saveAllowed(this.records.get(record.instanceId), record, { replacing: record })) return false;
+  async noteHeartbeat(wait: WaitVersion, lastHeartbeatAt: number): Promise<boolean> {
+    const stored = this.records.get(wait.instanceId);
+    if (!stored || stored.token !== wait.token || stored.version !== wait.version) return false;
     this.notes += 1;
-    this.records.set(record.instanceId, structuredClone(record));
+    this.records.set(wait.instanceId, { ...stored, lastHeartbeatAt });
     return true;
   }
 

@@ -3,10 +3,20 @@ import type { BatchReads } from "../batch-reads.js";
 import { runBounded } from "../bounded-run.js";
 import type { GateDeps } from "../deps.js";
 import type { RecheckMessage, RecheckScheduler } from "../ports.js";
+import { RoundRelease } from "./round-release.js";
 import type { WatchKind, WatchMember, WatchStore } from "./watch.js";
 
-/** Runs one wait's step (the handler's, with its logging and retry policy) as if its re-check had come. */
-export type RunStep = (deps: GateDeps, recheck: RecheckEvent) => Promise<void>;
+/**
+ * Runs one wait's step (the handler's, with its logging and retry policy) as if its re-check had come.
+ * "unretried": it failed, and its retry could not be scheduled either (SQS refusing the send).
+ */
+export type RunStep = (deps: GateDeps, recheck: RecheckEvent) => Promise<"ran" | "unretried">;
+
+/**
+ * When the watch runs again a step that failed with nothing to retry it — what SQS's redelivery is to
+ * a failed re-check, sooner: the first retry's delay (shared/runtime/run-event.ts).
+ */
+export const UNRETRIED_STEP_AGAIN_SECONDS = 5;
 
 /** Steps run at once when one look finds many waits changed. */
 const STEP_CONCURRENCY = 5;
@@ -15,7 +25,7 @@ export const STEP_REPEAT_SECONDS = 30;
 
 /** What became of a member whose step the watch ran. */
 export type StepOutcome =
-  /** Moved on (or ended, or failed: its own chain retries it): the watch is done with it. */
+  /** Moved on (or ended, or failed and retried by its own re-check): the watch is done with it. */
   | { readonly kind: "done" }
   /** Still waiting: the watch keeps it (as it joined again, if it did), and looks again from `quietUntil`. */
   | { readonly kind: "waiting"; readonly member: WatchMember; readonly quietUntil: number }
@@ -43,19 +53,26 @@ export async function runSteps(
   if (called.length === 0 || !wiring) return outcomes;
   const rejoined = new Map<string, WatchMember>();
   const askedAt = new Map<string, number>();
+  const rounds = new RoundRelease(deps, kind, groupName);
+  const unretried = new Set<string>();
   // A retry of a step that failed (its `attempt` set) is not a round: it goes out, as a failed
   // re-check's would, and carries the mark that lets it finish a completion that died.
   const ownRound = (message: RecheckMessage) =>
     message.step === kind &&
+    !rounds.releaseFailed(message.instanceId) &&
     message.attempt === undefined &&
     called.some((m) => m.instanceId === message.instanceId && m.token === message.token);
   const stepDeps = Object.create(deps, {
     batchReads: { value: reads },
+    // The wait's own round is in flight: a heartbeat the step sends is noted over the version it read,
+    // not saved as a new one that would make that round's save stale and end its chain.
+    keeper: { value: "watch" },
     rechecks: {
       value: keepingBackOwnRounds(deps.rechecks, ownRound, (message, delaySeconds) => {
         askedAt.set(message.instanceId, deps.now() + delaySeconds * 1000);
       }),
     },
+    store: { value: rounds.store(deps.store) },
     watch: {
       value: {
         messages: wiring.messages,
@@ -69,12 +86,13 @@ export async function runSteps(
     called,
     { concurrency: STEP_CONCURRENCY, canStart: () => deps.now() < startBy },
     async (member) => {
-      await runStep(stepDeps, {
+      const result = await runStep(stepDeps, {
         kind: "recheck",
         step: kind,
         instanceId: member.instanceId,
         token: member.token,
       });
+      if (result === "unretried") unretried.add(member.instanceId);
       return true;
     },
     () => false,
@@ -82,7 +100,12 @@ export async function runSteps(
   called.forEach((member, index) => {
     const id = member.instanceId;
     if (!started[index]) outcomes.set(id, { kind: "not-started" });
-    else if (rejoined.has(id)) {
+    else if (unretried.has(id)) {
+      // Nothing else may come back to it (its own round may have lost to what the step saved before
+      // failing): the watch keeps it and runs the step again, as SQS would redeliver a failed re-check.
+      const quietUntil = deps.now() + UNRETRIED_STEP_AGAIN_SECONDS * 1000;
+      outcomes.set(id, { kind: "waiting", member: rejoined.get(id) ?? member, quietUntil });
+    } else if (rejoined.has(id)) {
       // Its kept-back round is the safety net's (a minute off): not when to look again. A wait that
       // now waits for something new (registered again) is looked at from the next look; one that
       // waits as before, not for a while: what called for its step still shows.

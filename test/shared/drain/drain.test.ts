@@ -229,6 +229,10 @@ describe("events", () => {
       instanceId: INSTANCE,
       token: TOKEN,
     });
+    const retry = { step: "drain", instanceId: INSTANCE, token: TOKEN, attempt: 2 };
+    expect(parseDrainRecheck(JSON.stringify(retry))).toMatchObject({ attempt: 2 });
+    for (const attempt of [0, -1, 1.5, "2"])
+      expect(() => parseDrainRecheck(JSON.stringify({ ...retry, attempt }))).toThrow(/attempt/);
   });
 
   it("the pattern names only draining groups' drain hooks", () => {

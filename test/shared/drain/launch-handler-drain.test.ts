@@ -9,6 +9,7 @@ import type { DrainRecord } from "../../../shared/drain/record.js";
 import type { DrainStore } from "../../../shared/drain/store.js";
 import { StaleRecordError } from "../../../shared/errors.js";
 import type { GateDeps } from "../../../shared/gate/deps.js";
+import { MAX_FAST_RETRIES } from "../../../shared/runtime/run-event.js";
 
 /** The launch function's drain wiring: terminate events and drain re-checks reach shared/drain. */
 const INSTANCE = "i-0123456789abcdef0";
@@ -32,6 +33,7 @@ const ssm = mockClient(SSMClient);
 let drains: MemoryDrains;
 let scheduled: string[];
 let gateCalls: number;
+let refuseSends: boolean;
 
 const config = {
   groups: [
@@ -54,7 +56,14 @@ function handler() {
     autoScaling: new AutoScalingClient({ region: "eu-west-2" }),
     ssm: new SSMClient({ region: "eu-west-2" }),
     drains,
-    rechecks: { schedule: async (instanceId, token) => void scheduled.push(`${instanceId} ${token}`) },
+    rechecks: {
+      schedule: async (instanceId, token, delaySeconds, attempt) => {
+        if (refuseSends) throw new Error("SQS unavailable");
+        scheduled.push(
+          `${instanceId} ${token}${attempt === undefined ? "" : ` attempt ${attempt} in ${delaySeconds} s`}`,
+        );
+      },
+    },
     now: () => 1_000_000,
     log: { info: () => {}, warn: () => {} },
   });
@@ -93,6 +102,7 @@ beforeEach(() => {
   drains = new MemoryDrains();
   scheduled = [];
   gateCalls = 0;
+  refuseSends = false;
 });
 
 describe("launch handler: drain", () => {
@@ -125,5 +135,29 @@ describe("launch handler: drain", () => {
     expect(gateCalls).toBe(0);
     // Not finished yet (still running, limit not passed): followed by another re-check.
     expect(scheduled.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a drain re-check that fails (its completion throttled) is retried soon, not after SQS's visibility timeout", async () => {
+    const handle = handler();
+    await handle(terminateEvent);
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: "Success" });
+    autoScaling.on(CompleteLifecycleActionCommand).rejects(new Error("Rate exceeded"));
+    scheduled = [];
+    const recheck = { step: "drain", instanceId: INSTANCE, token: TOKEN };
+    expect(await handle(sqsEvent(JSON.stringify(recheck)))).toEqual({ batchItemFailures: [] });
+    expect(scheduled).toEqual([`${INSTANCE} ${TOKEN} attempt 1 in 5 s`]);
+    // Its retry counts on; past the fast retries, or when the retry cannot be sent, SQS redelivers it.
+    expect(await handle(sqsEvent(JSON.stringify({ ...recheck, attempt: 1 })))).toEqual({
+      batchItemFailures: [],
+    });
+    expect(scheduled.at(-1)).toBe(`${INSTANCE} ${TOKEN} attempt 2 in 10 s`);
+    expect(await handle(sqsEvent(JSON.stringify({ ...recheck, attempt: MAX_FAST_RETRIES })))).toEqual({
+      batchItemFailures: [{ itemIdentifier: "m-0" }],
+    });
+    refuseSends = true;
+    expect(await handle(sqsEvent(JSON.stringify(recheck)))).toEqual({
+      batchItemFailures: [{ itemIdentifier: "m-0" }],
+    });
+    expect(drains.records.get(INSTANCE)?.phase).toBe("draining");
   });
 });

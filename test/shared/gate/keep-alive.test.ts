@@ -147,6 +147,19 @@ describe("keepAlive", () => {
     expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
   });
 
+  it("notes a heartbeat the watch sends for a wait (keeper: watch) without a new version, and without the chain's sign", async () => {
+    h.advanceSeconds(200);
+    const watchDeps = { ...h.deps, keeper: "watch" as const };
+    const kept = await keepAlive(watchDeps, record, 600);
+    expect(kept).toMatchObject({ version: record.version, lastHeartbeatAt: T0 + 410_000 });
+    expect(kept.chainSeenAt).toBeUndefined();
+    expect(h.store.get(INSTANCE_ID)).toEqual(kept);
+    expect(h.store.notes).toBe(2);
+    expect(h.autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
+    // The wait's own round, which read the record before, still saves its next version.
+    await expect(keepAlive(h.deps, record, 600)).resolves.toMatchObject({ version: record.version + 1 });
+  });
+
   it("does nothing for a reconciler whose heartbeat was recent, even with the chain's sign due", async () => {
     h.advanceSeconds(10);
     expect(await keepAlive(h.deps, record, 600, { by: "reconciler" })).toBe(record);

@@ -91,6 +91,34 @@ describe("reconcile: a wait without a record", () => {
     });
   });
 
+  it("heartbeats a sighted wait on the run before its heartbeat comes due: it has no other keeper", async () => {
+    await reconcile(h.deps);
+    const heartbeats = () => h.autoScalingMock.commandCalls(RecordLifecycleActionHeartbeatCommand).length;
+    // The ceiling is 200 s at 600 s: due 200 s after sighting. A run at 70 s leaves it to the next.
+    h.advanceSeconds(70);
+    await reconcile(h.deps);
+    expect(heartbeats()).toBe(1);
+    // A run at 100 s comes within a run's interval (120 s) of it: sent now, not up to 120 s late.
+    h.advanceSeconds(30);
+    expect((await reconcile(h.deps))[0]?.action).toBe("in-progress");
+    expect(heartbeats()).toBe(2);
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "sighted", lastHeartbeatAt: h.now() });
+  });
+
+  it("heartbeats the hook as it adopts, when the heartbeat is due by then", async () => {
+    await reconcile(h.deps);
+    const heartbeats = () => h.autoScalingMock.commandCalls(RecordLifecycleActionHeartbeatCommand).length;
+    expect(heartbeats()).toBe(1); // at sighting
+    // A run well before the heartbeat is due (200 s at 600 s), then the next, late, when adoption is due.
+    h.advanceSeconds(70);
+    expect((await reconcile(h.deps))[0]?.action).toBe("in-progress");
+    expect(heartbeats()).toBe(1);
+    h.advanceSeconds(180);
+    expect((await reconcile(h.deps))[0]?.action).toBe("adopted");
+    expect(heartbeats()).toBe(2);
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-agent", lastHeartbeatAt: h.now() });
+  });
+
   it("gives way to the real lifecycle event if it arrives after the sighting", async () => {
     await reconcile(h.deps);
     await startGate(h.deps, launchEvent());
@@ -233,6 +261,24 @@ describe("reconcile: a wait with a record", () => {
       message: { step: "agent", instanceId: INSTANCE_ID, token: TOKEN },
       delaySeconds: 0,
     });
+  });
+
+  it("does not kick a chain that moved the wait on after the run read it (a slow, throttled run)", async () => {
+    h.advanceSeconds(501);
+    const readAtRunStart = h.store.get(INSTANCE_ID);
+    const loadMany = h.store.loadMany.bind(h.store);
+    h.store.loadMany = async (ids) => {
+      const found = await loadMany(ids);
+      // The chain's step saves just after the run's read.
+      await keepAlive(h.deps, readAtRunStart, 600);
+      return found;
+    };
+    expect((await reconcile(h.deps))[0]).toMatchObject({
+      action: "in-progress",
+      detail: "awaiting-agent: moved on while the reconciler looked",
+    });
+    expect(h.rechecks.scheduled.filter((s) => s.delaySeconds === 0)).toHaveLength(0);
+    expect(rescues()).toEqual([]);
   });
 
   it("kicks a dead chain once its stall threshold passes, though the reconciler heartbeats it every run", async () => {

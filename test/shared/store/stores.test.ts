@@ -7,6 +7,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   type PutItemCommandInput,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
@@ -80,19 +81,28 @@ describe("DynamoGateStore", () => {
     await expect(store.save(record)).rejects.toBeInstanceOf(StaleRecordError);
   });
 
-  it("notes a heartbeat over exactly the version read, keeping it", async () => {
-    dynamo.on(PutItemCommand).resolves({});
-    await expect(store.noteHeartbeat({ ...record, version: 4 })).resolves.toBe(true);
-    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+  it("notes a heartbeat over exactly the version read, touching nothing else", async () => {
+    dynamo.on(UpdateItemCommand).resolves({});
+    await expect(
+      store.noteHeartbeat({ instanceId: record.instanceId, token: "tok", version: 4 }, 1234),
+    ).resolves.toBe(true);
+    expect(dynamo).toHaveReceivedCommandWith(UpdateItemCommand, {
+      Key: { instanceId: { S: record.instanceId } },
+      UpdateExpression: "SET #lastHeartbeatAt = :at",
       ConditionExpression: "#version = :expected AND #token = :token",
-      ExpressionAttributeValues: { ":expected": { N: "4" }, ":token": { S: "tok" } },
+      ExpressionAttributeValues: { ":expected": { N: "4" }, ":token": { S: "tok" }, ":at": { N: "1234" } },
     });
-    const item = dynamo.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
-    expect(item?.version).toEqual({ N: "4" });
+    expect(dynamo).not.toHaveReceivedCommand(PutItemCommand);
     dynamo
-      .on(PutItemCommand)
+      .on(UpdateItemCommand)
       .rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
-    await expect(store.noteHeartbeat({ ...record, version: 4 })).resolves.toBe(false);
+    await expect(
+      store.noteHeartbeat({ instanceId: record.instanceId, token: "tok", version: 4 }, 1234),
+    ).resolves.toBe(false);
+    dynamo.on(UpdateItemCommand).rejects(new Error("socket hang up"));
+    await expect(
+      store.noteHeartbeat({ instanceId: record.instanceId, token: "tok", version: 4 }, 1234),
+    ).rejects.toThrow("socket hang up");
   });
 
   it("reads consistently and drops the TTL attribute", async () => {

@@ -12,6 +12,8 @@ import { SkipEventError } from "../../../../shared/errors.js";
 import type { RecheckEvent } from "../../../../shared/events/gate-event.js";
 import { agentPing, healthKey } from "../../../../shared/gate/batch-reads.js";
 import type { GateDeps } from "../../../../shared/gate/deps.js";
+import { advance, type GatePhase, type GateRecord } from "../../../../shared/gate/record.js";
+import { WATCHED_PACE_SECONDS } from "../../../../shared/gate/watch/join-watch.js";
 import {
   type RunStep,
   runWatch,
@@ -24,7 +26,10 @@ import {
   type WatchMember,
   type WatchMessage,
 } from "../../../../shared/gate/watch/watch.js";
-import { STEP_REPEAT_SECONDS } from "../../../../shared/gate/watch/watch-steps.js";
+import {
+  STEP_REPEAT_SECONDS,
+  UNRETRIED_STEP_AGAIN_SECONDS,
+} from "../../../../shared/gate/watch/watch-steps.js";
 import { awsServiceError } from "../../../support/aws-stubs.js";
 import {
   ADMIN_TG_ARN,
@@ -72,6 +77,7 @@ beforeEach(() => {
           until: h.now() + 150_000,
         });
     }
+    return "ran";
   });
 });
 
@@ -102,6 +108,25 @@ function agentLooks(online: (now: number) => readonly string[] = () => []) {
       };
     });
   return looks;
+}
+
+/** A wait's record (version 1) in `phase`, under the member's token. */
+function waitOf(instanceId: string, phase: GatePhase): GateRecord {
+  return {
+    instanceId,
+    groupName: GROUP,
+    hookName: "launchgate-launch",
+    token: `tok-${instanceId}`,
+    mode: { bootstrapPhase: "all", needsTraffic: true },
+    phase,
+    startedAt: T0,
+    phaseStartedAt: T0,
+    deadline: T0 + 3_600_000,
+    lastHeartbeatAt: T0,
+    registered: [],
+    history: [],
+    version: 1,
+  };
 }
 
 function stepsFor(): string[] {
@@ -191,6 +216,7 @@ describe("runWatch: agent", () => {
     runStep.mockImplementationOnce(async (stepDeps, recheck) => {
       steps.push({ at: h.now(), recheck, deps: stepDeps });
       pingSeen = await agentPing(stepDeps, recheck.instanceId);
+      return "ran";
     });
 
     await runWatch(deps, message, runStep);
@@ -569,6 +595,7 @@ describe("runWatch: a step it runs", () => {
       // What the agent step does when Auto Scaling's API lags: look again in 5 s; and a move on.
       await stepDeps.rechecks.schedule({ step: "agent", instanceId: A, token: `tok-${A}` }, 5);
       await stepDeps.rechecks.schedule({ step: "command", instanceId: A, token: `tok-${A}` }, 0);
+      return "ran";
     });
     deps = {
       ...deps,
@@ -585,12 +612,83 @@ describe("runWatch: a step it runs", () => {
     expect(steps.map((step) => step.at - T0)).toEqual([0, 5000, 10000]);
   });
 
+  it("a step that saves its wait in the phase it found it in releases the wait's round at once (its own may have lost that save); the step's later round is kept back", async () => {
+    const message = heldWatch("health", [member(A, { targets: [TG] })]);
+    healthLooks({ [TG_ARN]: { [A]: ["healthy"] } });
+    const found = waitOf(A, "awaiting-health");
+    await h.store.save(found);
+    const sent: { m: unknown; d: number }[] = [];
+    deps = { ...deps, rechecks: { schedule: async (m, d) => void sent.push({ m, d }) } };
+    runStep.mockImplementation(async (stepDeps, recheck) => {
+      steps.push({ at: h.now(), recheck, deps: stepDeps });
+      if (steps.length > 1) return "ran"; // the watch runs it again later: once is the case here
+      // What the health step does for a target never registered: a new budget saved, then its round.
+      const read = await stepDeps.store.load(A);
+      if (!read) throw new Error("no record");
+      await stepDeps.store.save(advance(read, { registeredAt: h.now() }, "registering again", h.now()));
+      expect(sent).toHaveLength(1); // released with the save, before anything else the step does
+      await stepDeps.rechecks.schedule({ step: "health", instanceId: A, token: `tok-${A}` }, 10);
+      return "ran";
+    });
+
+    await runWatch(deps, message, runStep);
+
+    expect(steps.length).toBeGreaterThan(0);
+    expect(sent).toEqual([
+      {
+        m: { step: "health", instanceId: A, token: `tok-${A}`, forVersion: found.version + 1 },
+        d: WATCHED_PACE_SECONDS,
+      },
+    ]);
+  });
+
+  it("a step's save that moves the wait on releases nothing, and one the release failed for lets its own round out", async () => {
+    const message = heldWatch("agent", [member(A), member(B)]);
+    agentLooks(() => [A, B]);
+    await h.store.save(waitOf(A, "awaiting-agent"));
+    await h.store.save(waitOf(B, "awaiting-agent"));
+    const sent: { step: string; instanceId: string }[] = [];
+    deps = {
+      ...deps,
+      rechecks: {
+        schedule: async (m) => {
+          // The release for B fails (SQS refusing the send); its step's own round then goes out.
+          if (m.instanceId === B && !sent.some((s) => s.instanceId === B) && m.forVersion !== undefined)
+            throw awsServiceError("ThrottlingException", "Rate exceeded");
+          sent.push(m);
+        },
+      },
+    };
+    runStep.mockImplementation(async (stepDeps, recheck) => {
+      steps.push({ at: h.now(), recheck, deps: stepDeps });
+      const read = await stepDeps.store.load(recheck.instanceId);
+      if (read?.phase !== "awaiting-agent") return "ran";
+      const phase = recheck.instanceId === A ? "sending-command" : "awaiting-agent";
+      await stepDeps.store.save(advance(read, { phase }, "", h.now()));
+      await stepDeps.rechecks.schedule(
+        { step: "agent", instanceId: recheck.instanceId, token: read.token },
+        5,
+      );
+      return "ran";
+    });
+
+    await runWatch(deps, message, runStep);
+
+    // A moved on (its round of the same step kept back, as before); B's release failed, so the round
+    // its step scheduled went out.
+    expect(sent.filter((m) => m.instanceId === A)).toEqual([]);
+    expect(sent.filter((m) => m.instanceId === B)).toEqual([
+      { step: "agent", instanceId: B, token: `tok-${B}` },
+    ]);
+  });
+
   it("steps are not started past the span (and a little): those members stay, for the next invocation", async () => {
     const message = heldWatch("agent", [member(A), member(B)]);
     agentLooks(() => [A, B]);
     runStep.mockImplementation(async (stepDeps, recheck) => {
       steps.push({ at: h.now(), recheck, deps: stepDeps });
       h.advanceSeconds(WATCH_SPAN_SECONDS + 5); // a step held up by throttling
+      return "ran";
     });
     deps = { ...deps, rechecks: { schedule: async () => undefined } };
 
@@ -639,6 +737,7 @@ describe("runWatch: a step it runs", () => {
     runStep.mockImplementation(async (stepDeps, recheck) => {
       steps.push({ at: h.now(), recheck, deps: stepDeps });
       await stepDeps.rechecks.schedule({ step: "agent", instanceId: A, token: `tok-${A}`, attempt: 1 }, 5);
+      return "ran";
     });
 
     await runWatch(deps, message, runStep);
@@ -646,6 +745,20 @@ describe("runWatch: a step it runs", () => {
     expect(sent).toEqual([{ step: "agent", instanceId: A, token: `tok-${A}`, attempt: 1 }]);
     // Not asked to look again: the retry is the wait's; the watch is done with it.
     expect(stepsFor()).toEqual([A]);
+  });
+
+  it("a step that failed with nothing to retry it (its retry's send refused) is run again by the watch, UNRETRIED_STEP_AGAIN_SECONDS later", async () => {
+    const message = heldWatch("agent", [member(A)]);
+    agentLooks(() => [A]);
+    runStep.mockImplementation(async (stepDeps, recheck) => {
+      steps.push({ at: h.now(), recheck, deps: stepDeps });
+      return steps.length === 1 ? "unretried" : "ran";
+    });
+
+    await runWatch(deps, message, runStep);
+
+    expect(steps.map((step) => step.at - T0)).toEqual([0, UNRETRIED_STEP_AGAIN_SECONDS * 1000]);
+    expect(store.state("agent", GROUP).members).toEqual([]);
   });
 
   it("a step that registered again (its `from` moved) is looked at from the next look, not after STEP_REPEAT_SECONDS", async () => {
@@ -658,6 +771,7 @@ describe("runWatch: a step it runs", () => {
         GROUP,
         member(A, { from: h.now() + 1, until: h.now() + 150_000 }),
       );
+      return "ran";
     });
 
     await runWatch(deps, message, runStep);
