@@ -24,7 +24,7 @@ export interface SweepOptions {
   readonly seeds: number;
   readonly instances: number;
   readonly throttle?: number;
-  /** The services `throttle` applies to; absent: every API. */
+  /** The services `throttle` applies to; absent: every API but SQS ("*": sim/aws/route-clients.ts). */
   readonly throttleServices?: readonly string[];
   /** The deployment's `pollIntervalSeconds`; absent: the config's default. */
   readonly pollIntervalSeconds?: { readonly agent: number; readonly health: number };

@@ -13,7 +13,7 @@ export interface ChaosOptions {
   readonly instances?: number;
   /** Probability that an AWS API attempt is throttled, for the first 15 minutes, in every family. */
   readonly throttle?: number;
-  /** The services `throttle` applies to ("Auto Scaling", "SSM", …); absent: every API. */
+  /** The services `throttle` applies to ("Auto Scaling", "SSM", …); absent: every API but SQS ("*"). */
   readonly throttleServices?: readonly string[];
   /** The deployment's `pollIntervalSeconds`; absent: the config's default. */
   readonly pollIntervalSeconds?: Scenario["pollIntervalSeconds"];
