@@ -140,3 +140,18 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
 }
 
 export type GateHarness = ReturnType<typeof gateHarness>;
+
+/** The re-check of `step` the test's wait schedules for the version the store holds now (and `extra`). */
+export function recheckForStored(
+  h: GateHarness,
+  step: RecheckMessage["step"],
+  extra: Partial<RecheckMessage> = {},
+): RecheckMessage {
+  return {
+    step,
+    instanceId: INSTANCE_ID,
+    token: TOKEN,
+    forVersion: h.store.get(INSTANCE_ID).version,
+    ...extra,
+  };
+}

@@ -24,7 +24,14 @@ import {
 } from "../../support/aws-stubs.js";
 import { openGate } from "../../support/drive.js";
 import { commandFinished, launchEvent, recheck } from "../../support/events.js";
-import { type GateHarness, gateHarness, INSTANCE_ID, TG_ARN, TOKEN } from "../../support/gate-harness.js";
+import {
+  type GateHarness,
+  gateHarness,
+  INSTANCE_ID,
+  recheckForStored,
+  TG_ARN,
+  TOKEN,
+} from "../../support/gate-harness.js";
 
 let h: GateHarness;
 beforeEach(async () => {
@@ -299,13 +306,7 @@ describe("the command re-check (fallback and heartbeat)", () => {
     await onCommandRecheck(h.deps, recheck("command"));
     expect(h.autoScalingMock).toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
     expect(h.rechecks.last()).toEqual({
-      message: {
-        step: "command",
-        instanceId: INSTANCE_ID,
-        token: TOKEN,
-        commandId: "cmd-1",
-        forVersion: h.store.get(INSTANCE_ID).version,
-      },
+      message: recheckForStored(h, "command", { commandId: "cmd-1" }),
       delaySeconds: 180,
     });
   });

@@ -30,6 +30,7 @@ import {
   gateHarness,
   INSTANCE_ID,
   RUNTIME_CONFIG,
+  recheckForStored,
   TOKEN,
 } from "../../support/gate-harness.js";
 
@@ -131,13 +132,7 @@ describe("a late lifecycle event of a wait the reconciler adopted", () => {
       formerToken: tokenless,
     });
     expect(h.rechecks.last()).toEqual({
-      message: {
-        step: "command",
-        instanceId: INSTANCE_ID,
-        token: TOKEN,
-        commandId: "cmd-1",
-        forVersion: h.store.get(INSTANCE_ID).version,
-      },
+      message: recheckForStored(h, "command", { commandId: "cmd-1" }),
       delaySeconds: 0,
     });
     expect(h.ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);

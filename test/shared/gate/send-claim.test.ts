@@ -20,7 +20,13 @@ import {
   lifecycleState,
 } from "../../support/aws-stubs.js";
 import { launchEvent, recheck } from "../../support/events.js";
-import { type GateHarness, gateHarness, INSTANCE_ID, TOKEN } from "../../support/gate-harness.js";
+import {
+  type GateHarness,
+  gateHarness,
+  INSTANCE_ID,
+  recheckForStored,
+  TOKEN,
+} from "../../support/gate-harness.js";
 
 let h: GateHarness;
 beforeEach(() => {
@@ -102,12 +108,7 @@ describe("a send claim's lease", () => {
     await startGate(h.deps, launchEvent());
     expect(h.rechecks.scheduled).toHaveLength(before + 1);
     const atLeaseEnd = h.rechecks.last();
-    expect(atLeaseEnd.message).toEqual({
-      step: "agent",
-      instanceId: INSTANCE_ID,
-      token: TOKEN,
-      forVersion: h.store.get(INSTANCE_ID).version,
-    });
+    expect(atLeaseEnd.message).toEqual(recheckForStored(h, "agent"));
     // On the agent pace's grid (keep-alive.ts): between half and one and a half of the lease left.
     const leaseLeft = SEND_CLAIM_TTL_SECONDS - 10 + 1;
     expect(atLeaseEnd.delaySeconds).toBeGreaterThanOrEqual(Math.floor(leaseLeft / 2));
@@ -115,15 +116,7 @@ describe("a send claim's lease", () => {
 
     h.advanceSeconds(SEND_CLAIM_TTL_SECONDS);
     await startGate(h.deps, launchEvent());
-    expect(h.rechecks.last()).toEqual({
-      message: {
-        step: "agent",
-        instanceId: INSTANCE_ID,
-        token: TOKEN,
-        forVersion: h.store.get(INSTANCE_ID).version,
-      },
-      delaySeconds: 0,
-    });
+    expect(h.rechecks.last()).toEqual({ message: recheckForStored(h, "agent"), delaySeconds: 0 });
     expect(h.store.get(INSTANCE_ID).phase).toBe("sending-command");
   });
 });
