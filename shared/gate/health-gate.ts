@@ -1,4 +1,5 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
+import { StaleRecordError } from "../errors.js";
 import type { RecheckEvent } from "../events/gate-event.js";
 import { type ActiveWait, abandonPastDeadline, loadActiveWait } from "./active-wait.js";
 import { isPollThrottled, throttledPaceSeconds } from "./batch-reads.js";
@@ -26,7 +27,7 @@ import {
   observeHealth,
   registerTargets,
 } from "./target-health.js";
-import { nextRound, nextSeenRound } from "./watched-rounds.js";
+import { carryOnAfterWatchSave, nextRound, nextSeenRound } from "./watched-rounds.js";
 
 /**
  * Just after RegisterTargets, DescribeTargetHealth can still say Target.NotRegistered (docs/aws-facts.md,
@@ -76,6 +77,16 @@ export async function beginHealthGate(deps: GateDeps, wait: ActiveWait): Promise
 
 /** A delayed health re-check arrived: CONTINUE once healthy everywhere, ABANDON on a known cause or deadline. */
 export async function onHealthRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
+  try {
+    await healthRound(deps, event);
+  } catch (error) {
+    if (error instanceof StaleRecordError)
+      await carryOnAfterWatchSave(deps, event, "health", ["awaiting-health"]);
+    throw error;
+  }
+}
+
+async function healthRound(deps: GateDeps, event: RecheckEvent): Promise<void> {
   const seenRound = await healthRoundBySeen(deps, event);
   if (seenRound === "done") return;
   const wait = await loadActiveWait(

@@ -40,9 +40,11 @@ export interface WaitVersion extends RecordVersion {
   readonly instanceId: string;
 }
 
-/** What a save was based on, when it is not the previous version of the same wait's record. */
+/** What a save was based on, when it is not the previous version of the same wait's record; who saves. */
 export interface SaveOptions {
   readonly replacing?: RecordVersion;
+  /** Saved by a step the group's watch ran (GateRecord.savedBy); absent: by anyone else. */
+  readonly by?: "watch";
 }
 
 /** One stored version of a wait's record: enough to make a write conditional on it. */

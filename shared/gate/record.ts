@@ -132,6 +132,13 @@ export interface GateRecord {
   readonly history: readonly HistoryEntry[];
   /** Optimistic-concurrency counter; every save increments it. */
   readonly version: number;
+  /**
+   * This version was saved by a step its group's watch ran for the wait (watch/watch-steps.ts), which
+   * keeps the step's next round back: the wait's own round, if it loses its save to this one, carries
+   * on (watched-rounds.ts). Written by the store from the save's options, never carried by a record
+   * into a later save.
+   */
+  readonly savedBy?: "watch";
 }
 
 /** Enough history to explain a launch without growing the item without bound. */

@@ -21,7 +21,7 @@ import { agentNeverOnline } from "./reasons.js";
 import { advance, type GateRecord } from "./record.js";
 import { usableSeen } from "./seen.js";
 import { claimTime, sendBootstrap, sendClaimLeaseSeconds } from "./send-bootstrap.js";
-import { nextRound, nextSeenRound } from "./watched-rounds.js";
+import { carryOnAfterWatchSave, nextRound, nextSeenRound } from "./watched-rounds.js";
 
 /**
  * The gate's first two steps: the launch event opens the wait's record (startGate; the record itself
@@ -92,13 +92,25 @@ const OPEN_ATTEMPTS = 3;
  * re-check drops as stale) or died (and this re-check takes over).
  */
 export async function onAgentRecheck(deps: GateDeps, event: RecheckEvent): Promise<void> {
+  try {
+    await agentRound(deps, event);
+  } catch (error) {
+    if (error instanceof StaleRecordError) await carryOnAfterWatchSave(deps, event, "agent", AGENT_PHASES);
+    throw error;
+  }
+}
+
+/** The phases the agent step drives: waiting for the agent, and sending the bootstrap under a claim. */
+const AGENT_PHASES = ["awaiting-agent", "sending-command"] as const;
+
+async function agentRound(deps: GateDeps, event: RecheckEvent): Promise<void> {
   const seenRound = await agentRoundBySeen(deps, event);
   if (seenRound === "done") return;
   const { record, group } = await loadActiveWait(
     deps,
     event.instanceId,
     event.token,
-    ["awaiting-agent", "sending-command"],
+    AGENT_PHASES,
     abandonPastDeadline,
     event,
   );

@@ -1,10 +1,10 @@
 import type { RuntimeGroup } from "../config/runtime-config.js";
 import type { RecheckEvent } from "../events/gate-event.js";
-import type { GateDeps } from "./deps.js";
+import { type GateDeps, groupConfig } from "./deps.js";
 import { scheduleRecheck, scheduleSeen, scheduleWatchedRecheck } from "./keep-alive.js";
 import type { WaitSeen } from "./ports.js";
-import type { GateRecord } from "./record.js";
-import { joinAgentWatch, joinHealthWatch, waitPolling } from "./watch/join-watch.js";
+import type { GatePhase, GateRecord } from "./record.js";
+import { joinAgentWatch, joinHealthWatch, WATCHED_PACE_SECONDS, waitPolling } from "./watch/join-watch.js";
 
 /**
  * How the polling steps (agent, health) come round again: with their group's watch (watch/) when it
@@ -21,6 +21,32 @@ function join(deps: GateDeps, step: PolledStep, record: GateRecord): Promise<boo
   return step === "agent"
     ? joinAgentWatch(deps, waitPolling(record))
     : joinHealthWatch(deps, waitPolling(record), record.registered);
+}
+
+/**
+ * A round of the wait's own chain that lost a save (StaleRecordError) ends, taking it that the newer
+ * writer carries the wait on — except when that writer was a step its group's watch ran (the record
+ * says so: GateRecord.savedBy), which keeps its own next round back, counting on this one: then, the
+ * wait still in a phase of this step, it schedules its next round from the record as stored (at the
+ * watched pace) before it ends. Costs a read, on a lost save only.
+ */
+export async function carryOnAfterWatchSave(
+  deps: GateDeps,
+  event: RecheckEvent,
+  step: PolledStep,
+  phases: readonly GatePhase[],
+): Promise<void> {
+  if (deps.keeper === "watch") return; // a step the watch runs has no round of its own to carry on
+  const stored = await deps.store.load(event.instanceId);
+  if (stored?.token !== event.token || stored.savedBy !== "watch" || !phases.includes(stored.phase)) return;
+  deps.log.info("lost a save to a step the watch ran; the wait's own round carries on", {
+    phase: stored.phase,
+    version: stored.version,
+  });
+  const { instanceId, token, version } = stored;
+  const dueBy = deps.now() + WATCHED_PACE_SECONDS * 1000;
+  const group = groupConfig(deps.config, stored.groupName);
+  await scheduleWatchedRecheck(deps, { instanceId, token, dueBy, version }, step, group);
 }
 
 /** The wait's next round after one that found nothing new (`record` as saved, or about to be). */

@@ -86,7 +86,10 @@ export class DynamoGateStore implements GateStore {
   async save(record: GateRecord, options: SaveOptions = {}): Promise<void> {
     const written = await putConditionally(this.client, {
       TableName: this.tableName,
-      Item: marshall({ ...record, expiresAt: expiresAt(record) }, { removeUndefinedValues: true }),
+      Item: marshall(
+        { ...savedAs(record, options), expiresAt: expiresAt(record) },
+        { removeUndefinedValues: true },
+      ),
       ...saveCondition(record, options),
     });
     if (!written)
@@ -150,6 +153,12 @@ function conditionOn(base: RecordVersion): Required<PutCondition> {
     ExpressionAttributeNames: { "#version": "version", "#token": "token" },
     ExpressionAttributeValues: { ":expected": { N: String(base.version) }, ":token": { S: base.token } },
   };
+}
+
+/** The record as this save writes it: who saved it is the save's, not carried over from a read. */
+export function savedAs(record: GateRecord, options: SaveOptions): GateRecord {
+  const { savedBy: _read, ...rest } = record;
+  return options.by ? { ...rest, savedBy: options.by } : rest;
 }
 
 /** When DynamoDB's TTL may remove a record: RECORD_RETENTION_DAYS after its wait began. */

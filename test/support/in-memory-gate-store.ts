@@ -1,6 +1,7 @@
 import { StaleRecordError } from "../../shared/errors.js";
 import type { GateStore, SaveOptions, WaitVersion } from "../../shared/gate/ports.js";
 import type { GateRecord } from "../../shared/gate/record.js";
+import { savedAs } from "../../shared/store/dynamo-gate-store.js";
 
 /**
  * Whether DynamoGateStore's condition (saveCondition) lets `record` overwrite `stored`: a replacement
@@ -49,7 +50,7 @@ export class InMemoryGateStore implements GateStore {
       throw new StaleRecordError(record.instanceId, options.replacing?.version ?? record.version - 1);
     }
     this.saves += 1;
-    this.records.set(record.instanceId, structuredClone(record));
+    this.records.set(record.instanceId, structuredClone(savedAs(record, options)));
   }
 
   async noteHeartbeat(wait: WaitVersion, lastHeartbeatAt: number): Promise<boolean> {

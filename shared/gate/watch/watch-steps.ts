@@ -2,8 +2,7 @@ import type { RecheckEvent } from "../../events/gate-event.js";
 import type { BatchReads } from "../batch-reads.js";
 import { runBounded } from "../bounded-run.js";
 import type { GateDeps } from "../deps.js";
-import type { RecheckMessage, RecheckScheduler } from "../ports.js";
-import { RoundRelease } from "./round-release.js";
+import type { GateStore, RecheckMessage, RecheckScheduler } from "../ports.js";
 import type { WatchKind, WatchMember, WatchStore } from "./watch.js";
 
 /**
@@ -53,26 +52,31 @@ export async function runSteps(
   if (called.length === 0 || !wiring) return outcomes;
   const rejoined = new Map<string, WatchMember>();
   const askedAt = new Map<string, number>();
-  const rounds = new RoundRelease(deps, kind, groupName);
   const unretried = new Set<string>();
   // A retry of a step that failed (its `attempt` set) is not a round: it goes out, as a failed
   // re-check's would, and carries the mark that lets it finish a completion that died.
-  const ownRound = (message: RecheckMessage) =>
+  // One due after the member's membership ends goes out too: the watch will not be there to look.
+  const ownRound = (message: RecheckMessage, delaySeconds: number) =>
     message.step === kind &&
-    !rounds.releaseFailed(message.instanceId) &&
     message.attempt === undefined &&
-    called.some((m) => m.instanceId === message.instanceId && m.token === message.token);
+    called.some(
+      (m) =>
+        m.instanceId === message.instanceId &&
+        m.token === message.token &&
+        deps.now() + delaySeconds * 1000 <= (rejoined.get(m.instanceId)?.until ?? m.until),
+    );
   const stepDeps = Object.create(deps, {
     batchReads: { value: reads },
     // The wait's own round is in flight: a heartbeat the step sends is noted over the version it read,
-    // not saved as a new one that would make that round's save stale and end its chain.
+    // not saved as a new one that would make that round's save stale and end its chain; what the step
+    // does save says it was the watch's, so that a round that loses its save to it carries on.
     keeper: { value: "watch" },
     rechecks: {
       value: keepingBackOwnRounds(deps.rechecks, ownRound, (message, delaySeconds) => {
         askedAt.set(message.instanceId, deps.now() + delaySeconds * 1000);
       }),
     },
-    store: { value: rounds.store(deps.store) },
+    store: { value: savingAsWatch(deps.store) },
     watch: {
       value: {
         messages: wiring.messages,
@@ -120,18 +124,28 @@ export async function runSteps(
   return outcomes;
 }
 
+/** The store, marking each save as the watch's (GateRecord.savedBy). */
+function savingAsWatch(store: GateStore): GateStore {
+  return {
+    load: (instanceId) => store.load(instanceId),
+    loadMany: (instanceIds) => store.loadMany(instanceIds),
+    save: (record, options) => store.save(record, { ...options, by: "watch" }),
+    noteHeartbeat: (wait, lastHeartbeatAt) => store.noteHeartbeat(wait, lastHeartbeatAt),
+  };
+}
+
 /**
  * The scheduler, keeping back the messages `isOwnRound` picks (telling `keptBack` of each) and
  * passing on the rest: a step's move to its next phase still schedules that phase's first re-check.
  */
 function keepingBackOwnRounds(
   rechecks: RecheckScheduler,
-  isOwnRound: (message: RecheckMessage) => boolean,
+  isOwnRound: (message: RecheckMessage, delaySeconds: number) => boolean,
   keptBack: (message: RecheckMessage, delaySeconds: number) => void,
 ): RecheckScheduler {
   return {
     schedule: async (message, delaySeconds) => {
-      if (!isOwnRound(message)) return rechecks.schedule(message, delaySeconds);
+      if (!isOwnRound(message, delaySeconds)) return rechecks.schedule(message, delaySeconds);
       keptBack(message, delaySeconds);
     },
   };

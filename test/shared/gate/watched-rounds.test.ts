@@ -1,9 +1,11 @@
 import { CompleteLifecycleActionCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstanceInformationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { beforeEach, describe, expect, it } from "vitest";
+import { StaleRecordError } from "../../../shared/errors.js";
 import type { RecheckEvent } from "../../../shared/events/gate-event.js";
 import type { GateDeps } from "../../../shared/gate/deps.js";
-import type { GateRecord } from "../../../shared/gate/record.js";
+import type { GateStore, SaveOptions } from "../../../shared/gate/ports.js";
+import { advance, type GateRecord } from "../../../shared/gate/record.js";
 import { onAgentRecheck, startGate } from "../../../shared/gate/start-gate.js";
 import { WATCHED_PACE_SECONDS } from "../../../shared/gate/watch/join-watch.js";
 import { nextRound, nextSeenRound } from "../../../shared/gate/watched-rounds.js";
@@ -20,6 +22,7 @@ import {
   gateHarness,
   INSTANCE_ID,
   RUNTIME_CONFIG,
+  recheckForStored,
   T0,
   TG_ARN,
   TOKEN,
@@ -238,5 +241,62 @@ describe("nextSeenRound", () => {
         delaySeconds: 45,
       },
     ]);
+  });
+});
+
+describe("a round of the wait's own chain that loses a save", () => {
+  /** The store, with `other`'s save landing just before the round's first save (a race lost). */
+  function racedBy(other: (read: GateRecord) => Promise<void>, read: GateRecord): GateStore {
+    let raced = false;
+    return Object.create(h.store, {
+      save: {
+        value: async (record: GateRecord, options?: SaveOptions) => {
+          if (!raced) {
+            raced = true;
+            await other(read);
+          }
+          return h.store.save(record, options);
+        },
+      },
+    }) as GateStore;
+  }
+  const claimedBy = (options: SaveOptions) => async (read: GateRecord) =>
+    h.store.save(
+      advance(read, { phase: "sending-command", claimedAt: h.now() }, "claimed", h.now()),
+      options,
+    );
+
+  it("to a step the watch ran carries on: its next round, from the record as stored, at the watched pace", async () => {
+    const read = await opened();
+    agentPing(h, "Online");
+    const racing = { ...h.deps, store: racedBy(claimedBy({ by: "watch" }), read) };
+
+    await expect(onAgentRecheck(racing, recheck("agent"))).rejects.toBeInstanceOf(StaleRecordError);
+
+    expect(h.ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(h.rechecks.scheduled).toEqual([
+      { message: recheckForStored(h, "agent"), delaySeconds: WATCHED_PACE_SECONDS },
+    ]);
+    expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", savedBy: "watch" });
+  });
+
+  it("to anyone else (a copy of its round) ends, as before: the newer writer carries the wait on", async () => {
+    const read = await opened();
+    agentPing(h, "Online");
+    const racing = { ...h.deps, store: racedBy(claimedBy({}), read) };
+
+    await expect(onAgentRecheck(racing, recheck("agent"))).rejects.toBeInstanceOf(StaleRecordError);
+
+    expect(h.rechecks.scheduled).toEqual([]);
+  });
+
+  it("run by the watch itself, does not carry on: its round is the watch's to keep back", async () => {
+    const read = await opened();
+    agentPing(h, "Online");
+    const racing = { ...h.deps, keeper: "watch" as const, store: racedBy(claimedBy({ by: "watch" }), read) };
+
+    await expect(onAgentRecheck(racing, recheck("agent"))).rejects.toBeInstanceOf(StaleRecordError);
+
+    expect(h.rechecks.scheduled).toEqual([]);
   });
 });

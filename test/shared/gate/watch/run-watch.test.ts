@@ -13,7 +13,6 @@ import type { RecheckEvent } from "../../../../shared/events/gate-event.js";
 import { agentPing, healthKey } from "../../../../shared/gate/batch-reads.js";
 import type { GateDeps } from "../../../../shared/gate/deps.js";
 import { advance, type GatePhase, type GateRecord } from "../../../../shared/gate/record.js";
-import { WATCHED_PACE_SECONDS } from "../../../../shared/gate/watch/join-watch.js";
 import {
   type RunStep,
   runWatch,
@@ -612,13 +611,12 @@ describe("runWatch: a step it runs", () => {
     expect(steps.map((step) => step.at - T0)).toEqual([0, 5000, 10000]);
   });
 
-  it("a step that saves its wait in the phase it found it in releases the wait's round at once (its own may have lost that save); the step's later round is kept back", async () => {
+  it("a step's saves say they were the watch's (so that the wait's own round, if it loses to one, carries on); its round is kept back", async () => {
     const message = heldWatch("health", [member(A, { targets: [TG] })]);
     healthLooks({ [TG_ARN]: { [A]: ["healthy"] } });
-    const found = waitOf(A, "awaiting-health");
-    await h.store.save(found);
-    const sent: { m: unknown; d: number }[] = [];
-    deps = { ...deps, rechecks: { schedule: async (m, d) => void sent.push({ m, d }) } };
+    await h.store.save(waitOf(A, "awaiting-health"));
+    const sent: unknown[] = [];
+    deps = { ...deps, rechecks: { schedule: async (m) => void sent.push(m) } };
     runStep.mockImplementation(async (stepDeps, recheck) => {
       steps.push({ at: h.now(), recheck, deps: stepDeps });
       if (steps.length > 1) return "ran"; // the watch runs it again later: once is the case here
@@ -626,56 +624,37 @@ describe("runWatch: a step it runs", () => {
       const read = await stepDeps.store.load(A);
       if (!read) throw new Error("no record");
       await stepDeps.store.save(advance(read, { registeredAt: h.now() }, "registering again", h.now()));
-      expect(sent).toHaveLength(1); // released with the save, before anything else the step does
       await stepDeps.rechecks.schedule({ step: "health", instanceId: A, token: `tok-${A}` }, 10);
       return "ran";
     });
 
     await runWatch(deps, message, runStep);
 
-    expect(steps.length).toBeGreaterThan(0);
-    expect(sent).toEqual([
-      {
-        m: { step: "health", instanceId: A, token: `tok-${A}`, forVersion: found.version + 1 },
-        d: WATCHED_PACE_SECONDS,
-      },
-    ]);
+    expect(h.store.get(A)).toMatchObject({ version: 2, savedBy: "watch" });
+    expect(sent).toEqual([]);
+    // A save of the chain's own, based on it, says nothing of the watch.
+    await h.store.save(advance(h.store.get(A), {}, "", h.now()));
+    expect(h.store.get(A).savedBy).toBeUndefined();
   });
 
-  it("a step's save that moves the wait on releases nothing, and one the release failed for lets its own round out", async () => {
+  it("a round due after the member's membership ends goes out: the watch will not be there to look", async () => {
     const message = heldWatch("agent", [member(A), member(B)]);
     agentLooks(() => [A, B]);
-    await h.store.save(waitOf(A, "awaiting-agent"));
-    await h.store.save(waitOf(B, "awaiting-agent"));
     const sent: { step: string; instanceId: string }[] = [];
-    deps = {
-      ...deps,
-      rechecks: {
-        schedule: async (m) => {
-          // The release for B fails (SQS refusing the send); its step's own round then goes out.
-          if (m.instanceId === B && !sent.some((s) => s.instanceId === B) && m.forVersion !== undefined)
-            throw awsServiceError("ThrottlingException", "Rate exceeded");
-          sent.push(m);
-        },
-      },
-    };
+    deps = { ...deps, rechecks: { schedule: async (m) => void sent.push(m) } };
     runStep.mockImplementation(async (stepDeps, recheck) => {
       steps.push({ at: h.now(), recheck, deps: stepDeps });
-      const read = await stepDeps.store.load(recheck.instanceId);
-      if (read?.phase !== "awaiting-agent") return "ran";
-      const phase = recheck.instanceId === A ? "sending-command" : "awaiting-agent";
-      await stepDeps.store.save(advance(read, { phase }, "", h.now()));
+      // A looks again in 5 s; B when its send claim's lease ends, past its membership (150 s).
+      const delay = recheck.instanceId === A ? 5 : 200;
       await stepDeps.rechecks.schedule(
-        { step: "agent", instanceId: recheck.instanceId, token: read.token },
-        5,
+        { step: "agent", instanceId: recheck.instanceId, token: recheck.token },
+        delay,
       );
       return "ran";
     });
 
     await runWatch(deps, message, runStep);
 
-    // A moved on (its round of the same step kept back, as before); B's release failed, so the round
-    // its step scheduled went out.
     expect(sent.filter((m) => m.instanceId === A)).toEqual([]);
     expect(sent.filter((m) => m.instanceId === B)).toEqual([
       { step: "agent", instanceId: B, token: `tok-${B}` },
