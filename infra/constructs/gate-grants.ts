@@ -6,8 +6,10 @@ import type { Construct } from "constructs";
 import type { LaunchgateConfig } from "../../shared/config/schema.js";
 import { WATCH_KEY_PREFIX } from "../../shared/gate/watch/watch.js";
 
+/** The key of a launch wait's record in the state table: the instance's id. */
+const WAIT_RECORD_KEY = "i-*";
 /** The keys of the state table's records a function may put: instances' (`i-…`) and drains'. */
-const GATE_RECORD_KEYS = ["i-*", "drain#i-*"];
+const GATE_RECORD_KEYS = [WAIT_RECORD_KEY, "drain#i-*"];
 
 import { groupArn, ssmDocumentArn, targetGroupArnPattern } from "./arns.js";
 
@@ -30,10 +32,10 @@ export class GateGrants {
   ) {}
 
   /**
-   * Reads the gate records; `write` also saves them (conditional puts), `notes` notes heartbeats on them
-   * (a conditional update of one attribute: the reconciler's, and those of the steps a watch runs) —
-   * only under an instance's key or a drain's (`drain#…`), never a watch's item; `batch` reads many at
-   * once.
+   * Reads the gate records; `write` also saves them (conditional puts) — only under an instance's key
+   * or a drain's (`drain#…`), never a watch's item; `notes` notes heartbeats on launch waits' records (a
+   * conditional update of one attribute: the reconciler's, and those of the steps a watch runs) — only
+   * under an instance's key; `batch` reads many at once.
    */
   gateState(
     role: iam.IRole,
@@ -46,9 +48,19 @@ export class GateGrants {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "GateStateWrites",
-        actions: access.notes ? ["dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:PutItem"],
+        actions: ["dynamodb:PutItem"],
         resources: [this.resources.stateTable.tableArn],
         conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": GATE_RECORD_KEYS } },
+      }),
+    );
+    if (!access.notes) return;
+    // Notes go on launch waits' records only (keep-alive.ts), never a drain's.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "GateHeartbeatNotes",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [this.resources.stateTable.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [WAIT_RECORD_KEY] } },
       }),
     );
   }

@@ -121,8 +121,8 @@ export class DynamoDbModel {
     for (const [attribute, value] of set) updated[attribute] = structuredClone(value);
     for (const attribute of remove) delete updated[attribute];
     table.items.set(key, updated);
-    // No onPut here: that hook watches the gate's records, which the gate writes whole with PutItem; an UpdateItem
-    // is not such a write.
+    // No onPut here: that hook watches the gate's decisions, which the gate saves whole with PutItem; an UpdateItem
+    // (a watch's item, or a heartbeat's note on a record) never decides anything.
     const attributes =
       returnValues === "ALL_NEW"
         ? structuredClone(updated)
