@@ -4,7 +4,7 @@ import { type GateDeps, groupConfig } from "./deps.js";
 import { scheduleRecheck, scheduleSeen, scheduleWatchedRecheck } from "./keep-alive.js";
 import type { WaitSeen } from "./ports.js";
 import type { GatePhase, GateRecord } from "./record.js";
-import { joinAgentWatch, joinHealthWatch, WATCHED_PACE_SECONDS, waitPolling } from "./watch/join-watch.js";
+import { joinAgentWatch, joinHealthWatch, waitPolling } from "./watch/join-watch.js";
 
 /**
  * How the polling steps (agent, health) come round again: with their group's watch (watch/) when it
@@ -28,7 +28,9 @@ function join(deps: GateDeps, step: PolledStep, record: GateRecord): Promise<boo
  * writer carries the wait on — except when that writer was a step its group's watch ran (the record
  * says so: GateRecord.savedBy), which keeps its own next round back, counting on this one: then, the
  * wait still in a phase of this step, it schedules its next round from the record as stored (at the
- * watched pace) before it ends. Costs a read, on a lost save only.
+ * watched pace, or by the phase's deadline) before it ends. Costs a read, on a lost save only. Should
+ * the watch's step fail after its save, its retry goes out too (watch-steps.ts): two rounds until the
+ * next save race, as before.
  */
 export async function carryOnAfterWatchSave(
   deps: GateDeps,
@@ -43,10 +45,8 @@ export async function carryOnAfterWatchSave(
     phase: stored.phase,
     version: stored.version,
   });
-  const { instanceId, token, version } = stored;
-  const dueBy = deps.now() + WATCHED_PACE_SECONDS * 1000;
-  const group = groupConfig(deps.config, stored.groupName);
-  await scheduleWatchedRecheck(deps, { instanceId, token, dueBy, version }, step, group);
+  // As nextRound's watched round: the safety net's pace, sooner when the phase's deadline is.
+  await scheduleWatchedRecheck(deps, waitPolling(stored), step, groupConfig(deps.config, stored.groupName));
 }
 
 /** The wait's next round after one that found nothing new (`record` as saved, or about to be). */

@@ -157,9 +157,10 @@ function noticingJoins(
   onJoin: (kind: WatchKind, groupName: string, member: WatchMember) => void,
 ): WatchStore {
   return {
-    join: (kind, groupName, member) => {
-      onJoin(kind, groupName, member);
-      return store.join(kind, groupName, member);
+    join: async (kind, groupName, member) => {
+      const joined = await store.join(kind, groupName, member);
+      onJoin(kind, groupName, member); // only a join that was made: a failed one extends nothing
+      return joined;
     },
     claim: (...args) => store.claim(...args),
     renew: (...args) => store.renew(...args),

@@ -280,6 +280,18 @@ describe("a round of the wait's own chain that loses a save", () => {
     expect(h.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", savedBy: "watch" });
   });
 
+  it("carries on by the phase's deadline when that comes sooner than the watched pace", async () => {
+    const read = await opened();
+    agentPing(h, "Online");
+    const near = { ...read, phaseDeadline: h.now() + 20_000 };
+    h.store.records.set(INSTANCE_ID, near);
+    const racing = { ...h.deps, store: racedBy(claimedBy({ by: "watch" }), near) };
+
+    await expect(onAgentRecheck(racing, recheck("agent"))).rejects.toBeInstanceOf(StaleRecordError);
+
+    expect(h.rechecks.scheduled).toEqual([{ message: recheckForStored(h, "agent"), delaySeconds: 20 }]);
+  });
+
   it("to anyone else (a copy of its round) ends, as before: the newer writer carries the wait on", async () => {
     const read = await opened();
     agentPing(h, "Online");
