@@ -217,7 +217,7 @@ export class AwsRouter {
     const random = this.world.context.random;
     const rates = this.faults.throttleRate;
     const service = this.serviceOf.get(api) ?? "";
-    // A standard queue takes a nearly unlimited rate of calls per API action (docs/aws-facts.md, SQS):
+    // A standard queue takes a nearly unlimited rate of calls per API action (docs/aws-facts.md, API throttling):
     // "every API" throttled leaves SQS alone; a scenario names SQS, or one of its APIs, to throttle it.
     const everyApi = service === "SQS" ? undefined : rates?.["*"];
     const throttle = rates?.[api] ?? rates?.[service] ?? everyApi ?? 0;
