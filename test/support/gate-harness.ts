@@ -7,6 +7,7 @@ import { DEFAULT_POLL_INTERVAL_SECONDS } from "../../shared/config/poll-interval
 import type { RuntimeConfig } from "../../shared/config/runtime-config.js";
 import type { GateDeps } from "../../shared/gate/deps.js";
 import type { RecheckMessage, RecheckScheduler } from "../../shared/gate/ports.js";
+import type { GateRecord } from "../../shared/gate/record.js";
 import type { MetricDatum } from "../../shared/metrics/sink.js";
 import { InMemoryGateStore } from "./in-memory-gate-store.js";
 
@@ -140,6 +141,26 @@ export function gateHarness(config: RuntimeConfig = RUNTIME_CONFIG) {
 }
 
 export type GateHarness = ReturnType<typeof gateHarness>;
+
+/** A wait's record as the stores keep it: the test instance awaiting its agent, with `overrides`. */
+export function gateRecordOf(overrides: Partial<GateRecord> = {}): GateRecord {
+  return {
+    instanceId: INSTANCE_ID,
+    groupName: GROUP,
+    hookName: HOOK,
+    token: "tok",
+    mode: { bootstrapPhase: "all", needsTraffic: true },
+    phase: "awaiting-agent",
+    startedAt: T0,
+    phaseStartedAt: T0,
+    deadline: T0 + 2_400_000,
+    lastHeartbeatAt: T0,
+    registered: [],
+    history: [],
+    version: 1,
+    ...overrides,
+  };
+}
 
 /** The re-check of `step` the test's wait schedules for the version the store holds now (and `extra`). */
 export function recheckForStored(

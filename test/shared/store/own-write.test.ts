@@ -18,7 +18,7 @@ import { DynamoGateStore } from "../../../shared/store/dynamo-gate-store.js";
 import { DynamoOperationStore } from "../../../shared/store/dynamo-operation-store.js";
 import { WRITE_ID_ATTRIBUTE } from "../../../shared/store/own-write.js";
 import { evaluateCondition } from "../../../sim/aws/condition-expression.js";
-import { T0 } from "../../support/gate-harness.js";
+import { gateRecordOf, T0 } from "../../support/gate-harness.js";
 
 /**
  * A versioned save whose first attempt DynamoDB applied but whose answer was lost (a timeout, a 5xx
@@ -27,21 +27,7 @@ import { T0 } from "../../support/gate-harness.js";
  * would end a wait's re-check chain with nobody to carry it on.
  */
 
-const gateRecord: GateRecord = {
-  instanceId: "i-0123456789abcdef0",
-  groupName: "cnt-backend-asg",
-  hookName: "launchgate-launch",
-  token: "tok",
-  mode: { bootstrapPhase: "all", needsTraffic: true },
-  phase: "awaiting-agent",
-  startedAt: T0,
-  phaseStartedAt: T0,
-  deadline: T0 + 2_400_000,
-  lastHeartbeatAt: T0,
-  registered: [],
-  history: [],
-  version: 2,
-};
+const gateRecord: GateRecord = gateRecordOf({ version: 2 });
 
 const operation = {
   operationId: "op-1",

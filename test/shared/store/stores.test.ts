@@ -19,24 +19,10 @@ import type { GateRecord } from "../../../shared/gate/record.js";
 import { DynamoGateStore } from "../../../shared/store/dynamo-gate-store.js";
 import { SqsRecheckScheduler } from "../../../shared/store/sqs-recheck-scheduler.js";
 import { evaluateCondition } from "../../../sim/aws/condition-expression.js";
-import { T0 } from "../../support/gate-harness.js";
+import { gateRecordOf, T0 } from "../../support/gate-harness.js";
 import { InMemoryGateStore } from "../../support/in-memory-gate-store.js";
 
-const record: GateRecord = {
-  instanceId: "i-0123456789abcdef0",
-  groupName: "cnt-backend-asg",
-  hookName: "launchgate-launch",
-  token: "tok",
-  mode: { bootstrapPhase: "all", needsTraffic: true },
-  phase: "awaiting-agent",
-  startedAt: T0,
-  phaseStartedAt: T0,
-  deadline: T0 + 2_400_000,
-  lastHeartbeatAt: T0,
-  registered: [],
-  history: [],
-  version: 1,
-};
+const record: GateRecord = gateRecordOf();
 
 describe("DynamoGateStore", () => {
   const dynamo = mockClient(DynamoDBClient);

@@ -35,6 +35,7 @@ import {
   type GateHarness,
   GROUP,
   gateHarness,
+  gateRecordOf,
   T0,
   TG_ARN,
 } from "../../../support/gate-harness.js";
@@ -111,21 +112,7 @@ function agentLooks(online: (now: number) => readonly string[] = () => []) {
 
 /** A wait's record (version 1) in `phase`, under the member's token. */
 function waitOf(instanceId: string, phase: GatePhase): GateRecord {
-  return {
-    instanceId,
-    groupName: GROUP,
-    hookName: "launchgate-launch",
-    token: `tok-${instanceId}`,
-    mode: { bootstrapPhase: "all", needsTraffic: true },
-    phase,
-    startedAt: T0,
-    phaseStartedAt: T0,
-    deadline: T0 + 3_600_000,
-    lastHeartbeatAt: T0,
-    registered: [],
-    history: [],
-    version: 1,
-  };
+  return gateRecordOf({ instanceId, token: `tok-${instanceId}`, phase, deadline: T0 + 3_600_000 });
 }
 
 function stepsFor(): string[] {
