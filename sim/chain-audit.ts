@@ -13,7 +13,10 @@ import { CHAIN_STEP_FOR_PHASE } from "../shared/gate/ports.js";
  *   the reconciler's stall check, many minutes later, would move it on;
  * - the reconciler restarting a chain that is healthy — a re-check of the same step and wait still
  *   waiting out its delay, or being handled: the restart runs beside it, and both poll until the phase
- *   ends. (One that failed and waits to be received again may be restarted: it is not getting anywhere.)
+ *   ends. A chain whose round failed is not getting anywhere, and may be restarted: its re-check waits
+ *   to be received again or is being received again (SQS redelivers it), or it is a fast retry of the
+ *   failed round (a message of its own, carrying `attempt`: shared/runtime/run-event.ts). Under heavy
+ *   throttling a chain can fail round after round for longer than the reconciler's stall limit.
  */
 
 /** A message in a queue that a function reads, as the audit sees it. */
@@ -69,18 +72,26 @@ interface ChainRef {
   readonly step: string;
   readonly instanceId: string;
   readonly token: string;
+  /** Set on a fast retry of a round that failed: how many attempts failed before it. */
+  readonly attempt?: number;
 }
 
 /** The chain a re-check message belongs to; undefined for anything else (a watch's hand-on). */
 function chainOf(body: string): ChainRef | undefined {
   try {
-    const { step, instanceId, token } = JSON.parse(body) as Partial<Record<keyof ChainRef, unknown>>;
+    const { step, instanceId, token, attempt } = JSON.parse(body) as Partial<Record<keyof ChainRef, unknown>>;
     if (typeof step !== "string" || typeof instanceId !== "string" || typeof token !== "string")
       return undefined;
-    return { step, instanceId, token };
+    return { step, instanceId, token, ...(typeof attempt === "number" ? { attempt } : {}) };
   } catch {
     return undefined;
   }
+}
+
+/** Whether a re-check follows a failed round: received before (now or earlier), or a fast retry. */
+function retriesAFailedRound(message: QueuedMessage, chain: ChainRef): boolean {
+  const receivedBefore = message.receives > (message.handling ? 1 : 0);
+  return receivedBefore || (chain.attempt ?? 0) > 0;
 }
 
 const waitKey = (wait: { readonly instanceId: string; readonly token: string }) =>
@@ -146,7 +157,7 @@ export class ChainAudit {
     for (const message of queued) {
       const chain = chainOf(message.body);
       if (!chain || chain.step !== kick.step || waitKey(chain) !== waitKey(kick)) continue;
-      if (message.receives > 0 && !message.handling) continue;
+      if (retriesAFailedRound(message, chain)) continue;
       const state = message.handling ? "being handled" : "waiting out its delay";
       this.violation(
         `the reconciler restarted the healthy ${kick.step} chain of ${waitKey(kick)}: its re-check was ${state}`,

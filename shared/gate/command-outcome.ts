@@ -27,7 +27,7 @@ export async function onCommandFinished(deps: GateDeps, event: CommandFinishedEv
     return settle(deps, wait, event.commandId, SUCCEEDED);
   }
   const invocation = await getInvocation(deps, event.commandId, event.instanceId);
-  const adopted = await adoptCommand(deps, wait, event.commandId, invocation);
+  const adopted = await adoptCommand(deps, wait, event.commandId, invocation, { startsChain: true });
   if (!invocation?.terminal) {
     throw new SkipEventError("command not final yet; the re-check will follow it", {
       status: invocation?.status,
@@ -91,22 +91,31 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
  * The event's command must be the gate's. A record still in `sending-command` means the process died
  * between SendCommand and saving its id: the command's comment carries the wait's token (or the
  * tokenless id it had when the command was sent), so it is ours.
+ *
+ * `startsChain`: the caller is the status event, not a round of the command's chain. The round still
+ * pending for the send claim is the agent step's, and it stops at `bootstrapping`; should this handler
+ * die before it moves the wait on, with its event's retries spent, nothing would come back to the wait
+ * until the reconciler's stall check. So the command's chain starts here, before the save it is for.
  */
 async function adoptCommand(
   deps: GateDeps,
   wait: ActiveWait,
   commandId: string,
   invocation: CommandInvocation | undefined,
+  { startsChain = false } = {},
 ): Promise<ActiveWait> {
-  const { record } = wait;
+  const { record, group } = wait;
   if (record.commandId === commandId) return wait;
   if (record.phase === "sending-command" && isCommandOfWait(record, invocation?.comment)) {
+    const now = deps.now();
     const adopted = advance(
       record,
-      { phase: "bootstrapping", commandId, phaseDeadline: bootstrapDeadline(wait.group, deps.now()) },
+      { phase: "bootstrapping", commandId, phaseDeadline: bootstrapDeadline(group, now) },
       `adopted command ${commandId}`,
-      deps.now(),
+      now,
     );
+    if (startsChain)
+      await scheduleRecheck(deps, adopted, "command", commandPaceSeconds(adopted, now), group, commandId);
     await deps.store.save(adopted);
     return { ...wait, record: adopted };
   }

@@ -170,6 +170,23 @@ describe("the chain audit: the reconciler restarts only chains that are not heal
     expect(violations).toEqual([]);
   });
 
+  it("lets it restart a chain that is retrying a failed round: received again, or a fast retry", () => {
+    const { chains, violations } = audit();
+    const retry = JSON.stringify({
+      step: "agent",
+      instanceId: "i-0aaaaaaaaaaaaaaaa",
+      token: "tok",
+      attempt: 2,
+    });
+    chains.restarted(recheck("agent"), [queued(recheck("agent"), 2, true)], "awaiting-agent");
+    chains.restarted(recheck("agent"), [queued(retry)], "awaiting-agent");
+    chains.restarted(recheck("agent"), [queued(retry, 1, true)], "awaiting-agent");
+    expect(violations).toEqual([]);
+    // A first receipt being handled is a chain at work, not a retry.
+    chains.restarted(recheck("agent"), [queued(recheck("agent"), 1, true)], "awaiting-agent");
+    expect(violations).toHaveLength(1);
+  });
+
   it("does not count adopting a wait it sighted (no chain yet) as a restart", () => {
     const { chains, violations } = audit();
     chains.restarted(recheck("agent"), [queued(recheck("agent"))], "sighted");

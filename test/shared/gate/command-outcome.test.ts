@@ -1,5 +1,6 @@
 import {
   CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
 import {
@@ -260,6 +261,23 @@ describe("a command sent just before a crash", () => {
     const crashed = await crashAfterSend();
     invocation(crashed, { status: "Success" });
     await onCommandFinished(crashed.deps, commandFinished("cmd-lost"));
+    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost" });
+  });
+
+  it("starts the command's chain as the status event adopts it, so a handler that dies after is followed up", async () => {
+    const crashed = await crashAfterSend();
+    invocation(crashed, { status: "Success" });
+    crashed.autoScalingMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .rejects(awsServiceError("Throttling", "Rate exceeded"));
+    const before = crashed.rechecks.scheduled.length;
+    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow();
+    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-lost" });
+    expect(crashed.rechecks.scheduled.slice(before)).toEqual([
+      { message: recheckForStored(crashed, "command", { commandId: "cmd-lost" }), delaySeconds: 180 },
+    ]);
+    groupTargetGroups(crashed);
+    await onCommandRecheck(crashed.deps, { kind: "recheck", ...crashed.rechecks.last().message });
     expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost" });
   });
 
