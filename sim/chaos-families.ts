@@ -162,6 +162,26 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
     }),
   },
   {
+    name: "queue-faults",
+    what: "for 15 minutes, a share of the gate's SQS calls drawn per seed (20–70 %) fails, as a degraded queue service would (standard queues have no rate quota), with some command events lost or duplicated: the re-check chains carry those waits",
+    build: (seed, random, options) => {
+      const scenario = base("queue-faults", seed, options, [scaled(options, 5)]);
+      const queueThrottle = random.uniform(0.2, 0.7);
+      return {
+        ...scenario,
+        deliveryFaults: {
+          lostCommandEventRate: random.uniform(0, 0.3),
+          duplicateRate: random.uniform(0, 0.2),
+        },
+        apiFaults: {
+          ...scenario.apiFaults,
+          throttleRate: { ...scenario.apiFaults?.throttleRate, SQS: queueThrottle },
+          window: { fromSeconds: 0, toSeconds: 900 },
+        },
+      };
+    },
+  },
+  {
     name: "two-target-groups",
     what: "a group behind two target groups with different health checks: CONTINUE needs both",
     build: (seed, _random, options) =>
