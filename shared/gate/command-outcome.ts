@@ -9,7 +9,7 @@ import { bootstrapDeadline, commandPaceSeconds } from "./gate-pacing.js";
 import { beginHealthGate } from "./health-gate.js";
 import { keepAlive, lookAgainAfterThrottle, scheduleRecheck } from "./keep-alive.js";
 import { bootstrapExecutionTimedOut, bootstrapFailed, bootstrapTimedOut } from "./reasons.js";
-import { advance } from "./record.js";
+import { advance, type GateRecord } from "./record.js";
 
 /**
  * The bootstrap's outcome reaches us two ways: the SSM status-change event (fast, best-effort) and our
@@ -23,17 +23,22 @@ export async function onCommandFinished(deps: GateDeps, event: CommandFinishedEv
   if (event.status === "Success" && wait.record.commandId === event.commandId) {
     // Only AWS can put `aws.ssm` events on the bus, so the status is SSM's own word; the gate's own
     // command succeeding needs no output, so no GetCommandInvocation. A failure is read in full, for
-    // its reason; a command the record does not name yet is read for its comment (adoptCommand).
+    // its reason; a command the record does not name yet is read for its comment (adoption).
     return settle(deps, wait, event.commandId, SUCCEEDED);
   }
   const invocation = await getInvocation(deps, event.commandId, event.instanceId);
-  const adopted = await adoptCommand(deps, wait, event.commandId, invocation, { startsChain: true });
+  const adopted = adoption(deps, wait, event.commandId, invocation);
   if (!invocation?.terminal) {
+    if (adopted) await saveAdoptionWithChain(deps, wait, adopted, event.commandId);
     throw new SkipEventError("command not final yet; the re-check will follow it", {
       status: invocation?.status,
     });
   }
-  await settle(deps, adopted, event.commandId, invocation);
+  // A final outcome for a command the record does not name yet: the adoption goes into the save that
+  // settles it, so the wait never sits in `bootstrapping` with no command chain. Until that save it stays
+  // in `sending-command`, where the send claim's own round comes back to it (takeOverClaim).
+  const settling = adopted ? { ...wait, record: { ...adopted, version: wait.record.version } } : wait;
+  await settle(deps, settling, event.commandId, invocation);
 }
 
 /** A success as the status-change event reports it: no output to read. */
@@ -68,7 +73,11 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
   }
   if (wait.record.phase === "sending-command" && invocation) {
     // The sender scheduled this re-check, then died before saving the command id.
-    wait = await adoptCommand(deps, wait, commandId, invocation);
+    const adopted = adoption(deps, wait, commandId, invocation);
+    if (adopted) {
+      await deps.store.save(adopted);
+      wait = { ...wait, record: adopted };
+    }
   }
   const { record, group } = wait;
   if (invocation?.terminal && record.phase === "bootstrapping")
@@ -90,39 +99,46 @@ export async function onCommandRecheck(deps: GateDeps, event: RecheckEvent): Pro
 /**
  * The event's command must be the gate's. A record still in `sending-command` means the process died
  * between SendCommand and saving its id: the command's comment carries the wait's token (or the
- * tokenless id it had when the command was sent), so it is ours.
- *
- * `startsChain`: the caller is the status event, not a round of the command's chain. The round still
- * pending for the send claim is the agent step's, and it stops at `bootstrapping`; should this handler
- * die before it moves the wait on, with its event's retries spent, nothing would come back to the wait
- * until the reconciler's stall check. So the command's chain starts here, before the save it is for.
+ * tokenless id it had when the command was sent), so it is ours. Returns the record that adopts it
+ * (not saved), or undefined when the record names it already.
  */
-async function adoptCommand(
+function adoption(
   deps: GateDeps,
   wait: ActiveWait,
   commandId: string,
   invocation: CommandInvocation | undefined,
-  { startsChain = false } = {},
-): Promise<ActiveWait> {
+): GateRecord | undefined {
   const { record, group } = wait;
-  if (record.commandId === commandId) return wait;
+  if (record.commandId === commandId) return undefined;
   if (record.phase === "sending-command" && isCommandOfWait(record, invocation?.comment)) {
     const now = deps.now();
-    const adopted = advance(
+    return advance(
       record,
       { phase: "bootstrapping", commandId, phaseDeadline: bootstrapDeadline(group, now) },
       `adopted command ${commandId}`,
       now,
     );
-    if (startsChain)
-      await scheduleRecheck(deps, adopted, "command", commandPaceSeconds(adopted, now), group, commandId);
-    await deps.store.save(adopted);
-    return { ...wait, record: adopted };
   }
   throw new SkipEventError("command is not the gate's current bootstrap", {
     commandId,
     current: record.commandId,
   });
+}
+
+/**
+ * Saves an adoption the status event made for a command still running. The event is not a round of the
+ * command's chain, and the round pending for the send claim (the agent step's) stops at `bootstrapping`:
+ * the command's chain starts here, before the save it is for — else, should the wait's sender have died
+ * before scheduling it, nothing but the reconciler's stall check would come back to the wait.
+ */
+async function saveAdoptionWithChain(
+  deps: GateDeps,
+  { group }: ActiveWait,
+  adopted: GateRecord,
+  commandId: string,
+): Promise<void> {
+  await scheduleRecheck(deps, adopted, "command", commandPaceSeconds(adopted, deps.now()), group, commandId);
+  await deps.store.save(adopted);
 }
 
 async function settle(

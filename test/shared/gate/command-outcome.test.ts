@@ -264,19 +264,40 @@ describe("a command sent just before a crash", () => {
     expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost" });
   });
 
-  it("starts the command's chain as the status event adopts it, so a handler that dies after is followed up", async () => {
+  it("settles a final outcome in one save, so a handler that dies first leaves the send claim's wait", async () => {
     const crashed = await crashAfterSend();
     invocation(crashed, { status: "Success" });
     crashed.autoScalingMock
       .on(DescribeAutoScalingGroupsCommand)
       .rejects(awsServiceError("Throttling", "Rate exceeded"));
-    const before = crashed.rechecks.scheduled.length;
-    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow();
+    const scheduled = crashed.rechecks.scheduled.length;
+    const version = crashed.store.get(INSTANCE_ID).version;
+    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow(
+      "Rate exceeded",
+    );
+    // Still where the send claim's own round comes back to it; no second command chain was started.
+    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", version });
+    expect(crashed.rechecks.scheduled).toHaveLength(scheduled);
+    groupTargetGroups(crashed);
+    await onCommandFinished(crashed.deps, commandFinished("cmd-lost"));
+    const record = crashed.store.get(INSTANCE_ID);
+    expect(record).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost", version: version + 1 });
+    expect(record.history.map((entry) => entry.note)).toContain("adopted command cmd-lost");
+  });
+
+  it("starts the command's chain before saving an adoption the event made for a command still running", async () => {
+    const crashed = await crashAfterSend();
+    // The event says final; SSM's own read lags behind it.
+    invocation(crashed, { status: "InProgress" });
+    const scheduled = crashed.rechecks.scheduled.length;
+    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow(
+      "command not final yet",
+    );
     expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-lost" });
-    expect(crashed.rechecks.scheduled.slice(before)).toEqual([
+    expect(crashed.rechecks.scheduled.slice(scheduled)).toEqual([
       { message: recheckForStored(crashed, "command", { commandId: "cmd-lost" }), delaySeconds: 180 },
     ]);
-    groupTargetGroups(crashed);
+    invocation(crashed, { status: "Success" });
     await onCommandRecheck(crashed.deps, { kind: "recheck", ...crashed.rechecks.last().message });
     expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost" });
   });
