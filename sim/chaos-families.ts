@@ -163,10 +163,13 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
   },
   {
     name: "queue-faults",
-    what: "for 15 minutes, a share of the gate's SQS calls drawn per seed (20–70 %) fails, as a degraded queue service would (standard queues have no rate quota), with some command events lost or duplicated: the re-check chains carry those waits",
+    what: "the gate's SQS calls fail: 2–4 outages of 20–90 s in the first 15 minutes (every call fails whole) and, throughout, a drawn share (20–70 %) of attempts throttled; some command events lost or duplicated, so the re-check chains carry those waits",
     build: (seed, random, options) => {
       const scenario = base("queue-faults", seed, options, [scaled(options, 5)]);
-      const queueThrottle = random.uniform(0.2, 0.7);
+      const outages = Array.from({ length: 2 + Math.floor(random.uniform(0, 3)) }, () => {
+        const fromSeconds = Math.round(random.uniform(0, 840));
+        return { service: "SQS", fromSeconds, toSeconds: fromSeconds + Math.round(random.uniform(20, 90)) };
+      });
       return {
         ...scenario,
         deliveryFaults: {
@@ -175,9 +178,17 @@ export const CHAOS_FAMILIES: readonly ChaosFamily[] = [
         },
         apiFaults: {
           ...scenario.apiFaults,
-          throttleRate: { ...scenario.apiFaults?.throttleRate, SQS: queueThrottle },
+          throttleRate: { ...scenario.apiFaults?.throttleRate, SQS: random.uniform(0.2, 0.7) },
           window: { fromSeconds: 0, toSeconds: 900 },
+          outages,
         },
+        actions: [
+          {
+            atSeconds: 0,
+            describe: `SQS outages: ${outages.map((o) => `${o.fromSeconds}–${o.toSeconds} s`).join(", ")}`,
+            run: () => undefined,
+          },
+        ],
       };
     },
   },

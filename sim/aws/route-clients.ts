@@ -38,7 +38,7 @@ import { isAllowed } from "../deploy/policy.js";
 import type { World } from "../world.js";
 import { accessDeniedCode, accessRequests } from "./authorization.js";
 import { currentInvocation } from "./invocation.js";
-import { awsError, internalFailure, throttling } from "./sdk-errors.js";
+import { awsError, internalFailure, serviceUnavailable, throttling } from "./sdk-errors.js";
 
 /**
  * SIMULATION — routes every AWS SDK call the real handlers make (on their module-scope clients) to the
@@ -64,6 +64,18 @@ export interface ApiFaults {
   readonly transientRate?: number;
   /** Only inject API faults between these virtual offsets (seconds from the start). */
   readonly window?: { readonly fromSeconds: number; readonly toSeconds: number };
+  /**
+   * A service down for a while (whatever `window` says): every attempt of its calls between these
+   * offsets fails with a 503, before the service did anything. Calls fail whole, as throttling drawn
+   * per attempt hardly ever makes them (the SDK's retries get nearly every call through that).
+   */
+  readonly outages?: readonly ServiceOutage[];
+}
+
+export interface ServiceOutage {
+  readonly service: string;
+  readonly fromSeconds: number;
+  readonly toSeconds: number;
 }
 
 /** The part of an SDK client's resolved config the router reads: how many attempts it makes. */
@@ -213,10 +225,17 @@ export class AwsRouter {
   private fault(api: string): Error | undefined {
     const { window } = this.faults;
     const elapsed = (this.world.context.clock.now() - this.world.startedAt) / 1000;
+    const service = this.serviceOf.get(api) ?? "";
+    const down = this.faults.outages?.some(
+      (outage) => outage.service === service && elapsed >= outage.fromSeconds && elapsed < outage.toSeconds,
+    );
+    if (down) {
+      this.transientFailures += 1;
+      return serviceUnavailable(api);
+    }
     if (window && (elapsed < window.fromSeconds || elapsed > window.toSeconds)) return undefined;
     const random = this.world.context.random;
     const rates = this.faults.throttleRate;
-    const service = this.serviceOf.get(api) ?? "";
     // A standard queue takes a nearly unlimited rate of calls per API action (docs/aws-facts.md, API throttling):
     // "every API" throttled leaves SQS alone; a scenario names SQS, or one of its APIs, to throttle it.
     const everyApi = service === "SQS" ? undefined : rates?.["*"];

@@ -27,3 +27,8 @@ export function throttling(api: string): Error {
 export function internalFailure(api: string): Error {
   return awsError("InternalFailure", `simulated transient failure of ${api}`, "server", 500);
 }
+
+/** A service that is down: the request never reached it (nothing was done). */
+export function serviceUnavailable(api: string): Error {
+  return awsError("ServiceUnavailable", `simulated outage: ${api} is unavailable`, "server", 503);
+}
