@@ -97,7 +97,7 @@ const allThrottled = await runSweep({
 const lag = compareOverheads(sweep.timings, BASELINE_PACE_SECONDS);
 // How a burst's per-launch cost falls as it grows (its polls are shared).
 const bySize: { burst: number; controlPlane: number; all: number }[] = [];
-for (const burst of [1, 2, BURST, 30]) {
+for (const burst of [1, 2, BURST, 16, 30]) {
   const sized = burst === BURST ? sweep : await runSweep({ seeds: 4, instances: burst });
   bySize.push({ burst, controlPlane: sized.controlPlaneCallsPerLaunch, all: sized.callsPerLaunch });
 }
