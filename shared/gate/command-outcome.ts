@@ -29,8 +29,9 @@ export async function onCommandFinished(deps: GateDeps, event: CommandFinishedEv
   const invocation = await getInvocation(deps, event.commandId, event.instanceId);
   const adopted = adoption(deps, wait, event.commandId, invocation);
   if (!invocation?.terminal) {
-    if (adopted) await saveAdoptionWithChain(deps, wait, adopted, event.commandId);
-    throw new SkipEventError("command not final yet; the re-check will follow it", {
+    // The wait's own rounds follow it: the command's re-check, or — for a command the record does not
+    // name yet — the send claim's (takeOverClaim adopts it). Adopting here would start a second chain.
+    throw new SkipEventError("command not final yet; the wait's own re-check will follow it", {
       status: invocation?.status,
     });
   }
@@ -123,22 +124,6 @@ function adoption(
     commandId,
     current: record.commandId,
   });
-}
-
-/**
- * Saves an adoption the status event made for a command still running. The event is not a round of the
- * command's chain, and the round pending for the send claim (the agent step's) stops at `bootstrapping`:
- * the command's chain starts here, before the save it is for — else, should the wait's sender have died
- * before scheduling it, nothing but the reconciler's stall check would come back to the wait.
- */
-async function saveAdoptionWithChain(
-  deps: GateDeps,
-  { group }: ActiveWait,
-  adopted: GateRecord,
-  commandId: string,
-): Promise<void> {
-  await scheduleRecheck(deps, adopted, "command", commandPaceSeconds(adopted, deps.now()), group, commandId);
-  await deps.store.save(adopted);
 }
 
 async function settle(

@@ -285,21 +285,17 @@ describe("a command sent just before a crash", () => {
     expect(record.history.map((entry) => entry.note)).toContain("adopted command cmd-lost");
   });
 
-  it("starts the command's chain before saving an adoption the event made for a command still running", async () => {
+  it("leaves a command still running to the wait's own rounds: no adoption, no second chain", async () => {
     const crashed = await crashAfterSend();
     // The event says final; SSM's own read lags behind it.
     invocation(crashed, { status: "InProgress" });
     const scheduled = crashed.rechecks.scheduled.length;
+    const version = crashed.store.get(INSTANCE_ID).version;
     await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow(
       "command not final yet",
     );
-    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "bootstrapping", commandId: "cmd-lost" });
-    expect(crashed.rechecks.scheduled.slice(scheduled)).toEqual([
-      { message: recheckForStored(crashed, "command", { commandId: "cmd-lost" }), delaySeconds: 180 },
-    ]);
-    invocation(crashed, { status: "Success" });
-    await onCommandRecheck(crashed.deps, { kind: "recheck", ...crashed.rechecks.last().message });
-    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "awaiting-health", commandId: "cmd-lost" });
+    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", version });
+    expect(crashed.rechecks.scheduled).toHaveLength(scheduled);
   });
 
   it("is adopted by the command re-check scheduled before the crash, which carries the id", async () => {
