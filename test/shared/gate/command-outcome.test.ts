@@ -257,6 +257,19 @@ describe("a command sent just before a crash", () => {
     return crashed;
   }
 
+  /**
+   * Delivers the status event expecting it to fail with `error`, and checks the wait was left in its
+   * send claim as it was: nothing saved, no re-check scheduled. Returns the record's version.
+   */
+  async function expectClaimUntouched(crashed: GateHarness, error: string): Promise<number> {
+    const scheduled = crashed.rechecks.scheduled.length;
+    const version = crashed.store.get(INSTANCE_ID).version;
+    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow(error);
+    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", version });
+    expect(crashed.rechecks.scheduled).toHaveLength(scheduled);
+    return version;
+  }
+
   it("is adopted by the status event, through the command's comment", async () => {
     const crashed = await crashAfterSend();
     invocation(crashed, { status: "Success" });
@@ -270,14 +283,8 @@ describe("a command sent just before a crash", () => {
     crashed.autoScalingMock
       .on(DescribeAutoScalingGroupsCommand)
       .rejects(awsServiceError("Throttling", "Rate exceeded"));
-    const scheduled = crashed.rechecks.scheduled.length;
-    const version = crashed.store.get(INSTANCE_ID).version;
-    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow(
-      "Rate exceeded",
-    );
     // Still where the send claim's own round comes back to it; no second command chain was started.
-    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", version });
-    expect(crashed.rechecks.scheduled).toHaveLength(scheduled);
+    const version = await expectClaimUntouched(crashed, "Rate exceeded");
     groupTargetGroups(crashed);
     await onCommandFinished(crashed.deps, commandFinished("cmd-lost"));
     const record = crashed.store.get(INSTANCE_ID);
@@ -289,13 +296,7 @@ describe("a command sent just before a crash", () => {
     const crashed = await crashAfterSend();
     // The event says final; SSM's own read lags behind it.
     invocation(crashed, { status: "InProgress" });
-    const scheduled = crashed.rechecks.scheduled.length;
-    const version = crashed.store.get(INSTANCE_ID).version;
-    await expect(onCommandFinished(crashed.deps, commandFinished("cmd-lost"))).rejects.toThrow(
-      "command not final yet",
-    );
-    expect(crashed.store.get(INSTANCE_ID)).toMatchObject({ phase: "sending-command", version });
-    expect(crashed.rechecks.scheduled).toHaveLength(scheduled);
+    await expectClaimUntouched(crashed, "command not final yet");
   });
 
   it("is adopted by the command re-check scheduled before the crash, which carries the id", async () => {
