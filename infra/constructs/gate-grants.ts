@@ -45,24 +45,11 @@ export class GateGrants {
     if (access.batch) actions.push("dynamodb:BatchGetItem");
     this.allow(role, "GateState", actions, [this.resources.stateTable.tableArn]);
     if (!access.write) return;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "GateStateWrites",
-        actions: ["dynamodb:PutItem"],
-        resources: [this.resources.stateTable.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": GATE_RECORD_KEYS } },
-      }),
-    );
+    const table = [this.resources.stateTable.tableArn];
+    this.allow(role, "GateStateWrites", ["dynamodb:PutItem"], table, onlyKeys(GATE_RECORD_KEYS));
     if (!access.notes) return;
     // Notes go on launch waits' records only (keep-alive.ts), never a drain's.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "GateHeartbeatNotes",
-        actions: ["dynamodb:UpdateItem"],
-        resources: [this.resources.stateTable.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [WAIT_RECORD_KEY] } },
-      }),
-    );
+    this.allow(role, "GateHeartbeatNotes", ["dynamodb:UpdateItem"], table, onlyKeys([WAIT_RECORD_KEY]));
   }
 
   /**
@@ -71,14 +58,8 @@ export class GateGrants {
    * grant never reaches a gate record (docs/aws-facts.md, IAM scoping).
    */
   watches(role: iam.IRole): void {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "Watches",
-        actions: ["dynamodb:UpdateItem"],
-        resources: [this.resources.stateTable.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${WATCH_KEY_PREFIX}*`] } },
-      }),
-    );
+    const table = [this.resources.stateTable.tableArn];
+    this.allow(role, "Watches", ["dynamodb:UpdateItem"], table, onlyKeys([`${WATCH_KEY_PREFIX}*`]));
   }
 
   /** Operations, per-instance locks and remediation history; `readOnly` for callers that only look. */
@@ -150,17 +131,16 @@ export class GateGrants {
       ["ssm:SendCommand"],
       this.resources.documentNames.map((name) => ssmDocumentArn(this.scope, name)),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: "SendToGatedInstances",
-        actions: ["ssm:SendCommand"],
-        resources: [stack.formatArn({ service: "ec2", resource: "instance", resourceName: "*" })],
-        conditions: {
-          StringEquals: {
-            "ssm:resourceTag/aws:autoscaling:groupName": this.config.groups.map((group) => group.name),
-          },
+    this.allow(
+      role,
+      "SendToGatedInstances",
+      ["ssm:SendCommand"],
+      [stack.formatArn({ service: "ec2", resource: "instance", resourceName: "*" })],
+      {
+        StringEquals: {
+          "ssm:resourceTag/aws:autoscaling:groupName": this.config.groups.map((group) => group.name),
         },
-      }),
+      },
     );
   }
 
@@ -194,8 +174,16 @@ export class GateGrants {
     );
   }
 
-  private allow(role: iam.IRole, sid: string, actions: string[], resources: string[]): void {
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources }));
+  private allow(
+    role: iam.IRole,
+    sid: string,
+    actions: string[],
+    resources: string[],
+    conditions?: Record<string, unknown>,
+  ): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+    );
   }
 
   private groupArns(): string[] {
@@ -220,3 +208,8 @@ export type DescribeAction =
   | "elasticloadbalancing:DescribeTargetHealth"
   | "elasticloadbalancing:DescribeTargetGroups"
   | "elasticloadbalancing:DescribeLoadBalancers";
+
+/** A DynamoDB grant limited to items whose partition key matches one of `keys` (LeadingKeys). */
+function onlyKeys(keys: readonly string[]): Record<string, unknown> {
+  return { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...keys] } };
+}
