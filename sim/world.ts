@@ -457,7 +457,6 @@ export class World {
         port: 8000,
         ...check,
         loadBalancerArns: [lbArn],
-        phaseMs: Math.floor(random.uniform(0, check.intervalSeconds * 1000)),
         deregistrationDelaySeconds: tgSpec.deregistrationDelaySeconds ?? 300,
       });
       tgArns.push(arn);

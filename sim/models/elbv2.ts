@@ -16,7 +16,8 @@ import type { SimInstance } from "./auto-scaling.js";
 /**
  * SIMULATION — Elastic Load Balancing v2 target health (docs/aws-facts.md, load balancer registration and target health):
  * - health checks run on the load balancer's own clock: every `interval` seconds, at a phase of each
- *   target group's own (drawn at random), not timed to registration or to anyone's polling;
+ *   target's own (drawn at random as it registers) — "each load balancer node checks the health of each
+ *   target" — not timed to registration, to the other targets or to anyone's polling;
  * - a newly registered target is `initial` until its first check: one pass makes it `healthy` ("it must
  *   pass one health check to be considered healthy"); `unhealthyThreshold` fails in a row make it
  *   `unhealthy`, and from there `healthyThreshold` passes in a row make it healthy again;
@@ -37,8 +38,6 @@ export interface SimTargetGroup {
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
   readonly loadBalancerArns: readonly string[];
-  /** Where in its interval this group's checks fall (ms after each multiple of the interval). */
-  readonly phaseMs: number;
   /** The target group's `deregistration_delay.timeout_seconds` attribute (AWS default: 300). */
   readonly deregistrationDelaySeconds: number;
 }
@@ -54,6 +53,8 @@ interface SimTarget {
   readonly port: number;
   readonly registeredAt: number;
   readonly visibleAt: number;
+  /** Where in the interval this target's checks fall (ms after each multiple of the interval). */
+  readonly phaseMs: number;
   deregisteredAt?: number;
 }
 
@@ -81,7 +82,13 @@ export class Elbv2Model {
   seedRegistered(tgArn: string, instance: SimInstance): void {
     const tg = this.required(tgArn);
     const past = this.world.clock.now() - 3_600_000;
-    this.targetsOf(tgArn).set(instance.id, { instance, port: tg.port, registeredAt: past, visibleAt: past });
+    this.targetsOf(tgArn).set(instance.id, {
+      instance,
+      port: tg.port,
+      registeredAt: past,
+      visibleAt: past,
+      phaseMs: this.drawnPhase(tg),
+    });
   }
 
   register(tgArn: string, instance: SimInstance, port: number, by: string): void {
@@ -93,6 +100,7 @@ export class Elbv2Model {
       port,
       registeredAt: now,
       visibleAt: now + Math.round(this.world.random.uniform(2000, 10_000)),
+      phaseMs: this.drawnPhase(this.required(tgArn)),
     });
     this.world.note("elb", `registered with ${this.required(tgArn).name} by ${by}`, instance.id);
   }
@@ -102,6 +110,11 @@ export class Elbv2Model {
     if (!target || target.deregisteredAt !== undefined) return;
     target.deregisteredAt = this.world.clock.now();
     this.world.note("elb", `deregistered from ${this.required(tgArn).name} by ${by} (draining)`, instanceId);
+  }
+
+  /** Where in the group's interval a target's checks fall: anywhere (the load balancer's own schedule). */
+  private drawnPhase(tg: SimTargetGroup): number {
+    return Math.floor(this.world.random.uniform(0, tg.intervalSeconds * 1000));
   }
 
   /** The target's health as DescribeTargetHealth would report it now (or at an earlier time `at`). */
@@ -136,22 +149,22 @@ export class Elbv2Model {
     const target = this.targetsOf(tgArn).get(instanceId);
     if (!target) return undefined;
     const interval = tg.intervalSeconds * 1000;
-    for (let k = Math.ceil((target.visibleAt - tg.phaseMs) / interval); ; k++) {
-      const checkAt = k * interval + tg.phaseMs;
+    for (let k = Math.ceil((target.visibleAt - target.phaseMs) / interval); ; k++) {
+      const checkAt = k * interval + target.phaseMs;
       if (checkAt > until) return undefined;
       if (this.healthOf(tgArn, instanceId, checkAt).State === "healthy") return checkAt;
     }
   }
 
   /**
-   * Replays the checks since the target became visible, on the group's own grid (only the last few
+   * Replays the checks since the target became visible, on the target's own grid (only the last few
    * matter for a long-registered target).
    */
   private checkedHealth(tg: SimTargetGroup, target: SimTarget, now: number): TargetHealth {
     const interval = tg.intervalSeconds * 1000;
-    const checkAt = (k: number) => k * interval + tg.phaseMs;
-    const first = Math.ceil((target.visibleAt - tg.phaseMs) / interval);
-    const last = Math.floor((now - tg.phaseMs) / interval);
+    const checkAt = (k: number) => k * interval + target.phaseMs;
+    const first = Math.ceil((target.visibleAt - target.phaseMs) / interval);
+    const last = Math.floor((now - target.phaseMs) / interval);
     if (last < first) return { State: "initial", Reason: "Elb.RegistrationInProgress" };
     const window = 2 * (tg.healthyThreshold + tg.unhealthyThreshold);
     let state: "initial" | "healthy" | "unhealthy" = last - first + 1 > window ? "healthy" : "initial";
