@@ -52,6 +52,19 @@ export function outcomeNotAppliedMetrics(record: GateRecord): MetricDatum[] {
   ];
 }
 
+/** One watch invocation's looks (run-watch.ts): what shows the watch alive, per group and per kind. */
+export function watchLookMetrics(groupName: string, watch: "agent" | "health", looks: number): MetricDatum[] {
+  return [
+    {
+      name: METRIC.watchLooks,
+      unit: "Count",
+      value: looks,
+      dimensions: byGroup(groupName),
+      alsoBy: { [DIMENSION.watch]: watch },
+    },
+  ];
+}
+
 export function rescueMetrics(groupName: string, action: RescueAction): MetricDatum[] {
   return [
     {

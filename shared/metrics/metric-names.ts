@@ -25,6 +25,12 @@ export const METRIC = {
   timeToInServiceSeconds: "TimeToInServiceSeconds",
   /** The reconciler did the work of a lost event or a dead chain; also per `action`. */
   reconcilerRescues: "ReconcilerRescues",
+  /**
+   * Looks a group's watch made (each one poll answering for every wait it serves), emitted as each watch
+   * invocation ends; also per `watch` (agent or health). None while launches are under way means no
+   * watch is running: waits then react at their own chains' pace, about a minute, not seconds.
+   */
+  watchLooks: "WatchLooks",
   /** A re-bootstrap or remediation operation ended; per `kind` and `outcome`. */
   operationsFinished: "OperationsFinished",
   /** Instances a remediation acted on; per `action` (restart or replace). */
@@ -42,6 +48,7 @@ export const DIMENSION = {
   action: "action",
   kind: "kind",
   outcome: "outcome",
+  watch: "watch",
 } as const;
 
 /** Why a launch was abandoned, coarsely: what an operator looks at first. */

@@ -175,6 +175,7 @@ describe("the dashboard", () => {
       `${GROUP}: healthy / unhealthy targets`,
       `${GROUP}: reconciler rescues and remediation`,
       `${GROUP}: operations by kind and outcome`,
+      `${GROUP}: watch looks (shared polls) beside launches started`,
       "failure queue depth",
       "function errors",
       "function throttles",
@@ -212,6 +213,22 @@ describe("the dashboard", () => {
     ]);
   });
 
+  it("graphs each watch's looks, by the dimensions the watch emits them with, beside launches started", () => {
+    const ours = ["group", GROUP, "service", "launchgate"];
+    expect(widget(`${GROUP}: watch looks (shared polls) beside launches started`).properties.metrics).toEqual(
+      [
+        ["launchgate", "WatchLooks", ...ours, "watch", "agent", { label: "agent looks", stat: "Sum" }],
+        ["launchgate", "WatchLooks", ...ours, "watch", "health", { label: "health looks", stat: "Sum" }],
+        [
+          "launchgate",
+          "LaunchesStarted",
+          ...ours,
+          { label: "launches started", stat: "Sum", yAxis: "right" },
+        ],
+      ],
+    );
+  });
+
   it("shows the failure queue and every function's errors and throttles", () => {
     expect(widget("failure queue depth").properties.metrics).toEqual([
       [
@@ -236,12 +253,13 @@ describe("the dashboard", () => {
 });
 
 describe("saved Logs Insights queries", () => {
-  it("tell an instance's story and list the abandons, over every function's log group", () => {
+  it("tell an instance's story, list the abandons and the watch invocations, over every function's log group", () => {
     const queries = Object.values(app.template.findResources("AWS::Logs::QueryDefinition")).map(
       (resource) => resource.Properties,
     );
     expect(queries.map((query) => query.Name).sort()).toEqual([
       `${STACK}/abandons (run over the last day)`,
+      `${STACK}/watch invocations (looks, steps, how each ended)`,
       `${STACK}/what happened to instance (replace the id)`,
     ]);
     for (const query of queries) expect(query.LogGroupNames).toHaveLength(6);
@@ -249,6 +267,8 @@ describe("saved Logs Insights queries", () => {
     expect(abandons?.QueryString).toContain('filter message = "launch abandoned"');
     const story = queries.find((query) => query.Name.includes("instance"));
     expect(story?.QueryString).toContain('filter instanceId = "i-0123456789abcdef0"');
+    const watches = queries.find((query) => query.Name.includes("watch invocations"));
+    expect(watches?.QueryString).toContain("filter message like /^watch invocation/");
   });
 });
 

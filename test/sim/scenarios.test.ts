@@ -42,6 +42,13 @@ function expectAbandonedThenReplaced(result: ScenarioResult, reason: RegExp): vo
   expect(replacement && served(replacement)).toBe(true);
 }
 
+/** The looks a kind of watch counted in its WatchLooks metric (its per-kind series). */
+function looksBy(result: ScenarioResult, watch: string): number {
+  return result.metrics
+    .filter((m) => m.name === "WatchLooks" && m.dimensions.watch === watch)
+    .reduce((sum, m) => sum + m.value, 0);
+}
+
 describe("simulated end-to-end scenarios", () => {
   it("scale-out: both new instances go InService only after the target group reports them healthy", async () => {
     const result = await run("scale-out");
@@ -56,6 +63,9 @@ describe("simulated end-to-end scenarios", () => {
       expect(healthyAfter).toBeGreaterThan(0);
       expect(healthyAfter).toBeLessThanOrEqual(75);
     }
+    // Each watch counted its looks (what CloudWatch would get from the functions' log lines).
+    expect(looksBy(result, "agent")).toBeGreaterThan(0);
+    expect(looksBy(result, "health")).toBeGreaterThan(0);
   });
 
   it("agent-late: waits for the agent, with heartbeats, and still passes", async () => {
@@ -168,6 +178,9 @@ describe("simulated end-to-end scenarios", () => {
     const launched = byLaunch(result);
     expect(launched).toHaveLength(4);
     expect(launched.every(served)).toBe(true);
+    // What tells an operator: launches started, and not one look counted by a watch.
+    expect(result.metrics.some((m) => m.name === "LaunchesStarted")).toBe(true);
+    expect(looksBy(result, "agent") + looksBy(result, "health")).toBe(0);
     const at = (id: string, source: string, what: RegExp) =>
       result.timeline.find((e) => e.instanceId === id && e.source === source && what.test(e.what))?.at ?? NaN;
     for (const { id } of launched) {

@@ -12,7 +12,6 @@ export interface GateDashboardProps {
   readonly failureQueue: sqs.IQueue;
 }
 
-const WIDE = 12;
 const HEIGHT = 6;
 
 /**
@@ -108,7 +107,7 @@ export class GateDashboard extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: `${groupName}: reconciler rescues and remediation`,
-        width: WIDE,
+        width: 8,
         height: HEIGHT,
         left: [gateMetricsBy(METRIC.reconcilerRescues, groupName, DIMENSION.action)],
         right: [
@@ -118,9 +117,22 @@ export class GateDashboard extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: `${groupName}: operations by kind and outcome`,
-        width: WIDE,
+        width: 8,
         height: HEIGHT,
         left: [gateMetricsBy(METRIC.operationsFinished, groupName, `${DIMENSION.kind},${DIMENSION.outcome}`)],
+      }),
+      // Launches under way and no looks: no watch is running, and waits react at their chains' pace.
+      new cloudwatch.GraphWidget({
+        title: `${groupName}: watch looks (shared polls) beside launches started`,
+        width: 8,
+        height: HEIGHT,
+        left: (["agent", "health"] as const).map((watch) =>
+          gateMetric(METRIC.watchLooks, groupName, {
+            extra: { [DIMENSION.watch]: watch },
+            label: `${watch} looks`,
+          }),
+        ),
+        right: [gateMetric(METRIC.launchesStarted, groupName, { label: "launches started" })],
       }),
     );
   }

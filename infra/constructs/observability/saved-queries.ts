@@ -37,5 +37,17 @@ export class SavedQueries extends Construct {
         limit: 1000,
       }),
     });
+    // Each watch invocation's closing line (shared/gate/watch/run-watch.ts): whether the watches run,
+    // how often their looks were throttled, and how each invocation ended.
+    new logs.QueryDefinition(this, "WatchInvocations", {
+      queryDefinitionName: `${props.stackName}/watch invocations (looks, steps, how each ended)`,
+      logGroups,
+      queryString: new logs.QueryString({
+        fields: ["@timestamp", "groupName", "watch", "ending", "looks", "throttledLooks", "steps", "message"],
+        filterStatements: ["message like /^watch invocation/"],
+        sort: "@timestamp desc",
+        limit: 1000,
+      }),
+    });
   }
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { SkipEventError } from "../../errors.js";
+import { emitAll } from "../../metrics/emit.js";
+import { watchLookMetrics } from "../../metrics/launch-metrics.js";
 import { type BatchReads, healthKey, readAgentPings, readTargetHealth } from "../batch-reads.js";
 import { type GateDeps, groupConfig, sleepOf } from "../deps.js";
 import { calledForStep } from "../health-gate.js";
@@ -101,6 +103,9 @@ export async function runWatch(
     deps.log.warn("watch invocation failed; letting go of the watch", { watch: kind, groupName, ...tally });
     await store.release(kind, groupName, current, []).catch(() => undefined);
     throw error;
+  } finally {
+    // Counted however the invocation ended: the looks it made were made.
+    emitAll(deps, watchLookMetrics(groupName, kind, tally.looks));
   }
 }
 

@@ -186,6 +186,24 @@ describe("runWatch: agent", () => {
     expect(store.state("agent", GROUP).lease).toEqual({ chain: CHAIN, hop: 1 });
   });
 
+  it("counts its looks as it ends (WatchLooks, per group and per kind): what shows an operator the watch is alive", async () => {
+    const message = heldWatch("agent", [member(A), member(B)]);
+    const looks = agentLooks();
+
+    await runWatch(deps, message, runStep);
+
+    expect(looks).toHaveLength(6);
+    expect(h.metrics).toEqual([
+      {
+        name: "WatchLooks",
+        unit: "Count",
+        value: 6,
+        dimensions: { group: GROUP },
+        alsoBy: { watch: "agent" },
+      },
+    ]);
+  });
+
   it("waits for the first member's `from` rather than looking before anything can be found", async () => {
     const message = heldWatch("agent", [member(A, { from: T0 + 6_000 })]);
     const looks = agentLooks();
@@ -689,6 +707,8 @@ describe("runWatch: a step it runs", () => {
 
     await expect(runWatch(deps, message, runStep)).rejects.toThrow();
 
+    // The looks it made before failing still count.
+    expect(h.metrics.map((datum) => [datum.name, datum.value])).toEqual([["WatchLooks", 6]]);
     expect(store.state("agent", GROUP).leaseUntil).toBe(0);
     expect(await store.claim("agent", GROUP, { chain: "next", hop: 0 }, h.now(), h.now() + 60_000)).toBe(
       true,
