@@ -2,13 +2,13 @@ import "../sim/offline-environment.js";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../shared/config/poll-intervals.js";
-import type { BenchFigures, PollIntervalTrade } from "./render.js";
+import type { BenchFigures, BurstFigures, PollIntervalTrade } from "./render.js";
 
 /**
  * `npm run bench [-- --json FILE] [--seeds N] [--pairs N]`: measures what issue 11 asks of the gate,
  * each figure beside its baseline and goal, in one run:
  * - AWS calls per successful launch, over simulated scale-outs of 8 instances (one seed each, every
- *   seed its own agent delays, bootstrap durations and health-check phase), and with 60 % of the
+ *   seed its own agent delays, bootstrap durations and health-check phases), and with 60 % of the
  *   control plane's attempts throttled (what throttles in AWS) — and, beside it, of every API's;
  * - the gate's reaction lag per polled phase on those launches, beside the common polling sample
  *   (a fixed 30 s poll) replayed on the very same launches;
@@ -95,11 +95,22 @@ const allThrottled = await runSweep({
   throttleServices: ["*", "SQS"],
 });
 const lag = compareOverheads(sweep.timings, BASELINE_PACE_SECONDS);
-// How a burst's per-launch cost falls as it grows (its polls are shared).
-const bySize: { burst: number; controlPlane: number; all: number }[] = [];
+// How a burst's per-launch cost falls as it grows (its polls are shared), and what its lag is. Smaller
+// bursts run more scale-outs (about as many launches as the main sweep, at most as many scale-outs):
+// a lone launch's cost swings with its own draws.
+const bySize: BurstFigures[] = [];
 for (const burst of [1, 2, BURST, 16, 30]) {
-  const sized = burst === BURST ? sweep : await runSweep({ seeds: 4, instances: burst });
-  bySize.push({ burst, controlPlane: sized.controlPlaneCallsPerLaunch, all: sized.callsPerLaunch });
+  const scaleOuts = Math.min(seeds, Math.max(4, Math.ceil((seeds * BURST) / burst)));
+  const sized = burst === BURST ? sweep : await runSweep({ seeds: scaleOuts, instances: burst });
+  const { agent, health } = compareOverheads(sized.timings, BASELINE_PACE_SECONDS).gate.phaseOverheadSeconds;
+  bySize.push({
+    burst,
+    scaleOuts: burst === BURST ? seeds : scaleOuts,
+    controlPlane: sized.controlPlaneCallsPerLaunch,
+    all: sized.callsPerLaunch,
+    agentLag: agent,
+    healthLag: health,
+  });
 }
 // What longer poll intervals trade: fewer control-plane calls for a later reaction. The default's row is
 // the main sweep; each other setting runs the same seeds.

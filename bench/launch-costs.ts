@@ -8,7 +8,7 @@ import { replayPolling } from "./polling-baseline.js";
 /**
  * BENCH — what a launch costs through the deployed gate: AWS calls per successful launch and the
  * gate's reaction lag per polled phase, over a sweep of simulated scale-outs (each seed draws its own
- * agent delays, bootstrap durations and health-check phase), with the polling baseline replayed on
+ * agent delays, bootstrap durations and health-check phases), with the polling baseline replayed on
  * the very same launches.
  */
 

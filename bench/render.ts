@@ -27,6 +27,17 @@ export interface BenchFigures extends Figures {
   readonly pollIntervalTrade: readonly PollIntervalTrade[];
 }
 
+/** One burst size's figures: calls per launch (control plane, all) and the polled phases' mean lag (s). */
+export interface BurstFigures {
+  readonly burst: number;
+  /** Scale-outs run for it. */
+  readonly scaleOuts: number;
+  readonly controlPlane: number;
+  readonly all: number;
+  readonly agentLag: number;
+  readonly healthLag: number;
+}
+
 export interface RunFacts {
   readonly launches: number;
   readonly throttledLaunches: number;
@@ -34,8 +45,8 @@ export interface RunFacts {
   readonly burst: number;
   readonly pairs: number;
   readonly byApi: Readonly<Record<string, number>>;
-  /** Calls per launch (control plane, all) by number of instances launched at once. */
-  readonly bySize: readonly { readonly burst: number; readonly controlPlane: number; readonly all: number }[];
+  /** Calls per launch and polled phases' lag by number of instances launched at once. */
+  readonly bySize: readonly BurstFigures[];
   readonly modelled: ModelledDurations;
   readonly importMs: Readonly<Record<string, number>>;
   readonly baselineImportMs: number;
@@ -160,9 +171,12 @@ export function renderBench(f: BenchFigures, facts: RunFacts): string {
     "modelled by the simulation, not the gate's doing (means): agent Online " +
       `${one(facts.modelled.agentOnlineAfterLaunch)} s after launch, bootstrap ${one(facts.modelled.bootstrap)} s, ` +
       `registration → first passing check ${one(facts.modelled.registrationToFirstPassingCheck)} s`,
-    `calls per launch by burst size (control plane / all): ${facts.bySize
-      .map(({ burst, controlPlane, all }) => `${burst}: ${one(controlPlane)} / ${one(all)}`)
-      .join(", ")}`,
+    "by burst size: calls per launch (control plane / all) and lag (agent / health, s), over N scale-outs:",
+    ...facts.bySize.map(
+      (size) =>
+        `  ${String(size.burst).padStart(2)}: ${one(size.controlPlane)} / ${one(size.all)} calls, ` +
+        `${one(size.agentLag)} / ${one(size.healthLag)} s (${size.scaleOuts})`,
+    ),
     `calls per launch by API: ${Object.entries(facts.byApi)
       .map(([api, n]) => `${api} ${one(n)}`)
       .join(", ")}`,

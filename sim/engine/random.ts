@@ -6,6 +6,16 @@ export class Random {
     this.state = seed >>> 0;
   }
 
+  /**
+   * A generator of its own, seeded from `key` (FNV-1a): for draws that must not move the world's stream,
+   * so that a model change is compared on otherwise identical runs.
+   */
+  static keyed(key: string): Random {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+    return new Random(hash);
+  }
+
   /** A float in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

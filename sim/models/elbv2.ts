@@ -10,14 +10,17 @@ import type {
   TargetHealth,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { awsError } from "../aws/sdk-errors.js";
+import { Random } from "../engine/random.js";
 import type { WorldContext } from "../world-context.js";
 import type { SimInstance } from "./auto-scaling.js";
 
 /**
  * SIMULATION — Elastic Load Balancing v2 target health (docs/aws-facts.md, load balancer registration and target health):
  * - health checks run on the load balancer's own clock: every `interval` seconds, at a phase of each
- *   target's own (drawn at random as it registers) — "each load balancer node checks the health of each
- *   target" — not timed to registration, to the other targets or to anyone's polling;
+ *   target's own (drawn at random as it registers), not timed to registration, to the other targets or
+ *   to anyone's polling. One stream of checks per target is a simplification (docs/aws-facts.md): "each
+ *   load balancer node checks the health of each target", and how DescribeTargetHealth combines the
+ *   nodes' views is not documented;
  * - a newly registered target is `initial` until its first check: one pass makes it `healthy` ("it must
  *   pass one health check to be considered healthy"); `unhealthyThreshold` fails in a row make it
  *   `unhealthy`, and from there `healthyThreshold` passes in a row make it healthy again;
@@ -87,7 +90,7 @@ export class Elbv2Model {
       port: tg.port,
       registeredAt: past,
       visibleAt: past,
-      phaseMs: this.drawnPhase(tg),
+      phaseMs: this.drawnPhase(tg, instance.id, past),
     });
   }
 
@@ -100,7 +103,7 @@ export class Elbv2Model {
       port,
       registeredAt: now,
       visibleAt: now + Math.round(this.world.random.uniform(2000, 10_000)),
-      phaseMs: this.drawnPhase(this.required(tgArn)),
+      phaseMs: this.drawnPhase(this.required(tgArn), instance.id, now),
     });
     this.world.note("elb", `registered with ${this.required(tgArn).name} by ${by}`, instance.id);
   }
@@ -112,9 +115,15 @@ export class Elbv2Model {
     this.world.note("elb", `deregistered from ${this.required(tgArn).name} by ${by} (draining)`, instanceId);
   }
 
-  /** Where in the group's interval a target's checks fall: anywhere (the load balancer's own schedule). */
-  private drawnPhase(tg: SimTargetGroup): number {
-    return Math.floor(this.world.random.uniform(0, tg.intervalSeconds * 1000));
+  /**
+   * Where in the group's interval a registration's checks fall: anywhere (the load balancer's own
+   * schedule). Drawn from a stream keyed by the registration, not the world's, so the phases leave every
+   * other draw of a seeded run as it was.
+   */
+  private drawnPhase(tg: SimTargetGroup, instanceId: string, registeredAt: number): number {
+    return Math.floor(
+      Random.keyed(`${tg.arn} ${instanceId} ${registeredAt}`).uniform(0, tg.intervalSeconds * 1000),
+    );
   }
 
   /** The target's health as DescribeTargetHealth would report it now (or at an earlier time `at`). */

@@ -40,8 +40,9 @@ describe("simulated target health checks", () => {
       expect(at).toBeGreaterThan(registeredAt);
       expect(at).toBeLessThanOrEqual(registeredAt + 10_000 + 300_000);
     }
-    // With a 300 s interval, six targets on one shared phase would all pass within the 8 s their
-    // registrations take to become visible; drawn phases of their own spread them over the interval.
+    // With a 300 s interval, six targets on one shared phase would pass together (within the 8 s their
+    // registrations take to become visible, or one interval apart when the phase falls inside those 8 s):
+    // phases of their own spread them over the interval.
     const spread = Math.max(...(firstPasses as number[])) - Math.min(...(firstPasses as number[]));
     expect(spread).toBeGreaterThan(60_000);
   });
@@ -50,7 +51,26 @@ describe("simulated target health checks", () => {
     const { context, elb, instance } = model(3);
     elb.register(TG, instance("i-1"), 8000, "test");
     const first = elb.firstHealthyCheckAt(TG, "i-1", context.clock.now() + 400_000) as number;
-    expect(elb.healthOf(TG, "i-1", first - 1).State).not.toBe("healthy");
+    expect(elb.healthOf(TG, "i-1", first - 1).State).toBe("initial");
     expect(elb.healthOf(TG, "i-1", first).State).toBe("healthy");
+  });
+
+  it("draws a new phase when a target registers again, and gives a target serving from the start one", async () => {
+    const { context, elb, instance } = model(5);
+    const target = instance("i-1");
+    elb.register(TG, target, 8000, "test");
+    const firstPass = elb.firstHealthyCheckAt(TG, "i-1", context.clock.now() + 400_000) as number;
+    // Out, past its deregistration delay, and in again.
+    const later = async (ms: number, action: () => void) => {
+      context.clock.after(ms, action);
+      await context.clock.run(context.clock.now() + ms);
+    };
+    await later(400_000, () => elb.deregister(TG, "i-1", "test"));
+    await later(301_000, () => elb.register(TG, target, 8000, "test"));
+    const again = elb.firstHealthyCheckAt(TG, "i-1", context.clock.now() + 400_000) as number;
+    expect(again).toBeGreaterThan(context.clock.now());
+    expect(again % 300_000).not.toBe(firstPass % 300_000);
+    elb.seedRegistered(TG, instance("i-2"));
+    expect(elb.healthOf(TG, "i-2").State).toBe("healthy");
   });
 });
