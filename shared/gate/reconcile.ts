@@ -86,35 +86,55 @@ interface GroupWait extends FoundWait {
  */
 export async function reconcile(deps: GateDeps, options: ReconcileOptions = {}): Promise<ReconcileEntry[]> {
   const remaining = () => options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
+  const rescue = (leaving: readonly LeavingInstance[]) =>
+    options.drains && leaving.length > 0
+      ? rescuePass(deps, options.drains, leaving, remaining)
+      : Promise.resolve([]);
   let found = await findAllWaits(deps, deps.config.groups);
   // Drains first: their limit is short, and each one is a single conditional write and a message.
-  const drained = options.drains ? await rescuePass(deps, options.drains, found.leaving, remaining) : [];
+  let drained = await rescue(found.leaving);
   let entries = await reconcilePass(deps, found.waits, remaining);
   for (let pass = 1; pass <= RECONCILE_RETRY_PASSES && options.remainingMs; pass++) {
     const failed = entries.filter((e) => e.action === "error");
-    if (failed.length === 0 && found.failedGroups.length === 0) break;
+    const failedRescues = new Set(drained.filter((e) => e.action === "error").map((e) => e.instanceId));
+    if (failed.length === 0 && failedRescues.size === 0 && found.failedGroups.length === 0) break;
     if (remaining() < RECONCILE_SAFETY_MARGIN_MS + RECONCILE_RETRY_PAUSE_MS) break;
     await sleepOf(deps)(RECONCILE_RETRY_PAUSE_MS);
-    // Groups whose read failed are read again; their waits join this pass.
+    // Groups whose read failed are read again; their waits, and their leaving instances, join this pass.
     const again = await findAllWaits(
       deps,
       found.failedGroups.map((f) => f.group),
     );
+    // A rescue that failed (its heartbeat throttled, mostly) is tried again too: the next run may come
+    // after the terminate hook's timeout, which would end the instance undrained.
+    const rescuedAgain = await rescue([
+      ...found.leaving.filter((one) => failedRescues.has(one.instanceId)),
+      ...again.leaving,
+    ]);
+    drained = replacing(drained, rescuedAgain);
     const retried = await reconcilePass(
       deps,
       [...(await reread(deps, found.waits, failed)), ...again.waits],
       remaining,
     );
-    // A retried wait's new entry replaces its earlier one; a wait of a group read only now is added.
-    const byId = new Map(entries.map((e) => [e.instanceId, e]));
-    for (const e of retried) byId.set(e.instanceId, e);
-    entries = [...byId.values()];
-    found = { ...found, waits: [...found.waits, ...again.waits], failedGroups: again.failedGroups };
+    entries = replacing(entries, retried);
+    found = {
+      waits: [...found.waits, ...again.waits],
+      leaving: [...found.leaving, ...again.leaving],
+      failedGroups: again.failedGroups,
+    };
   }
   const groupErrors = found.failedGroups.map((f) =>
     logged(deps, { group: f.group.name, instanceId: "-", action: "error", detail: f.detail }),
   );
   return [...groupErrors, ...drained, ...entries];
+}
+
+/** The entries with each retried instance's new entry in place of its earlier one, new ones added. */
+function replacing(entries: readonly ReconcileEntry[], retried: readonly ReconcileEntry[]): ReconcileEntry[] {
+  const byId = new Map(entries.map((e) => [e.instanceId, e]));
+  for (const e of retried) byId.set(e.instanceId, e);
+  return [...byId.values()];
 }
 
 /** Every leaving instance: a drain must be driving it (rescue.ts); one's failure never stops the rest. */

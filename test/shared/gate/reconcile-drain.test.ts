@@ -7,8 +7,8 @@ import { createHandler } from "../../../functions/reconcile/handler.js";
 import type { RuntimeConfig } from "../../../shared/config/runtime-config.js";
 import type { DrainDeps } from "../../../shared/drain/drain.js";
 import { RESCUE_REASON } from "../../../shared/drain/rescue.js";
-import { reconcile } from "../../../shared/gate/reconcile.js";
-import { groupDescription, hookAcceptsCompletion } from "../../support/aws-stubs.js";
+import { RECONCILE_RETRY_PAUSE_MS, reconcile } from "../../../shared/gate/reconcile.js";
+import { awsServiceError, groupDescription, hookAcceptsCompletion } from "../../support/aws-stubs.js";
 import { type GateHarness, GROUP, gateHarness, RUNTIME_CONFIG } from "../../support/gate-harness.js";
 import { MemoryDrains } from "../drain/drain-support.js";
 
@@ -77,6 +77,38 @@ describe("reconcile: instances leaving a draining group", () => {
     expect((await reconcile(h.deps, { drains: drainDeps }))[0]?.action).toBe("drain-in-progress");
     expect(drainRechecks).toHaveLength(1);
     expect(rescues()).toEqual(["drain-rescued"]);
+  });
+
+  it("tries a rescue whose heartbeat was throttled again within the same run, a pass later", async () => {
+    leaving("Terminating:Wait");
+    h.autoScalingMock
+      .on(RecordLifecycleActionHeartbeatCommand)
+      .rejectsOnce(awsServiceError("ThrottlingException", "Rate exceeded"))
+      .resolves({});
+    const started = h.now();
+
+    const entries = await reconcile(h.deps, { drains: drainDeps, remainingMs: () => 240_000 });
+
+    expect(entries).toEqual([
+      { group: GROUP, instanceId: LEAVING, action: "drain-rescued", detail: RESCUE_REASON },
+    ]);
+    expect(h.now() - started).toBe(RECONCILE_RETRY_PAUSE_MS);
+    expect(drains.records.get(LEAVING)).toMatchObject({ phase: "sending" });
+    expect(drainRechecks).toHaveLength(1);
+  });
+
+  it("rescues the leaving instances of a group whose first read failed, once a retry pass reads it", async () => {
+    h.autoScalingMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .rejectsOnce(awsServiceError("Throttling", "Rate exceeded"))
+      .resolves({ AutoScalingGroups: [groupDescription([{ id: LEAVING, state: "Terminating:Wait" }])] });
+
+    const entries = await reconcile(h.deps, { drains: drainDeps, remainingMs: () => 240_000 });
+
+    expect(entries).toEqual([
+      { group: GROUP, instanceId: LEAVING, action: "drain-rescued", detail: RESCUE_REASON },
+    ]);
+    expect(drainRechecks).toHaveLength(1);
   });
 
   it("leaves instances in other states, and groups without drain, alone", async () => {
