@@ -95,12 +95,12 @@ const allThrottled = await runSweep({
   throttleServices: ["*", "SQS"],
 });
 const lag = compareOverheads(sweep.timings, BASELINE_PACE_SECONDS);
-// How a burst's per-launch cost falls as it grows (its polls are shared), and what its lag is. Smaller
-// bursts run more scale-outs (about as many launches as the main sweep, at most as many scale-outs):
-// a lone launch's cost swings with its own draws.
+// How a burst's per-launch cost falls as it grows (its polls are shared), and what its lag is. Each size
+// runs about as many launches as the main sweep (smaller bursts more scale-outs: they are cheap, and a
+// lone launch's cost swings with its own draws).
 const bySize: BurstFigures[] = [];
 for (const burst of [1, 2, BURST, 16, 30]) {
-  const scaleOuts = Math.min(seeds, Math.max(4, Math.ceil((seeds * BURST) / burst)));
+  const scaleOuts = Math.max(4, Math.ceil((seeds * BURST) / burst));
   const sized = burst === BURST ? sweep : await runSweep({ seeds: scaleOuts, instances: burst });
   const { agent, health } = compareOverheads(sized.timings, BASELINE_PACE_SECONDS).gate.phaseOverheadSeconds;
   bySize.push({

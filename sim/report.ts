@@ -220,7 +220,7 @@ function clock(seconds: number): string {
 
 /**
  * The launchgate metrics the functions emitted (their per-group series; the finer ones by reason,
- * action or outcome in parentheses), as the dashboard and alarms would see them.
+ * action, outcome or watch kind in parentheses), as the dashboard and alarms would see them.
  */
 function metricsLine(result: ScenarioResult): string {
   const totals = new Map<string, number>();
@@ -236,6 +236,13 @@ function metricsLine(result: ScenarioResult): string {
     byDetail.set(detail, (byDetail.get(detail) ?? 0) + metric.value);
     finer.set(metric.name, byDetail);
   }
+  // A metric emitted only per finer dimension (WatchLooks, per watch kind) shows its series' sum.
+  for (const [name, byDetail] of finer)
+    if (!totals.has(name))
+      totals.set(
+        name,
+        [...byDetail.values()].reduce((sum, n) => sum + n, 0),
+      );
   const parts = [...totals].map(([name, total]) => {
     const detail = [...(finer.get(name) ?? [])].map(([what, n]) => `${what} ${n}`).join(", ");
     return detail ? `${name} ${total} (${detail})` : `${name} ${total}`;

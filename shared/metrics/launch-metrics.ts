@@ -52,15 +52,17 @@ export function outcomeNotAppliedMetrics(record: GateRecord): MetricDatum[] {
   ];
 }
 
-/** One watch invocation's looks (run-watch.ts): what shows the watch alive, per group and per kind. */
+/**
+ * One watch invocation's looks (run-watch.ts), per group and kind of watch: what shows the watch alive.
+ * Only per kind: nothing reads a sum of agent and health looks, and each series is a custom metric.
+ */
 export function watchLookMetrics(groupName: string, watch: "agent" | "health", looks: number): MetricDatum[] {
   return [
     {
       name: METRIC.watchLooks,
       unit: "Count",
       value: looks,
-      dimensions: byGroup(groupName),
-      alsoBy: { [DIMENSION.watch]: watch },
+      dimensions: { ...byGroup(groupName), [DIMENSION.watch]: watch },
     },
   ];
 }

@@ -26,9 +26,11 @@ export const METRIC = {
   /** The reconciler did the work of a lost event or a dead chain; also per `action`. */
   reconcilerRescues: "ReconcilerRescues",
   /**
-   * Looks a group's watch made (each one poll answering for every wait it serves), emitted as each watch
-   * invocation ends; also per `watch` (agent or health). None while launches are under way means no
-   * watch is running: waits then react at their own chains' pace, about a minute, not seconds.
+   * Looks a group's watch made (each one poll answering for every wait it serves, throttled or not),
+   * emitted as each watch invocation ends, per `watch` (agent or health). Launches started in a period
+   * and no agent looks in it or the next means no agent watch ran: waits then react at their own
+   * chains' pace, about a minute, not seconds. (No health looks for minutes is normal: no watch runs
+   * while the bootstraps do.)
    */
   watchLooks: "WatchLooks",
   /** A re-bootstrap or remediation operation ended; per `kind` and `outcome`. */

@@ -7,8 +7,8 @@ export class Random {
   }
 
   /**
-   * A generator of its own, seeded from `key` (FNV-1a): for draws that must not move the world's stream,
-   * so that a model change is compared on otherwise identical runs.
+   * A generator of its own, seeded from `key` (FNV-1a): for draws that must take nothing from the
+   * world's stream, and come out the same whenever the thing they are drawn for happens.
    */
   static keyed(key: string): Random {
     let hash = 0x811c9dc5;

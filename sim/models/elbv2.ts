@@ -65,6 +65,8 @@ export class Elbv2Model {
   readonly targetGroups = new Map<string, SimTargetGroup>();
   readonly loadBalancers = new Map<string, SimLoadBalancer>();
   private readonly targets = new Map<string, Map<string, SimTarget>>();
+  /** How many times each instance registered with each target group ("<group arn> <instance id>"). */
+  private readonly registrations = new Map<string, number>();
 
   constructor(
     private readonly world: WorldContext,
@@ -90,7 +92,7 @@ export class Elbv2Model {
       port: tg.port,
       registeredAt: past,
       visibleAt: past,
-      phaseMs: this.drawnPhase(tg, instance.id, past),
+      phaseMs: this.drawnPhase(tg, instance.id),
     });
   }
 
@@ -103,7 +105,7 @@ export class Elbv2Model {
       port,
       registeredAt: now,
       visibleAt: now + Math.round(this.world.random.uniform(2000, 10_000)),
-      phaseMs: this.drawnPhase(this.required(tgArn), instance.id, now),
+      phaseMs: this.drawnPhase(this.required(tgArn), instance.id),
     });
     this.world.note("elb", `registered with ${this.required(tgArn).name} by ${by}`, instance.id);
   }
@@ -117,13 +119,15 @@ export class Elbv2Model {
 
   /**
    * Where in the group's interval a registration's checks fall: anywhere (the load balancer's own
-   * schedule). Drawn from a stream keyed by the registration, not the world's, so the phases leave every
-   * other draw of a seeded run as it was.
+   * schedule). Drawn from a stream of its own, keyed by the target group, the instance and which of its
+   * registrations this is, not from the world's: drawing a phase takes nothing from the world's stream,
+   * and a registration has the same phase whenever a gate change makes it happen.
    */
-  private drawnPhase(tg: SimTargetGroup, instanceId: string, registeredAt: number): number {
-    return Math.floor(
-      Random.keyed(`${tg.arn} ${instanceId} ${registeredAt}`).uniform(0, tg.intervalSeconds * 1000),
-    );
+  private drawnPhase(tg: SimTargetGroup, instanceId: string): number {
+    const key = `${tg.arn} ${instanceId}`;
+    const nth = (this.registrations.get(key) ?? 0) + 1;
+    this.registrations.set(key, nth);
+    return Math.floor(Random.keyed(`${key} ${nth}`).uniform(0, tg.intervalSeconds * 1000));
   }
 
   /** The target's health as DescribeTargetHealth would report it now (or at an earlier time `at`). */

@@ -8,6 +8,11 @@ import { createContext } from "../../sim/world-context.js";
 const TG = "arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/tg/1";
 const LB = "arn:aws:elasticloadbalancing:eu-west-2:111111111111:loadbalancer/app/lb/1";
 
+/**
+ * A load balancer with one target group (300 s interval). The seed draws what the world's stream does
+ * (registrations' propagation); the phases come from streams keyed by target group, instance and
+ * registration.
+ */
 function model(seed: number) {
   const context = createContext(new VirtualClock(Date.UTC(2026, 0, 1)), new Random(seed));
   const elb = new Elbv2Model(context, () => true);

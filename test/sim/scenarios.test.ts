@@ -66,6 +66,14 @@ describe("simulated end-to-end scenarios", () => {
     // Each watch counted its looks (what CloudWatch would get from the functions' log lines).
     expect(looksBy(result, "agent")).toBeGreaterThan(0);
     expect(looksBy(result, "health")).toBeGreaterThan(0);
+    // The report shows them as the dashboard does: per kind of watch, with their sum.
+    const report = renderReport(result, Date.UTC(2026, 10, 28, 8, 0, 0), {
+      timelineLimit: 0,
+      instanceLimit: 10,
+    });
+    expect(report).toContain(
+      `WatchLooks ${looksBy(result, "agent") + looksBy(result, "health")} (agent ${looksBy(result, "agent")}, health ${looksBy(result, "health")})`,
+    );
   });
 
   it("agent-late: waits for the agent, with heartbeats, and still passes", async () => {

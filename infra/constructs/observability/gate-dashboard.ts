@@ -121,7 +121,8 @@ export class GateDashboard extends Construct {
         height: HEIGHT,
         left: [gateMetricsBy(METRIC.operationsFinished, groupName, `${DIMENSION.kind},${DIMENSION.outcome}`)],
       }),
-      // Launches under way and no looks: no watch is running, and waits react at their chains' pace.
+      // Launches started and no agent looks in that period or the next: no agent watch ran, and waits
+      // react at their chains' pace. Health looks pause for minutes normally: no watch runs during bootstraps.
       new cloudwatch.GraphWidget({
         title: `${groupName}: watch looks (shared polls) beside launches started`,
         width: 8,

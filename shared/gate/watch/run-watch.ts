@@ -104,7 +104,8 @@ export async function runWatch(
     await store.release(kind, groupName, current, []).catch(() => undefined);
     throw error;
   } finally {
-    // Counted however the invocation ended: the looks it made were made.
+    // Counted whether the invocation ended or failed: the looks it made were made. (One stopped at its
+    // timeout runs no code after: its looks go uncounted, as its closing line goes unlogged.)
     emitAll(deps, watchLookMetrics(groupName, kind, tally.looks));
   }
 }

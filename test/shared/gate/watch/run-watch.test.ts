@@ -198,8 +198,7 @@ describe("runWatch: agent", () => {
         name: "WatchLooks",
         unit: "Count",
         value: 6,
-        dimensions: { group: GROUP },
-        alsoBy: { watch: "agent" },
+        dimensions: { group: GROUP, watch: "agent" },
       },
     ]);
   });
